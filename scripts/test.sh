@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test tier: installs dependencies (idempotent), configures,
+# builds and runs ctest for
+#   1. the main build (g++, -Werror): unit, fuzz replay, integration (root), lab
+#   2. the sanitizer build (clang, ASan+UBSan): unit tests
+# Environment: SK_JOBS (parallel build jobs), SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${SK_JOBS:-$(nproc)}
+
+bash scripts/deps.sh
+
+echo "== main build (g++, Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null
+cmake --build build -j "$JOBS"
+
+LABEL_EXCLUDE=""
+if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE="-LE lab"; fi
+(cd build && ctest --output-on-failure -j "$JOBS" $LABEL_EXCLUDE)
+
+if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== sanitizer build (clang, address,undefined): unit tests"
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja \
+    -DCMAKE_BUILD_TYPE=Debug -DSK_SANITIZE=address,undefined -DSK_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j "$JOBS"
+  (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L unit)
+fi

@@ -1,0 +1,78 @@
+#include "lib/base/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "lib/base/strings.h"
+#include "lib/base/errno_status.h"
+#include "lib/base/unique_fd.h"
+
+namespace sk {
+
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, "open ", path.string());
+  std::string out;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read ", path.string());
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+absl::Status WriteFileAtomic(const std::filesystem::path& path,
+                             std::string_view contents, int mode) {
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  std::random_device rd;
+  std::string tmp = sk::StrCat(path.string(), ".tmp.", ::getpid(), ".", rd());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+                                      O_NOFOLLOW,
+                     mode));
+  if (!fd) return ErrnoStatus(errno, "create ", tmp);
+  size_t off = 0;
+  while (off < contents.size()) {
+    ssize_t n = ::write(fd.get(), contents.data() + off, contents.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoStatus(e, "write ", tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0 || ::fsync(fd.get()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(e, "fsync ", tmp);
+  }
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(e, "rename ", tmp, " to ", path.string());
+  }
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd) ::fsync(dfd.get());
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirs(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ErrnoStatus(ec.value(), "mkdir ", dir.string());
+  return absl::OkStatus();
+}
+
+}  // namespace sk

@@ -1,0 +1,109 @@
+#pragma once
+// The host model: an immutable snapshot of the PCI network (class 0x02) and
+// accelerator (class 0x12) devices read from a sysfs tree, with their SR-IOV
+// relations.
+//
+//   sk::sysfs::Sysfs fs(root);
+//   SK_ASSIGN_OR_RETURN(auto host, sk::sysfs::HostSnapshot::Discover(fs));
+//   for (const PciDevice* pf : host.PhysicalFunctions()) { ... host.VfsOf(*pf) }
+//
+// Discovery is tolerant: a malformed or missing attribute never aborts it;
+// the affected field stays unset and the device carries a warning naming the
+// attribute and value. Discover() fails only when <root>/sys/bus/pci/devices
+// cannot be listed (NotFound).
+//
+// Everything comes from the tree under the root; nothing from the running
+// kernel by other means.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lib/sysfs/pci.h"
+#include "lib/sysfs/sysfs.h"
+
+namespace sk::sysfs {
+
+enum class LinkType { kUnknown, kEther, kInfiniband };
+const char* LinkTypeName(LinkType t);  // "unknown", "ether", "infiniband"
+
+struct NetDev {
+  std::string name;
+  std::string mac;             // lower-case "aa:bb:cc:dd:ee:ff"; empty if unread
+  std::optional<int> mtu;
+  std::string operstate;       // "up", "down", ... ; empty if unread
+  LinkType link_type = LinkType::kUnknown;  // from `type` (1 ether, 32 ib)
+  std::string phys_port_name;  // empty when absent
+  std::string phys_switch_id;  // empty when absent
+};
+
+struct PciDevice {
+  PciAddress address;
+  uint32_t class_code = 0;  // 24-bit, e.g. 0x020000
+  uint16_t vendor_id = 0;
+  uint16_t device_id = 0;
+  uint16_t subsystem_vendor_id = 0;
+  uint16_t subsystem_device_id = 0;
+  std::string vendor_name;  // from pci.ids when available
+  std::string device_name;
+
+  std::optional<std::string> driver;  // unset when unbound
+  std::optional<int> numa_node;       // unset when -1 or missing
+  std::optional<int> iommu_group;     // unset when no iommu_group link
+  bool noiommu = false;               // group is a vfio-noiommu group
+  std::optional<int> acpi_index;
+  std::vector<NetDev> netdevs;        // sorted by name
+
+  // SR-IOV physical function side.
+  std::optional<int> sriov_totalvfs;  // set => SR-IOV capable PF
+  std::optional<int> sriov_numvfs;
+  std::map<int, PciAddress> vfs;      // virtfnN -> VF address
+  // The PF's own netdev: in switchdev mode the uplink (phys_port_name
+  // p<N>/pf<N>), never a representor; otherwise the only/first netdev.
+  std::optional<std::string> pf_netdev;
+
+  // SR-IOV virtual function side.
+  std::optional<PciAddress> physfn;
+  std::optional<int> vf_index;
+
+  std::vector<std::string> warnings;
+
+  bool is_pf() const { return sriov_totalvfs.has_value(); }
+  bool is_vf() const { return physfn.has_value(); }
+  bool is_network() const { return (class_code >> 16) == 0x02; }
+  bool is_accelerator() const { return (class_code >> 16) == 0x12; }
+};
+
+struct DiscoverOptions {
+  // pci.ids locations tried in order; relative to the Sysfs root. Names are
+  // optional: a missing database just leaves them empty.
+  std::vector<std::string> pci_ids_paths = {"usr/share/misc/pci.ids",
+                                            "usr/share/hwdata/pci.ids"};
+  bool resolve_names = true;
+};
+
+class HostSnapshot {
+ public:
+  static absl::StatusOr<HostSnapshot> Discover(const Sysfs& fs,
+                                               const DiscoverOptions& opts = {});
+
+  // All network and accelerator devices, sorted by address.
+  const std::vector<PciDevice>& devices() const { return devices_; }
+  const PciDevice* Find(const PciAddress& a) const;
+  // Finds a device by one of its netdev names.
+  const PciDevice* FindByNetdev(std::string_view name) const;
+  // SR-IOV capable PFs, sorted by address.
+  std::vector<const PciDevice*> PhysicalFunctions() const;
+  // The VFs of `pf` ordered by VF index. VFs not present in the snapshot
+  // (e.g. link target missing) are skipped.
+  std::vector<const PciDevice*> VfsOf(const PciDevice& pf) const;
+
+ private:
+  std::vector<PciDevice> devices_;
+  std::map<PciAddress, size_t> index_;
+};
+
+}  // namespace sk::sysfs

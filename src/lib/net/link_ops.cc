@@ -1,0 +1,511 @@
+#include "lib/net/link_ops.h"
+
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+#include "lib/base/errno_status.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+
+namespace sk::net {
+namespace {
+
+using netlink::Attr;
+using netlink::AttrList;
+using netlink::Message;
+using netlink::MessageBuilder;
+
+ifinfomsg IfInfo(int index) {
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  return ifi;
+}
+
+std::string Describe(const LinkRef& l) {
+  return l.name.empty() ? absl::StrCat("ifindex ", l.index) : l.name;
+}
+
+absl::Status ParseVf(const Attr& info_attr, VfInfo* vf) {
+  SK_ASSIGN_OR_RETURN(AttrList info, info_attr.Nested());
+  const Attr* mac = info.Find(IFLA_VF_MAC);
+  if (mac == nullptr)
+    return absl::InvalidArgumentError("IFLA_VF_INFO without IFLA_VF_MAC");
+  SK_ASSIGN_OR_RETURN(ifla_vf_mac m, mac->As<ifla_vf_mac>());
+  vf->id = m.vf;
+  std::memcpy(vf->mac.data(), m.mac, 6);
+  if (const Attr* a = info.Find(IFLA_VF_VLAN)) {
+    SK_ASSIGN_OR_RETURN(ifla_vf_vlan v, a->As<ifla_vf_vlan>());
+    vf->vlan = v.vlan;
+    vf->qos = v.qos;
+  }
+  if (const Attr* a = info.Find(IFLA_VF_VLAN_LIST)) {
+    SK_ASSIGN_OR_RETURN(AttrList list, a->Nested());
+    if (const Attr* vi = list.Find(IFLA_VF_VLAN_INFO)) {
+      SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
+      vf->vlan = v.vlan;
+      vf->qos = v.qos;
+      vf->vlan_proto = ntohs(v.vlan_proto);
+    }
+  }
+  if (const Attr* a = info.Find(IFLA_VF_RATE)) {
+    SK_ASSIGN_OR_RETURN(ifla_vf_rate r, a->As<ifla_vf_rate>());
+    vf->min_tx_rate = r.min_tx_rate;
+    vf->max_tx_rate = r.max_tx_rate;
+  }
+  if (const Attr* a = info.Find(IFLA_VF_SPOOFCHK)) {
+    SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk s, a->As<ifla_vf_spoofchk>());
+    vf->spoofchk = s.setting != 0;
+  }
+  if (const Attr* a = info.Find(IFLA_VF_TRUST)) {
+    SK_ASSIGN_OR_RETURN(ifla_vf_trust t, a->As<ifla_vf_trust>());
+    vf->trust = t.setting != 0;
+  }
+  if (const Attr* a = info.Find(IFLA_VF_LINK_STATE)) {
+    SK_ASSIGN_OR_RETURN(ifla_vf_link_state s, a->As<ifla_vf_link_state>());
+    vf->link_state = s.link_state;
+  }
+  return absl::OkStatus();
+}
+
+void PutVfField(MessageBuilder& b, VfField field, const VfInfo& v) {
+  switch (field) {
+    case VfField::kVlan: {
+      size_t list = b.BeginNested(IFLA_VF_VLAN_LIST);
+      ifla_vf_vlan_info vi{};
+      vi.vf = v.id;
+      vi.vlan = v.vlan;
+      vi.qos = v.qos;
+      vi.vlan_proto = htons(v.vlan_proto);
+      static_assert(sizeof(ifla_vf_vlan_info) == 16);
+      b.PutStruct(IFLA_VF_VLAN_INFO, vi);
+      b.EndNested(list);
+      break;
+    }
+    case VfField::kMac: {
+      ifla_vf_mac m{};
+      m.vf = v.id;
+      std::memcpy(m.mac, v.mac.data(), 6);
+      b.PutStruct(IFLA_VF_MAC, m);
+      break;
+    }
+    case VfField::kRate: {
+      ifla_vf_rate r{};
+      r.vf = v.id;
+      r.min_tx_rate = v.min_tx_rate;
+      r.max_tx_rate = v.max_tx_rate;
+      b.PutStruct(IFLA_VF_RATE, r);
+      break;
+    }
+    case VfField::kSpoofchk: {
+      ifla_vf_spoofchk s{v.id, v.spoofchk ? 1u : 0u};
+      b.PutStruct(IFLA_VF_SPOOFCHK, s);
+      break;
+    }
+    case VfField::kTrust: {
+      ifla_vf_trust t{v.id, v.trust ? 1u : 0u};
+      b.PutStruct(IFLA_VF_TRUST, t);
+      break;
+    }
+    case VfField::kLinkState: {
+      ifla_vf_link_state s{v.id, v.link_state};
+      b.PutStruct(IFLA_VF_LINK_STATE, s);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string VfFieldName(VfField f) {
+  switch (f) {
+    case VfField::kVlan:
+      return "vlan";
+    case VfField::kMac:
+      return "mac";
+    case VfField::kRate:
+      return "rate";
+    case VfField::kSpoofchk:
+      return "spoofchk";
+    case VfField::kTrust:
+      return "trust";
+    case VfField::kLinkState:
+      return "link_state";
+  }
+  return "?";
+}
+
+absl::StatusOr<LinkInfo> ParseLink(const Message& m) {
+  if (m.type() != RTM_NEWLINK)
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected RTM_NEWLINK, got type ", m.type()));
+  SK_ASSIGN_OR_RETURN(ifinfomsg ifi, m.Header<ifinfomsg>());
+  SK_ASSIGN_OR_RETURN(AttrList attrs, m.Attributes(sizeof(ifinfomsg)));
+  LinkInfo link;
+  link.index = ifi.ifi_index;
+  link.flags = ifi.ifi_flags;
+  if (const Attr* a = attrs.Find(IFLA_IFNAME)) link.name = a->AsString();
+  if (const Attr* a = attrs.Find(IFLA_ADDRESS); a && a->payload.size() == 6)
+    std::memcpy(link.mac.data(), a->payload.data(), 6);
+  if (const Attr* a = attrs.Find(IFLA_MTU)) {
+    SK_ASSIGN_OR_RETURN(link.mtu, a->AsU32());
+  }
+  if (const Attr* a = attrs.Find(IFLA_NUM_VF)) {
+    SK_ASSIGN_OR_RETURN(uint32_t n, a->AsU32());
+    link.num_vf = n;
+  }
+  if (const Attr* a = attrs.Find(IFLA_PROP_LIST)) {
+    SK_ASSIGN_OR_RETURN(AttrList props, a->Nested());
+    for (const Attr* alt : props.FindAll(IFLA_ALT_IFNAME))
+      link.altnames.push_back(alt->AsString());
+  }
+  if (const Attr* a = attrs.Find(IFLA_VFINFO_LIST)) {
+    SK_ASSIGN_OR_RETURN(AttrList list, a->Nested());
+    for (const Attr* info : list.FindAll(IFLA_VF_INFO)) {
+      VfInfo vf;
+      SK_RETURN_IF_ERROR(ParseVf(*info, &vf));
+      link.vfs.push_back(vf);
+    }
+  }
+  return link;
+}
+
+Message EncodeLink(const LinkInfo& link, bool with_vfs) {
+  MessageBuilder b(RTM_NEWLINK, 0);
+  ifinfomsg ifi = IfInfo(link.index);
+  ifi.ifi_flags = link.flags;
+  b.PutHeader(ifi);
+  b.PutString(IFLA_IFNAME, link.name);
+  b.PutAttr(IFLA_ADDRESS, link.mac.data(), 6);
+  b.PutU32(IFLA_MTU, link.mtu);
+  if (link.num_vf) b.PutU32(IFLA_NUM_VF, *link.num_vf);
+  if (!link.altnames.empty()) {
+    size_t n = b.BeginNested(IFLA_PROP_LIST);
+    for (const auto& alt : link.altnames) b.PutString(IFLA_ALT_IFNAME, alt);
+    b.EndNested(n);
+  }
+  if (with_vfs) {
+    size_t list = b.BeginNested(IFLA_VFINFO_LIST);
+    for (const VfInfo& vf : link.vfs) {
+      size_t info = b.BeginNested(IFLA_VF_INFO);
+      for (VfField f :
+           {VfField::kMac, VfField::kVlan, VfField::kRate, VfField::kSpoofchk,
+            VfField::kTrust, VfField::kLinkState})
+        PutVfField(b, f, vf);
+      b.EndNested(info);
+    }
+    b.EndNested(list);
+  }
+  return std::move(b).Build();
+}
+
+Message BuildSetVf(int pf_index, VfField field, const VfInfo& v) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(pf_index));
+  size_t list = b.BeginNested(IFLA_VFINFO_LIST);
+  size_t info = b.BeginNested(IFLA_VF_INFO);
+  PutVfField(b, field, v);
+  b.EndNested(info);
+  b.EndNested(list);
+  return std::move(b).Build();
+}
+
+absl::StatusOr<SetVfRequest> ParseSetVf(const Message& m) {
+  auto not_one = [] {
+    return absl::InvalidArgumentError("not a single-field VF RTM_SETLINK");
+  };
+  if (m.type() != RTM_SETLINK) return not_one();
+  SK_ASSIGN_OR_RETURN(ifinfomsg ifi, m.Header<ifinfomsg>());
+  SK_ASSIGN_OR_RETURN(AttrList attrs, m.Attributes(sizeof(ifinfomsg)));
+  const Attr* list_attr = attrs.Find(IFLA_VFINFO_LIST);
+  if (list_attr == nullptr) return not_one();
+  SK_ASSIGN_OR_RETURN(AttrList list, list_attr->Nested());
+  const Attr* info_attr = list.Find(IFLA_VF_INFO);
+  if (info_attr == nullptr) return not_one();
+  SK_ASSIGN_OR_RETURN(AttrList info, info_attr->Nested());
+  if (info.all().size() != 1) return not_one();
+  const Attr& a = info.all()[0];
+  SetVfRequest r;
+  r.pf_index = ifi.ifi_index;
+  switch (a.type) {
+    case IFLA_VF_VLAN_LIST: {
+      SK_ASSIGN_OR_RETURN(AttrList vl, a.Nested());
+      const Attr* vi = vl.Find(IFLA_VF_VLAN_INFO);
+      if (vi == nullptr) return not_one();
+      if (vi->payload.size() != sizeof(ifla_vf_vlan_info))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "ifla_vf_vlan_info of ", vi->payload.size(), " bytes, want 16"));
+      SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
+      r.field = VfField::kVlan;
+      r.values.id = v.vf;
+      r.values.vlan = v.vlan;
+      r.values.qos = v.qos;
+      r.values.vlan_proto = ntohs(v.vlan_proto);
+      break;
+    }
+    case IFLA_VF_MAC: {
+      SK_ASSIGN_OR_RETURN(ifla_vf_mac v, a.As<ifla_vf_mac>());
+      r.field = VfField::kMac;
+      r.values.id = v.vf;
+      std::memcpy(r.values.mac.data(), v.mac, 6);
+      break;
+    }
+    case IFLA_VF_RATE: {
+      SK_ASSIGN_OR_RETURN(ifla_vf_rate v, a.As<ifla_vf_rate>());
+      r.field = VfField::kRate;
+      r.values.id = v.vf;
+      r.values.min_tx_rate = v.min_tx_rate;
+      r.values.max_tx_rate = v.max_tx_rate;
+      break;
+    }
+    case IFLA_VF_SPOOFCHK: {
+      SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk v, a.As<ifla_vf_spoofchk>());
+      r.field = VfField::kSpoofchk;
+      r.values.id = v.vf;
+      r.values.spoofchk = v.setting != 0;
+      break;
+    }
+    case IFLA_VF_TRUST: {
+      SK_ASSIGN_OR_RETURN(ifla_vf_trust v, a.As<ifla_vf_trust>());
+      r.field = VfField::kTrust;
+      r.values.id = v.vf;
+      r.values.trust = v.setting != 0;
+      break;
+    }
+    case IFLA_VF_LINK_STATE: {
+      SK_ASSIGN_OR_RETURN(ifla_vf_link_state v, a.As<ifla_vf_link_state>());
+      r.field = VfField::kLinkState;
+      r.values.id = v.vf;
+      r.values.link_state = v.link_state;
+      break;
+    }
+    default:
+      return not_one();
+  }
+  return r;
+}
+
+absl::Status LinkOps::Exec(const Message& m, std::string_view context) {
+  auto r = socket_.Transact(m);
+  if (!r.ok()) return Annotate(r.status(), context);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LinkInfo> LinkOps::GetLinkImpl(int index, std::string_view name,
+                                              bool with_vfs) {
+  MessageBuilder b(RTM_GETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(index));
+  if (!name.empty()) b.PutString(IFLA_IFNAME, name);
+  if (with_vfs) b.PutU32(IFLA_EXT_MASK, RTEXT_FILTER_VF);
+  std::string what =
+      name.empty() ? absl::StrCat("ifindex ", index) : std::string(name);
+  auto replies = socket_.Transact(std::move(b).Build());
+  if (!replies.ok())
+    return Annotate(replies.status(), sk::StrCat("get link ", what));
+  for (const Message& m : *replies) {
+    if (m.type() == RTM_NEWLINK) {
+      auto link = ParseLink(m);
+      if (!link.ok())
+        return Annotate(link.status(), sk::StrCat("get link ", what));
+      return link;
+    }
+  }
+  return absl::NotFoundError(
+      sk::StrCat("get link ", what, ": no RTM_NEWLINK in reply"));
+}
+
+absl::StatusOr<LinkInfo> LinkOps::GetLink(std::string_view name,
+                                          bool with_vfs) {
+  return GetLinkImpl(0, name, with_vfs);
+}
+absl::StatusOr<LinkInfo> LinkOps::GetLinkByIndex(int index, bool with_vfs) {
+  return GetLinkImpl(index, "", with_vfs);
+}
+
+absl::StatusOr<std::vector<LinkInfo>> LinkOps::ListLinks() {
+  MessageBuilder b(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
+  b.PutHeader(IfInfo(0));
+  auto replies = socket_.Transact(std::move(b).Build());
+  if (!replies.ok()) return Annotate(replies.status(), "list links");
+  std::vector<LinkInfo> out;
+  for (const Message& m : *replies) {
+    if (m.type() != RTM_NEWLINK) continue;
+    SK_ASSIGN_OR_RETURN(LinkInfo l, ParseLink(m));
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+absl::Status LinkOps::SetVf(const LinkRef& pf, VfField field, const VfInfo& v) {
+  return Exec(
+      BuildSetVf(pf.index, field, v),
+      absl::StrCat(Describe(pf), " vf ", v.id, ": set ", VfFieldName(field)));
+}
+
+absl::Status LinkOps::SetVfVlan(const LinkRef& pf, uint32_t vf, uint32_t vlan,
+                                uint32_t qos, uint16_t proto) {
+  VfInfo v;
+  v.id = vf;
+  v.vlan = vlan;
+  v.qos = qos;
+  v.vlan_proto = proto;
+  return SetVf(pf, VfField::kVlan, v);
+}
+absl::Status LinkOps::SetVfMac(const LinkRef& pf, uint32_t vf,
+                               const MacAddress& mac) {
+  VfInfo v;
+  v.id = vf;
+  v.mac = mac;
+  return SetVf(pf, VfField::kMac, v);
+}
+absl::Status LinkOps::SetVfRate(const LinkRef& pf, uint32_t vf,
+                                uint32_t min_mbps, uint32_t max_mbps) {
+  VfInfo v;
+  v.id = vf;
+  v.min_tx_rate = min_mbps;
+  v.max_tx_rate = max_mbps;
+  return SetVf(pf, VfField::kRate, v);
+}
+absl::Status LinkOps::SetVfSpoofchk(const LinkRef& pf, uint32_t vf, bool on) {
+  VfInfo v;
+  v.id = vf;
+  v.spoofchk = on;
+  return SetVf(pf, VfField::kSpoofchk, v);
+}
+absl::Status LinkOps::SetVfTrust(const LinkRef& pf, uint32_t vf, bool on) {
+  VfInfo v;
+  v.id = vf;
+  v.trust = on;
+  return SetVf(pf, VfField::kTrust, v);
+}
+absl::Status LinkOps::SetVfLinkState(const LinkRef& pf, uint32_t vf,
+                                     uint32_t state) {
+  VfInfo v;
+  v.id = vf;
+  v.link_state = state;
+  return SetVf(pf, VfField::kLinkState, v);
+}
+
+absl::Status LinkOps::SetName(const LinkRef& link, std::string_view name) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(link.index));
+  b.PutString(IFLA_IFNAME, name);
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": rename to ", name));
+}
+
+absl::Status LinkOps::SetMac(const LinkRef& link, const MacAddress& mac) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(link.index));
+  b.PutAttr(IFLA_ADDRESS, mac.data(), mac.size());
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": set mac ", MacToString(mac)));
+}
+
+absl::Status LinkOps::SetMtu(const LinkRef& link, uint32_t mtu) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(link.index));
+  b.PutU32(IFLA_MTU, mtu);
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": set mtu ", mtu));
+}
+
+absl::Status LinkOps::SetUp(const LinkRef& link, bool up) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  ifinfomsg ifi = IfInfo(link.index);
+  ifi.ifi_flags = up ? IFF_UP : 0;
+  ifi.ifi_change = IFF_UP;
+  b.PutHeader(ifi);
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), up ? ": set up" : ": set down"));
+}
+
+absl::Status LinkOps::SetNetns(const LinkRef& link, int netns_fd) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(link.index));
+  b.PutU32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": move to netns"));
+}
+
+absl::Status LinkOps::DeleteAltName(const LinkRef& link,
+                                    std::string_view altname) {
+  MessageBuilder b(RTM_DELLINKPROP, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(link.index));
+  size_t n = b.BeginNested(IFLA_PROP_LIST);
+  b.PutString(IFLA_ALT_IFNAME, altname);
+  b.EndNested(n);
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": delete altname ", altname));
+}
+
+absl::Status LinkOps::AddAddress(const LinkRef& link, const IpPrefix& p) {
+  MessageBuilder b(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(p.addr.family);
+  ifa.ifa_prefixlen = static_cast<uint8_t>(p.prefix_len);
+  ifa.ifa_index = static_cast<uint32_t>(link.index);
+  b.PutHeader(ifa);
+  b.PutAttr(IFA_LOCAL, p.addr.bytes.data(), p.addr.size());
+  b.PutAttr(IFA_ADDRESS, p.addr.bytes.data(), p.addr.size());
+  return Exec(std::move(b).Build(),
+              sk::StrCat(Describe(link), ": add address ", PrefixToString(p)));
+}
+
+absl::StatusOr<std::vector<IpPrefix>> LinkOps::ListAddresses(
+    const LinkRef& link) {
+  MessageBuilder b(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+  b.PutHeader(ifaddrmsg{});
+  auto replies = socket_.Transact(std::move(b).Build());
+  if (!replies.ok())
+    return Annotate(replies.status(),
+                    sk::StrCat(Describe(link), ": list addresses"));
+  std::vector<IpPrefix> out;
+  for (const Message& m : *replies) {
+    if (m.type() != RTM_NEWADDR) continue;
+    SK_ASSIGN_OR_RETURN(ifaddrmsg ifa, m.Header<ifaddrmsg>());
+    if (static_cast<int>(ifa.ifa_index) != link.index) continue;
+    SK_ASSIGN_OR_RETURN(AttrList attrs, m.Attributes(sizeof(ifaddrmsg)));
+    const Attr* a = attrs.Find(IFA_LOCAL);
+    if (a == nullptr) a = attrs.Find(IFA_ADDRESS);
+    if (a == nullptr) continue;
+    IpPrefix p;
+    p.addr.family = ifa.ifa_family;
+    if (a->payload.size() != p.addr.size()) continue;
+    std::memcpy(p.addr.bytes.data(), a->payload.data(), a->payload.size());
+    p.prefix_len = ifa.ifa_prefixlen;
+    out.push_back(p);
+  }
+  return out;
+}
+
+absl::Status LinkOps::AddRoute(const LinkRef& link, const IpPrefix& dst,
+                               const std::optional<IpAddress>& gw) {
+  MessageBuilder b(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+  rtmsg rt{};
+  rt.rtm_family = static_cast<uint8_t>(dst.addr.family);
+  rt.rtm_dst_len = static_cast<uint8_t>(dst.prefix_len);
+  rt.rtm_table = RT_TABLE_MAIN;
+  rt.rtm_protocol = RTPROT_BOOT;
+  rt.rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+  rt.rtm_type = RTN_UNICAST;
+  b.PutHeader(rt);
+  if (dst.prefix_len > 0)
+    b.PutAttr(RTA_DST, dst.addr.bytes.data(), dst.addr.size());
+  if (gw) b.PutAttr(RTA_GATEWAY, gw->bytes.data(), gw->size());
+  b.PutU32(RTA_OIF, static_cast<uint32_t>(link.index));
+  return Exec(
+      std::move(b).Build(),
+      sk::StrCat(Describe(link), ": add route ", PrefixToString(dst),
+                 gw ? sk::StrCat(" via ", IpToString(*gw)) : std::string()));
+}
+
+}  // namespace sk::net

@@ -1,0 +1,209 @@
+#include "lib/deviceplugin/config.h"
+
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+using ::sk::testing::IsOk;
+using ::sk::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::SizeIs;
+
+absl::StatusOr<Config> Parse(const std::string& text) {
+  return ParseConfig(text, "config.json", "intel.com");
+}
+
+TEST(ConfigTest, ParsesReferenceExampleWithListAndObjectSelectors) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({
+    "resourceList": [
+      {"resourceName": "sriov_netdev",
+       "selectors": [{"vendors": ["8086"], "devices": ["154c","1889"],
+                      "drivers": ["iavf"], "pfNames": ["ens1f0#0-7"]}]},
+      {"resourceName": "sriov_dpdk", "resourcePrefix": "example.com",
+       "excludeTopology": true,
+       "selectors": {"drivers": ["vfio-pci"],
+                     "rootDevices": ["0000:86:00.0#8-15"],
+                     "needVhostNet": true},
+       "additionalInfo": {"*": {"token": "abc"},
+                          "0000:86:02.0": {"token": "special"}}},
+      {"resourceName": "fec", "deviceType": "accelerator",
+       "selectors": [{"vendors": ["8086"], "devices": ["0d5c"]}]}
+    ]})"));
+  ASSERT_THAT(c.resources, SizeIs(3));
+  EXPECT_THAT(c.pool_errors, IsEmpty());
+  const ResourceConfig& a = c.resources[0];
+  EXPECT_EQ(a.FullName(), "intel.com/sriov_netdev");
+  EXPECT_EQ(a.device_type, DeviceType::kNetDevice);
+  ASSERT_THAT(a.selectors, SizeIs(1));
+  EXPECT_THAT(a.selectors[0].devices, ElementsAre("154c", "1889"));
+  ASSERT_THAT(a.selectors[0].pf_names, SizeIs(1));
+  EXPECT_EQ(a.selectors[0].pf_names[0].pf, "ens1f0");
+  EXPECT_THAT(a.selectors[0].pf_names[0].ranges, ElementsAre(Pair(0, 7)));
+  const ResourceConfig& b = c.resources[1];
+  EXPECT_EQ(b.FullName(), "example.com/sriov_dpdk");
+  EXPECT_TRUE(b.exclude_topology);
+  ASSERT_THAT(b.selectors, SizeIs(1));
+  EXPECT_TRUE(b.selectors[0].need_vhost_net);
+  EXPECT_EQ(b.additional_info.at("0000:86:02.0").at("token"), "special");
+  EXPECT_EQ(c.resources[2].device_type, DeviceType::kAccelerator);
+}
+
+TEST(ConfigTest, KeysMatchCaseInsensitivelyAsTheOperatorEmitsThem) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({"ResourceList": [
+    {"ResourceName": "x", "SelectorObj": null,
+     "Selectors": [{"IsRdma": true, "NeedVhostNet": true, "VENDORS": ["15b3"]}],
+     "AdditionalInfo": {"0000:01:00.1": {"MyKey": "v"}}}]})"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  const Selector& s = c.resources[0].selectors[0];
+  EXPECT_TRUE(s.is_rdma);
+  EXPECT_TRUE(s.need_vhost_net);
+  EXPECT_THAT(s.vendors, ElementsAre("15b3"));
+  // Map keys keep their case.
+  EXPECT_EQ(c.resources[0].additional_info.at("0000:01:00.1").at("MyKey"), "v");
+  EXPECT_THAT(c.warnings, IsEmpty());
+}
+
+TEST(ConfigTest, ExactKeyWinsOverCaseInsensitiveMatch) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({"resourceList": [
+    {"RESOURCENAME": "upper", "resourceName": "exact", "selectors": {}}]})"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  EXPECT_EQ(c.resources[0].resource_name, "exact");
+}
+
+TEST(ConfigTest, UnknownKeysAreIgnoredWithAWarningNamingThePath) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({"resourceList": [
+    {"resourceName": "a", "sriovMode": true,
+     "selectors": [{"vendor": ["8086"]}]}]})"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  EXPECT_THAT(c.warnings,
+              ElementsAre("config.json: resourceList[0].sriovMode: unknown "
+                          "key ignored",
+                          "config.json: resourceList[0].selectors[0].vendor: "
+                          "unknown key ignored"));
+}
+
+TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({"resourceList": [
+    {"resourceName": "bad name!", "selectors": {}},
+    {"resourceName": "good", "selectors": {}},
+    {"resourceName": "good", "selectors": {}},
+    {"resourceName": "t", "deviceType": "gpu", "selectors": {}},
+    {"resourceName": "v", "selectors": [{"vendors": "8086"}]},
+    {"resourceName": "e", "selectors": []},
+    {"resourceName": "n"},
+    {"resourceName": "r", "selectors": [{"pfNames": ["ens1#3-1"]}]},
+    {"resourceName": "u", "selectors": [{"vdpaType": "vhost"}]},
+    {"resourceName": "aux", "deviceType": "auxNetDevice", "selectors": {}}
+  ]})"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  EXPECT_EQ(c.resources[0].resource_name, "good");
+  ASSERT_THAT(c.pool_errors, SizeIs(9));
+  const char* want[] = {
+      "config.json: resourceList[0].resourceName: invalid value \"bad "
+      "name!\": must match ^[a-zA-Z0-9_-]+$",
+      "config.json: resourceList[2].resourceName: duplicate resource "
+      "\"intel.com/good\"; entry dropped",
+      "config.json: resourceList[3].deviceType: unknown value \"gpu\": "
+      "expected netDevice or accelerator",
+      "config.json: resourceList[4].selectors[0].vendors: expected an array "
+      "of strings, got \"8086\"",
+      "config.json: resourceList[5].selectors: empty list",
+      "config.json: resourceList[6].selectors: missing",
+      "config.json: resourceList[7].selectors[0].pfNames[0]: invalid value "
+      "\"ens1#3-1\": VF range \"3-1\" is reversed",
+      "config.json: resourceList[8].selectors[0].vdpaType: selector not "
+      "supported by sriovkit (value \"vhost\"); remove it or use the Go "
+      "plugin",
+      "config.json: resourceList[9].deviceType: value \"auxNetDevice\" is "
+      "not supported by sriovkit yet",
+  };
+  for (size_t i = 0; i < c.pool_errors.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_THAT(c.pool_errors[i],
+                StatusIs(absl::StatusCode::kInvalidArgument, want[i]));
+  }
+}
+
+TEST(ConfigTest, WholeFileErrorsNameTheFile) {
+  EXPECT_THAT(Parse("{\"resourceList\": [],}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("config.json: not valid JSON: byte")));
+  EXPECT_THAT(Parse("[]"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                    "config.json: $: expected a JSON object, "
+                                    "got []"));
+  EXPECT_THAT(Parse(R"({"resourceList": {}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config.json: resourceList: expected an array, got {}"));
+}
+
+TEST(ConfigTest, EmptyOrMissingResourceListIsAnIdleConfig) {
+  SK_ASSERT_OK_AND_ASSIGN(Config a, Parse("{}"));
+  EXPECT_THAT(a.resources, IsEmpty());
+  SK_ASSERT_OK_AND_ASSIGN(Config b, Parse(R"({"resourceList": []})"));
+  EXPECT_THAT(b.resources, IsEmpty());
+}
+
+TEST(ConfigTest, LoadConfigFileReportsMissingFileWithPath) {
+  sk::testing::TempDir dir;
+  std::string path = (dir / "config.json").string();
+  EXPECT_THAT(LoadConfigFile(path, "intel.com"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(path)));
+  std::ofstream(path) << R"({"resourceList":[{"resourceName":"a",
+      "selectors":{"drivers":["vfio-pci"]}}]})";
+  SK_ASSERT_OK_AND_ASSIGN(Config c, LoadConfigFile(path, "example.org"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  EXPECT_EQ(c.resources[0].FullName(), "example.org/a");
+}
+
+TEST(PfSelectorTest, ParsesRangeSyntax) {
+  struct Case {
+    const char* text;
+    const char* pf;
+    std::vector<std::pair<int, int>> ranges;
+  } cases[] = {
+      {"ens1f0", "ens1f0", {}},
+      {"ens1f0#0-3", "ens1f0", {{0, 3}}},
+      {"netpf0#0,2-7,9", "netpf0", {{0, 0}, {2, 7}, {9, 9}}},
+      {"0000:86:00.0#0-1,3,4", "0000:86:00.0", {{0, 1}, {3, 3}, {4, 4}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    SK_ASSERT_OK_AND_ASSIGN(PfSelector p, PfSelector::Parse(c.text));
+    EXPECT_EQ(p.pf, c.pf);
+    EXPECT_EQ(p.ranges, c.ranges);
+  }
+}
+
+TEST(PfSelectorTest, RejectsMalformedRanges) {
+  for (const char* bad : {"#1", "p#", "p#a", "p#1-", "p#-1", "p#1-2-3",
+                          "p#1,,2", "p# 1", "p#5-2"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THAT(PfSelector::Parse(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(std::string("\"") + bad + "\"")));
+  }
+}
+
+TEST(PfSelectorTest, ContainsHonoursInclusiveRanges) {
+  SK_ASSERT_OK_AND_ASSIGN(PfSelector p, PfSelector::Parse("p#0,2-3"));
+  EXPECT_TRUE(p.Contains(0));
+  EXPECT_FALSE(p.Contains(1));
+  EXPECT_TRUE(p.Contains(2));
+  EXPECT_TRUE(p.Contains(3));
+  EXPECT_FALSE(p.Contains(4));
+  SK_ASSERT_OK_AND_ASSIGN(PfSelector all, PfSelector::Parse("p"));
+  EXPECT_TRUE(all.Contains(63));
+}
+
+}  // namespace
+}  // namespace sk::deviceplugin

@@ -1,0 +1,189 @@
+#include "lib/deviceplugin/inventory.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+#include "lib/base/file_util.h"
+#include "lib/base/strings.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+std::string Hex4(uint16_t v) { return absl::StrFormat("%04x", v); }
+
+// Netlink EncapType names, as upstream's linkTypes compares them. Local so
+// the inventory does not need the host model's implementation file.
+std::string EncapName(sysfs::LinkType t) {
+  switch (t) {
+    case sysfs::LinkType::kEther:
+      return "ether";
+    case sysfs::LinkType::kInfiniband:
+      return "infiniband";
+    case sysfs::LinkType::kUnknown:
+      break;
+  }
+  return "";
+}
+
+// Interfaces with an IPv4 default route, from /proc/net/route
+// ("Iface Destination Gateway Flags ... Mask ..."; hex, destination 0).
+std::set<std::string> DefaultRouteIfaces(const sysfs::Sysfs& fs) {
+  std::set<std::string> out;
+  auto text = ReadFile(fs.Path("proc/net/route"));
+  if (!text.ok()) return out;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<absl::string_view> f =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (f.size() >= 8 && f[1] == "00000000" && f[7] == "00000000") {
+      out.insert(std::string(f[0]));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const PoolDevice* Pool::Find(const std::string& id) const {
+  auto it = std::lower_bound(
+      devices.begin(), devices.end(), id,
+      [](const PoolDevice& d, const std::string& v) { return d.id < v; });
+  if (it == devices.end() || it->id != id) return nullptr;
+  return &*it;
+}
+
+DeviceFacts FactsFor(const sysfs::PciDevice& d,
+                     const std::vector<sysfs::PciDevice>& all,
+                     const sysfs::Sysfs& fs) {
+  DeviceFacts f;
+  f.pci_address = d.address.ToString();
+  f.vendor = Hex4(d.vendor_id);
+  f.device = Hex4(d.device_id);
+  f.driver = d.driver.value_or("");
+  if (d.acpi_index) f.acpi_index = std::to_string(*d.acpi_index);
+  const sysfs::PciDevice* pf = nullptr;
+  if (d.physfn) {
+    f.pf_address = d.physfn->ToString();
+    f.vf_index = d.vf_index.value_or(-1);
+    for (const auto& c : all) {
+      if (c.address == *d.physfn) pf = &c;
+    }
+    if (pf != nullptr) {
+      if (pf->pf_netdev) {
+        f.pf_name = *pf->pf_netdev;
+      } else if (!pf->netdevs.empty()) {
+        f.pf_name = pf->netdevs.front().name;
+      }
+    }
+  }
+  // Link type of the device's netdev, else of the PF's (upstream rule; a VF
+  // bound to vfio-pci has no netdev).
+  if (!d.netdevs.empty()) {
+    f.link_type = EncapName(d.netdevs.front().link_type);
+  } else if (pf != nullptr) {
+    for (const auto& n : pf->netdevs) {
+      if (n.name == f.pf_name || pf->netdevs.size() == 1) {
+        f.link_type = EncapName(n.link_type);
+      }
+    }
+  }
+  auto ib = fs.ListDir(
+      sk::StrCat("sys/bus/pci/devices/", f.pci_address, "/infiniband"));
+  f.rdma = ib.ok() && !ib->empty();
+  return f;
+}
+
+Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
+                         const std::vector<sysfs::PciDevice>& devices,
+                         const sysfs::Sysfs& fs, const DiscoveryOptions& opts) {
+  Inventory inv;
+  std::set<std::string> routed;
+  if (opts.exclude_default_route) routed = DefaultRouteIfaces(fs);
+
+  // Candidates per device type, each exclusion logged once.
+  std::map<DeviceType, std::vector<const sysfs::PciDevice*>> candidates;
+  std::set<DeviceType> wanted;
+  for (const auto& r : resources) wanted.insert(r.device_type);
+  for (DeviceType t : wanted) {
+    auto& out = candidates[t];
+    for (const auto& d : devices) {
+      std::string bdf = d.address.ToString();
+      if (t == DeviceType::kNetDevice ? !d.is_network() : !d.is_accelerator()) {
+        continue;
+      }
+      if (!d.driver) {
+        inv.log.push_back(sk::StrCat(bdf, ": excluded: no driver bound"));
+        continue;
+      }
+      if (t == DeviceType::kNetDevice) {
+        if (d.is_pf() && d.sriov_numvfs.value_or(0) > 0) {
+          inv.log.push_back(sk::StrCat(bdf, ": excluded: PF with ",
+                                       *d.sriov_numvfs,
+                                       " VFs (its VFs are candidates)"));
+          continue;
+        }
+        auto routed_dev = std::find_if(
+            d.netdevs.begin(), d.netdevs.end(),
+            [&](const sysfs::NetDev& n) { return routed.count(n.name) > 0; });
+        if (routed_dev != d.netdevs.end()) {
+          inv.log.push_back(sk::StrCat(
+              bdf, ": excluded: netdev ", routed_dev->name,
+              " has the IPv4 default route (--exclude-default-route=false "
+              "keeps it)"));
+          continue;
+        }
+      }
+      out.push_back(&d);
+    }
+  }
+
+  std::map<std::string, std::string> owner;  // device id -> resource
+  for (const auto& r : resources) {
+    Pool pool;
+    pool.config = r;
+    for (const sysfs::PciDevice* d : candidates[r.device_type]) {
+      DeviceFacts facts = FactsFor(*d, devices, fs);
+      for (size_t si = 0; si < r.selectors.size(); ++si) {
+        const Selector& s = r.selectors[si];
+        if (!Matches(s, facts)) continue;
+        auto [it, fresh] = owner.emplace(facts.pci_address, r.FullName());
+        if (!fresh) {
+          if (it->second != r.FullName()) {
+            inv.log.push_back(sk::StrCat(facts.pci_address, ": not added to ",
+                                         r.FullName(), ": already in ",
+                                         it->second, " (first match wins)"));
+          }
+          break;
+        }
+        PoolDevice pd;
+        pd.id = facts.pci_address;
+        pd.facts = facts;
+        if (!r.exclude_topology) pd.numa_node = d->numa_node;
+        pd.selector_index = si;
+        pd.need_vhost_net = s.need_vhost_net;
+        if (s.is_rdma) {
+          auto ib = fs.ListDir(
+              sk::StrCat("sys/bus/pci/devices/", pd.id, "/infiniband"));
+          if (ib.ok()) pd.rdma_devices = *ib;
+        }
+        pool.devices.push_back(std::move(pd));
+        break;
+      }
+    }
+    std::sort(
+        pool.devices.begin(), pool.devices.end(),
+        [](const PoolDevice& a, const PoolDevice& b) { return a.id < b.id; });
+    inv.pools.push_back(std::move(pool));
+  }
+  return inv;
+}
+
+}  // namespace sk::deviceplugin

@@ -1,0 +1,72 @@
+#pragma once
+// The inventory: resource pools built from the config and the host model.
+//
+//   SK_ASSIGN_OR_RETURN(auto host, sysfs::HostSnapshot::Discover(fs));
+//   Inventory inv = BuildInventory(config.resources, host.devices(), fs, {});
+//   for (const Pool& p : inv.pools) { ... p.devices ... }
+//   for (const std::string& line : inv.log) { log(line); }  // why excluded
+//
+// Discovery rules, as upstream (reference section 2):
+// - netDevice pools consider PCI class 0x02, accelerator pools class 0x12.
+// - A PF with sriov_numvfs > 0 is hidden (its VFs are candidates).
+// - An unbound device (no driver link) is dropped.
+// - A netDevice whose netdev carries an IPv4 default route (read from
+//   <root>/proc/net/route) is dropped unless exclude_default_route is false.
+// Every exclusion is reported in `log` with the device and the reason.
+//
+// Pooling is exclusive and first-match-wins: resources in file order, then
+// selector objects in list order. A device claimed by an earlier pool is
+// reported in `log` and skipped.
+//
+// Unlike upstream, an empty pool is still returned (the server advertises
+// zero devices, so stale capacity on the node drops to 0; upstream #245).
+//
+// Thread safety: pure apart from reading sysfs through `fs`.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/deviceplugin/config.h"
+#include "lib/deviceplugin/selectors.h"
+#include "lib/sysfs/host.h"
+#include "lib/sysfs/sysfs.h"
+
+namespace sk::deviceplugin {
+
+struct DiscoveryOptions {
+  bool exclude_default_route = true;
+};
+
+// One advertised device.
+struct PoolDevice {
+  std::string id;  // the PCI address, canonical form
+  DeviceFacts facts;
+  std::optional<int> numa_node;           // unset when unknown or excluded
+  std::vector<std::string> rdma_devices;  // only when the selector has isRdma
+  bool need_vhost_net = false;            // from the selector that admitted it
+  size_t selector_index = 0;              // which selector object admitted it
+};
+
+struct Pool {
+  ResourceConfig config;
+  std::vector<PoolDevice> devices;  // sorted by id
+
+  const PoolDevice* Find(const std::string& id) const;
+};
+
+struct Inventory {
+  std::vector<Pool> pools;       // one per config resource, same order
+  std::vector<std::string> log;  // exclusions and overlaps, human-readable
+};
+
+// Builds DeviceFacts for `d`. `all` provides the PF for VFs.
+DeviceFacts FactsFor(const sysfs::PciDevice& d,
+                     const std::vector<sysfs::PciDevice>& all,
+                     const sysfs::Sysfs& fs);
+
+Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
+                         const std::vector<sysfs::PciDevice>& devices,
+                         const sysfs::Sysfs& fs, const DiscoveryOptions& opts);
+
+}  // namespace sk::deviceplugin

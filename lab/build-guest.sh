@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Builds, and caches under <build>/lab-cache/, the lab guest's kernel and
+# initramfs from Debian packages; nothing is installed on the host.
+#
+#   lab/build-guest.sh [--build-dir DIR]
+#
+# Prints shell assignments on stdout (SK_LAB_KVER, SK_LAB_KERNEL, SK_LAB_INITRD).
+# Kernel: the package linux-image-amd64 currently depends on (apt-cache
+# depends), fetched with apt-get download and unpacked with dpkg -x; depmod
+# makes its modules.dep. Initramfs: busybox-static, lab/initramfs/init, and
+# only the modules in SK_LAB_MODULES plus their dependencies (from
+# modules.dep) with their modules.dep lines, so busybox modprobe resolves them.
+# Cache keys: the kernel package and version; the initramfs also hashes its
+# inputs (init script, module list, busybox), so a second run is a no-op.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+build_dir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    *) sk_lab_die "build-guest.sh: unknown argument $1" ;;
+  esac
+done
+build_dir=$(sk_lab_build_dir "$build_dir")
+cache=$build_dir/lab-cache
+mkdir -p "$cache"
+
+# One builder at a time per cache (ctest runs lab tests serially, but users
+# may start scripts/lab.sh beside it).
+exec 9>"$cache/.lock"
+flock 9
+
+resolve_kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}'
+}
+pkg=$(resolve_kernel_pkg || true)
+if [ -z "$pkg" ]; then
+  # Fresh machine without package lists.
+  sk_lab_log "apt lists missing; running apt-get update"
+  apt-get update -qq >&2 || true
+  pkg=$(resolve_kernel_pkg || true)
+fi
+[ -n "$pkg" ] || sk_lab_die "apt-cache depends linux-image-amd64 names no linux-image-<version> package"
+kver=${pkg#linux-image-}
+pver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+[ -n "$pver" ] || sk_lab_die "apt-cache show $pkg gives no Version"
+
+kdir=$cache/kernel-$kver-$pver
+mods_key=$(printf '%s\n' "${SK_LAB_MODULES[@]}" | sha256sum | cut -c1-12)
+moddir=$kdir/modules-$mods_key
+if [ ! -f "$kdir/vmlinuz" ] || [ ! -f "$moddir/.done" ]; then
+  sk_lab_log "fetching guest kernel $pkg $pver"
+  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  aptopts=()
+  [ "$(id -u)" -ne 0 ] || aptopts=(-o APT::Sandbox::User=root)
+  (cd "$tmp" && apt-get "${aptopts[@]}" -qq download "$pkg=$pver") >&2 ||
+    sk_lab_die "apt-get download $pkg=$pver failed"
+  dpkg -x "$tmp"/"${pkg}"_*.deb "$tmp/root"
+  # Debian's package ships no modules.dep; depmod writes it (and the builtin
+  # index modprobe needs) into the unpacked tree.
+  depmod -b "$tmp/root" "$kver"
+  mkdir -p "$kdir"
+  rm -rf "$moddir"
+  mkdir -p "$moddir/lib/modules/$kver"
+  # The dependency closure, in load order, as kmod computes it from modules.dep.
+  : >"$tmp/closure"
+  for m in "${SK_LAB_MODULES[@]}"; do
+    out=$(modprobe -d "$tmp/root" -S "$kver" --show-depends "$m") ||
+      sk_lab_die "module $m not in $pkg (modprobe --show-depends failed)"
+    printf '%s\n' "$out" | awk '$1 == "insmod" {print $2}' >>"$tmp/closure"
+  done
+  prefix=$tmp/root/lib/modules/$kver/
+  sort -u "$tmp/closure" | while read -r ko; do
+    rel=${ko#"$prefix"}
+    mkdir -p "$moddir/lib/modules/$kver/$(dirname "$rel")"
+    cp "$ko" "$moddir/lib/modules/$kver/$rel"
+    # Keep this module's modules.dep line verbatim (paths are relative).
+    awk -v key="$rel:" 'index($0, key) == 1' "$tmp/root/lib/modules/$kver/modules.dep" \
+      >>"$moddir/lib/modules/$kver/modules.dep"
+  done
+  cp "$tmp/root/boot/vmlinuz-$kver" "$kdir/vmlinuz"
+  cp "$tmp/root/boot/config-$kver" "$kdir/config"
+  printf '%s\n' "${SK_LAB_MODULES[@]}" >"$moddir/load-order"
+  touch "$moddir/.done"
+  rm -rf "$tmp"
+  trap - EXIT
+fi
+
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || sk_lab_die "busybox not found: run scripts/deps.sh (busybox-static)"
+ldd "$busybox" >/dev/null 2>&1 && sk_lab_die "$busybox is dynamically linked: install busybox-static"
+init=$SK_LAB_DIR/initramfs/init
+ikey=$({
+  sha256sum "$init" "$busybox" | cut -d' ' -f1
+  echo "$mods_key $kver"
+} | sha256sum | cut -c1-12)
+initrd=$kdir/initrd-$ikey.gz
+if [ ! -f "$initrd" ]; then
+  sk_lab_log "building initramfs $initrd"
+  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp/bin" "$tmp/etc" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/host"
+  cp "$busybox" "$tmp/bin/busybox"
+  cp "$init" "$tmp/init"
+  chmod 755 "$tmp/init" "$tmp/bin/busybox"
+  cp -a "$moddir/lib" "$tmp/"
+  cp "$moddir/load-order" "$tmp/etc/sk-lab-modules"
+  (cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$initrd.tmp"
+  mv "$initrd.tmp" "$initrd"
+  rm -rf "$tmp"
+  trap - EXIT
+  # Older initramfs images of this kernel are stale now.
+  find "$kdir" -maxdepth 1 -name 'initrd-*.gz' ! -name "initrd-$ikey.gz" -delete
+fi
+
+printf 'SK_LAB_KVER=%q\nSK_LAB_KERNEL=%q\nSK_LAB_INITRD=%q\n' "$kver" "$kdir/vmlinuz" "$initrd"

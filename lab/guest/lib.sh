@@ -1,0 +1,160 @@
+# Helpers for lab scenarios and flows (sourced inside the guest, in the chroot).
+# Every assertion prints what it checked; a failed one exits the script with
+# status 1 and a FAIL line naming what was expected and what was found.
+#
+# Environment (from lab/boot.sh): SK_BUILD_DIR, SK_SRC_DIR, SK_LAB_PFS,
+# SK_LAB_ARTIFACTS (write evidence here; it comes back to the host), SRIOVCTL.
+
+set -euo pipefail
+# Any command failing unexpectedly fails the scenario, naming the command.
+trap 'sk_fail "line $LINENO: command failed (exit $?): $BASH_COMMAND"' ERR
+
+SK_IGB_PF_ID=0x10c9 # Intel 82576 PF (QEMU igb)
+SK_IGB_VF_ID=0x10ca # its VF (igbvf)
+SK_PCI=/sys/bus/pci
+
+sk_step() { printf '\n== %s\n' "$*"; }
+sk_info() { printf '   %s\n' "$*"; }
+sk_ok() { printf '   ok: %s\n' "$*"; }
+sk_fail() {
+  printf '   FAIL: %s\n' "$*" >&2
+  exit 1
+}
+# sk_skip MSG: the scenario cannot run here (exit 77 = ctest SKIP).
+sk_skip() {
+  printf '   SKIP: %s\n' "$*" >&2
+  exit 77
+}
+
+# sk_read FILE: its first line, without forking (exec is slow under TCG).
+sk_read() {
+  local v=""
+  IFS= read -r v <"$1" 2>/dev/null || [ -n "$v" ] || return 1
+  printf '%s' "$v"
+}
+
+# sk_eq WHAT EXPECTED ACTUAL
+sk_eq() {
+  if [ "$2" = "$3" ]; then
+    sk_ok "$1 = $3"
+  else
+    sk_fail "$1: expected '$2', got '$3'"
+  fi
+}
+
+# sk_run_ok WHAT CMD...: run CMD, fail with its output when it fails.
+sk_run_ok() {
+  local what=$1 out rc
+  shift
+  out=$("$@" 2>&1) && rc=0 || rc=$?
+  if [ $rc -ne 0 ]; then
+    printf '%s\n' "$out" | sed 's/^/   | /' >&2
+    sk_fail "$what: '$*' exited $rc"
+  fi
+  sk_ok "$what"
+}
+
+# sk_pfs: BDFs of the igb PFs, one per line, in PCI order.
+sk_pfs() {
+  local d v
+  for d in "$SK_PCI"/devices/*; do
+    v=$(sk_read "$d/device") || continue
+    [ "$v" = "$SK_IGB_PF_ID" ] && [ "$(sk_read "$d/vendor")" = 0x8086 ] && printf '%s\n' "${d##*/}"
+  done
+  return 0
+}
+
+# sk_driver BDF: the bound driver's name, or "" when unbound.
+sk_driver() {
+  local l
+  l=$(readlink "$SK_PCI/devices/$1/driver" 2>/dev/null) || return 0
+  printf '%s' "${l##*/}"
+}
+
+# sk_iommu_group BDF
+sk_iommu_group() {
+  local l
+  l=$(readlink "$SK_PCI/devices/$1/iommu_group") || return 1
+  printf '%s' "${l##*/}"
+}
+
+# sk_vf_bdf PF INDEX: the BDF of VF INDEX of PF (from the virtfnN link).
+sk_vf_bdf() {
+  local l
+  l=$(readlink "$SK_PCI/devices/$1/virtfn$2") || return 1
+  printf '%s' "${l##*/}"
+}
+
+# sk_pf_netdev PF: the PF's network interface name.
+sk_pf_netdev() {
+  local n
+  for n in "$SK_PCI/devices/$1"/net/*; do
+    [ -e "$n" ] && printf '%s' "${n##*/}" && return 0
+  done
+  return 1
+}
+
+# sk_create_vfs PF N: set sriov_numvfs (through 0, as the kernel requires
+# when changing a non-zero count) and wait for the N virtfn links.
+sk_create_vfs() {
+  local pf=$1 n=$2 i
+  echo 0 >"$SK_PCI/devices/$pf/sriov_numvfs" || sk_fail "$pf: cannot reset sriov_numvfs"
+  echo "$n" >"$SK_PCI/devices/$pf/sriov_numvfs" || sk_fail "$pf: echo $n > sriov_numvfs refused"
+  for ((i = 0; i < 100; i++)); do
+    [ -e "$SK_PCI/devices/$pf/virtfn$((n - 1))" ] && break
+    sleep 0.1
+  done
+  sk_eq "$pf sriov_numvfs" "$n" "$(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
+}
+
+# sk_wait_driver BDF DRIVER: wait up to 10 s for BDF to be bound to DRIVER.
+sk_wait_driver() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(sk_driver "$1")" = "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# sk_bind_vfio BDF: rebind to vfio-pci the way the kernel documents
+# (Documentation/driver-api/vfio.rst): driver_override, unbind, drivers_probe.
+sk_bind_vfio() {
+  local bdf=$1 cur
+  echo vfio-pci >"$SK_PCI/devices/$bdf/driver_override" || sk_fail "$bdf: cannot write driver_override"
+  cur=$(sk_driver "$bdf")
+  if [ -n "$cur" ] && [ "$cur" != vfio-pci ]; then
+    echo "$bdf" >"$SK_PCI/devices/$bdf/driver/unbind" || sk_fail "$bdf: cannot unbind from $cur"
+  fi
+  [ "$(sk_driver "$bdf")" = vfio-pci ] || echo "$bdf" >"$SK_PCI/drivers_probe" ||
+    sk_fail "$bdf: drivers_probe refused"
+  sk_wait_driver "$bdf" vfio-pci || sk_fail "$bdf: driver is '$(sk_driver "$bdf")', not vfio-pci"
+  sk_ok "$bdf bound to vfio-pci (was ${cur:-unbound}), IOMMU group $(sk_iommu_group "$bdf")"
+}
+
+# sk_require_sriovctl [SUBCOMMAND]: the build tree's sriovctl exists and has
+# SUBCOMMAND; otherwise fail naming what is missing.
+sk_require_sriovctl() {
+  [ -x "$SRIOVCTL" ] || sk_fail "sriovctl not built: $SRIOVCTL missing (build target sriovctl in $SK_BUILD_DIR)"
+  [ $# -eq 0 ] && return 0
+  "$SRIOVCTL" "$1" --help >/dev/null 2>&1 ||
+    sk_fail "this sriovctl has no '$1' subcommand ($SRIOVCTL $1 --help fails): src/lib/ctl/${1}_cmd.cc not in this build"
+}
+
+# sk_json_check NAME FILE PYTHON: run PYTHON with `d` = the JSON in FILE, and
+# helpers ok(msg) / fail(msg); fail the scenario when it fails.
+sk_json_check() {
+  local name=$1 file=$2 code=$3
+  python3 - "$file" "$code" <<'PY' || sk_fail "$name"
+import json, sys
+def ok(msg): print("   ok: " + msg)
+def fail(msg):
+    print("   FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    fail("%s is not JSON: %s" % (sys.argv[1], e))
+exec(sys.argv[2])
+PY
+}

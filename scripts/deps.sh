@@ -10,9 +10,9 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   nlohmann-json3-dev libmnl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libpugixml-dev pci.ids
+  libpugixml-dev libssl-dev pci.ids
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon
-  kmod cpio busybox-static gzip python3
+  kmod cpio busybox-static gzip python3 pciutils
 )
 # QEMU >= 8 (for the emulated igb NIC) comes from bookworm-backports.
 BACKPORTS_PKGS=(qemu-system-x86)

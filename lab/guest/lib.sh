@@ -64,6 +64,14 @@ sk_pfs() {
   return 0
 }
 
+# sk_pf N: the BDF of the Nth igb PF (0-based); fails the scenario if absent.
+sk_pf() {
+  local all
+  mapfile -t all < <(sk_pfs)
+  [ "${#all[@]}" -gt "$1" ] || sk_fail "no igb PF number $1 (found ${#all[@]})"
+  printf '%s' "${all[$1]}"
+}
+
 # sk_driver BDF: the bound driver's name, or "" when unbound.
 sk_driver() {
   local l
@@ -137,8 +145,10 @@ sk_bind_vfio() {
 sk_require_sriovctl() {
   [ -x "$SRIOVCTL" ] || sk_fail "sriovctl not built: $SRIOVCTL missing (build target sriovctl in $SK_BUILD_DIR)"
   [ $# -eq 0 ] && return 0
-  "$SRIOVCTL" "$1" --help >/dev/null 2>&1 ||
-    sk_fail "this sriovctl has no '$1' subcommand ($SRIOVCTL $1 --help fails): src/lib/ctl/${1}_cmd.cc not in this build"
+  # Not `sriovctl $1 --help`: CLI11 prints the top-level help for an unknown
+  # subcommand followed by --help, and exits 0.
+  "$SRIOVCTL" --help 2>/dev/null | grep -E "^ +$1( |\$)" >/dev/null ||
+    sk_fail "this sriovctl has no '$1' subcommand (not in 'sriovctl --help'): src/lib/ctl/${1}_cmd.cc not in this build"
 }
 
 # sk_json_check NAME FILE PYTHON: run PYTHON with `d` = the JSON in FILE, and

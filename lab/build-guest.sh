@@ -4,7 +4,8 @@
 #
 #   lab/build-guest.sh [--build-dir DIR]
 #
-# Prints shell assignments on stdout (SK_LAB_KVER, SK_LAB_KERNEL, SK_LAB_INITRD).
+# Prints shell assignments on stdout: SK_LAB_KVER, SK_LAB_KERNEL (bzImage),
+# SK_LAB_KERNEL_PVH (the same kernel as a PVH ELF, or empty), SK_LAB_INITRD.
 # Kernel: the package linux-image-amd64 currently depends on (apt-cache
 # depends), fetched with apt-get download and unpacked with dpkg -x; depmod
 # makes its modules.dep. Initramfs: busybox-static, lab/initramfs/init, and
@@ -89,6 +90,19 @@ if [ ! -f "$kdir/vmlinuz" ] || [ ! -f "$moddir/.done" ]; then
   trap - EXIT
 fi
 
+# The same kernel as a PVH-bootable ELF, when the package allows (see
+# lib/extract_vmlinux.py): boot.sh then skips BIOS boot and decompression.
+if [ ! -f "$kdir/vmlinux.pvh" ] && [ ! -f "$kdir/vmlinux.none" ]; then
+  if python3 "$SK_LAB_DIR/lib/extract_vmlinux.py" "$kdir/vmlinuz" "$kdir/vmlinux.tmp" >&2; then
+    mv "$kdir/vmlinux.tmp" "$kdir/vmlinux.pvh"
+  else
+    rm -f "$kdir/vmlinux.tmp"
+    touch "$kdir/vmlinux.none"
+  fi
+fi
+pvh=""
+[ -f "$kdir/vmlinux.pvh" ] && pvh=$kdir/vmlinux.pvh
+
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || sk_lab_die "busybox not found: run scripts/deps.sh (busybox-static)"
 ldd "$busybox" >/dev/null 2>&1 && sk_lab_die "$busybox is dynamically linked: install busybox-static"
@@ -116,4 +130,5 @@ if [ ! -f "$initrd" ]; then
   find "$kdir" -maxdepth 1 -name 'initrd-*.gz' ! -name "initrd-$ikey.gz" -delete
 fi
 
-printf 'SK_LAB_KVER=%q\nSK_LAB_KERNEL=%q\nSK_LAB_INITRD=%q\n' "$kver" "$kdir/vmlinuz" "$initrd"
+printf 'SK_LAB_KVER=%q\nSK_LAB_KERNEL=%q\nSK_LAB_KERNEL_PVH=%q\nSK_LAB_INITRD=%q\n' \
+  "$kver" "$kdir/vmlinuz" "$pvh" "$initrd"

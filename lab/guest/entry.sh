@@ -15,7 +15,9 @@ case $mode in
     echo "sk-lab: guest shell (host root chrooted read-only; /tmp is tmpfs;"
     echo "sk-lab: results share at $SK_LAB_OUT; sriovctl at \$SRIOVCTL). 'exit' powers off."
     # setsid -c: make the serial line our controlling terminal (job control, ^C).
-    exec setsid -c /bin/bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+    # --norc: the host's ~/.bashrc may assume a writable home.
+    export PS1='sk-lab:\w# '
+    exec setsid -c /bin/bash --norc -i </dev/ttyS0 >/dev/ttyS0 2>&1
     ;;
   run)
     script=$1

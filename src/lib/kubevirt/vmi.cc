@@ -1,0 +1,607 @@
+#include "lib/kubevirt/vmi.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "yaml-cpp/yaml.h"
+
+#include "lib/base/file_util.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+
+namespace sk::kubevirt {
+namespace {
+
+// Binding-method keys of an Interface (kubevirt.io/api core/v1
+// InterfaceBindingMethod plus the plugin reference).
+constexpr const char* kBindingKeys[] = {"bridge",       "masquerade", "sriov",
+                                        "passtBinding", "binding",    "slirp",
+                                        "macvtap",      "passt"};
+
+std::string Kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return sk::StrCat("\"", n.Scalar(), "\"");
+    default:
+      return "null";
+  }
+}
+
+absl::Status WrongType(const std::string& path, const char* want,
+                       const YAML::Node& n) {
+  return absl::InvalidArgumentError(
+      sk::StrCat(path, ": want ", want, ", got ", Kind(n)));
+}
+
+bool Present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+
+absl::StatusOr<std::string> GetString(const YAML::Node& parent, const char* key,
+                                      const std::string& path) {
+  const YAML::Node n = parent[key];
+  if (!Present(n)) return std::string();
+  if (!n.IsScalar())
+    return WrongType(sk::StrCat(path, ".", key), "a string", n);
+  return n.Scalar();
+}
+
+absl::StatusOr<std::optional<int64_t>> GetInt(const YAML::Node& parent,
+                                              const char* key,
+                                              const std::string& path) {
+  const YAML::Node n = parent[key];
+  if (!Present(n)) return std::optional<int64_t>();
+  int64_t v = 0;
+  // Tag "!" marks a quoted scalar: the API server rejects a string here.
+  if (!n.IsScalar() || n.Tag() == "!" || !absl::SimpleAtoi(n.Scalar(), &v)) {
+    return WrongType(sk::StrCat(path, ".", key), "an integer", n);
+  }
+  return std::optional<int64_t>(v);
+}
+
+absl::StatusOr<bool> GetBool(const YAML::Node& parent, const char* key,
+                             const std::string& path) {
+  const YAML::Node n = parent[key];
+  if (!Present(n)) return false;
+  if (n.IsScalar() && n.Tag() != "!") {
+    if (n.Scalar() == "true") return true;
+    if (n.Scalar() == "false") return false;
+  }
+  return WrongType(sk::StrCat(path, ".", key), "true or false", n);
+}
+
+// A map or absent; anything else is a type error.
+absl::StatusOr<YAML::Node> GetMap(const YAML::Node& parent, const char* key,
+                                  const std::string& path) {
+  const YAML::Node n = parent[key];
+  if (!Present(n)) return YAML::Node(YAML::NodeType::Map);
+  if (!n.IsMap()) return WrongType(sk::StrCat(path, ".", key), "a map", n);
+  return n;
+}
+
+absl::StatusOr<YAML::Node> GetList(const YAML::Node& parent, const char* key,
+                                   const std::string& path) {
+  const YAML::Node n = parent[key];
+  if (!Present(n)) return YAML::Node(YAML::NodeType::Sequence);
+  if (!n.IsSequence())
+    return WrongType(sk::StrCat(path, ".", key), "a list", n);
+  return n;
+}
+
+absl::StatusOr<Interface> ParseInterface(const YAML::Node& n,
+                                         const std::string& path) {
+  if (!n.IsMap()) return WrongType(path, "a map", n);
+  Interface i;
+  SK_ASSIGN_OR_RETURN(i.name, GetString(n, "name", path));
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    for (const char* b : kBindingKeys) {
+      if (key == b) i.bindings.push_back(key);
+    }
+  }
+  if (i.has_binding("binding")) {
+    SK_ASSIGN_OR_RETURN(YAML::Node b, GetMap(n, "binding", path));
+    SK_ASSIGN_OR_RETURN(i.binding_plugin,
+                        GetString(b, "name", path + ".binding"));
+  }
+  SK_ASSIGN_OR_RETURN(i.mac_address, GetString(n, "macAddress", path));
+  SK_ASSIGN_OR_RETURN(i.pci_address, GetString(n, "pciAddress", path));
+  SK_ASSIGN_OR_RETURN(i.boot_order, GetInt(n, "bootOrder", path));
+  SK_ASSIGN_OR_RETURN(i.state, GetString(n, "state", path));
+  SK_ASSIGN_OR_RETURN(i.tag, GetString(n, "tag", path));
+  return i;
+}
+
+absl::StatusOr<Network> ParseNetwork(const YAML::Node& n,
+                                     const std::string& path) {
+  if (!n.IsMap()) return WrongType(path, "a map", n);
+  Network net;
+  SK_ASSIGN_OR_RETURN(net.name, GetString(n, "name", path));
+  net.pod = n["pod"].IsDefined();
+  net.resource_claim = n["resourceClaim"].IsDefined();
+  if (n["multus"].IsDefined()) {
+    net.multus = true;
+    SK_ASSIGN_OR_RETURN(YAML::Node m, GetMap(n, "multus", path));
+    SK_ASSIGN_OR_RETURN(net.multus_network_name,
+                        GetString(m, "networkName", path + ".multus"));
+    SK_ASSIGN_OR_RETURN(net.multus_default,
+                        GetBool(m, "default", path + ".multus"));
+  }
+  return net;
+}
+
+absl::StatusOr<uint32_t> ParseVcpus(const YAML::Node& cpu,
+                                    const std::string& path) {
+  int64_t total = 1;
+  for (const char* k : {"sockets", "cores", "threads"}) {
+    SK_ASSIGN_OR_RETURN(std::optional<int64_t> v, GetInt(cpu, k, path));
+    if (!v.has_value()) continue;
+    if (*v < 1 || *v > 4096) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(path, ".", k, ": want 1..4096, got ", *v));
+    }
+    total *= *v;
+  }
+  if (total > 4096) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(path, ": sockets*cores*threads = ", total, " exceeds 4096"));
+  }
+  return static_cast<uint32_t>(total);
+}
+
+absl::StatusOr<Vmi> ParseDocument(const YAML::Node& doc) {
+  if (!doc.IsMap()) return WrongType("document", "a map", doc);
+  Vmi vmi;
+  SK_ASSIGN_OR_RETURN(std::string kind, GetString(doc, "kind", "document"));
+  SK_ASSIGN_OR_RETURN(YAML::Node meta, GetMap(doc, "metadata", ""));
+  SK_ASSIGN_OR_RETURN(vmi.name, GetString(meta, "name", "metadata"));
+  SK_ASSIGN_OR_RETURN(vmi.namespace_, GetString(meta, "namespace", "metadata"));
+  if (vmi.namespace_.empty()) vmi.namespace_ = "default";
+  YAML::Node annotations_owner = meta;
+  std::string spec_path = "spec";
+  SK_ASSIGN_OR_RETURN(YAML::Node spec, GetMap(doc, "spec", ""));
+  if (kind == "VirtualMachine") {
+    SK_ASSIGN_OR_RETURN(YAML::Node tmpl, GetMap(spec, "template", "spec"));
+    SK_ASSIGN_OR_RETURN(annotations_owner,
+                        GetMap(tmpl, "metadata", "spec.template"));
+    SK_ASSIGN_OR_RETURN(spec, GetMap(tmpl, "spec", "spec.template"));
+    spec_path = "spec.template.spec";
+  } else if (kind != "VirtualMachineInstance") {
+    return absl::InvalidArgumentError(sk::StrCat(
+        "kind \"", kind, "\": want VirtualMachineInstance or VirtualMachine"));
+  }
+  vmi.source_kind = kind;
+  SK_ASSIGN_OR_RETURN(YAML::Node ann,
+                      GetMap(annotations_owner, "annotations", "metadata"));
+  for (auto it = ann.begin(); it != ann.end(); ++it) {
+    if (!it->second.IsScalar()) {
+      return WrongType(sk::StrCat("metadata.annotations.", it->first.Scalar()),
+                       "a string", it->second);
+    }
+    vmi.annotations[it->first.Scalar()] = it->second.Scalar();
+  }
+
+  const std::string dom_path = spec_path + ".domain";
+  SK_ASSIGN_OR_RETURN(YAML::Node domain, GetMap(spec, "domain", spec_path));
+  SK_ASSIGN_OR_RETURN(YAML::Node devices, GetMap(domain, "devices", dom_path));
+  const std::string dev_path = dom_path + ".devices";
+  SK_ASSIGN_OR_RETURN(YAML::Node ifaces,
+                      GetList(devices, "interfaces", dev_path));
+  for (size_t i = 0; i < ifaces.size(); ++i) {
+    SK_ASSIGN_OR_RETURN(
+        Interface iface,
+        ParseInterface(ifaces[i],
+                       sk::StrCat(dev_path, ".interfaces[", i, "]")));
+    vmi.interfaces.push_back(std::move(iface));
+  }
+  SK_ASSIGN_OR_RETURN(YAML::Node disks, GetList(devices, "disks", dev_path));
+  for (size_t i = 0; i < disks.size(); ++i) {
+    const std::string p = sk::StrCat(dev_path, ".disks[", i, "]");
+    if (!disks[i].IsMap()) return WrongType(p, "a map", disks[i]);
+    Disk d;
+    SK_ASSIGN_OR_RETURN(d.name, GetString(disks[i], "name", p));
+    SK_ASSIGN_OR_RETURN(d.boot_order, GetInt(disks[i], "bootOrder", p));
+    vmi.disks.push_back(std::move(d));
+  }
+  SK_ASSIGN_OR_RETURN(YAML::Node nets, GetList(spec, "networks", spec_path));
+  for (size_t i = 0; i < nets.size(); ++i) {
+    SK_ASSIGN_OR_RETURN(
+        Network n,
+        ParseNetwork(nets[i], sk::StrCat(spec_path, ".networks[", i, "]")));
+    vmi.networks.push_back(std::move(n));
+  }
+  SK_ASSIGN_OR_RETURN(YAML::Node memory, GetMap(domain, "memory", dom_path));
+  SK_ASSIGN_OR_RETURN(vmi.memory_guest,
+                      GetString(memory, "guest", dom_path + ".memory"));
+  SK_ASSIGN_OR_RETURN(YAML::Node res, GetMap(domain, "resources", dom_path));
+  SK_ASSIGN_OR_RETURN(YAML::Node req,
+                      GetMap(res, "requests", dom_path + ".resources"));
+  SK_ASSIGN_OR_RETURN(YAML::Node lim,
+                      GetMap(res, "limits", dom_path + ".resources"));
+  SK_ASSIGN_OR_RETURN(
+      vmi.memory_request,
+      GetString(req, "memory", dom_path + ".resources.requests"));
+  SK_ASSIGN_OR_RETURN(vmi.memory_limit,
+                      GetString(lim, "memory", dom_path + ".resources.limits"));
+  SK_ASSIGN_OR_RETURN(YAML::Node cpu, GetMap(domain, "cpu", dom_path));
+  SK_ASSIGN_OR_RETURN(vmi.vcpus, ParseVcpus(cpu, dom_path + ".cpu"));
+  return vmi;
+}
+
+// KubeVirt's name pattern ^[A-Za-z0-9-_]+$.
+bool ValidName(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsHex(std::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Six octets separated by ':' or '-' (the 6-byte forms Go's net.ParseMAC,
+// which KubeVirt uses, accepts and that a VF MAC can hold).
+bool ParseMac(std::string_view s, unsigned char* first_octet) {
+  if (s.size() != 17) return false;
+  const char sep = s[2];
+  if (sep != ':' && sep != '-') return false;
+  for (size_t i = 0; i < 17; ++i) {
+    if (i % 3 == 2) {
+      if (s[i] != sep) return false;
+    } else if (!IsHex(s.substr(i, 1))) {
+      return false;
+    }
+  }
+  int v = 0;
+  absl::SimpleHexAtoi(sk::ToAbsl(s.substr(0, 2)), &v);
+  *first_octet = static_cast<unsigned char>(v);
+  return true;
+}
+
+// KubeVirt's pciAddress pattern
+// ^([\da-fA-F]{4}):([\da-fA-F]{2}):([\da-fA-F]{2})\.([0-7]{1})$
+bool ValidGuestPci(std::string_view s) {
+  return s.size() == 12 && IsHex(s.substr(0, 4)) && s[4] == ':' &&
+         IsHex(s.substr(5, 2)) && s[7] == ':' && IsHex(s.substr(8, 2)) &&
+         s[10] == '.' && s[11] >= '0' && s[11] <= '7';
+}
+
+}  // namespace
+
+bool Interface::has_binding(std::string_view b) const {
+  for (const std::string& x : bindings) {
+    if (x == b) return true;
+  }
+  return false;
+}
+
+bool Interface::is_sriov() const {
+  return bindings.size() == 1 && bindings[0] == "sriov";
+}
+
+int Network::source_count() const {
+  return int{pod} + int{multus} + int{resource_claim};
+}
+
+const Network* Vmi::FindNetwork(std::string_view n) const {
+  for (const Network& x : networks) {
+    if (x.name == n) return &x;
+  }
+  return nullptr;
+}
+
+const Interface* Vmi::FindInterface(std::string_view n) const {
+  for (const Interface& x : interfaces) {
+    if (x.name == n) return &x;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<Vmi> ParseVmi(std::string_view text) {
+  // yaml-cpp reports errors by exception; this is the only place we let one
+  // reach our code, and it becomes a Status here.
+  try {
+    YAML::Node doc = YAML::Load(std::string(text));
+    return ParseDocument(doc);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("not valid YAML or JSON: ", e.what()));
+  }
+}
+
+absl::StatusOr<Vmi> LoadVmiFile(const std::filesystem::path& path) {
+  SK_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  absl::StatusOr<Vmi> vmi = ParseVmi(text);
+  if (!vmi.ok()) {
+    return absl::Status(vmi.status().code(),
+                        sk::StrCat(path, ": ", vmi.status().message()));
+  }
+  return vmi;
+}
+
+absl::StatusOr<NetworkRef> ParseNetworkName(std::string_view network_name,
+                                            std::string_view default_ns) {
+  NetworkRef ref;
+  size_t slash = network_name.find('/');
+  if (slash == std::string_view::npos) {
+    ref.namespace_ = std::string(default_ns);
+    ref.name = std::string(network_name);
+  } else {
+    ref.namespace_ = std::string(network_name.substr(0, slash));
+    ref.name = std::string(network_name.substr(slash + 1));
+  }
+  if (ref.namespace_.empty() || ref.name.empty() ||
+      ref.name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("multus networkName \"", network_name,
+                   "\": want <name> or <namespace>/<name>"));
+  }
+  return ref;
+}
+
+std::vector<Cause> ValidateVmi(const Vmi& vmi) {
+  std::vector<Cause> causes;
+  const bool vm = vmi.source_kind == "VirtualMachine";
+  const std::string spec = vm ? "spec.template.spec" : "spec";
+  auto ifield = [&](size_t i, std::string_view f) {
+    return sk::StrCat(spec, ".domain.devices.interfaces[", i, "]",
+                      f.empty() ? "" : ".", f);
+  };
+  auto nfield = [&](size_t i, std::string_view f) {
+    return sk::StrCat(spec, ".networks[", i, "]", f.empty() ? "" : ".", f);
+  };
+  auto add = [&](std::string field, std::string msg) {
+    causes.push_back({std::move(field), std::move(msg)});
+  };
+
+  // Rule 2: names (interfaces).
+  std::map<std::string, size_t> iface_index;
+  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
+    const Interface& iface = vmi.interfaces[i];
+    if (!ValidName(iface.name)) {
+      add(ifield(i, "name"),
+          sk::StrCat("Network interface name \"", iface.name,
+                     "\" can only contain alphabetical characters, numbers, "
+                     "dashes (-) or underscores (_)"));
+    }
+    auto [it, fresh] = iface_index.emplace(iface.name, i);
+    if (!fresh) {
+      add(ifield(i, "name"),
+          sk::StrCat("Duplicate interface name '", iface.name,
+                     "': already used by interfaces[", it->second, "]"));
+    }
+  }
+  // Rule 1: binding methods.
+  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
+    const Interface& iface = vmi.interfaces[i];
+    for (const char* gone : {"slirp", "macvtap", "passt"}) {
+      if (iface.has_binding(gone)) {
+        std::string g = gone;
+        g[0] = absl::ascii_toupper(static_cast<unsigned char>(g[0]));
+        add(ifield(i, gone),
+            sk::StrCat(g,
+                       " interface support has been discontinued since "
+                       "v1.3 (interface \"",
+                       iface.name, "\")"));
+      }
+    }
+    if (iface.bindings.size() != 1) {
+      add(ifield(i, ""),
+          sk::StrCat("logical ", iface.name,
+                     " interface must have exactly one binding method or "
+                     "binding plugin (has ",
+                     iface.bindings.empty()
+                         ? std::string("none")
+                         : absl::StrJoin(iface.bindings, ", "),
+                     ")"));
+    }
+  }
+  // Rule 3: network sources; rule 2: network names.
+  std::map<std::string, size_t> net_index;
+  int pod_networks = 0, multus_defaults = 0;
+  for (size_t i = 0; i < vmi.networks.size(); ++i) {
+    const Network& n = vmi.networks[i];
+    if (!ValidName(n.name)) {
+      add(nfield(i, "name"),
+          sk::StrCat("Network name \"", n.name,
+                     "\" can only contain alphabetical characters, numbers, "
+                     "dashes (-) or underscores (_)"));
+    }
+    auto [it, fresh] = net_index.emplace(n.name, i);
+    if (!fresh) {
+      add(nfield(i, "name"),
+          sk::StrCat("Duplicate network name '", n.name,
+                     "': already used by networks[", it->second, "]"));
+    }
+    if (n.source_count() == 0) {
+      add(nfield(i, ""),
+          sk::StrCat("network \"", n.name, "\" should have a network type"));
+    } else if (n.source_count() > 1) {
+      add(nfield(i, ""), sk::StrCat("network \"", n.name,
+                                    "\" should have only one network type"));
+    }
+    if (n.pod) ++pod_networks;
+    if (n.multus) {
+      if (n.multus_default) ++multus_defaults;
+      if (n.multus_network_name.empty()) {
+        add(nfield(i, "multus.networkName"),
+            sk::StrCat("CNI delegating plugin must have a networkName "
+                       "(network \"",
+                       n.name, "\")"));
+      } else if (auto ref = ParseNetworkName(n.multus_network_name, "default");
+                 !ref.ok()) {
+        add(nfield(i, "multus.networkName"),
+            std::string(ref.status().message()));
+      }
+    }
+  }
+  if (pod_networks > 1) {
+    add(spec + ".networks",
+        sk::StrCat("more than one pod network is defined (", pod_networks,
+                   "); at most one network may use pod: {}"));
+  }
+  if (multus_defaults > 1) {
+    add(spec + ".networks", "Multus CNI should only have one default network");
+  }
+  if (pod_networks > 0 && multus_defaults > 0) {
+    add(spec + ".networks",
+        "Pod network cannot be defined when Multus default network is "
+        "defined");
+  }
+  // Rule 2: 1:1 mapping.
+  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
+    if (!net_index.count(vmi.interfaces[i].name)) {
+      add(ifield(i, "name"),
+          sk::StrCat("'", vmi.interfaces[i].name,
+                     "' not found: no network of that name in ", spec,
+                     ".networks"));
+    }
+  }
+  for (size_t i = 0; i < vmi.networks.size(); ++i) {
+    if (!iface_index.count(vmi.networks[i].name)) {
+      add(nfield(i, "name"),
+          sk::StrCat("'", vmi.networks[i].name,
+                     "' not found: no interface of that name in ", spec,
+                     ".domain.devices.interfaces"));
+    }
+  }
+
+  // Rules 4-7 per interface.
+  std::map<int64_t, std::string> boot_orders;
+  for (size_t i = 0; i < vmi.disks.size(); ++i) {
+    const Disk& d = vmi.disks[i];
+    if (d.boot_order.has_value() && *d.boot_order > 0) {
+      boot_orders.emplace(*d.boot_order,
+                          sk::StrCat(spec, ".domain.devices.disks[", i, "]"));
+    }
+  }
+  std::map<std::string, std::string> guest_pci;
+  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
+    const Interface& iface = vmi.interfaces[i];
+    const Network* net = vmi.FindNetwork(iface.name);
+    const bool sriov = iface.has_binding("sriov");
+    // Rule 4.
+    if (!iface.state.empty()) {
+      if (iface.state != "up" && iface.state != "down" &&
+          iface.state != "absent") {
+        add(ifield(i, "state"),
+            sk::StrCat("interface \"", iface.name, "\" has invalid state \"",
+                       iface.state, "\" (want up, down or absent)"));
+      } else if (sriov && iface.state != "absent") {
+        add(ifield(i, "state"),
+            sk::StrCat("\"", iface.name, "\" interface's state \"", iface.state,
+                       "\" is not supported for SR-IOV NICs"));
+      } else if (iface.state == "absent" && !iface.has_binding("bridge")) {
+        add(ifield(i, "state"),
+            sk::StrCat(
+                "\"", iface.name,
+                "\" interface's state \"absent\" is supported only "
+                "for bridge binding (hot-unplug)",
+                sriov ? "; SR-IOV interfaces cannot be hot-unplugged" : ""));
+      }
+    }
+    // Rule 5.
+    if (!iface.mac_address.empty()) {
+      unsigned char first = 0;
+      if (!ParseMac(iface.mac_address, &first)) {
+        add(ifield(i, "macAddress"),
+            sk::StrCat("interface ", iface.name, " has malformed MAC address (",
+                       iface.mac_address, ")."));
+      } else if (sriov && (first & 1)) {
+        add(ifield(i, "macAddress"),
+            sk::StrCat("SR-IOV interface ", iface.name, " has MAC address (",
+                       iface.mac_address,
+                       ") with the multicast bit set; a VF MAC must be "
+                       "unicast"));
+      }
+    }
+    if (!iface.pci_address.empty()) {
+      if (!ValidGuestPci(iface.pci_address)) {
+        add(ifield(i, "pciAddress"),
+            sk::StrCat("interface ", iface.name, " has malformed PCI address (",
+                       iface.pci_address, ")."));
+      } else {
+        std::string key = absl::AsciiStrToLower(iface.pci_address);
+        auto [it, fresh] = guest_pci.emplace(key, iface.name);
+        if (!fresh) {
+          add(ifield(i, "pciAddress"),
+              sk::StrCat("interface ", iface.name, " PCI address (",
+                         iface.pci_address, ") is already used by interface ",
+                         it->second));
+        }
+      }
+    }
+    if (iface.boot_order.has_value()) {
+      if (*iface.boot_order < 1) {
+        add(ifield(i, "bootOrder"),
+            sk::StrCat(ifield(i, "bootOrder"),
+                       " must have a value greater than 0 (got ",
+                       *iface.boot_order, ")"));
+      } else {
+        auto [it, fresh] =
+            boot_orders.emplace(*iface.boot_order, ifield(i, ""));
+        if (!fresh) {
+          add(ifield(i, "bootOrder"),
+              sk::StrCat("Boot order for ", ifield(i, "bootOrder"), " (",
+                         *iface.boot_order,
+                         ") already set for a different device (", it->second,
+                         ")."));
+        }
+      }
+    }
+    if (net == nullptr) continue;
+    // Rule 6.
+    if (iface.has_binding("masquerade") && !net->pod) {
+      add(ifield(i, "masquerade"),
+          sk::StrCat("Masquerade interface only implemented with pod "
+                     "network (interface \"",
+                     iface.name, "\")"));
+    }
+    if (sriov && net->pod) {
+      add(ifield(i, "sriov"),
+          sk::StrCat("SR-IOV interface \"", iface.name,
+                     "\" is connected to the pod network; SR-IOV needs a "
+                     "multus network whose NetworkAttachmentDefinition names "
+                     "an SR-IOV resource (k8s.v1.cni.cncf.io/resourceName)"));
+    }
+  }
+  // Rule 7.
+  for (size_t i = 0; i < vmi.networks.size(); ++i) {
+    const Network& n = vmi.networks[i];
+    if (!n.resource_claim) continue;
+    const Interface* iface = vmi.FindInterface(n.name);
+    if (iface != nullptr && !iface->has_binding("sriov") &&
+        !iface->has_binding("binding")) {
+      add(nfield(i, "resourceClaim"),
+          sk::StrCat("network \"", n.name,
+                     "\" with a resourceClaim source requires an sriov or "
+                     "binding plugin interface"));
+    }
+  }
+  return causes;
+}
+
+absl::Status AdmitVmi(const Vmi& vmi) {
+  std::vector<Cause> causes = ValidateVmi(vmi);
+  if (causes.empty()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const Cause& c : causes) parts.push_back(c.field + ": " + c.message);
+  return absl::InvalidArgumentError(
+      sk::StrCat("admission webhook \"virtualmachineinstances-create-validator."
+                 "kubevirt.io\" denied the request: ",
+                 absl::StrJoin(parts, "; ")));
+}
+
+}  // namespace sk::kubevirt

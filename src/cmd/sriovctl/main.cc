@@ -4,6 +4,7 @@
 
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
+#include "lib/ctl/doctor_cmd.h"
 
 int main(int argc, char** argv) {
   try {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     sk::ctl::RunFn run;
     // Subcommands (each registers itself and sets `run` when selected).
     // SK_CTL_COMMANDS_BEGIN
+    sk::ctl::AddDoctorCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
     try {
       app.parse(argc, argv);

@@ -1,0 +1,127 @@
+#pragma once
+// The device-plugin daemon: config -> discovery -> pools -> one PluginServer
+// per pool, kept registered with kubelet until Shutdown().
+//
+//   Daemon d(opts);
+//   std::thread t([&] { (void)d.Run(); });
+//   ...
+//   d.Shutdown();   // from the signal-handling thread
+//   t.join();
+//
+// Lifecycle rules (issue 4; reference sections 1.4, 3.1, 3.6):
+// - Mode: plugin-watcher when plugins_registry_dir exists at start,
+//   otherwise legacy Register on kubelet.sock.
+// - An unreadable or invalid config (or a sysfs that cannot be listed) keeps
+//   the daemon up and not ready; the exact error (file, key, value) is
+//   logged once per distinct error, and loading is retried when the config's
+//   directory changes and every `retry_interval`. Once loaded, the config is
+//   not re-read (as upstream).
+// - A resource entry that fails to parse, or a pool whose server cannot
+//   start or register, is logged and retried on its own; the others serve.
+// - Kubelet restart: inotify on the socket directory. When a pool's socket
+//   disappears, its server is re-created and re-registered at once (legacy
+//   mode also re-registers when kubelet.sock is re-created; registration is
+//   retried every retry_interval/5 until kubelet answers).
+//   Watcher mode: a refused registration re-creates the socket too.
+// - Shutdown: sockets, device-info files and CDI specs are removed. At start,
+//   stale "sriov-dp-*" CDI specs in cdi_dir are removed (CDI mode).
+//
+// Thread safety: Run() on one thread; Shutdown() and GetState() from any.
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+#include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/server.h"
+#include "lib/sysfs/host.h"
+
+namespace sk::deviceplugin {
+
+struct DaemonOptions {
+  std::string config_file = "/etc/pcidp/config.json";
+  std::string resource_prefix = "intel.com";
+  std::filesystem::path sysfs_root = "/";
+  bool exclude_default_route = true;
+  ServerOptions server;  // dirs, CDI, devinfo; `mode` is decided by Run()
+  absl::Duration retry_interval = absl::Seconds(1);
+  // Discovery; default HostSnapshot::Discover. Tests may inject a fixed list.
+  std::function<absl::StatusOr<std::vector<sysfs::PciDevice>>(
+      const sysfs::Sysfs&)>
+      discover;
+};
+
+struct PoolState {
+  std::string resource_name;
+  size_t devices = 0;
+  bool serving = false;
+  bool registered = false;
+  std::string socket;
+  std::string last_error;
+};
+
+struct DaemonState {
+  bool config_loaded = false;
+  std::string config_error;  // the last load error, empty once loaded
+  RegistrationMode mode = RegistrationMode::kLegacy;
+  std::vector<PoolState> pools;
+  int restarts = 0;  // servers re-created after their socket vanished
+  // Ready: config loaded and every pool registered.
+  bool ready() const;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions opts);
+  ~Daemon();
+
+  // Runs until Shutdown(). Returns Internal only when the daemon cannot
+  // create its own inotify/wakeup descriptors; everything else is retried.
+  absl::Status Run();
+  // Asks Run() to clean up and return. Safe from any thread.
+  void Shutdown();
+  DaemonState GetState() const;
+
+ private:
+  struct Slot {
+    Pool pool;
+    std::unique_ptr<PluginServer> server;
+    absl::Time next_attempt = absl::InfinitePast();
+    std::string last_error;
+  };
+
+  void TryLoad();
+  void Tick();
+  void StartSlot(Slot& s);
+  void HandleInotify();
+  void Publish();
+  void StopAll();
+
+  DaemonOptions opts_;
+  sysfs::Sysfs fs_;
+  RegistrationMode mode_ = RegistrationMode::kLegacy;
+  std::vector<Slot> slots_;
+  bool loaded_ = false;
+  std::string last_config_error_;
+  absl::Time next_load_ = absl::InfinitePast();
+  int restarts_ = 0;
+
+  UniqueFd inotify_;
+  UniqueFd wake_;  // eventfd
+  int socket_dir_wd_ = -1;
+  int config_dir_wd_ = -1;
+  std::atomic<bool> shutdown_{false};
+
+  mutable std::mutex state_mu_;
+  DaemonState state_;  // guarded by state_mu_
+};
+
+}  // namespace sk::deviceplugin

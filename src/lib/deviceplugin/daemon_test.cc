@@ -1,0 +1,284 @@
+// End-to-end tests of the daemon against KubeletStandIn (a stand-in for
+// kubelet, which cannot run here) over real unix sockets, on fixture sysfs
+// trees built by FakeSysfsBuilder and discovered by the real host model.
+#include "lib/deviceplugin/daemon.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "lib/deviceplugin/kubelet_stand_in.h"
+#include "tests/testing/fake_sysfs.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+using ::sk::testing::IsOk;
+using ::sk::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Key;
+using ::testing::Pair;
+using ::testing::SizeIs;
+
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+bool WaitFor(const std::function<bool()>& cond,
+             absl::Duration timeout = kWait) {
+  absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sk::testing::FakeSysfsBuilder b(dir_.path());
+    sk::testing::FakeCardOptions o;
+    o.vf_driver = "vfio-pci";
+    o.numa_node = 1;
+    pfs_ = sk::testing::AddIntel82576(b, o);
+    ASSERT_TRUE(b.ok());
+    opts_.config_file = (dir_ / "etc/config.json").string();
+    opts_.sysfs_root = dir_.path();
+    opts_.server.device_plugin_dir = dir_ / "dp";
+    opts_.server.plugins_registry_dir = dir_ / "reg";
+    opts_.server.service.devinfo_dir = dir_ / "devinfo";
+    opts_.server.service.cdi_dir = dir_ / "cdi";
+    opts_.retry_interval = absl::Milliseconds(100);
+    WriteConfig(R"({"resourceList":[
+        {"resourceName":"vfio","selectors":{"drivers":["vfio-pci"],
+                                            "pfNames":["$PF0"]}}]})");
+  }
+  void TearDown() override { StopDaemon(); }
+
+  // "$PF0"/"$PF1" stand for the PFs' netdev names.
+  void WriteConfig(std::string text) {
+    for (int i = 0; i < 2; ++i) {
+      std::string key = "$PF" + std::to_string(i);
+      for (size_t p; (p = text.find(key)) != std::string::npos;) {
+        text.replace(p, key.size(), pfs_[i].netdev);
+      }
+    }
+    std::filesystem::create_directories(dir_ / "etc");
+    std::ofstream(dir_ / "etc/config.json.tmp") << text;
+    std::filesystem::rename(dir_ / "etc/config.json.tmp",
+                            dir_ / "etc/config.json");
+  }
+  void StartDaemon() {
+    daemon_ = std::make_unique<Daemon>(opts_);
+    thread_ = std::thread([this] { run_status_ = daemon_->Run(); });
+  }
+  void StopDaemon() {
+    if (!daemon_ || !thread_.joinable()) return;
+    daemon_->Shutdown();
+    thread_.join();
+    EXPECT_THAT(run_status_, IsOk());
+  }
+
+  sk::testing::TempDir dir_;
+  std::vector<sk::testing::FakePf> pfs_;
+  DaemonOptions opts_;
+  std::unique_ptr<Daemon> daemon_;
+  std::thread thread_;
+  absl::Status run_status_;
+};
+
+TEST_F(DaemonTest, KubeletStandInLegacyRegistersListsAndAllocates) {
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK_AND_ASSIGN(auto devices,
+                          kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  ASSERT_THAT(devices, SizeIs(7));
+  EXPECT_EQ(devices[0].id(), pfs_[0].vfs[0]);
+  EXPECT_EQ(devices[0].health(), "Healthy");
+  ASSERT_EQ(devices[0].topology().nodes_size(), 1);
+  EXPECT_EQ(devices[0].topology().nodes(0).id(), 1);
+
+  v1beta1::RegisterRequest req = kubelet->last_request("intel.com/vfio");
+  EXPECT_EQ(req.version(), "v1beta1");
+  EXPECT_EQ(req.endpoint(), "intel.com_vfio.sock");
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+
+  SK_ASSERT_OK_AND_ASSIGN(auto options, kubelet->GetOptions("intel.com/vfio"));
+  EXPECT_FALSE(options.pre_start_required());
+  EXPECT_FALSE(options.get_preferred_allocation_available());
+
+  std::string vf = pfs_[0].vfs[2];
+  SK_ASSERT_OK_AND_ASSIGN(auto resp, kubelet->Allocate("intel.com/vfio", {vf}));
+  ASSERT_EQ(resp.container_responses_size(), 1);
+  const auto& c = resp.container_responses(0);
+  ASSERT_EQ(c.devices_size(), 2);
+  EXPECT_EQ(c.devices(0).host_path(), "/dev/vfio/vfio");
+  std::string group = std::filesystem::read_symlink(
+                          dir_ / "sys/bus/pci/devices" / vf / "iommu_group")
+                          .filename()
+                          .string();
+  EXPECT_EQ(c.devices(1).host_path(), "/dev/vfio/" + group);
+  EXPECT_EQ(c.devices(1).container_path(), "/dev/vfio/" + group);
+  EXPECT_EQ(c.devices(1).permissions(), "rw");
+  EXPECT_THAT(c.envs(), Contains(Pair("PCIDEVICE_INTEL_COM_VFIO", vf)));
+  EXPECT_THAT(c.envs(), Contains(Key("PCIDEVICE_INTEL_COM_VFIO_INFO")));
+  // The device-info file exists, read-only, with the PF address.
+  std::filesystem::path info =
+      dir_ / "devinfo" / ("intel.com-vfio-" + vf + "-device.json");
+  struct stat st;
+  ASSERT_EQ(::stat(info.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  std::ifstream in(info);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_THAT(text, HasSubstr("\"pf-pci-address\":\"" + pfs_[0].bdf + "\""));
+
+  // VFs of the other PF are not in this pool: an error, not skipped.
+  EXPECT_THAT(kubelet->Allocate("intel.com/vfio", {vf, pfs_[1].vfs[0]}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "resource intel.com/vfio: unknown device ID \"" +
+                           pfs_[1].vfs[0] + "\""));
+}
+
+TEST_F(DaemonTest, KubeletStandInWatcherModeUsesGetInfo) {
+  std::filesystem::create_directories(dir_ / "reg");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartWatcher(dir_ / "reg"));
+  StartDaemon();
+  SK_ASSERT_OK_AND_ASSIGN(auto devices,
+                          kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_THAT(devices, SizeIs(7));
+  EXPECT_EQ(kubelet->last_endpoint("intel.com/vfio"),
+            (dir_ / "reg/intel.com_vfio.sock").string());
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_EQ(daemon_->GetState().mode, RegistrationMode::kWatcher);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dp/intel.com_vfio.sock"));
+  SK_ASSERT_OK_AND_ASSIGN(
+      auto resp, kubelet->Allocate("intel.com/vfio", {pfs_[0].vfs[0]}));
+  EXPECT_EQ(resp.container_responses(0).devices_size(), 2);
+}
+
+TEST_F(DaemonTest, KubeletStandInSocketDeletionReRegistersWithinOneSecond) {
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  std::filesystem::remove(dir_ / "dp/intel.com_vfio.sock");
+  EXPECT_THAT(
+      kubelet->WaitForRegistrations("intel.com/vfio", 2, absl::Seconds(1)),
+      IsOk());
+  EXPECT_EQ(daemon_->GetState().restarts, 1);
+}
+
+TEST_F(DaemonTest, KubeletStandInRestartInBothModes) {
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  SK_ASSERT_OK(kubelet->SimulateRestart());
+  SK_ASSERT_OK(
+      kubelet->WaitForRegistrations("intel.com/vfio", 2, absl::Seconds(1)));
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/vfio", {pfs_[0].vfs[0]}));
+  StopDaemon();
+  daemon_.reset();
+
+  std::filesystem::create_directories(dir_ / "reg");
+  SK_ASSERT_OK_AND_ASSIGN(auto watcher,
+                          KubeletStandIn::StartWatcher(dir_ / "reg"));
+  StartDaemon();
+  SK_ASSERT_OK(watcher->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  SK_ASSERT_OK(watcher->SimulateRestart());  // wipes plugins_registry
+  EXPECT_THAT(
+      watcher->WaitForRegistrations("intel.com/vfio", 2, absl::Seconds(1)),
+      IsOk());
+}
+
+TEST_F(DaemonTest, KubeletStandInRefusalIsRetried) {
+  std::filesystem::create_directories(dir_ / "reg");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet, KubeletStandIn::StartWatcher(
+                                            dir_ / "reg", /*accept=*/false));
+  StartDaemon();
+  ASSERT_TRUE(WaitFor(
+      [&] { return !kubelet->last_endpoint("intel.com/vfio").empty(); }));
+  EXPECT_FALSE(daemon_->GetState().ready());
+  kubelet->set_accept(true);
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+}
+
+TEST_F(DaemonTest, BadConfigKeepsDaemonUpNotReadyAndRecovers) {
+  WriteConfig(R"({"resourceList": [ {"resourceName": "vfio",}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  ASSERT_TRUE(
+      WaitFor([&] { return !daemon_->GetState().config_error.empty(); }));
+  DaemonState st = daemon_->GetState();
+  EXPECT_FALSE(st.ready());
+  EXPECT_FALSE(st.config_loaded);
+  EXPECT_THAT(st.config_error,
+              HasSubstr(opts_.config_file + ": not valid JSON: byte"));
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"vfio","selectors":{"drivers":["vfio-pci"]}}]})");
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/vfio", 14, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_EQ(daemon_->GetState().config_error, "");
+}
+
+TEST_F(DaemonTest, OneBadPoolDoesNotStopTheOthers) {
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"bad","selectors":[{"pfNames":["$PF0#x"]}]},
+      {"resourceName":"b","selectors":{"pfNames":["$PF1"]}},
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait));
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/b", 7, kWait));
+  EXPECT_EQ(kubelet->registrations("intel.com/bad"), 0);
+  EXPECT_THAT(daemon_->GetState().pools, SizeIs(2));
+}
+
+TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
+  opts_.server.service.use_cdi = true;
+  std::filesystem::create_directories(dir_ / "cdi");
+  std::ofstream(dir_ / "cdi/sriov-dp-stale.yaml") << "x";
+  std::ofstream(dir_ / "cdi/other-vendor.yaml") << "x";
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait).status());
+  std::string vf = pfs_[0].vfs[1];
+  SK_ASSERT_OK_AND_ASSIGN(auto resp, kubelet->Allocate("intel.com/vfio", {vf}));
+  const auto& c = resp.container_responses(0);
+  EXPECT_EQ(c.devices_size(), 0);  // CDI mode: nodes come from the spec
+  ASSERT_EQ(c.cdi_devices_size(), 1);
+  EXPECT_EQ(c.cdi_devices(0).name(), "intel.com/net-pci=" + vf);
+  EXPECT_THAT(c.annotations(),
+              Contains(Pair("cdi.k8s.io/intel.com_net-pci_vfio",
+                            "intel.com/net-pci=" + vf)));
+  std::filesystem::path spec =
+      dir_ / "cdi/sriov-dp-intel.com-net-pci-vfio.yaml";
+  EXPECT_TRUE(std::filesystem::exists(spec));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cdi/sriov-dp-stale.yaml"));
+  std::filesystem::path info =
+      dir_ / "devinfo" / ("intel.com-vfio-" + vf + "-device.json");
+  EXPECT_TRUE(std::filesystem::exists(info));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "dp/intel.com_vfio.sock"));
+
+  StopDaemon();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "dp/intel.com_vfio.sock"));
+  EXPECT_FALSE(std::filesystem::exists(info));
+  EXPECT_FALSE(std::filesystem::exists(spec));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cdi/other-vendor.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "dp/kubelet.sock"));
+}
+
+}  // namespace
+}  // namespace sk::deviceplugin

@@ -1,0 +1,157 @@
+#include "lib/deviceplugin/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pluginregistration/v1/api.grpc.pb.h"
+#include "spdlog/spdlog.h"
+
+#include "lib/base/file_util.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+class RegistrationService final
+    : public pluginregistration::Registration::Service {
+ public:
+  RegistrationService(std::string name, std::string endpoint,
+                      std::shared_ptr<std::atomic<bool>> registered,
+                      std::shared_ptr<std::atomic<bool>> rejected)
+      : name_(std::move(name)),
+        endpoint_(std::move(endpoint)),
+        registered_(std::move(registered)),
+        rejected_(std::move(rejected)) {}
+
+  grpc::Status GetInfo(grpc::ServerContext*,
+                       const pluginregistration::InfoRequest*,
+                       pluginregistration::PluginInfo* info) override {
+    info->set_type("DevicePlugin");
+    info->set_name(name_);
+    info->set_endpoint(endpoint_);
+    info->add_supported_versions("v1alpha1");
+    info->add_supported_versions("v1beta1");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status NotifyRegistrationStatus(
+      grpc::ServerContext*, const pluginregistration::RegistrationStatus* st,
+      pluginregistration::RegistrationStatusResponse*) override {
+    if (st->plugin_registered()) {
+      spdlog::info("{}: registered with kubelet (plugin watcher)", name_);
+      registered_->store(true);
+      rejected_->store(false);
+    } else {
+      spdlog::error("{}: kubelet refused registration: {}", name_, st->error());
+      registered_->store(false);
+      rejected_->store(true);
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::string name_;
+  std::string endpoint_;
+  std::shared_ptr<std::atomic<bool>> registered_;
+  std::shared_ptr<std::atomic<bool>> rejected_;
+};
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
+}
+
+}  // namespace
+
+std::string SocketName(const ResourceConfig& r) {
+  return sk::StrCat(r.resource_prefix, "_", r.resource_name, ".sock");
+}
+
+absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
+    Pool pool, sysfs::Sysfs fs, const ServerOptions& opts) {
+  std::unique_ptr<PluginServer> s(new PluginServer());
+  s->opts_ = opts;
+  s->resource_name_ = pool.config.FullName();
+  std::filesystem::path dir = opts.mode == RegistrationMode::kWatcher
+                                  ? opts.plugins_registry_dir
+                                  : opts.device_plugin_dir;
+  s->socket_path_ = dir / SocketName(pool.config);
+  SK_RETURN_IF_ERROR(MakeDirs(dir));
+  ::unlink(s->socket_path_.c_str());
+  s->service_ = std::make_unique<DevicePluginService>(
+      std::move(pool), std::move(fs), opts.service);
+  s->service_->RemoveOutputs();
+  if (auto st = s->service_->WriteCdiSpec(); !st.ok()) {
+    spdlog::error("{}: CDI spec: {}", s->resource_name_,
+                  std::string(st.message()));
+  }
+
+  grpc::ServerBuilder b;
+  b.AddListeningPort("unix:" + s->socket_path_.string(),
+                     grpc::InsecureServerCredentials());
+  b.RegisterService(s->service_.get());
+  if (opts.mode == RegistrationMode::kWatcher) {
+    s->registration_ = std::make_unique<RegistrationService>(
+        s->resource_name_, s->socket_path_.string(), s->registered_,
+        s->rejected_);
+    b.RegisterService(s->registration_.get());
+  }
+  s->server_ = b.BuildAndStart();
+  if (s->server_ == nullptr) {
+    return absl::UnavailableError(sk::StrCat(
+        s->resource_name_, ": cannot listen on ", s->socket_path_.string()));
+  }
+  spdlog::info("{}: serving {} devices on {}", s->resource_name_,
+               s->service_->pool().devices.size(), s->socket_path_.string());
+  return s;
+}
+
+PluginServer::~PluginServer() { Stop(false); }
+
+absl::Status PluginServer::Register(absl::Duration timeout) {
+  std::filesystem::path kubelet = opts_.device_plugin_dir / "kubelet.sock";
+  auto channel = grpc::CreateChannel("unix:" + kubelet.string(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1beta1::Registration::NewStub(channel);
+  v1beta1::RegisterRequest req;
+  req.set_version("v1beta1");
+  req.set_endpoint(socket_path_.filename().string());
+  req.set_resource_name(resource_name_);
+  v1beta1::Empty resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  grpc::Status st = stub->Register(&ctx, req, &resp);
+  if (!st.ok()) {
+    absl::Status s = FromGrpc(st);
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      s = absl::UnavailableError(st.error_message());
+    }
+    return absl::Status(
+        s.code(), sk::StrCat(resource_name_, ": register on ", kubelet.string(),
+                             ": ", std::string(s.message())));
+  }
+  registered_->store(true);
+  spdlog::info("{}: registered with kubelet ({})", resource_name_,
+               kubelet.string());
+  return absl::OkStatus();
+}
+
+void PluginServer::Stop(bool cleanup) {
+  if (stopped_) return;
+  stopped_ = true;
+  service_->Stop();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(200));
+  server_->Wait();
+  ::unlink(socket_path_.c_str());
+  registered_->store(false);
+  if (cleanup) service_->RemoveOutputs();
+}
+
+bool PluginServer::SocketExists() const {
+  struct stat st;
+  return ::lstat(socket_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+}  // namespace sk::deviceplugin

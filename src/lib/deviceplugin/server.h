@@ -1,0 +1,95 @@
+#pragma once
+// One pool's gRPC endpoint: its unix socket, the DevicePlugin service and the
+// registration with kubelet, in either mode (reference section 3.1).
+//
+//   SK_ASSIGN_OR_RETURN(auto srv, PluginServer::Start(pool, fs, opts));
+//   if (opts.mode == RegistrationMode::kLegacy)
+//     SK_RETURN_IF_ERROR(srv->Register(absl::Seconds(1)));
+//   ...
+//   srv->Stop(/*cleanup=*/true);
+//
+// Socket: "<prefix>_<name>.sock" in device_plugin_dir (legacy mode) or in
+// plugins_registry_dir (plugin-watcher mode).
+// - Legacy: Register(version "v1beta1", endpoint = socket file name,
+//   resource name "<prefix>/<name>") on <device_plugin_dir>/kubelet.sock.
+// - Watcher: the socket also serves pluginregistration.Registration; kubelet
+//   calls GetInfo (type "DevicePlugin", endpoint = full socket path,
+//   versions v1alpha1 and v1beta1) and NotifyRegistrationStatus. A refusal is
+//   recorded in rejected(); the daemon then re-creates the socket (upstream
+//   stops for good, #411).
+//
+// Thread safety: Start/Register/Stop from one thread (the daemon's);
+// registered()/rejected()/SocketExists() from any thread.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include <grpcpp/grpcpp.h>
+
+#include "lib/deviceplugin/service.h"
+
+namespace sk::deviceplugin {
+
+enum class RegistrationMode { kLegacy, kWatcher };
+
+struct ServerOptions {
+  std::filesystem::path device_plugin_dir = "/var/lib/kubelet/device-plugins";
+  std::filesystem::path plugins_registry_dir =
+      "/var/lib/kubelet/plugins_registry";
+  RegistrationMode mode = RegistrationMode::kLegacy;
+  ServiceOptions service;
+};
+
+// "<prefix>_<name>.sock".
+std::string SocketName(const ResourceConfig& r);
+
+class PluginServer {
+ public:
+  // Removes a stale socket and the pool's device-info files, writes the CDI
+  // spec (CDI mode), then listens and serves. Does not register.
+  // Unavailable (naming the socket) when gRPC cannot listen.
+  static absl::StatusOr<std::unique_ptr<PluginServer>> Start(
+      Pool pool, sysfs::Sysfs fs, const ServerOptions& opts);
+  ~PluginServer();
+
+  PluginServer(const PluginServer&) = delete;
+  PluginServer& operator=(const PluginServer&) = delete;
+
+  // Legacy mode: calls Registration.Register on kubelet.sock. Unavailable
+  // when kubelet does not answer within `timeout`; kubelet's own error code
+  // otherwise (e.g. InvalidArgument for a bad resource name).
+  absl::Status Register(absl::Duration timeout);
+
+  // Ends ListAndWatch streams, stops gRPC and removes the socket. With
+  // `cleanup`, also removes the pool's device-info files and CDI spec.
+  // Idempotent.
+  void Stop(bool cleanup);
+
+  const std::filesystem::path& socket_path() const { return socket_path_; }
+  bool SocketExists() const;
+  bool registered() const { return registered_->load(); }
+  bool rejected() const { return rejected_->load(); }
+  const std::string& resource_name() const { return resource_name_; }
+  DevicePluginService& service() { return *service_; }
+
+ private:
+  PluginServer() = default;
+
+  std::string resource_name_;
+  ServerOptions opts_;
+  std::filesystem::path socket_path_;
+  std::unique_ptr<DevicePluginService> service_;
+  std::unique_ptr<grpc::Service> registration_;  // watcher mode only
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<std::atomic<bool>> registered_ =
+      std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> rejected_ =
+      std::make_shared<std::atomic<bool>>(false);
+  bool stopped_ = false;
+};
+
+}  // namespace sk::deviceplugin

@@ -1,0 +1,231 @@
+#include "lib/deviceplugin/service.h"
+
+#include <unistd.h>
+
+#include <set>
+
+#include "absl/strings/str_join.h"
+#include "spdlog/spdlog.h"
+
+#include "lib/base/file_util.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+#include "lib/deviceplugin/allocation.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+// Kubernetes annotation names are limited to 63 characters.
+std::string CdiAnnotationKey(const ResourceConfig& r) {
+  std::string name =
+      sk::StrCat(r.resource_prefix, "_", CdiClass(r), "_", r.resource_name);
+  if (name.size() > 63) name.resize(63);
+  return "cdi.k8s.io/" + name;
+}
+
+}  // namespace
+
+DevicePluginService::DevicePluginService(Pool pool, sysfs::Sysfs fs,
+                                         ServiceOptions opts)
+    : pool_(std::move(pool)), fs_(std::move(fs)), opts_(std::move(opts)) {}
+
+grpc::Status DevicePluginService::GetDevicePluginOptions(
+    grpc::ServerContext*, const v1beta1::Empty*,
+    v1beta1::DevicePluginOptions* resp) {
+  resp->set_pre_start_required(false);
+  resp->set_get_preferred_allocation_available(false);
+  return grpc::Status::OK;
+}
+
+v1beta1::ListAndWatchResponse DevicePluginService::DeviceList() const {
+  v1beta1::ListAndWatchResponse r;
+  for (const PoolDevice& d : pool_.devices) {
+    v1beta1::Device* dev = r.add_devices();
+    dev->set_id(d.id);
+    dev->set_health("Healthy");
+    if (d.numa_node) {
+      dev->mutable_topology()->add_nodes()->set_id(*d.numa_node);
+    }
+  }
+  return r;
+}
+
+grpc::Status DevicePluginService::ListAndWatch(
+    grpc::ServerContext* ctx, const v1beta1::Empty*,
+    grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) {
+  std::unique_lock lock(mu_);
+  if (stopped_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stopping");
+  ++open_streams_;
+  uint64_t sent = generation_;
+  while (true) {
+    lock.unlock();
+    if (auto s = WriteCdiSpec(); !s.ok()) {
+      spdlog::error("{}: CDI spec: {}", pool_.config.FullName(),
+                    std::string(s.message()));
+    }
+    bool ok = writer->Write(DeviceList());
+    lock.lock();
+    if (!ok) {
+      // The stream broke (kubelet went away); only this stream ends.
+      spdlog::warn("{}: ListAndWatch send failed; stream closed",
+                   pool_.config.FullName());
+      break;
+    }
+    // Cancellation (kubelet gone, server shutdown) does not signal cv_, so
+    // wake up periodically to notice it.
+    while (!stopped_ && generation_ == sent && !ctx->IsCancelled()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (stopped_ || ctx->IsCancelled()) break;
+    sent = generation_;
+  }
+  --open_streams_;
+  cv_.notify_all();
+  return grpc::Status::OK;
+}
+
+grpc::Status DevicePluginService::GetPreferredAllocation(
+    grpc::ServerContext*, const v1beta1::PreferredAllocationRequest*,
+    v1beta1::PreferredAllocationResponse*) {
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<v1beta1::ContainerAllocateResponse>
+DevicePluginService::AllocateContainer(
+    const google::protobuf::RepeatedPtrField<std::string>& ids) const {
+  const ResourceConfig& rc = pool_.config;
+  std::vector<const PoolDevice*> devs;
+  for (const std::string& id : ids) {
+    const PoolDevice* d = pool_.Find(id);
+    if (d == nullptr) {
+      return absl::InvalidArgumentError(sk::StrCat(
+          "resource ", rc.FullName(), ": unknown device ID \"", id, "\""));
+    }
+    devs.push_back(d);
+  }
+  v1beta1::ContainerAllocateResponse out;
+  std::map<std::string, ProviderInfo> info;
+  std::set<std::string> host_paths;
+  std::vector<std::string> id_list;
+  for (const PoolDevice* d : devs) {
+    auto o = ComputeDeviceOutputs(pool_, *d, fs_);
+    if (!o.ok()) {
+      return absl::Status(o.status().code(),
+                          sk::StrCat("resource ", rc.FullName(), ": ",
+                                     std::string(o.status().message())));
+    }
+    id_list.push_back(d->id);
+    info[d->id] = o->info;
+    if (opts_.use_cdi) {
+      out.add_cdi_devices()->set_name(CdiDeviceName(rc, d->id));
+    } else {
+      for (const DeviceNode& n : o->specs) {
+        if (!host_paths.insert(n.host_path).second) continue;
+        v1beta1::DeviceSpec* s = out.add_devices();
+        s->set_container_path(n.container_path);
+        s->set_host_path(n.host_path);
+        s->set_permissions(n.permissions);
+      }
+    }
+    if (rc.device_type == DeviceType::kNetDevice) {
+      std::filesystem::path file =
+          opts_.devinfo_dir / DeviceInfoFileName(rc, d->id);
+      ::unlink(file.c_str());
+      absl::Status s = MakeDirs(opts_.devinfo_dir);
+      if (s.ok()) s = WriteFileAtomic(file, DeviceInfoJson(*d, *o), 0444);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(), sk::StrCat("resource ", rc.FullName(),
+                                 ": device-info: ", std::string(s.message())));
+      }
+    }
+  }
+  std::string value = absl::StrJoin(id_list, ",");
+  std::string info_json = InfoJson(info);
+  auto& envs = *out.mutable_envs();
+  envs[EnvVarName(rc)] = value;
+  envs[EnvVarName(rc) + "_INFO"] = info_json;
+  if (EnvVarAlias(rc) != EnvVarName(rc)) {
+    envs[EnvVarAlias(rc)] = value;
+    envs[EnvVarAlias(rc) + "_INFO"] = info_json;
+  }
+  if (opts_.use_cdi) {
+    std::vector<std::string> names;
+    for (const auto& c : out.cdi_devices()) names.push_back(c.name());
+    (*out.mutable_annotations())[CdiAnnotationKey(rc)] =
+        absl::StrJoin(names, ",");
+  }
+  return out;
+}
+
+grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
+                                           const v1beta1::AllocateRequest* req,
+                                           v1beta1::AllocateResponse* resp) {
+  if (opts_.use_cdi) {
+    // Refresh the spec so it matches the nodes handed out now (#633).
+    if (auto s = WriteCdiSpec(); !s.ok()) return ToGrpc(s);
+  }
+  for (const auto& c : req->container_requests()) {
+    auto r = AllocateContainer(c.devices_ids());
+    if (!r.ok()) {
+      spdlog::error("Allocate: {}", std::string(r.status().message()));
+      return ToGrpc(r.status());
+    }
+    *resp->add_container_responses() = *std::move(r);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status DevicePluginService::PreStartContainer(
+    grpc::ServerContext*, const v1beta1::PreStartContainerRequest*,
+    v1beta1::PreStartContainerResponse*) {
+  return grpc::Status::OK;
+}
+
+absl::Status DevicePluginService::WriteCdiSpec() const {
+  if (!opts_.use_cdi) return absl::OkStatus();
+  std::vector<std::string> errors;
+  std::string yaml = CdiSpecYaml(pool_, fs_, &errors);
+  for (const auto& e : errors) {
+    spdlog::warn("{}: CDI spec: {}", pool_.config.FullName(), e);
+  }
+  SK_RETURN_IF_ERROR(MakeDirs(opts_.cdi_dir));
+  return WriteFileAtomic(opts_.cdi_dir / CdiSpecFileName(pool_.config), yaml,
+                         0644);
+}
+
+void DevicePluginService::RemoveOutputs() const {
+  for (const PoolDevice& d : pool_.devices) {
+    std::error_code ec;
+    std::filesystem::remove(
+        opts_.devinfo_dir / DeviceInfoFileName(pool_.config, d.id), ec);
+  }
+  if (opts_.use_cdi) {
+    std::error_code ec;
+    std::filesystem::remove(opts_.cdi_dir / CdiSpecFileName(pool_.config), ec);
+  }
+}
+
+void DevicePluginService::Resend() {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  cv_.notify_all();
+}
+
+void DevicePluginService::Stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  cv_.notify_all();
+}
+
+int DevicePluginService::open_streams() const {
+  std::lock_guard lock(mu_);
+  return open_streams_;
+}
+
+}  // namespace sk::deviceplugin

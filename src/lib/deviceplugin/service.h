@@ -1,0 +1,106 @@
+#pragma once
+// The kubelet DevicePlugin gRPC service for one pool, without any server
+// bootstrap (server.h owns sockets and registration).
+//
+//   DevicePluginService svc(pool, sysfs::Sysfs("/"), {.devinfo_dir = ...});
+//   grpc::ServerBuilder b; b.RegisterService(&svc); ...
+//   ...
+//   svc.Stop();   // ends ListAndWatch streams before the server shuts down
+//
+// Behaviour (reference section 3.2):
+// - GetDevicePluginOptions: PreStartRequired=false,
+//   GetPreferredAllocationAvailable=false.
+// - ListAndWatch: sends the full list (ID, "Healthy", NUMA node unless
+//   excludeTopology), then blocks; re-sends after Resend(), returns OK after
+//   Stop(). In CDI mode the pool's CDI spec is rewritten before each send.
+// - Allocate: each container request independently. An ID not in the pool
+//   fails the whole RPC with INVALID_ARGUMENT naming the ID and the resource
+//   (upstream silently skips it). Device nodes are computed from live sysfs;
+//   a device that no longer has its node fails with FAILED_PRECONDITION.
+//   Env: PCIDEVICE_<..>=<ids in request order>, PCIDEVICE_<..>_INFO, and the
+//   shell-safe alias of both when the name contains '-'. Device specs are
+//   deduplicated by host path. netDevice pools write device-info files
+//   (replacing old ones, mode 0444); a write failure fails the RPC
+//   (INTERNAL / the errno code).
+//   CDI mode: no device specs; cdi_devices carries "<prefix>/<class>=<id>"
+//   and, for runtimes that read annotations, the annotation
+//   "cdi.k8s.io/<prefix>_<class>_<name>" (unique per pool: upstream's key is
+//   per prefix and class only, so two pools in one container clash, #731).
+// - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
+//
+// Thread safety: all RPCs may run concurrently; Stop() and Resend() are
+// callable from any thread.
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "deviceplugin/v1beta1/api.grpc.pb.h"
+
+#include "lib/deviceplugin/inventory.h"
+#include "lib/sysfs/sysfs.h"
+
+namespace sk::deviceplugin {
+
+struct ServiceOptions {
+  bool use_cdi = false;
+  std::filesystem::path devinfo_dir = "/var/run/k8s.cni.cncf.io/devinfo/dp";
+  std::filesystem::path cdi_dir = "/var/run/cdi";
+};
+
+class DevicePluginService final : public v1beta1::DevicePlugin::Service {
+ public:
+  DevicePluginService(Pool pool, sysfs::Sysfs fs, ServiceOptions opts);
+
+  grpc::Status GetDevicePluginOptions(
+      grpc::ServerContext* ctx, const v1beta1::Empty* req,
+      v1beta1::DevicePluginOptions* resp) override;
+  grpc::Status ListAndWatch(
+      grpc::ServerContext* ctx, const v1beta1::Empty* req,
+      grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) override;
+  grpc::Status GetPreferredAllocation(
+      grpc::ServerContext* ctx, const v1beta1::PreferredAllocationRequest* req,
+      v1beta1::PreferredAllocationResponse* resp) override;
+  grpc::Status Allocate(grpc::ServerContext* ctx,
+                        const v1beta1::AllocateRequest* req,
+                        v1beta1::AllocateResponse* resp) override;
+  grpc::Status PreStartContainer(
+      grpc::ServerContext* ctx, const v1beta1::PreStartContainerRequest* req,
+      v1beta1::PreStartContainerResponse* resp) override;
+
+  // The list ListAndWatch sends.
+  v1beta1::ListAndWatchResponse DeviceList() const;
+  // One container's allocation; the codes are those documented above.
+  absl::StatusOr<v1beta1::ContainerAllocateResponse> AllocateContainer(
+      const google::protobuf::RepeatedPtrField<std::string>& ids) const;
+
+  // Writes the pool's CDI spec into cdi_dir (CDI mode only; OK otherwise).
+  absl::Status WriteCdiSpec() const;
+  // Removes this pool's device-info files (all devices) and CDI spec.
+  void RemoveOutputs() const;
+
+  // Makes every open ListAndWatch stream send the list again.
+  void Resend();
+  // Ends every open ListAndWatch stream (and refuses new ones).
+  void Stop();
+
+  const Pool& pool() const { return pool_; }
+  // Number of ListAndWatch streams currently open.
+  int open_streams() const;
+
+ private:
+  const Pool pool_;
+  const sysfs::Sysfs fs_;
+  const ServiceOptions opts_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;     // guarded by mu_
+  uint64_t generation_ = 0;  // guarded by mu_
+  int open_streams_ = 0;     // guarded by mu_
+};
+
+}  // namespace sk::deviceplugin

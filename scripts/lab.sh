@@ -29,10 +29,11 @@ bash scripts/deps.sh
 
 echo "== build ($BUILD)"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null
-# Only the executables the flow runs; each is built when its folder exists.
+# Only the executables the flow runs, those that exist in this tree.
+known=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^ :]*\): .*/\1/p')
 targets=()
 for t in sriovctl sriov-device-plugin sriov; do
-  [ -f "src/cmd/$t/CMakeLists.txt" ] && targets+=("$t")
+  grep -qx "$t" <<<"$known" && targets+=("$t")
 done
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}"
 

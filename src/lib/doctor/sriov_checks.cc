@@ -1,4 +1,6 @@
 // The SR-IOV checks of doctor.h, over the host model (lib/sysfs/host.h).
+#include <map>
+
 #include "absl/strings/str_join.h"
 
 #include "lib/base/strings.h"
@@ -194,10 +196,20 @@ Check CheckVfioVfs(const HostView& h) {
     if (vf->noiommu)
       warnings.push_back(sk::StrCat(bdf, " is in a vfio-noiommu group"));
   }
-  int other = static_cast<int>(vfs.size()) - bound;
-  if (other > 0) {
-    c.evidence.push_back(sk::StrCat(other, " of ", vfs.size(),
-                                    " VFs on other drivers or unbound"));
+  std::map<std::string, int> others;  // driver ("unbound") -> VFs
+  for (const PciDevice* vf : vfs) {
+    if (vf->driver != "vfio-pci") ++others[vf->driver.value_or("unbound")];
+  }
+  if (!others.empty()) {
+    std::vector<std::string> parts;
+    int other = 0;
+    for (const auto& [driver, n] : others) {
+      parts.push_back(sk::StrCat(driver, " ", n));
+      other += n;
+    }
+    c.evidence.push_back(
+        sk::StrCat(other, " of ", vfs.size(),
+                   " VFs on other drivers: ", absl::StrJoin(parts, ", ")));
   }
   if (bound == 0) {
     c.verdict = Verdict::kWarn;

@@ -25,6 +25,14 @@ auto SummaryHas(const std::string& s) {
   return Field(&Check::summary, HasSubstr(s));
 }
 
+// One 82576 port with 7 igbvf VFs: enough for the per-VF checks, and half
+// the files of the default two-port card.
+sk::testing::FakeCardOptions OnePort() {
+  sk::testing::FakeCardOptions o;
+  o.ports = 1;
+  return o;
+}
+
 class SriovChecksTest : public ::testing::Test {
  protected:
   SriovChecksTest() : b_(dir_.path()) {}
@@ -131,23 +139,34 @@ TEST_F(SriovChecksTest, VfsOnKernelDriversWarnForVfio) {
                               pfs[0].vfs[0] + "/driver_override")));
 }
 
+TEST_F(SriovChecksTest, UnboundVfsAreCountedAsUnbound) {
+  sk::testing::FakeCardOptions o = OnePort();
+  o.vf_driver = "";
+  sk::testing::AddIntel82576(b_, o);
+  EXPECT_THAT(CheckVfioVfs(View()),
+              AllOf(HasVerdict(Verdict::kWarn),
+                    EvidenceHas("7 of 7 VFs on other drivers: unbound 7")));
+}
+
 TEST_F(SriovChecksTest, VfioBoundVfWithNodesPasses) {
-  std::vector<sk::testing::FakePf> pfs = sk::testing::AddIntel82576(b_);
+  std::vector<sk::testing::FakePf> pfs =
+      sk::testing::AddIntel82576(b_, OnePort());
   b_.BindDriver(pfs[0].vfs[2], "vfio-pci");
   int g = b_.IommuGroupOf(pfs[0].vfs[2]).value();
   Check c = CheckVfioVfs(View());
   EXPECT_THAT(
-      c, AllOf(HasVerdict(Verdict::kPass), SummaryHas("1 of 14 VFs bound"),
+      c, AllOf(HasVerdict(Verdict::kPass), SummaryHas("1 of 7 VFs bound"),
                EvidenceHas(pfs[0].vfs[2] + ": vfio-pci, IOMMU group " +
                            std::to_string(g) + ", " +
                            (dir_ / ("dev/vfio/" + std::to_string(g))).string() +
                            " present"),
-               EvidenceHas("13 of 14 VFs on other drivers or unbound")));
+               EvidenceHas("6 of 7 VFs on other drivers: igbvf 6")));
   EXPECT_THAT(c.fix, IsEmpty());
 }
 
 TEST_F(SriovChecksTest, MissingGroupNodeFails) {
-  std::vector<sk::testing::FakePf> pfs = sk::testing::AddIntel82576(b_);
+  std::vector<sk::testing::FakePf> pfs =
+      sk::testing::AddIntel82576(b_, OnePort());
   b_.BindDriver(pfs[0].vfs[0], "vfio-pci");
   int g = b_.IommuGroupOf(pfs[0].vfs[0]).value();
   b_.Remove("dev/vfio/" + std::to_string(g));
@@ -159,7 +178,8 @@ TEST_F(SriovChecksTest, MissingGroupNodeFails) {
 }
 
 TEST_F(SriovChecksTest, MissingContainerNodeFails) {
-  std::vector<sk::testing::FakePf> pfs = sk::testing::AddIntel82576(b_);
+  std::vector<sk::testing::FakePf> pfs =
+      sk::testing::AddIntel82576(b_, OnePort());
   b_.BindDriver(pfs[0].vfs[0], "vfio-pci");
   b_.Remove("dev/vfio/vfio");
   EXPECT_THAT(
@@ -168,7 +188,8 @@ TEST_F(SriovChecksTest, MissingContainerNodeFails) {
 }
 
 TEST_F(SriovChecksTest, VfioVfWithoutGroupFails) {
-  std::vector<sk::testing::FakePf> pfs = sk::testing::AddIntel82576(b_);
+  std::vector<sk::testing::FakePf> pfs =
+      sk::testing::AddIntel82576(b_, OnePort());
   b_.BindDriver(pfs[0].vfs[0], "vfio-pci");
   b_.SetIommuGroup(pfs[0].vfs[0], sk::testing::FakeDevice::kNoIommuGroup);
   EXPECT_THAT(CheckVfioVfs(View()),

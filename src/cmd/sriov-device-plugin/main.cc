@@ -1,0 +1,121 @@
+// sriov-device-plugin: drop-in replacement for the SR-IOV network device
+// plugin. Glue only: flags -> sk::deviceplugin::Daemon -> exit code.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/base/exit_code.h"
+#include "lib/deviceplugin/daemon.h"
+#include "spdlog/sinks/basic_file_sink.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+// The Go plugin uses the `flag` package, which accepts "-flag" as well as
+// "--flag"; glog's "-v=N" is our --log-level.
+std::vector<std::string> NormaliseArgs(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-v" && i + 1 < argc) {
+      a = std::string("--log-level=") + argv[++i];
+    } else if (a.rfind("-v=", 0) == 0) {
+      a = "--log-level=" + a.substr(3);
+    } else if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
+      a = "-" + a;
+    }
+    out.push_back(a);
+  }
+  std::reverse(out.begin(), out.end());  // CLI11 parses a reversed vector
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{"sriov-device-plugin: SR-IOV network device plugin"};
+    sk::deviceplugin::DaemonOptions o;
+    int log_level = 0;
+    std::string log_dir;
+    bool ignored = false;
+    std::string ignored_s;
+    app.add_option("--config-file", o.config_file, "config.json path")
+        ->capture_default_str();
+    app.add_option("--resource-prefix", o.resource_prefix,
+                   "default resource prefix")
+        ->capture_default_str();
+    app.add_flag("--use-cdi", o.server.service.use_cdi,
+                 "hand devices out through CDI specs");
+    app.add_option("--log-level", log_level, "verbosity (glog -v)");
+    app.add_option("--log-dir,--log_dir", log_dir,
+                   "also log to <dir>/sriov-device-plugin.log "
+                   "(relative: under /var/log)");
+    app.add_flag("--logtostderr,--alsologtostderr", ignored,
+                 "accepted for compatibility (always logs to stderr)");
+    app.add_option("--stderrthreshold", ignored_s, "accepted, ignored");
+    app.add_option("--sysfs-root", o.sysfs_root, "root of /sys, /proc, /dev")
+        ->capture_default_str();
+    app.add_option("--device-plugin-path", o.server.device_plugin_dir,
+                   "kubelet device-plugin directory (kubelet.sock)")
+        ->capture_default_str();
+    app.add_option("--plugins-registry-path", o.server.plugins_registry_dir,
+                   "plugin-watcher directory (used when it exists)")
+        ->capture_default_str();
+    app.add_option("--devinfo-dir", o.server.service.devinfo_dir,
+                   "device-info files directory")
+        ->capture_default_str();
+    app.add_option("--cdi-dir", o.server.service.cdi_dir, "CDI spec directory")
+        ->capture_default_str();
+    app.add_option("--exclude-default-route", o.exclude_default_route,
+                   "hide devices whose netdev has the IPv4 default route")
+        ->capture_default_str();
+    try {
+      app.parse(NormaliseArgs(argc, argv));
+    } catch (const CLI::ParseError& e) {
+      int rc = app.exit(e);
+      return rc == 0 ? sk::kExitOk : sk::kExitUsage;
+    }
+
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("sriovdp"));
+    if (!log_dir.empty()) {
+      if (log_dir[0] != '/') log_dir = "/var/log/" + log_dir;
+      spdlog::default_logger()->sinks().push_back(
+          std::make_shared<spdlog::sinks::basic_file_sink_mt>(
+              log_dir + "/sriov-device-plugin.log"));
+    }
+    spdlog::set_level(log_level >= 5 ? spdlog::level::debug
+                                     : spdlog::level::info);
+
+    // Signals are taken synchronously by one thread; every other thread
+    // (gRPC's included) inherits the blocked mask.
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    sk::deviceplugin::Daemon daemon(o);
+    std::thread signals([&] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      spdlog::info("signal {}: shutting down", sig);
+      daemon.Shutdown();
+    });
+    signals.detach();
+    absl::Status s = daemon.Run();
+    if (!s.ok()) {
+      spdlog::error("{}", std::string(s.message()));
+      return sk::ExitCodeForStatus(s);
+    }
+    spdlog::info("stopped");
+    return sk::kExitOk;
+  } catch (const std::exception& e) {
+    std::cerr << "sriov-device-plugin: internal error: " << e.what() << "\n";
+    return sk::kExitSoftware;
+  }
+}

@@ -1,0 +1,270 @@
+#include "lib/cni/config.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include "lib/base/strings.h"
+#include "lib/cni/error.h"
+#include "lib/cni/version.h"
+#include "lib/net/addr.h"
+#include "lib/sysfs/pci.h"
+
+namespace sk::cni {
+namespace {
+
+using nlohmann::json;
+
+absl::Status Invalid(std::string msg) {
+  return CniError(kCniInvalidConfig, msg);
+}
+
+// Reads an optional non-negative integer field; null counts as absent (the
+// Go cache writes "vlan": null).
+absl::Status GetUint(const json& j, const char* key,
+                     std::optional<uint32_t>* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_number_integer())
+    return Invalid(absl::StrCat(key, ": ", it->dump(), " is not an integer"));
+  int64_t v = it->get<int64_t>();
+  if (v < 0 || v > 0xffffffffLL)
+    return Invalid(absl::StrCat(key, ": ", v, " is out of range"));
+  *out = static_cast<uint32_t>(v);
+  return absl::OkStatus();
+}
+
+absl::Status GetString(const json& j, const char* key,
+                       std::optional<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_string())
+    return Invalid(absl::StrCat(key, ": ", it->dump(), " is not a string"));
+  *out = it->get<std::string>();
+  return absl::OkStatus();
+}
+
+absl::Status GetOnOff(const json& j, const char* key, Strictness st,
+                      std::optional<bool>* out) {
+  std::optional<std::string> s;
+  if (absl::Status e = GetString(j, key, &s); !e.ok()) return e;
+  if (!s) return absl::OkStatus();
+  if (*s == "on") {
+    *out = true;
+  } else if (*s == "off") {
+    *out = false;
+  } else if (st == Strictness::kFull) {
+    return Invalid(absl::StrCat(key, " \"", *s,
+                                "\" invalid: value must be \"on\" or \"off\""));
+  } else {
+    *out = false;  // upstream: anything but "on" is off
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMac(const std::string& field, const std::string& mac) {
+  auto m = net::ParseMac(mac);
+  if (!m.ok())
+    return Invalid(
+        absl::StrCat(field, " \"", mac, "\" invalid: not a MAC address"));
+  if (net::IsZeroMac(*m))
+    return Invalid(absl::StrCat(field, " \"", mac, "\" invalid: all zeros"));
+  if (net::IsMulticastMac(*m))
+    return Invalid(
+        absl::StrCat(field, " \"", mac, "\" invalid: multicast address"));
+  return absl::OkStatus();
+}
+
+bool ValidName(const std::string& n) {
+  if (n.empty() || !isalnum(static_cast<unsigned char>(n[0]))) return false;
+  for (char c : n)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' &&
+        c != '-')
+      return false;
+  return true;
+}
+
+absl::Status ParseAttachments(const json& v, NetConf* c) {
+  if (!v.is_array()) return Invalid("cni.dev/valid-attachments: not a list");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const json& a : v) {
+    if (!a.is_object() || !a.contains("containerID") ||
+        !a["containerID"].is_string())
+      return Invalid("cni.dev/valid-attachments: entry " + a.dump() +
+                     " lacks containerID");
+    std::string ifname = a.contains("ifname") && a["ifname"].is_string()
+                             ? a["ifname"].get<std::string>()
+                             : "";
+    out.emplace_back(a["containerID"].get<std::string>(), ifname);
+  }
+  c->valid_attachments = std::move(out);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+uint16_t NetConf::vlan_proto_ethertype() const {
+  return vlan_proto && *vlan_proto == "802.1ad" ? 0x88a8 : 0x8100;
+}
+
+uint32_t NetConf::link_state_value() const {
+  if (!link_state || *link_state == "auto") return 0;
+  return *link_state == "enable" ? 1 : 2;
+}
+
+absl::StatusOr<NetConf> ParseNetConf(std::string_view text,
+                                     Strictness strictness) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return CniError(kCniDecodeFailure,
+                    "error unmarshall network config: not a JSON object");
+  return NetConfFromJson(j, strictness);
+}
+
+absl::StatusOr<NetConf> NetConfFromJson(const json& j, Strictness st) {
+  NetConf c;
+  c.raw = j;
+  std::optional<std::string> s;
+#define SK_CNI_TRY(expr)           \
+  do {                             \
+    absl::Status sk_e_ = (expr);   \
+    if (!sk_e_.ok()) return sk_e_; \
+  } while (0)
+  SK_CNI_TRY(GetString(j, "cniVersion", &s));
+  c.cni_version = s.value_or("");
+  s.reset();
+  SK_CNI_TRY(GetString(j, "name", &s));
+  c.name = s.value_or("");
+  s.reset();
+  if (c.name.empty()) return Invalid("missing network name");
+  if (!ValidName(c.name))
+    return CniError(kCniInvalidConfig,
+                    "invalid characters found in network name", c.name);
+  if (!IsSupportedVersion(c.cni_version)) {
+    return CniError(
+        kCniIncompatibleVersion, "incompatible CNI versions",
+        absl::StrCat("config is \"", c.cni_version, "\", plugin supports [\"",
+                     absl::StrJoin(SupportedVersions(), "\" \""), "\"]"));
+  }
+  SK_CNI_TRY(GetString(j, "type", &s));
+  c.type = s.value_or("");
+  s.reset();
+  SK_CNI_TRY(GetString(j, "deviceID", &s));
+  if (s) {
+    auto pci = sysfs::PciAddress::Parse(*s);
+    if (!pci.ok() || s->size() != 12) {
+      if (st == Strictness::kFull)
+        return Invalid(absl::StrCat(
+            "deviceID \"", *s,
+            "\" invalid: not a PCI address of the form dddd:bb:dd.f"));
+      c.device_id = *s;
+    } else {
+      c.device_id = pci->ToString();
+    }
+  }
+  s.reset();
+  SK_CNI_TRY(GetUint(j, "vlan", &c.vlan));
+  SK_CNI_TRY(GetUint(j, "vlanQoS", &c.vlan_qos));
+  SK_CNI_TRY(GetString(j, "vlanProto", &c.vlan_proto));
+  if (c.vlan_proto) c.vlan_proto = absl::AsciiStrToLower(*c.vlan_proto);
+  SK_CNI_TRY(GetString(j, "mac", &c.mac));
+  if (c.mac) c.mac = absl::AsciiStrToLower(*c.mac);
+  SK_CNI_TRY(GetOnOff(j, "spoofchk", st, &c.spoofchk));
+  SK_CNI_TRY(GetOnOff(j, "trust", st, &c.trust));
+  SK_CNI_TRY(GetString(j, "link_state", &c.link_state));
+  SK_CNI_TRY(GetUint(j, "min_tx_rate", &c.min_tx_rate));
+  SK_CNI_TRY(GetUint(j, "max_tx_rate", &c.max_tx_rate));
+  SK_CNI_TRY(GetUint(j, "mtu", &c.mtu));
+  SK_CNI_TRY(GetString(j, "logLevel", &s));
+  c.log_level = s.value_or("");
+  s.reset();
+  SK_CNI_TRY(GetString(j, "logFile", &s));
+  c.log_file = s.value_or("");
+  s.reset();
+  if (auto it = j.find("ipam"); it != j.end() && !it->is_null()) {
+    if (!it->is_object())
+      return Invalid("ipam: " + it->dump() + " is not an object");
+    SK_CNI_TRY(GetString(*it, "type", &s));
+    c.ipam_type = s.value_or("");
+    s.reset();
+  }
+  if (auto it = j.find("runtimeConfig"); it != j.end() && it->is_object()) {
+    SK_CNI_TRY(GetString(*it, "mac", &c.runtime_mac));
+    if (c.runtime_mac) c.runtime_mac = absl::AsciiStrToLower(*c.runtime_mac);
+  }
+  if (auto it = j.find("prevResult"); it != j.end()) c.prev_result = *it;
+  if (auto it = j.find("cni.dev/valid-attachments"); it != j.end()) {
+    SK_CNI_TRY(ParseAttachments(*it, &c));
+  } else if (auto old = j.find("cni.dev/attachments"); old != j.end()) {
+    SK_CNI_TRY(ParseAttachments(*old, &c));
+  }
+#undef SK_CNI_TRY
+  if (st == Strictness::kLenient) return c;
+
+  if (c.device_id.empty())
+    return Invalid("LoadConf(): VF pci addr is required");
+  if (c.vlan && *c.vlan > 4094)
+    return Invalid(absl::StrCat("vlan id ", *c.vlan,
+                                " invalid: value must be in the range 0-4094"));
+  if (c.vlan_qos) {
+    if (*c.vlan_qos > 7)
+      return Invalid(absl::StrCat("vlan QoS PCP ", *c.vlan_qos,
+                                  " invalid: value must be in the range 0-7"));
+    if (!c.vlan)
+      return Invalid(
+          "vlan id must be configured to set vlan QoS to a non-nil value");
+    if (*c.vlan_qos != 0 && *c.vlan == 0)
+      return Invalid(
+          "non-zero vlan id must be configured to set vlan QoS to a non-zero "
+          "value");
+  }
+  if (c.vlan_proto) {
+    if (*c.vlan_proto != "802.1q" && *c.vlan_proto != "802.1ad")
+      return Invalid(
+          absl::StrCat("vlan Proto ", *c.vlan_proto,
+                       " invalid: value must be '802.1Q' or '802.1ad'"));
+    if (!c.vlan)
+      return Invalid(
+          "vlan id must be configured to set vlan proto to a non-nil value");
+    if (*c.vlan_proto == "802.1ad" && *c.vlan == 0)
+      return Invalid(
+          "non-zero vlan id must be configured to set vlan proto 802.1ad");
+  }
+  if (c.link_state && *c.link_state != "auto" && *c.link_state != "enable" &&
+      *c.link_state != "disable")
+    return Invalid("invalid link_state value: " + *c.link_state);
+  if (c.min_tx_rate && c.max_tx_rate && *c.max_tx_rate != 0 &&
+      *c.min_tx_rate > *c.max_tx_rate)
+    return Invalid(absl::StrCat("min_tx_rate ", *c.min_tx_rate,
+                                " invalid: greater than max_tx_rate ",
+                                *c.max_tx_rate));
+  if (c.mtu && (*c.mtu < 68 || *c.mtu > 65535))
+    return Invalid(absl::StrCat(
+        "mtu ", *c.mtu, " invalid: value must be in the range 68-65535"));
+  if (c.mac) {
+    absl::Status m = ValidateMac("mac", *c.mac);
+    if (!m.ok()) return m;
+  }
+  return c;
+}
+
+absl::StatusOr<std::optional<std::string>> EffectiveMac(
+    const NetConf& conf, const std::map<std::string, std::string>& cni_args) {
+  std::optional<std::string> mac = conf.mac;
+  std::string field = "mac";
+  if (auto it = cni_args.find("MAC");
+      it != cni_args.end() && !it->second.empty()) {
+    mac = absl::AsciiStrToLower(it->second);
+    field = "CNI_ARGS MAC";
+  }
+  if (conf.runtime_mac && !conf.runtime_mac->empty()) {
+    mac = conf.runtime_mac;
+    field = "runtimeConfig.mac";
+  }
+  if (!mac) return std::optional<std::string>();
+  absl::Status s = ValidateMac(field, *mac);
+  if (!s.ok()) return s;
+  return mac;
+}
+
+}  // namespace sk::cni

@@ -1,0 +1,81 @@
+#pragma once
+
+// The sriov plugin's network configuration (stdin JSON), field-compatible
+// with upstream sriov-cni (shared/reference/upstream-cni-multus.md §1).
+//
+// Semantics kept from upstream: `vlan` absent means "leave the VF VLAN
+// alone" and `0` clears it; unknown keys are ignored; MAC precedence is
+// config `mac` < CNI_ARGS `MAC=` < `runtimeConfig.mac`, lower-cased.
+//
+// Stricter than upstream (all code 7, the message naming field and value):
+// spoofchk/trust accept only "on"/"off"; min_tx_rate <= max_tx_rate when
+// max is non-zero; MACs must be unicast and non-zero; deviceID must be a
+// PCI address "dddd:bb:dd.f"; wrong JSON types are rejected by field name.
+//
+// Stdin that is not a JSON object is code 6; a missing/invalid `name` 7; an
+// unsupported cniVersion 1 (details list ours).
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+#include "lib/cni/env.h"
+
+namespace sk::cni {
+
+struct NetConf {
+  std::string cni_version;
+  std::string name;
+  std::string type;
+  std::string device_id;  // canonical BDF
+  std::optional<uint32_t> vlan;
+  std::optional<uint32_t> vlan_qos;
+  std::optional<std::string> vlan_proto;  // "802.1q" / "802.1ad" (lower case)
+  std::optional<std::string> mac;         // config `mac`, lower case
+  std::optional<bool> spoofchk;
+  std::optional<bool> trust;
+  std::optional<std::string> link_state;  // auto / enable / disable
+  std::optional<uint32_t> min_tx_rate;
+  std::optional<uint32_t> max_tx_rate;
+  std::optional<uint32_t> mtu;
+  std::string ipam_type;  // empty: no IPAM
+  std::string log_level;
+  std::string log_file;
+  std::optional<std::string> runtime_mac;  // runtimeConfig.mac
+  nlohmann::json prev_result;              // null when absent
+  // GC: attachments to keep, from cni.dev/valid-attachments (or the older
+  // cni.dev/attachments); nullopt when neither key is present.
+  std::optional<std::vector<std::pair<std::string, std::string>>>
+      valid_attachments;
+  nlohmann::json raw;  // the whole stdin object
+
+  bool has_rate() const {
+    return min_tx_rate.has_value() || max_tx_rate.has_value();
+  }
+  // 0x8100 / 0x88a8 for vlan_proto (default 802.1q).
+  uint16_t vlan_proto_ethertype() const;
+  // The link_state value for IFLA_VF_LINK_STATE (0 auto, 1 enable, 2 disable).
+  uint32_t link_state_value() const;
+};
+
+enum class Strictness {
+  kFull,     // ADD / CHECK: every field validated, deviceID required
+  kLenient,  // DEL / GC / STATUS / cache reload: decode + name + version only
+};
+
+absl::StatusOr<NetConf> ParseNetConf(std::string_view json_text,
+                                     Strictness strictness);
+absl::StatusOr<NetConf> NetConfFromJson(const nlohmann::json& j,
+                                        Strictness strictness);
+
+// Applies MAC precedence (config < CNI_ARGS MAC < runtimeConfig.mac) and
+// validates the winner (unicast, non-zero; code 7). nullopt when no MAC was
+// requested anywhere.
+absl::StatusOr<std::optional<std::string>> EffectiveMac(
+    const NetConf& conf, const std::map<std::string, std::string>& cni_args);
+
+}  // namespace sk::cni

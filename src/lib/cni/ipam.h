@@ -1,0 +1,36 @@
+#pragma once
+
+// IPAM delegation: running another CNI plugin (host-local, static, ...)
+// found in CNI_PATH with the same environment and the complete stdin config
+// (CNI spec §4 "Delegated plugins").
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+#include "lib/cni/env.h"
+
+namespace sk::cni {
+
+class IpamDelegate {
+ public:
+  virtual ~IpamDelegate() = default;
+  // Runs plugin `type` for `command` and returns its stdout. A failing
+  // plugin's CNI error JSON becomes a Status with the same CNI code and msg
+  // (propagated unchanged); a plugin not found in CNI_PATH is code 7
+  // naming the type.
+  virtual absl::StatusOr<std::string> Run(const std::string& type,
+                                          Command command, const CniEnv& env,
+                                          std::string_view stdin_data) = 0;
+};
+
+// fork/exec implementation (posix_spawn); the delegate's stderr is passed
+// through.
+class ExecIpamDelegate : public IpamDelegate {
+ public:
+  absl::StatusOr<std::string> Run(const std::string& type, Command command,
+                                  const CniEnv& env,
+                                  std::string_view stdin_data) override;
+};
+
+}  // namespace sk::cni

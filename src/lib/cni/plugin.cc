@@ -1,0 +1,812 @@
+#include "lib/cni/plugin.h"
+
+#include <linux/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+#include "lib/base/errno_status.h"
+#include "lib/base/status_macros.h"
+#include "lib/cni/error.h"
+#include "lib/cni/version.h"
+#include "lib/cni/vf.h"
+#include "lib/net/netns.h"
+#include "lib/netlink/kernel_socket.h"
+
+namespace sk::cni {
+namespace {
+
+using net::LinkInfo;
+using net::LinkOps;
+using net::LinkRef;
+using net::VfField;
+using net::VfInfo;
+
+std::string ProtoName(uint32_t ethertype) {
+  return ethertype == 0x88a8 ? "802.1ad" : "802.1q";
+}
+
+// Keeps the first error, still running later steps (best-effort restore).
+void Keep(absl::Status& first, absl::Status s) {
+  if (first.ok() && !s.ok()) first = std::move(s);
+}
+
+// A host-unique temporary name for a netdev in transit (IFNAMSIZ-safe), so
+// a rename never collides with a pod interface of the host name (#250).
+std::string TransitName(const std::string& pci) {
+  std::string n = "sk";
+  for (char c : pci)
+    if (isxdigit(static_cast<unsigned char>(c))) n += c;
+  return n.substr(0, 2) + n.substr(n.size() > 13 ? n.size() - 13 : 2);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// KernelLinkEnvironment
+
+absl::StatusOr<std::unique_ptr<KernelLinkEnvironment>>
+KernelLinkEnvironment::Create(int host_netns_fd) {
+  UniqueFd host;
+  if (host_netns_fd >= 0) {
+    host = UniqueFd(::dup(host_netns_fd));
+    if (!host) return ErrnoStatus(errno, "dup netns fd");
+  } else {
+    SK_ASSIGN_OR_RETURN(host, net::OpenCurrentNetns());
+  }
+  return std::unique_ptr<KernelLinkEnvironment>(
+      new KernelLinkEnvironment(std::move(host)));
+}
+
+absl::StatusOr<UniqueFd> KernelLinkEnvironment::OpenNetns(
+    const std::string& path) {
+  return net::OpenNetns(path);
+}
+absl::StatusOr<UniqueFd> KernelLinkEnvironment::CreateTempNetns() {
+  return net::CreateAnonymousNetns();
+}
+absl::StatusOr<std::unique_ptr<netlink::Socket>>
+KernelLinkEnvironment::OpenSocket(int fd) {
+  SK_ASSIGN_OR_RETURN(auto s, netlink::KernelSocket::Open(fd));
+  return std::unique_ptr<netlink::Socket>(std::move(s));
+}
+absl::Status KernelLinkEnvironment::WriteSysctl(int fd, const std::string& key,
+                                                const std::string& value) {
+  return net::WriteSysctlInNetns(fd, key, value);
+}
+
+// ---------------------------------------------------------------------------
+// Plugin
+
+struct Plugin::AddState {
+  NetConf conf;
+  std::optional<std::string> mac;
+  VfLocation loc;
+  CacheEntry entry;
+  LinkRef pf;
+  VfInfo orig_vf;
+  UniqueFd pod_ns;
+  UniqueFd temp_ns;
+  std::unique_ptr<netlink::Socket> host_sock;
+  std::vector<VfField> applied;  // PF fields changed, in order
+  enum class Where { kHost, kTemp, kPod } where = Where::kHost;
+  bool ipam_done = false;
+  Result result;
+  int pod_index = 0;
+  uint32_t result_mtu = 0;
+  std::string result_mac;
+};
+
+Plugin::Plugin(const sysfs::Sysfs& sysfs, netlink::Socket& pf_socket,
+               LinkEnvironment& links, IpamDelegate& ipam,
+               PluginOptions options)
+    : sysfs_(sysfs),
+      pf_socket_(pf_socket),
+      links_(links),
+      ipam_(ipam),
+      options_(std::move(options)),
+      state_(options_.state_dir) {}
+
+void Plugin::Step(std::string_view name) {
+  if (options_.step_hook_for_test) options_.step_hook_for_test(name);
+}
+
+absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
+                                        std::string_view stdin_data) {
+  switch (env.command) {
+    case Command::kVersion: {
+      auto j = nlohmann::json::parse(stdin_data.begin(), stdin_data.end(),
+                                     nullptr, false);
+      std::string v = j.is_object() && j.contains("cniVersion") &&
+                              j["cniVersion"].is_string()
+                          ? j["cniVersion"].get<std::string>()
+                          : "";
+      return VersionJson(v);
+    }
+    case Command::kAdd:
+      return Add(env, stdin_data);
+    case Command::kDel:
+      return Del(env, stdin_data);
+    case Command::kCheck:
+      return Check(env, stdin_data);
+    case Command::kStatus:
+      return Status(env, stdin_data);
+    case Command::kGc:
+      return Gc(env, stdin_data);
+  }
+  return absl::InternalError("unreachable");
+}
+
+absl::Status Plugin::SetVfMacVerified(LinkOps& ops, const LinkRef& pf,
+                                      uint32_t vf, const net::MacAddress& mac) {
+  // Some PF drivers apply the VF MAC asynchronously (i40e/iavf mailbox), so
+  // re-read until it sticks, as upstream does (20 x 100 ms).
+  absl::Status last;
+  for (int i = 0; i < std::max(1, options_.retries); ++i) {
+    last = ops.SetVfMac(pf, vf, mac);
+    if (last.ok()) {
+      auto link = ops.GetLink(pf.name, true);
+      if (!link.ok()) return link.status();
+      for (const VfInfo& v : link->vfs)
+        if (v.id == vf && v.mac == mac) return absl::OkStatus();
+      last = absl::UnavailableError("VF MAC did not change to " +
+                                    net::MacToString(mac));
+    } else if (last.code() != absl::StatusCode::kUnavailable) {
+      return last;
+    }
+    std::this_thread::sleep_for(options_.retry_interval);
+  }
+  return last;
+}
+
+absl::Status Plugin::ApplyPf(AddState& st) {
+  LinkOps ops(pf_socket_);
+  const NetConf& c = st.conf;
+  VfInfo v = st.orig_vf;
+  auto apply = [&](VfField f, absl::Status s,
+                   std::string what) -> absl::Status {
+    if (!s.ok()) return Annotate(s, what);
+    st.applied.push_back(f);
+    Step("pf:" + net::VfFieldName(f));
+    return absl::OkStatus();
+  };
+  if (c.vlan) {
+    v.vlan = *c.vlan;
+    v.qos = c.vlan_qos.value_or(0);
+    v.vlan_proto = c.vlan_proto_ethertype();
+    SK_RETURN_IF_ERROR(
+        apply(VfField::kVlan, ops.SetVf(st.pf, VfField::kVlan, v),
+              absl::StrCat("failed to set vf ", v.id,
+                           " vlan configuration - id ", v.vlan, ", qos ", v.qos,
+                           " and proto ", ProtoName(v.vlan_proto))));
+  }
+  if (st.mac) {
+    auto m = net::ParseMac(*st.mac);
+    SK_RETURN_IF_ERROR(m.status());
+    // Record before trying: a failed verify may still have changed the MAC.
+    st.applied.push_back(VfField::kMac);
+    absl::Status s = SetVfMacVerified(ops, st.pf, v.id, *m);
+    if (!s.ok()) return Annotate(s, "failed to set MAC address to " + *st.mac);
+    Step("pf:mac");
+  }
+  if (c.has_rate()) {
+    v.min_tx_rate = c.min_tx_rate.value_or(0);
+    v.max_tx_rate = c.max_tx_rate.value_or(0);
+    SK_RETURN_IF_ERROR(
+        apply(VfField::kRate, ops.SetVf(st.pf, VfField::kRate, v),
+              absl::StrCat("failed to set vf ", v.id, " min_tx_rate to ",
+                           v.min_tx_rate, " Mbps: max_tx_rate to ",
+                           v.max_tx_rate, " Mbps")));
+  }
+  if (c.spoofchk) {
+    v.spoofchk = *c.spoofchk;
+    SK_RETURN_IF_ERROR(
+        apply(VfField::kSpoofchk, ops.SetVf(st.pf, VfField::kSpoofchk, v),
+              absl::StrCat("failed to set vf ", v.id, " spoofchk flag to ",
+                           *c.spoofchk ? "on" : "off")));
+  }
+  if (c.trust) {
+    v.trust = *c.trust;
+    SK_RETURN_IF_ERROR(
+        apply(VfField::kTrust, ops.SetVf(st.pf, VfField::kTrust, v),
+              absl::StrCat("failed to set vf ", v.id, " trust flag to ",
+                           *c.trust ? "on" : "off")));
+  }
+  if (c.link_state) {
+    v.link_state = c.link_state_value();
+    SK_RETURN_IF_ERROR(apply(VfField::kLinkState,
+                             ops.SetVf(st.pf, VfField::kLinkState, v),
+                             absl::StrCat("failed to set vf ", v.id,
+                                          " link state to ", v.link_state)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
+  LinkOps host(*st.host_sock);
+  SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(st.loc.netdev));
+  SK_ASSIGN_OR_RETURN(st.temp_ns, links_.CreateTempNetns());
+  // Moving through an anonymous namespace lets us rename without ever
+  // clashing with a host or pod name (sriov-cni #40/#56/#111).
+  SK_RETURN_IF_ERROR(host.SetNetns({link.index, link.name}, st.temp_ns.get()));
+  st.where = AddState::Where::kTemp;
+  Step("netdev:temp");
+  SK_ASSIGN_OR_RETURN(auto temp_sock, links_.OpenSocket(st.temp_ns.get()));
+  LinkOps temp(*temp_sock);
+  SK_ASSIGN_OR_RETURN(link, temp.GetLink(st.loc.netdev));
+  SK_RETURN_IF_ERROR(temp.SetName({link.index, link.name}, env.ifname));
+  SK_ASSIGN_OR_RETURN(link, temp.GetLink(env.ifname));
+  for (const auto& alt : link.altnames) {
+    // Kernel 6.x keeps the old name as an altname after a rename on some
+    // udev setups; it blocks the next rename back (sriov-cni #445).
+    if (alt == st.loc.netdev || alt == env.ifname)
+      SK_RETURN_IF_ERROR(temp.DeleteAltName({link.index, env.ifname}, alt));
+  }
+  SK_RETURN_IF_ERROR(temp.SetNetns({link.index, env.ifname}, st.pod_ns.get()));
+  st.where = AddState::Where::kPod;
+  Step("netdev:pod");
+  SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(st.pod_ns.get()));
+  LinkOps pod(*pod_sock);
+  SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
+  LinkRef ref{link.index, env.ifname};
+  (void)links_.WriteSysctl(st.pod_ns.get(),
+                           "net/ipv4/conf/" + env.ifname + "/arp_notify", "1");
+  (void)links_.WriteSysctl(
+      st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/ndisc_notify", "1");
+  if (st.mac) {
+    SK_ASSIGN_OR_RETURN(net::MacAddress m, net::ParseMac(*st.mac));
+    absl::Status s;
+    for (int i = 0; i < std::max(1, options_.retries); ++i) {
+      s = pod.SetMac(ref, m);
+      if (s.ok()) {
+        SK_ASSIGN_OR_RETURN(LinkInfo now, pod.GetLink(env.ifname));
+        if (now.mac == m) break;
+        s = absl::UnavailableError("effective MAC did not change to " +
+                                   *st.mac);
+      }
+      std::this_thread::sleep_for(options_.retry_interval);
+    }
+    SK_RETURN_IF_ERROR(s);
+  }
+  if (st.conf.mtu) SK_RETURN_IF_ERROR(pod.SetMtu(ref, *st.conf.mtu));
+  (void)links_.WriteSysctl(
+      st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/optimistic_dad", "1");
+  absl::Status up;
+  for (int i = 0; i < std::max(1, options_.retries); ++i) {
+    up = pod.SetUp(ref, true);
+    if (up.code() != absl::StatusCode::kUnavailable)
+      break;  // only EBUSY/EAGAIN retry
+    std::this_thread::sleep_for(options_.retry_interval);
+  }
+  if (!up.ok())
+    return Annotate(up, "error bringing interface up in container ns");
+  SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
+  st.pod_index = link.index;
+  st.result_mac = net::MacToString(link.mac);
+  st.result_mtu = link.mtu;
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::ConfigureIps(AddState& st) {
+  SK_ASSIGN_OR_RETURN(auto sock, links_.OpenSocket(st.pod_ns.get()));
+  LinkOps pod(*sock);
+  LinkRef ref{st.pod_index, st.entry.ifname};
+  bool has_v6 = false;
+  for (const auto& ip : st.result.ips)
+    if (ip.address.find(':') != std::string::npos) has_v6 = true;
+  if (has_v6) {
+    (void)links_.WriteSysctl(
+        st.pod_ns.get(), "net/ipv6/conf/" + st.entry.ifname + "/disable_ipv6",
+        "0");
+    (void)links_.WriteSysctl(
+        st.pod_ns.get(),
+        "net/ipv6/conf/" + st.entry.ifname + "/keep_addr_on_down", "1");
+  }
+  for (const auto& ip : st.result.ips) {
+    SK_ASSIGN_OR_RETURN(net::IpPrefix p, net::ParseIpPrefix(ip.address));
+    SK_RETURN_IF_ERROR(pod.AddAddress(ref, p));
+  }
+  for (const auto& rt : st.result.routes) {
+    SK_ASSIGN_OR_RETURN(net::IpPrefix dst,
+                        net::ParseIpPrefix(rt.value("dst", "")));
+    std::optional<net::IpAddress> gw;
+    if (rt.contains("gw") && rt["gw"].is_string()) {
+      SK_ASSIGN_OR_RETURN(gw, net::ParseIp(rt["gw"].get<std::string>()));
+    } else {
+      for (const auto& ip : st.result.ips) {
+        auto p = net::ParseIpPrefix(ip.address);
+        if (p.ok() && p->addr.family == dst.addr.family &&
+            !ip.gateway.empty()) {
+          SK_ASSIGN_OR_RETURN(gw, net::ParseIp(ip.gateway));
+          break;
+        }
+      }
+    }
+    SK_RETURN_IF_ERROR(pod.AddRoute(ref, dst, gw));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
+                           AddState& st) {
+  absl::Status pf = ApplyPf(st);
+  if (!pf.ok()) return Annotate(pf, "SRIOV-CNI failed to configure VF");
+  if (st.loc.mode == VfMode::kNetdevice) {
+    absl::Status s = SetupNetdev(env, st);
+    if (!s.ok()) {
+      return Annotate(
+          s, absl::StrCat("failed to set up pod interface \"", env.ifname,
+                          "\" from the device \"", st.loc.pf_name, "\""));
+    }
+  }
+  if (!st.conf.ipam_type.empty()) {
+    auto out = ipam_.Run(st.conf.ipam_type, Command::kAdd, env, stdin_data);
+    if (!out.ok()) return out.status();  // IPAM codes propagate unchanged
+    st.ipam_done = true;
+    Step("ipam");
+    SK_ASSIGN_OR_RETURN(Result r, ParseResultText(*out));
+    if (r.ips.empty())
+      return CniError(kCniInternal, "IPAM plugin returned missing IP config");
+    for (auto& ip : r.ips) ip.interface = 0;
+    st.result.ips = r.ips;
+    st.result.routes = r.routes;
+    st.result.dns = r.dns;
+    if (st.loc.mode == VfMode::kNetdevice) SK_RETURN_IF_ERROR(ConfigureIps(st));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::Rollback(const CniEnv& env, std::string_view stdin_data,
+                              AddState& st) {
+  absl::Status first;
+  if (st.ipam_done) {
+    auto r = ipam_.Run(st.conf.ipam_type, Command::kDel, env, stdin_data);
+    Keep(first, r.status());
+  }
+  if (st.loc.mode == VfMode::kNetdevice && st.where != AddState::Where::kHost) {
+    // The netdev is either in the pod or in the temp netns (renamed or not).
+    std::string where_ns;
+    if (st.where == AddState::Where::kTemp) {
+      absl::Status s = [&]() -> absl::Status {
+        SK_ASSIGN_OR_RETURN(auto sock, links_.OpenSocket(st.temp_ns.get()));
+        LinkOps temp(*sock);
+        auto link = temp.GetLink(env.ifname);
+        if (!link.ok()) link = temp.GetLink(st.loc.netdev);
+        SK_RETURN_IF_ERROR(link.status());
+        SK_RETURN_IF_ERROR(
+            temp.SetName({link->index, link->name}, st.loc.netdev));
+        return temp.SetNetns({link->index, st.loc.netdev}, links_.host_netns());
+      }();
+      Keep(first, s);
+    } else {
+      Keep(first, ReturnNetdev(st.entry, env.netns));
+    }
+  }
+  LinkOps ops(pf_socket_);
+  for (auto it = st.applied.rbegin(); it != st.applied.rend(); ++it) {
+    Keep(first, ops.SetVf(st.pf, *it, st.orig_vf));
+  }
+  return first;
+}
+
+absl::Status Plugin::RepairStale(const NetConf& conf, const CniEnv& env) {
+  SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
+  for (auto& [file, e] : caches) {
+    if (e.conf.device_id != conf.device_id) continue;
+    bool same = file == env.container_id + "-" + env.ifname;
+    bool netns_alive = !e.netns.empty() && links_.OpenNetns(e.netns).ok();
+    if (!same && e.has_ext && e.phase == Phase::kReady && netns_alive) continue;
+    if (!same && !e.has_ext) {
+      // A Go plugin's record: its owner is the allocation file's netns.
+      auto alloc = state_.ReadAllocation(conf.device_id);
+      if (alloc.ok() && alloc->has_value() && links_.OpenNetns(**alloc).ok())
+        continue;
+    }
+    // A crashed ADD (phase adding), a DEL that never came (netns gone), or a
+    // re-ADD of the same attachment: put the VF back first.
+    SK_RETURN_IF_ERROR(
+        Annotate(Restore(e, e.netns), "repairing leftover state " + file));
+    SK_RETURN_IF_ERROR(state_.RemoveCacheFile(file));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
+                                        std::string_view stdin_data) {
+  AddState st;
+  SK_ASSIGN_OR_RETURN(st.conf, ParseNetConf(stdin_data, Strictness::kFull));
+  SK_ASSIGN_OR_RETURN(auto args, ParseCniArgs(env.args));
+  SK_ASSIGN_OR_RETURN(st.mac, EffectiveMac(st.conf, args));
+  const std::string& pci = st.conf.device_id;
+  SK_RETURN_IF_ERROR(ResolveVf(sysfs_, pci).status());
+  SK_ASSIGN_OR_RETURN(VfLock lock, state_.LockVf(pci, options_.lock_timeout));
+  SK_RETURN_IF_ERROR(RepairStale(st.conf, env));
+  SK_ASSIGN_OR_RETURN(auto alloc, state_.ReadAllocation(pci));
+  if (alloc && *alloc != env.netns) {
+    if (links_.OpenNetns(*alloc).ok())
+      return CniError(kCniTryAgainLater,
+                      "pci address " + pci + " is already allocated");
+  }
+  auto pod_ns = links_.OpenNetns(env.netns);
+  if (!pod_ns.ok()) {
+    return CniError(kCniInvalidNetns,
+                    "failed to open netns \"" + env.netns +
+                        "\": " + std::string(pod_ns.status().message()));
+  }
+  st.pod_ns = std::move(*pod_ns);
+  if (!env.netns_override &&
+      net::SameNetns(st.pod_ns.get(), links_.host_netns()))
+    return CniError(
+        kCniInvalidNetns,
+        "plugin's netns and netns from CNI_NETNS should not be the same");
+  SK_ASSIGN_OR_RETURN(st.loc, ResolveVf(sysfs_, pci));
+
+  // Snapshot the original state before touching anything.
+  LinkOps pf_ops(pf_socket_);
+  auto pf = pf_ops.GetLink(st.loc.pf_name, true);
+  if (!pf.ok())
+    return Annotate(pf.status(), "failed to get original vf information");
+  st.pf = {pf->index, pf->name};
+  bool found = false;
+  for (const VfInfo& v : pf->vfs) {
+    if (v.id == st.loc.vf_index) {
+      st.orig_vf = v;
+      found = true;
+    }
+  }
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat(
+        "failed to get original vf information: failed to find vf ",
+        st.loc.vf_index, " in the VF list of ", pf->name));
+  }
+  if (st.conf.mtu && *st.conf.mtu > pf->mtu) {
+    return CniError(
+        kCniInvalidConfig,
+        absl::StrCat("mtu ", *st.conf.mtu, " invalid: greater than the MTU ",
+                     pf->mtu, " of PF ", pf->name));
+  }
+  SK_ASSIGN_OR_RETURN(st.host_sock, links_.OpenSocket(links_.host_netns()));
+  OrigVfState& o = st.entry.orig;
+  o.spoofchk = st.orig_vf.spoofchk;
+  o.trust = st.orig_vf.trust;
+  o.admin_mac = net::MacToString(st.orig_vf.mac);
+  o.vlan = st.orig_vf.vlan;
+  o.vlan_qos = st.orig_vf.qos;
+  o.vlan_proto = st.orig_vf.vlan_proto;
+  o.min_tx_rate = st.orig_vf.min_tx_rate;
+  o.max_tx_rate = st.orig_vf.max_tx_rate;
+  o.link_state = st.orig_vf.link_state;
+  if (st.loc.mode == VfMode::kNetdevice) {
+    LinkOps host(*st.host_sock);
+    auto link = host.GetLink(st.loc.netdev);
+    if (!link.ok())
+      return Annotate(link.status(),
+                      "failed to lookup vf \"" + st.loc.netdev + "\"");
+    o.host_ifname = st.loc.netdev;
+    o.effective_mac = net::MacToString(link->mac);
+    o.mtu = link->mtu;
+  }
+  st.entry.conf = st.conf;
+  st.entry.master = st.loc.pf_name;
+  st.entry.mac = st.mac.value_or("");
+  st.entry.vf_id = st.loc.vf_index;
+  st.entry.mtu = st.loc.mode == VfMode::kNetdevice ? o.mtu : pf->mtu;
+  st.entry.has_ext = true;
+  st.entry.mode = st.loc.mode;
+  st.entry.phase = Phase::kAdding;
+  st.entry.container_id = env.container_id;
+  st.entry.ifname = env.ifname;
+  st.entry.netns = env.netns;
+  SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
+  SK_RETURN_IF_ERROR(state_.WriteAllocation(pci, env.netns));
+  Step("cached");
+
+  absl::Status s = DoAdd(env, stdin_data, st);
+  if (!s.ok()) {
+    absl::Status rb = Rollback(env, stdin_data, st);
+    if (rb.ok()) {
+      (void)state_.RemoveCache(env.container_id, env.ifname);
+      (void)state_.RemoveAllocation(pci);
+      return s;
+    }
+    // Keep the write-ahead record: DEL or the next ADD will finish the job.
+    return absl::Status(
+        s.code(),
+        absl::StrCat(s.message(), "; rollback failed: ", rb.message()));
+  }
+  st.entry.phase = Phase::kReady;
+  if (st.loc.mode == VfMode::kNetdevice) st.entry.mtu = st.result_mtu;
+  SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
+  Step("ready");
+
+  ResultInterface ri;
+  ri.name = env.ifname;
+  ri.sandbox = env.netns;
+  ri.pci_id = pci;
+  if (st.loc.mode == VfMode::kNetdevice) {
+    ri.mac = st.mac.value_or(st.result_mac);
+    ri.mtu = st.result_mtu;
+  } else {
+    ri.mac = st.mac ? *st.mac
+                    : (o.admin_mac != "00:00:00:00:00:00" ? o.admin_mac : "");
+    ri.mtu = pf->mtu;
+  }
+  st.result.interfaces = {ri};
+  return ResultToJson(st.result, st.conf.cni_version);
+}
+
+absl::Status Plugin::ResetPf(const CacheEntry& e) {
+  LinkOps ops(pf_socket_);
+  SK_ASSIGN_OR_RETURN(LinkInfo pf, ops.GetLink(e.master));
+  LinkRef ref{pf.index, pf.name};
+  const NetConf& c = e.conf;
+  VfInfo v;
+  v.id = e.vf_id;
+  v.vlan = e.orig.vlan;
+  v.qos = e.orig.vlan_qos;
+  v.vlan_proto = static_cast<uint16_t>(
+      e.orig.vlan_proto == 0 ? 0x8100 : e.orig.vlan_proto);
+  v.spoofchk = e.orig.spoofchk;
+  v.trust = e.orig.trust;
+  v.min_tx_rate = e.orig.min_tx_rate;
+  v.max_tx_rate = e.orig.max_tx_rate;
+  v.link_state = e.orig.link_state;
+  absl::Status first;
+  // Upstream order: vlan, spoofchk, admin MAC (always), trust, rate, state.
+  if (c.vlan) Keep(first, ops.SetVf(ref, VfField::kVlan, v));
+  if (c.spoofchk) Keep(first, ops.SetVf(ref, VfField::kSpoofchk, v));
+  if (!e.orig.admin_mac.empty()) {
+    auto mac = net::ParseMac(e.orig.admin_mac);
+    if (mac.ok()) Keep(first, SetVfMacVerified(ops, ref, e.vf_id, *mac));
+  }
+  if (c.trust) Keep(first, ops.SetVf(ref, VfField::kTrust, v));
+  if (c.has_rate()) Keep(first, ops.SetVf(ref, VfField::kRate, v));
+  if (c.link_state) Keep(first, ops.SetVf(ref, VfField::kLinkState, v));
+  if (!first.ok()) return Annotate(first, "error resetting VF");
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
+                                  const std::string& pod_netns) {
+  const std::string& host_name = e.orig.host_ifname;
+  SK_ASSIGN_OR_RETURN(auto host_sock, links_.OpenSocket(links_.host_netns()));
+  LinkOps host(*host_sock);
+  auto restore_attrs = [&](LinkOps& ops, const LinkRef& ref) -> absl::Status {
+    SK_RETURN_IF_ERROR(ops.SetUp(ref, false));
+    if (!e.orig.effective_mac.empty()) {
+      auto mac = net::ParseMac(e.orig.effective_mac);
+      if (mac.ok() && !net::IsZeroMac(*mac))
+        SK_RETURN_IF_ERROR(ops.SetMac(ref, *mac));
+    }
+    if (e.orig.mtu != 0) SK_RETURN_IF_ERROR(ops.SetMtu(ref, e.orig.mtu));
+    return absl::OkStatus();
+  };
+  std::string transit = TransitName(e.conf.device_id);
+  bool moved = false;
+  if (!pod_netns.empty()) {
+    auto ns = links_.OpenNetns(pod_netns);
+    if (ns.ok()) {
+      SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(ns->get()));
+      LinkOps pod(*pod_sock);
+      auto link = pod.GetLink(e.ifname);
+      if (link.ok()) {
+        LinkRef ref{link->index, e.ifname};
+        SK_RETURN_IF_ERROR(restore_attrs(pod, ref));
+        SK_RETURN_IF_ERROR(pod.SetName(ref, transit));
+        SK_RETURN_IF_ERROR(
+            pod.SetNetns({link->index, transit}, links_.host_netns()));
+        moved = true;
+      } else if (link.status().code() != absl::StatusCode::kNotFound) {
+        return Annotate(link.status(),
+                        "failed to get netlink device with name " + e.ifname);
+      }
+    }
+  }
+  // Not in the pod netns: the kernel returned it to the host when the netns
+  // died, under its pod name (or devN); find it by PCI address (#126).
+  std::string current = transit;
+  if (!moved) {
+    auto by_pci = NetdevForPci(sysfs_, e.conf.device_id);
+    if (!by_pci.ok()) {
+      auto by_name = host.GetLink(host_name);
+      if (by_name.ok()) {
+        SK_RETURN_IF_ERROR(restore_attrs(host, {by_name->index, host_name}));
+        return absl::OkStatus();
+      }
+      return absl::NotFoundError("netdev of VF " + e.conf.device_id +
+                                 " not found in the pod or host namespace");
+    }
+    current = *by_pci;
+  }
+  SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(current));
+  LinkRef ref{link.index, current};
+  if (!moved) SK_RETURN_IF_ERROR(restore_attrs(host, ref));
+  if (current != host_name) SK_RETURN_IF_ERROR(host.SetName(ref, host_name));
+  SK_ASSIGN_OR_RETURN(link, host.GetLink(host_name));
+  for (const auto& alt : link.altnames)
+    if (alt == e.ifname) (void)host.DeleteAltName({link.index, host_name}, alt);
+  return absl::OkStatus();
+}
+
+absl::Status Plugin::Restore(const CacheEntry& e,
+                             const std::string& pod_netns) {
+  // Ownership: a newer ADD (ours or a Go instance's) may own the VF now
+  // (#219); then only our record goes.
+  SK_ASSIGN_OR_RETURN(auto alloc, state_.ReadAllocation(e.conf.device_id));
+  if (alloc && !e.netns.empty() && *alloc != e.netns) return absl::OkStatus();
+  if (!ResolveVf(sysfs_, e.conf.device_id).ok() &&
+      !sysfs_.Exists("sys/bus/pci/devices/" + e.conf.device_id)) {
+    // The VF itself is gone (SR-IOV disabled): nothing left to restore.
+    (void)state_.RemoveAllocation(e.conf.device_id);
+    return absl::OkStatus();
+  }
+  absl::Status first = ResetPf(e);
+  if (e.mode == VfMode::kNetdevice) Keep(first, ReturnNetdev(e, pod_netns));
+  if (!first.ok()) return first;
+  return state_.RemoveAllocation(e.conf.device_id);
+}
+
+absl::StatusOr<std::string> Plugin::Del(const CniEnv& env,
+                                        std::string_view stdin_data) {
+  SK_ASSIGN_OR_RETURN(NetConf conf,
+                      ParseNetConf(stdin_data, Strictness::kLenient));
+  SK_ASSIGN_OR_RETURN(auto cached,
+                      state_.LoadCache(env.container_id, env.ifname));
+  if (!cached) {
+    // Nothing to restore (never added, already deleted, or reboot); still
+    // release IPAM from the live config (#178).
+    if (!conf.ipam_type.empty()) {
+      SK_RETURN_IF_ERROR(
+          ipam_.Run(conf.ipam_type, Command::kDel, env, stdin_data).status());
+    }
+    return std::string();
+  }
+  CacheEntry& e = *cached;
+  SK_ASSIGN_OR_RETURN(VfLock lock,
+                      state_.LockVf(e.conf.device_id, options_.lock_timeout));
+  std::string ipam_type =
+      !conf.ipam_type.empty() ? conf.ipam_type : e.conf.ipam_type;
+  if (!ipam_type.empty()) {
+    SK_RETURN_IF_ERROR(
+        ipam_.Run(ipam_type, Command::kDel, env, stdin_data).status());
+  }
+  std::string pod_netns = !env.netns.empty() ? env.netns : e.netns;
+  SK_RETURN_IF_ERROR(Annotate(Restore(e, pod_netns), "cmdDel()"));
+  SK_RETURN_IF_ERROR(state_.RemoveCache(env.container_id, env.ifname));
+  return std::string();
+}
+
+absl::StatusOr<std::string> Plugin::Check(const CniEnv& env,
+                                          std::string_view stdin_data) {
+  SK_ASSIGN_OR_RETURN(NetConf conf,
+                      ParseNetConf(stdin_data, Strictness::kFull));
+  if (CompareVersions(conf.cni_version, "0.4.0") < 0)
+    return CniError(kCniIncompatibleVersion,
+                    "config version does not allow CHECK");
+  SK_ASSIGN_OR_RETURN(auto args, ParseCniArgs(env.args));
+  SK_ASSIGN_OR_RETURN(auto mac, EffectiveMac(conf, args));
+  SK_ASSIGN_OR_RETURN(auto cached,
+                      state_.LoadCache(env.container_id, env.ifname));
+  if (!cached || cached->phase != Phase::kReady)
+    return absl::FailedPreconditionError(
+        "CHECK: no completed ADD recorded for " + env.container_id + "/" +
+        env.ifname);
+  auto mismatch = [](std::string what, auto want, auto got) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("CHECK: ", what, " is ", got, ", expected ", want));
+  };
+  LinkOps pf_ops(pf_socket_);
+  SK_ASSIGN_OR_RETURN(LinkInfo pf, pf_ops.GetLink(cached->master, true));
+  const VfInfo* vf = nullptr;
+  for (const auto& v : pf.vfs)
+    if (v.id == cached->vf_id) vf = &v;
+  if (vf == nullptr)
+    return absl::NotFoundError(
+        absl::StrCat("CHECK: vf ", cached->vf_id, " not found"));
+  if (conf.vlan) {
+    if (vf->vlan != *conf.vlan)
+      return mismatch("vf vlan", *conf.vlan, vf->vlan);
+    if (vf->qos != conf.vlan_qos.value_or(0))
+      return mismatch("vf vlan qos", conf.vlan_qos.value_or(0), vf->qos);
+    if (vf->vlan_proto != conf.vlan_proto_ethertype())
+      return mismatch("vf vlan proto", ProtoName(conf.vlan_proto_ethertype()),
+                      ProtoName(vf->vlan_proto));
+  }
+  if (mac && net::MacToString(vf->mac) != *mac)
+    return mismatch("vf admin mac", *mac, net::MacToString(vf->mac));
+  if (conf.spoofchk && vf->spoofchk != *conf.spoofchk)
+    return mismatch("vf spoofchk", *conf.spoofchk, vf->spoofchk);
+  if (conf.trust && vf->trust != *conf.trust)
+    return mismatch("vf trust", *conf.trust, vf->trust);
+  if (conf.link_state && vf->link_state != conf.link_state_value())
+    return mismatch("vf link_state", conf.link_state_value(), vf->link_state);
+  if (conf.has_rate() && (vf->min_tx_rate != conf.min_tx_rate.value_or(0) ||
+                          vf->max_tx_rate != conf.max_tx_rate.value_or(0)))
+    return mismatch("vf max_tx_rate", conf.max_tx_rate.value_or(0),
+                    vf->max_tx_rate);
+  if (cached->mode == VfMode::kNetdevice) {
+    SK_ASSIGN_OR_RETURN(UniqueFd ns, links_.OpenNetns(env.netns));
+    SK_ASSIGN_OR_RETURN(auto sock, links_.OpenSocket(ns.get()));
+    LinkOps pod(*sock);
+    auto link = pod.GetLink(env.ifname);
+    if (!link.ok())
+      return Annotate(link.status(), "CHECK: interface " + env.ifname);
+    if (mac && net::MacToString(link->mac) != *mac)
+      return mismatch("interface mac", *mac, net::MacToString(link->mac));
+    if (!conf.prev_result.is_null()) {
+      SK_ASSIGN_OR_RETURN(Result prev, ParseResult(conf.prev_result));
+      for (const auto& i : prev.interfaces)
+        if (i.name == env.ifname && !i.mac.empty() &&
+            i.mac != net::MacToString(link->mac))
+          return mismatch("interface mac", i.mac, net::MacToString(link->mac));
+      SK_ASSIGN_OR_RETURN(auto addrs,
+                          pod.ListAddresses({link->index, env.ifname}));
+      for (const auto& ip : prev.ips) {
+        SK_ASSIGN_OR_RETURN(net::IpPrefix want, net::ParseIpPrefix(ip.address));
+        if (std::find(addrs.begin(), addrs.end(), want) == addrs.end())
+          return absl::FailedPreconditionError("CHECK: address " + ip.address +
+                                               " missing on " + env.ifname);
+      }
+    }
+  }
+  if (!conf.ipam_type.empty())
+    SK_RETURN_IF_ERROR(
+        ipam_.Run(conf.ipam_type, Command::kCheck, env, stdin_data).status());
+  return std::string();
+}
+
+absl::StatusOr<std::string> Plugin::Status(const CniEnv& env,
+                                           std::string_view stdin_data) {
+  SK_ASSIGN_OR_RETURN(NetConf conf,
+                      ParseNetConf(stdin_data, Strictness::kLenient));
+  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
+    return CniError(kCniIncompatibleVersion,
+                    "config version does not allow STATUS");
+  if (!conf.device_id.empty()) {
+    auto loc = ResolveVf(sysfs_, conf.device_id);
+    if (!loc.ok())
+      return CniError(kCniStatusUnavailable,
+                      std::string(loc.status().message()));
+  }
+  if (!conf.ipam_type.empty())
+    SK_RETURN_IF_ERROR(
+        ipam_.Run(conf.ipam_type, Command::kStatus, env, stdin_data).status());
+  return std::string();
+}
+
+absl::StatusOr<std::string> Plugin::Gc(const CniEnv& env,
+                                       std::string_view stdin_data) {
+  SK_ASSIGN_OR_RETURN(NetConf conf,
+                      ParseNetConf(stdin_data, Strictness::kLenient));
+  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
+    return CniError(kCniIncompatibleVersion,
+                    "config version does not allow GC");
+  absl::Status first;
+  if (conf.valid_attachments) {
+    SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
+    for (auto& [file, e] : caches) {
+      bool valid = false;
+      for (const auto& [cid, ifname] : *conf.valid_attachments)
+        if (file == cid + "-" + ifname) valid = true;
+      if (valid || e.conf.device_id.empty()) continue;
+      auto lock = state_.LockVf(e.conf.device_id, options_.lock_timeout);
+      if (!lock.ok()) {
+        Keep(first, lock.status());
+        continue;
+      }
+      absl::Status s = Restore(e, e.netns);
+      if (s.ok()) s = state_.RemoveCacheFile(file);
+      Keep(first, Annotate(s, "GC " + file));
+    }
+  }
+  if (!conf.ipam_type.empty())
+    Keep(first,
+         ipam_.Run(conf.ipam_type, Command::kGc, env, stdin_data).status());
+  if (!first.ok()) return first;
+  return std::string();
+}
+
+}  // namespace sk::cni

@@ -1,0 +1,147 @@
+#pragma once
+
+// The sriov CNI plugin: ADD / DEL / CHECK / STATUS / GC / VERSION.
+//
+// Kernel access goes through two deliberately separate seams:
+//
+//   * `pf_socket` (netlink::Socket&) — the *PF side*: the PF's RTM_GETLINK
+//     with the VF list and every RTM_SETLINK IFLA_VFINFO_LIST operation
+//     (vlan, MAC, rate, spoofchk, trust, link state). Production: a
+//     KernelSocket in the host netns. Integration tests on a kernel without
+//     SR-IOV: a recording fake PF (tests/testing/fake_pf.h).
+//   * `links` (LinkEnvironment&) — the *VF netdev side*: namespace handles
+//     and netlink sockets opened inside the host, temporary and pod
+//     namespaces for moves, renames, MAC/MTU, up, addresses and routes.
+//     Production and integration tests: KernelLinkEnvironment (real kernel;
+//     tests pass a private "host" netns). Unit tests: a fake.
+//
+// Safety properties (shared/reference/upstream-cni-multus.md §2.8, §3):
+//   * write-ahead: the cache (phase "adding") and the allocation file are
+//     written after the snapshot and before the first PF change;
+//   * an ADD failure undoes every applied step in reverse (IPAM DEL, netdev
+//     back to the host with its name/MAC/MTU, PF fields, admin MAC); the
+//     cache is removed only when the rollback fully succeeded;
+//   * DEL restores only the fields the config touched plus the admin MAC,
+//     checks it still owns the VF (allocation file names its netns), finds
+//     the netdev by PCI address when the pod netns is gone, keeps the cache
+//     until every step succeeded, and succeeds when there is no cache;
+//   * an ADD first repairs leftovers of crashed ADDs / missed DELs for the
+//     same VF whose netns is gone or whose record is still "adding".
+//
+// Errors carry CNI codes (error.h): config 7, busy VF / lock timeout 11,
+// env 4, decode 6, version 1, IPAM errors propagated unchanged.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+#include "lib/base/unique_fd.h"
+#include "lib/cni/config.h"
+#include "lib/cni/env.h"
+#include "lib/cni/ipam.h"
+#include "lib/cni/result.h"
+#include "lib/cni/state.h"
+#include "lib/net/link_ops.h"
+#include "lib/netlink/socket.h"
+#include "lib/sysfs/sysfs.h"
+
+namespace sk::cni {
+
+// Namespaces and link sockets for the VF netdev side (see file comment).
+class LinkEnvironment {
+ public:
+  virtual ~LinkEnvironment() = default;
+  // The namespace the VF netdevs live in when not attached (borrowed fd).
+  virtual int host_netns() const = 0;
+  // NotFound when `path` does not exist (pod netns gone).
+  virtual absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) = 0;
+  virtual absl::StatusOr<UniqueFd> CreateTempNetns() = 0;
+  virtual absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
+      int netns_fd) = 0;
+  // Best effort; failures are ignored by the plugin.
+  virtual absl::Status WriteSysctl(int netns_fd, const std::string& key,
+                                   const std::string& value) = 0;
+};
+
+class KernelLinkEnvironment : public LinkEnvironment {
+ public:
+  // `host_netns_fd` < 0 means the caller's current namespace.
+  static absl::StatusOr<std::unique_ptr<KernelLinkEnvironment>> Create(
+      int host_netns_fd = -1);
+  int host_netns() const override { return host_.get(); }
+  absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) override;
+  absl::StatusOr<UniqueFd> CreateTempNetns() override;
+  absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
+      int netns_fd) override;
+  absl::Status WriteSysctl(int netns_fd, const std::string& key,
+                           const std::string& value) override;
+
+ private:
+  explicit KernelLinkEnvironment(UniqueFd host) : host_(std::move(host)) {}
+  UniqueFd host_;
+};
+
+struct PluginOptions {
+  std::filesystem::path state_dir = "/var/lib/cni/sriov";
+  std::chrono::milliseconds lock_timeout{60000};
+  // MAC set-and-verify and link-up-on-EBUSY retries (upstream: 20 x 100 ms).
+  int retries = 20;
+  std::chrono::milliseconds retry_interval{100};
+  // Called with a step name at each ADD step; tests use it to simulate a
+  // crash (the hook _exit()s in a forked child).
+  std::function<void(std::string_view step)> step_hook_for_test;
+};
+
+class Plugin {
+ public:
+  Plugin(const sysfs::Sysfs& sysfs, netlink::Socket& pf_socket,
+         LinkEnvironment& links, IpamDelegate& ipam, PluginOptions options);
+
+  // Runs env.command. Returns what goes to stdout on success (the result
+  // for ADD, the version JSON for VERSION, "" otherwise).
+  absl::StatusOr<std::string> Run(const CniEnv& env,
+                                  std::string_view stdin_data);
+
+ private:
+  struct AddState;
+  absl::StatusOr<std::string> Add(const CniEnv& env,
+                                  std::string_view stdin_data);
+  absl::StatusOr<std::string> Del(const CniEnv& env,
+                                  std::string_view stdin_data);
+  absl::StatusOr<std::string> Check(const CniEnv& env,
+                                    std::string_view stdin_data);
+  absl::StatusOr<std::string> Status(const CniEnv& env,
+                                     std::string_view stdin_data);
+  absl::StatusOr<std::string> Gc(const CniEnv& env,
+                                 std::string_view stdin_data);
+
+  absl::Status DoAdd(const CniEnv& env, std::string_view stdin_data,
+                     AddState& st);
+  absl::Status Rollback(const CniEnv& env, std::string_view stdin_data,
+                        AddState& st);
+  absl::Status ApplyPf(AddState& st);
+  absl::Status SetupNetdev(const CniEnv& env, AddState& st);
+  absl::Status ConfigureIps(AddState& st);
+  // Restores a VF from its cache record (DEL, GC, repair). `pod_netns` is
+  // the namespace path to look in ("" if unknown).
+  absl::Status Restore(const CacheEntry& e, const std::string& pod_netns);
+  absl::Status ResetPf(const CacheEntry& e);
+  absl::Status ReturnNetdev(const CacheEntry& e, const std::string& pod_netns);
+  absl::Status RepairStale(const NetConf& conf, const CniEnv& env);
+  absl::Status SetVfMacVerified(net::LinkOps& ops, const net::LinkRef& pf,
+                                uint32_t vf, const net::MacAddress& mac);
+  void Step(std::string_view name);
+
+  const sysfs::Sysfs& sysfs_;
+  netlink::Socket& pf_socket_;
+  LinkEnvironment& links_;
+  IpamDelegate& ipam_;
+  PluginOptions options_;
+  StateDir state_;
+};
+
+}  // namespace sk::cni

@@ -1,0 +1,499 @@
+// Plugin logic against a recording fake PF (FakePfNetlink), a fixture sysfs
+// tree (FakeSysfsBuilder) and fake namespaces/IPAM. Userspace (vfio) mode
+// is fully covered here; netdevice mode needs real namespaces and is covered
+// by tests/integration/cni_plugin_test.cc.
+#include "lib/cni/plugin.h"
+
+#include <fcntl.h>
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "lib/cni/error.h"
+#include "lib/cni/version.h"
+#include "tests/testing/fake_netlink_socket.h"
+#include "tests/testing/fake_pf_netlink.h"
+#include "tests/testing/fake_sysfs.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::cni {
+namespace {
+
+using ::sk::testing::FakeNetlinkSocket;
+using ::sk::testing::FakePfNetlink;
+using ::sk::testing::StatusIs;
+using ::sk::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Namespaces are plain files here: a "netns path" exists while its file
+// does. Sockets are inert fakes (userspace mode never touches a netdev).
+class FakeLinkEnvironment : public LinkEnvironment {
+ public:
+  explicit FakeLinkEnvironment(const std::filesystem::path& dir) : dir_(dir) {
+    std::ofstream(dir_ / "host") << "host";
+    host_ = UniqueFd(::open((dir_ / "host").c_str(), O_RDONLY | O_CLOEXEC));
+  }
+  std::string NewNetns(const std::string& name) {
+    std::ofstream(dir_ / name) << name;
+    return (dir_ / name).string();
+  }
+  int host_netns() const override { return host_.get(); }
+  absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) override {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return absl::NotFoundError("netns " + path + " does not exist");
+    return fd;
+  }
+  absl::StatusOr<UniqueFd> CreateTempNetns() override {
+    return absl::UnimplementedError("no namespaces in unit tests");
+  }
+  absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(int) override {
+    return std::unique_ptr<netlink::Socket>(new FakeNetlinkSocket());
+  }
+  absl::Status WriteSysctl(int, const std::string&,
+                           const std::string&) override {
+    return absl::OkStatus();
+  }
+
+ private:
+  std::filesystem::path dir_;
+  UniqueFd host_;
+};
+
+class FakeIpam : public IpamDelegate {
+ public:
+  absl::StatusOr<std::string> Run(const std::string& type, Command command,
+                                  const CniEnv& env,
+                                  std::string_view) override {
+    calls.push_back(type + " " + std::string(CommandName(command)));
+    if (command == Command::kAdd) {
+      if (!add_error.ok()) return add_error;
+      return add_output;
+    }
+    return std::string();
+  }
+  std::vector<std::string> calls;
+  std::string add_output =
+      R"({"cniVersion":"1.0.0","ips":[{"address":"10.56.217.2/24","gateway":"10.56.217.1"}],"routes":[{"dst":"0.0.0.0/0"}]})";
+  absl::Status add_error;
+};
+
+class PluginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(tmp_ / "root");
+    std::filesystem::create_directories(tmp_ / "ns");
+    sk::testing::FakeSysfsBuilder b(tmp_ / "root");
+    sk::testing::FakeCardOptions o;
+    o.vf_driver = "vfio-pci";
+    o.ports = 1;
+    o.num_vfs = 4;
+    card_ = sk::testing::AddIntel82576(b, o)[0];
+    ASSERT_TRUE(b.ok());
+    vf_ = card_.vfs[2];
+    fake_pf_.AddPf(card_.netdev, 4, static_cast<int>(card_.vfs.size()), 9000);
+    fake_pf_.Install(pf_sock_);
+    links_ = std::make_unique<FakeLinkEnvironment>(tmp_ / "ns");
+    pod_ns_ = links_->NewNetns("pod1");
+    PluginOptions opts;
+    opts.state_dir = tmp_ / "state";
+    opts.lock_timeout = std::chrono::milliseconds(50);
+    opts.retries = 2;
+    opts.retry_interval = std::chrono::milliseconds(0);
+    opts.step_hook_for_test = [this](std::string_view s) {
+      steps_.emplace_back(s);
+      if (on_step_) on_step_(s);
+    };
+    sysfs_ = std::make_unique<sysfs::Sysfs>(tmp_ / "root");
+    plugin_ = std::make_unique<Plugin>(*sysfs_, pf_sock_, *links_, ipam_, opts);
+  }
+
+  CniEnv Env(Command c, const std::string& cid = "c1",
+             const std::string& netns = "") {
+    CniEnv e;
+    e.command = c;
+    e.container_id = cid;
+    e.netns = netns.empty() ? pod_ns_ : netns;
+    e.ifname = "net1";
+    e.path = {"/usr/lib/cni"};
+    return e;
+  }
+  std::string Conf(const std::string& extra,
+                   const std::string& version = "1.0.0") {
+    return R"({"cniVersion":")" + version +
+           R"(","name":"sriov-net","type":"sriov","deviceID":")" + vf_ + "\"" +
+           extra + "}";
+  }
+  StateDir State() { return StateDir(tmp_ / "state"); }
+
+  TempDir tmp_;
+  sk::testing::FakePf card_;
+  std::string vf_;
+  FakePfNetlink fake_pf_;
+  FakeNetlinkSocket pf_sock_;
+  std::unique_ptr<FakeLinkEnvironment> links_;
+  std::string pod_ns_;
+  FakeIpam ipam_;
+  std::unique_ptr<sysfs::Sysfs> sysfs_;
+  std::unique_ptr<Plugin> plugin_;
+  std::vector<std::string> steps_;
+  std::function<void(std::string_view)> on_step_;
+};
+
+constexpr char kFullConfig[] =
+    R"(,"vlan":100,"vlanQoS":3,"vlanProto":"802.1ad","mac":"02:00:00:00:00:aa","min_tx_rate":10,"max_tx_rate":20,"spoofchk":"off","trust":"on","link_state":"disable")";
+
+TEST_F(PluginTest, AddUserspaceAppliesPfFieldsInUpstreamOrder) {
+  SK_ASSERT_OK_AND_ASSIGN(std::string out,
+                          plugin_->Run(Env(Command::kAdd), Conf(kFullConfig)));
+  std::string pf = card_.netdev;
+  EXPECT_THAT(fake_pf_.calls(),
+              ElementsAre("SetVf " + pf + " vf 2 vlan 100 3 0x88a8",
+                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
+                          "SetVf " + pf + " vf 2 rate 10 20",
+                          "SetVf " + pf + " vf 2 spoofchk off",
+                          "SetVf " + pf + " vf 2 trust on",
+                          "SetVf " + pf + " vf 2 link_state 2"));
+  EXPECT_EQ(
+      out,
+      R"({"cniVersion":"1.0.0","interfaces":[{"name":"net1","mac":"02:00:00:00:00:aa","mtu":9000,"sandbox":")" +
+          pod_ns_ +
+          R"("}],"dns":{}})"
+          "\n");
+  SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
+  ASSERT_TRUE(cache.has_value());
+  EXPECT_EQ(cache->phase, Phase::kReady);
+  EXPECT_EQ(cache->mode, VfMode::kUserspace);
+  EXPECT_EQ(cache->vf_id, 2u);
+  EXPECT_EQ(cache->master, pf);
+  EXPECT_TRUE(cache->orig.spoofchk);
+  SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
+  EXPECT_EQ(alloc, std::optional<std::string>(pod_ns_));
+}
+
+TEST_F(PluginTest, ResultPciIdOnlyFrom110AndIpVersionBefore100) {
+  std::string conf = Conf(R"(,"ipam":{"type":"host-local"})", "1.1.0");
+  SK_ASSERT_OK_AND_ASSIGN(std::string out,
+                          plugin_->Run(Env(Command::kAdd), conf));
+  EXPECT_THAT(out, HasSubstr("\"pciID\":\"" + vf_ + "\""));
+  EXPECT_THAT(
+      out,
+      HasSubstr(
+          R"("ips":[{"interface":0,"address":"10.56.217.2/24","gateway":"10.56.217.1"}])"));
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), conf).status());
+  SK_ASSERT_OK_AND_ASSIGN(
+      std::string old,
+      plugin_->Run(Env(Command::kAdd, "c2"),
+                   Conf(R"(,"ipam":{"type":"host-local"})", "0.3.1")));
+  EXPECT_THAT(
+      old,
+      HasSubstr(R"({"version":"4","interface":0,"address":"10.56.217.2/24")"));
+  EXPECT_THAT(old, ::testing::Not(HasSubstr("pciID")));
+}
+
+TEST_F(PluginTest, WriteAheadCacheExistsBeforeFirstPfChange) {
+  bool checked = false;
+  on_step_ = [&](std::string_view s) {
+    if (s != "cached") return;
+    checked = true;
+    EXPECT_THAT(fake_pf_.calls(), IsEmpty());
+    auto cache = State().LoadCache("c1", "net1");
+    ASSERT_TRUE(cache.ok() && cache->has_value());
+    EXPECT_EQ((*cache)->phase, Phase::kAdding);
+  };
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kFullConfig)).status());
+  EXPECT_TRUE(checked);
+}
+
+TEST_F(PluginTest, DriverRefusalRollsBackEveryAppliedFieldInReverse) {
+  net::VfInfo before = fake_pf_.Vf(card_.netdev, 2);
+  fake_pf_.FailOnce(net::VfField::kTrust, EOPNOTSUPP,
+                    "VF trust not supported by igb");
+  auto r = plugin_->Run(Env(Command::kAdd), Conf(kFullConfig));
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kUnimplemented,
+                  "SRIOV-CNI failed to configure VF: failed to set vf 2 trust "
+                  "flag to on: " +
+                      card_.netdev +
+                      " vf 2: set trust: Operation not supported: VF trust not "
+                      "supported by igb"));
+  std::string pf = card_.netdev;
+  EXPECT_THAT(fake_pf_.calls(),
+              ElementsAre("SetVf " + pf + " vf 2 vlan 100 3 0x88a8",
+                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
+                          "SetVf " + pf + " vf 2 rate 10 20",
+                          "SetVf " + pf + " vf 2 spoofchk off",
+                          "SetVf " + pf + " vf 2 trust on -> errno 95",
+                          "SetVf " + pf + " vf 2 spoofchk on",
+                          "SetVf " + pf + " vf 2 rate 0 0",
+                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
+                          "SetVf " + pf + " vf 2 vlan 0 0 0x8100"));
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2), before);
+  SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
+  EXPECT_FALSE(cache.has_value());
+  SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
+  EXPECT_FALSE(alloc.has_value());
+}
+
+TEST_F(PluginTest, IpamFailureRollsBackPfAndPropagatesCode) {
+  ipam_.add_error = CniError(11, "no IP addresses available in range set");
+  auto r = plugin_->Run(Env(Command::kAdd),
+                        Conf(R"(,"vlan":7,"ipam":{"type":"host-local"})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  EXPECT_EQ(std::string(r.status().message()),
+            "no IP addresses available in range set");
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
+  EXPECT_THAT(ipam_.calls, ElementsAre("host-local ADD"));
+}
+
+TEST_F(PluginTest, EmptyIpamResultIsErrorAndReleasesIpam) {
+  ipam_.add_output = R"({"cniVersion":"1.0.0","ips":[]})";
+  auto r = plugin_->Run(Env(Command::kAdd),
+                        Conf(R"(,"ipam":{"type":"host-local"})"));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
+                          "IPAM plugin returned missing IP config"));
+  EXPECT_THAT(ipam_.calls, ElementsAre("host-local ADD", "host-local DEL"));
+}
+
+TEST_F(PluginTest, DelRestoresOnlyConfiguredFieldsPlusAdminMacAndIsIdempotent) {
+  net::VfInfo dirty = fake_pf_.Vf(card_.netdev, 2);
+  dirty.max_tx_rate = 55;  // pre-existing state the config does not touch
+  fake_pf_.SetVfState(card_.netdev, dirty);
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100,"trust":"on")"))
+          .status());
+  fake_pf_.ClearCalls();
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100,"trust":"on")"))
+          .status());
+  std::string pf = card_.netdev;
+  EXPECT_THAT(fake_pf_.calls(),
+              ElementsAre("SetVf " + pf + " vf 2 vlan 0 0 0x8100",
+                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
+                          "SetVf " + pf + " vf 2 trust off"));
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2), dirty);
+  SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
+  EXPECT_FALSE(cache.has_value());
+  fake_pf_.ClearCalls();
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100,"trust":"on")"))
+          .status());
+  EXPECT_THAT(fake_pf_.calls(), IsEmpty());
+}
+
+TEST_F(PluginTest, DelWithoutCacheStillReleasesIpam) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kDel), Conf(R"(,"ipam":{"type":"static"})"))
+          .status());
+  EXPECT_THAT(ipam_.calls, ElementsAre("static DEL"));
+  EXPECT_THAT(fake_pf_.calls(), IsEmpty());
+}
+
+TEST_F(PluginTest, DelFailureKeepsCacheForRetry) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100)")).status());
+  fake_pf_.FailOnce(net::VfField::kVlan, EBUSY, "");
+  auto r = plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100)"));
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
+  EXPECT_TRUE(cache.has_value());
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100)")).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
+}
+
+TEST_F(PluginTest, VfOwnedByLiveNetnsIsBusyCode11) {
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf("")).status());
+  std::string other = links_->NewNetns("pod2");
+  auto r = plugin_->Run(Env(Command::kAdd, "c2", other), Conf(""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  EXPECT_EQ(std::string(r.status().message()),
+            "pci address " + vf_ + " is already allocated");
+}
+
+TEST_F(PluginTest, StaleOwnerWhoseNetnsIsGoneIsRepairedThenAdded) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100)")).status());
+  std::filesystem::remove(pod_ns_);  // pod died, DEL never came
+  std::string other = links_->NewNetns("pod2");
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c2", other), Conf(R"(,"trust":"on")"))
+          .status());
+  net::VfInfo v = fake_pf_.Vf(card_.netdev, 2);
+  EXPECT_EQ(v.vlan, 0u);  // the stale owner's VLAN was restored
+  EXPECT_TRUE(v.trust);
+  SK_ASSERT_OK_AND_ASSIGN(auto stale, State().LoadCache("c1", "net1"));
+  EXPECT_FALSE(stale.has_value());
+  SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
+  EXPECT_EQ(alloc, std::optional<std::string>(other));
+}
+
+TEST_F(PluginTest, HalfDoneAddIsRepairedByNextAdd) {
+  // What a crash after "pf:vlan" leaves behind: phase "adding" + dirty VF.
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100,"trust":"on")"))
+          .status());
+  SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
+  cache->phase = Phase::kAdding;
+  SK_ASSERT_OK(State().SaveCache(*cache));
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c1"), Conf(R"(,"vlan":200)")).status());
+  net::VfInfo v = fake_pf_.Vf(card_.netdev, 2);
+  EXPECT_EQ(v.vlan, 200u);
+  EXPECT_FALSE(v.trust);  // restored from the half-done record
+}
+
+TEST_F(PluginTest, StaleDelDoesNotResetVfOwnedByNewPod) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100)")).status());
+  // A newer owner (e.g. a Go instance) took the VF: the allocation file now
+  // names its netns.
+  std::string other = links_->NewNetns("pod2");
+  SK_ASSERT_OK(State().WriteAllocation(vf_, other));
+  fake_pf_.ClearCalls();
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100)")).status());
+  EXPECT_THAT(fake_pf_.calls(), IsEmpty());
+  SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
+  EXPECT_EQ(alloc, std::optional<std::string>(other));
+}
+
+TEST_F(PluginTest, DelOfGoPluginCacheRestoresVf) {
+  net::VfInfo v = fake_pf_.Vf(card_.netdev, 2);
+  v.vlan = 1234;
+  v.trust = true;
+  fake_pf_.SetVfState(card_.netdev, v);
+  nlohmann::json go = {{"cniVersion", "1.0.0"},
+                       {"name", "sriov-network"},
+                       {"type", "sriov"},
+                       {"OrigVfState",
+                        {{"HostIFName", ""},
+                         {"SpoofChk", true},
+                         {"Trust", false},
+                         {"AdminMAC", "00:00:00:00:00:00"},
+                         {"EffectiveMAC", ""},
+                         {"Vlan", 0},
+                         {"VlanQoS", 0},
+                         {"VlanProto", 33024},
+                         {"MinTxRate", 0},
+                         {"MaxTxRate", 0},
+                         {"LinkState", 0},
+                         {"MTU", 0}}},
+                       {"Master", card_.netdev},
+                       {"MAC", ""},
+                       {"MTU", 9000},
+                       {"vlan", 1234},
+                       {"trust", "on"},
+                       {"deviceID", vf_},
+                       {"VFID", 2},
+                       {"min_tx_rate", nullptr},
+                       {"max_tx_rate", nullptr}};
+  std::filesystem::create_directories(tmp_ / "state");
+  std::ofstream(tmp_ / "state" / "c1-net1") << go.dump();
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf("")).status());
+  net::VfInfo after = fake_pf_.Vf(card_.netdev, 2);
+  EXPECT_EQ(after.vlan, 0u);
+  EXPECT_FALSE(after.trust);
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "state" / "c1-net1"));
+}
+
+TEST_F(PluginTest, LockHeldGivesCode11) {
+  SK_ASSERT_OK_AND_ASSIGN(VfLock held,
+                          State().LockVf(vf_, std::chrono::milliseconds(0)));
+  auto r = plugin_->Run(Env(Command::kAdd), Conf(""));
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("time out while waiting"));
+}
+
+TEST_F(PluginTest, MtuAbovePfMtuIsCode7) {
+  auto r = plugin_->Run(Env(Command::kAdd), Conf(R"(,"mtu":9100)"));
+  EXPECT_EQ(CniCodeOf(r.status()), 7);
+  EXPECT_EQ(
+      std::string(r.status().message()),
+      "mtu 9100 invalid: greater than the MTU 9000 of PF " + card_.netdev);
+  EXPECT_THAT(fake_pf_.calls(), IsEmpty());
+}
+
+TEST_F(PluginTest, UnknownDeviceIsClearError) {
+  auto r = plugin_->Run(
+      Env(Command::kAdd),
+      R"({"cniVersion":"1.0.0","name":"n","deviceID":"0000:99:00.1"})");
+  EXPECT_THAT(
+      r,
+      StatusIs(
+          absl::StatusCode::kNotFound,
+          "LoadConf(): failed to get VF information: \"PCI device 0000:99:00.1 "
+          "does not exist\""));
+}
+
+TEST_F(PluginTest, CheckComparesLiveVfState) {
+  std::string conf = Conf(
+      R"(,"vlan":100,"spoofchk":"off","mac":"02:00:00:00:00:aa")", "0.4.0");
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), conf).status());
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kCheck), conf).status());
+  net::VfInfo v = fake_pf_.Vf(card_.netdev, 2);
+  v.vlan = 101;
+  fake_pf_.SetVfState(card_.netdev, v);
+  EXPECT_THAT(plugin_->Run(Env(Command::kCheck), conf),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "CHECK: vf vlan is 101, expected 100"));
+  auto old = plugin_->Run(Env(Command::kCheck), Conf("", "0.3.1"));
+  EXPECT_EQ(CniCodeOf(old.status()), 1);
+}
+
+TEST_F(PluginTest, StatusReportsMissingDeviceAs50AndNeeds110) {
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kStatus), Conf("", "1.1.0")).status());
+  auto gone = plugin_->Run(
+      Env(Command::kStatus),
+      R"({"cniVersion":"1.1.0","name":"n","deviceID":"0000:99:00.1"})");
+  EXPECT_EQ(CniCodeOf(gone.status()), 50);
+  EXPECT_EQ(
+      CniCodeOf(
+          plugin_->Run(Env(Command::kStatus), Conf("", "1.0.0")).status()),
+      1);
+}
+
+TEST_F(PluginTest, GcRestoresAttachmentsNotListed) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "keep"), Conf(R"(,"vlan":5)")).status());
+  // A second VF for the stale attachment.
+  vf_ = card_.vfs[3];
+  std::string ns2 = links_->NewNetns("pod2");
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "stale", ns2), Conf(R"(,"vlan":6)"))
+          .status());
+  std::string gc =
+      R"({"cniVersion":"1.1.0","name":"sriov-net","type":"sriov","ipam":{"type":"host-local"},"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"net1"}]})";
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kGc), gc).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 5u);
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 3).vlan, 0u);
+  EXPECT_TRUE(std::filesystem::exists(tmp_ / "state/keep-net1"));
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "state/stale-net1"));
+  EXPECT_THAT(ipam_.calls, ElementsAre("host-local GC"));
+}
+
+TEST_F(PluginTest, GcAcceptsOlderAttachmentsKey) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "stale"), Conf(R"(,"vlan":6)")).status());
+  std::string gc =
+      R"({"cniVersion":"1.1.0","name":"sriov-net","cni.dev/attachments":[]})";
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kGc), gc).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
+}
+
+TEST_F(PluginTest, VersionCommand) {
+  SK_ASSERT_OK_AND_ASSIGN(
+      std::string out,
+      plugin_->Run(Env(Command::kVersion), R"({"cniVersion":"0.4.0"})"));
+  EXPECT_EQ(out, VersionJson("0.4.0"));
+}
+
+}  // namespace
+}  // namespace sk::cni

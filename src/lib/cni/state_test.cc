@@ -1,0 +1,140 @@
+#include "lib/cni/state.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "lib/cni/error.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::cni {
+namespace {
+
+using ::sk::testing::TempDir;
+
+// A cache file exactly as the Go sriov-cni writes it (reference §3.1).
+constexpr char kGoCache[] =
+    R"({"cniVersion":"1.0.0","name":"sriov-network","type":"sriov","ipam":{"type":"host-local"},"OrigVfState":{"HostIFName":"enp175s6","SpoofChk":true,"Trust":false,"AdminMAC":"00:00:00:00:00:00","EffectiveMAC":"ab:cd:ef:ab:cd:00","Vlan":0,"VlanQoS":0,"VlanProto":33024,"MinTxRate":0,"MaxTxRate":0,"LinkState":0,"MTU":1500},"Master":"enp175s0f1","MAC":"60:00:00:00:00:e1","MTU":1500,"vlan":1234,"vlanQoS":0,"vlanProto":"802.1q","deviceID":"0000:af:06.0","VFID":0,"min_tx_rate":null,"max_tx_rate":null,"spoofchk":"off","trust":"on","link_state":"enable","runtimeConfig":{"mac":"60:00:00:00:00:e1"},"logLevel":"debug","logFile":"/tmp/sriov.log"})";
+
+TEST(CacheTest, ReadsGoPluginCache) {
+  SK_ASSERT_OK_AND_ASSIGN(CacheEntry e, DecodeCache(kGoCache));
+  EXPECT_FALSE(e.has_ext);
+  EXPECT_EQ(e.mode, VfMode::kNetdevice);  // HostIFName set
+  EXPECT_EQ(e.master, "enp175s0f1");
+  EXPECT_EQ(e.vf_id, 0u);
+  EXPECT_EQ(e.conf.device_id, "0000:af:06.0");
+  EXPECT_EQ(e.conf.vlan, 1234u);
+  EXPECT_FALSE(e.conf.min_tx_rate.has_value());
+  EXPECT_EQ(e.conf.trust, true);
+  EXPECT_EQ(e.conf.ipam_type, "host-local");
+  EXPECT_EQ(e.orig.host_ifname, "enp175s6");
+  EXPECT_TRUE(e.orig.spoofchk);
+  EXPECT_EQ(e.orig.effective_mac, "ab:cd:ef:ab:cd:00");
+  EXPECT_EQ(e.orig.vlan_proto, 33024u);
+  EXPECT_EQ(e.orig.mtu, 1500u);
+}
+
+TEST(CacheTest, GoCacheWithoutHostIfnameIsUserspace) {
+  nlohmann::json j = nlohmann::json::parse(kGoCache);
+  j["OrigVfState"]["HostIFName"] = "";
+  SK_ASSERT_OK_AND_ASSIGN(CacheEntry e, DecodeCache(j.dump()));
+  EXPECT_EQ(e.mode, VfMode::kUserspace);
+}
+
+TEST(CacheTest, OurCacheRoundTripsAndKeepsGoKeys) {
+  SK_ASSERT_OK_AND_ASSIGN(CacheEntry e, DecodeCache(kGoCache));
+  e.has_ext = true;
+  e.mode = VfMode::kUserspace;
+  e.phase = Phase::kAdding;
+  e.container_id = "c1";
+  e.ifname = "net1";
+  e.netns = "/run/netns/p";
+  std::string text = EncodeCache(e);
+  nlohmann::json j = nlohmann::json::parse(text);
+  for (const char* k :
+       {"OrigVfState", "Master", "MAC", "MTU", "VFID", "deviceID", "vlan",
+        "spoofchk", "runtimeConfig", "ipam"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_TRUE(j["min_tx_rate"].is_null());
+  EXPECT_EQ(j["OrigVfState"]["VlanProto"], 33024);
+  SK_ASSERT_OK_AND_ASSIGN(CacheEntry back, DecodeCache(text));
+  EXPECT_TRUE(back.has_ext);
+  EXPECT_EQ(back.mode, VfMode::kUserspace);
+  EXPECT_EQ(back.phase, Phase::kAdding);
+  EXPECT_EQ(back.netns, "/run/netns/p");
+  EXPECT_EQ(back.orig.effective_mac, "ab:cd:ef:ab:cd:00");
+  EXPECT_EQ(back.conf.vlan, 1234u);
+}
+
+TEST(StateDirTest, SaveLoadRemoveWithModes) {
+  TempDir tmp;
+  StateDir state(tmp / "sriov");
+  SK_ASSERT_OK_AND_ASSIGN(auto none, state.LoadCache("c1", "net1"));
+  EXPECT_FALSE(none.has_value());
+  SK_ASSERT_OK_AND_ASSIGN(CacheEntry e, DecodeCache(kGoCache));
+  e.container_id = "c1";
+  e.ifname = "net1";
+  SK_ASSERT_OK(state.SaveCache(e));
+  struct stat st;
+  ASSERT_EQ(::stat((tmp / "sriov/c1-net1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((tmp / "sriov").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  SK_ASSERT_OK_AND_ASSIGN(auto loaded, state.LoadCache("c1", "net1"));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->master, "enp175s0f1");
+  SK_ASSERT_OK_AND_ASSIGN(auto list, state.ListCaches());
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].first, "c1-net1");
+  SK_ASSERT_OK(state.RemoveCache("c1", "net1"));
+  SK_ASSERT_OK(state.RemoveCache("c1", "net1"));  // idempotent
+  SK_ASSERT_OK_AND_ASSIGN(auto gone, state.LoadCache("c1", "net1"));
+  EXPECT_FALSE(gone.has_value());
+}
+
+TEST(StateDirTest, DoesNotFollowSymlinkedCache) {
+  TempDir tmp;
+  StateDir state(tmp.path());
+  std::ofstream(tmp / "target") << kGoCache;
+  ASSERT_EQ(::symlink((tmp / "target").c_str(), (tmp / "c1-net1").c_str()), 0);
+  auto r = state.LoadCache("c1", "net1");
+  EXPECT_THAT(
+      r, sk::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                               (tmp / "c1-net1").string() +
+                                   " is a symlink; refusing to follow it"));
+}
+
+TEST(StateDirTest, AllocationFileHoldsNetnsPath) {
+  TempDir tmp;
+  StateDir state(tmp.path());
+  SK_ASSERT_OK(state.WriteAllocation("0000:af:06.0", "/run/netns/a"));
+  SK_ASSERT_OK_AND_ASSIGN(auto a, state.ReadAllocation("0000:af:06.0"));
+  EXPECT_EQ(a, std::optional<std::string>("/run/netns/a"));
+  SK_ASSERT_OK(state.RemoveAllocation("0000:af:06.0"));
+  SK_ASSERT_OK_AND_ASSIGN(auto gone, state.ReadAllocation("0000:af:06.0"));
+  EXPECT_FALSE(gone.has_value());
+}
+
+TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {
+  TempDir tmp;
+  StateDir state(tmp.path());
+  SK_ASSERT_OK_AND_ASSIGN(
+      VfLock held, state.LockVf("0000:af:06.0", std::chrono::milliseconds(0)));
+  // flock locks belong to the open file description: a second open in the
+  // same process conflicts, as a second plugin process would.
+  auto second = state.LockVf("0000:af:06.0", std::chrono::milliseconds(20));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(CniCodeOf(second.status()), 11);
+  EXPECT_EQ(std::string(second.status().message()),
+            "time out while waiting to acquire exclusive lock on [" +
+                (tmp / "pci/vf_lock/0000:af:06.0.lock").string() + "]");
+  EXPECT_TRUE(std::filesystem::exists(tmp / "pci/vf_lock/0000:af:06.0.lock"));
+}
+
+}  // namespace
+}  // namespace sk::cni

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +73,23 @@ std::string MakeIbAddress(int n) {
 int mac_counter = 1;
 
 }  // namespace
+
+FakeSysfsDir::FakeSysfsDir() {
+  for (const char* parent : {"/dev/shm", "/tmp"}) {
+    if (::access(parent, W_OK) != 0) continue;
+    std::string tmpl = std::string(parent) + "/sk.XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) {
+      path_ = tmpl;
+      return;
+    }
+  }
+  ADD_FAILURE() << "FakeSysfsDir: cannot create a temporary directory";
+}
+
+FakeSysfsDir::~FakeSysfsDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
 
 std::string FakeBdf(int domain, int bus, int dev, int fn) {
   char buf[32];
@@ -166,7 +184,7 @@ int FakeSysfsBuilder::AllocateGroup(bool noiommu) {
   MakeDirs(dir + "/devices");
   WriteFile(dir + "/type", noiommu ? "identity" : "DMA");
   if (noiommu) {
-    WriteFile(dir + "/name", "vfio-noiommu");
+    WriteFile(dir + "/name", "vfio-noiommu\n");
     noiommu_groups_.insert(g);
   } else if (!made_dirs_.count("sys/class/iommu/dmar0")) {
     MakeDirs("sys/devices/virtual/iommu/dmar0");
@@ -217,7 +235,13 @@ std::string FakeSysfsBuilder::AddDevice(FakeDevice dev) {
   Bdf b = ParseBdf(dev.bdf);
   if (dev.parent.empty()) dev.parent = DefaultParent(b);
   Entry e;
+  e.bdf = dev.bdf;
   e.dir = "sys/devices/" + dev.parent + "/" + dev.bdf;
+  e.class_code = dev.class_code;
+  e.ids[0] = dev.vendor_id;
+  e.ids[1] = dev.device_id;
+  e.ids[2] = dev.subsystem_vendor_id;
+  e.ids[3] = dev.subsystem_device_id;
   MakeDirs(e.dir);
   WriteFile(e.dir + "/class", Hex(dev.class_code, 6) + "\n");
   WriteFile(e.dir + "/vendor", Hex(dev.vendor_id, 4) + "\n");
@@ -247,7 +271,11 @@ std::string FakeSysfsBuilder::AddDevice(FakeDevice dev) {
              (iommu_enabled_ || vfio)) {
     AttachGroup(dev.bdf, ent, AllocateGroup(!iommu_enabled_), false);
   }
-  if (!dev.driver.empty()) BindDriver(dev.bdf, dev.driver);
+  if (!dev.driver.empty()) {
+    BindDriver(dev.bdf, dev.driver);
+  } else {
+    WriteUevent(ent);
+  }
   if (!vfio) {
     for (const FakeNetdev& nd : dev.netdevs) WriteNetdev(dev.bdf, ent, nd);
   }
@@ -331,7 +359,7 @@ void FakeSysfsBuilder::BindDriver(std::string_view bdf,
     Remove(e->dir + "/driver");
     e->driver.clear();
   }
-  if (driver.empty()) return;
+  if (driver.empty()) return WriteUevent(*e);
   std::string ddir = "sys/bus/pci/drivers/" + std::string(driver);
   if (!made_dirs_.count(ddir)) {
     MakeDirs(ddir);
@@ -341,11 +369,27 @@ void FakeSysfsBuilder::BindDriver(std::string_view bdf,
   RelativeSymlink(e->dir + "/driver", ddir);
   RelativeSymlink(ddir + "/" + b, e->dir);
   e->driver = std::string(driver);
+  WriteUevent(*e);
   if (driver == "vfio-pci") {
     RemoveNetdevs(bdf);
     if (!e->group) AttachGroup(b, *e, AllocateGroup(!iommu_enabled_), false);
     CreateDevVfio(*e->group);
   }
+}
+
+void FakeSysfsBuilder::WriteUevent(const Entry& e) {
+  // drivers/pci/pci-driver.c pci_uevent: upper-case hex, class "%04X".
+  char buf[512];
+  snprintf(buf, sizeof(buf),
+           "%s%s%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\n"
+           "PCI_SLOT_NAME=%s\nMODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02X"
+           "i%02X\n",
+           e.driver.empty() ? "" : "DRIVER=", e.driver.c_str(),
+           e.driver.empty() ? "" : "\n", e.class_code, e.ids[0], e.ids[1],
+           e.ids[2], e.ids[3], e.bdf.c_str(), e.ids[0], e.ids[1], e.ids[2],
+           e.ids[3], (e.class_code >> 16) & 0xff, (e.class_code >> 8) & 0xff,
+           e.class_code & 0xff);
+  WriteFile(e.dir + "/uevent", buf);
 }
 
 void FakeSysfsBuilder::AddNetdev(std::string_view bdf, const FakeNetdev& nd) {
@@ -434,6 +478,7 @@ struct CardSpec {
   // VF routing-ID offset of port p = offset0 + p * offset_step; stride.
   int offset0, offset_step, stride;
   bool acpi = false;
+  uint32_t class_code = 0x020000;
 };
 
 std::vector<FakePf> AddCard(FakeSysfsBuilder& b, const CardSpec& c,
@@ -448,6 +493,7 @@ std::vector<FakePf> AddCard(FakeSysfsBuilder& b, const CardSpec& c,
     pf.bdf = FakeBdf(0, bus, 0, p);
     pf.vendor_id = c.vendor;
     pf.device_id = c.pf_device;
+    pf.class_code = c.class_code;
     pf.subsystem_vendor_id = c.sub_vendor;
     pf.subsystem_device_id = c.sub_device;
     pf.driver = c.pf_driver;
@@ -543,10 +589,11 @@ std::vector<FakePf> AddMellanoxCx5Infiniband(FakeSysfsBuilder& b,
                                              const FakeCardOptions& o) {
   FakeCardOptions opts = o;
   if (!opts.vf_driver) opts.vf_driver = "";  // netdevs replaced below
-  std::vector<FakePf> pfs = AddCard(b, kCx5, opts, MlxIfname);
+  CardSpec ib = kCx5;
+  ib.class_code = 0x020700;  // Infiniband controller
+  std::vector<FakePf> pfs = AddCard(b, ib, opts, MlxIfname);
   for (size_t p = 0; p < pfs.size(); ++p) {
     FakePf& pf = pfs[p];
-    b.WriteAttribute(pf.bdf, "class", "0x020700\n");
     b.RemoveNetdevs(pf.bdf);
     FakeNetdev ib;
     ib.name = "ibp175s0f" + std::to_string(p);
@@ -556,7 +603,6 @@ std::vector<FakePf> AddMellanoxCx5Infiniband(FakeSysfsBuilder& b,
     b.AddNetdev(pf.bdf, ib);
     pf.netdev = ib.name;
     for (size_t i = 0; i < pf.vfs.size(); ++i) {
-      b.WriteAttribute(pf.vfs[i], "class", "0x020700\n");
       if (o.vf_driver && o.vf_driver->empty()) continue;
       b.BindDriver(pf.vfs[i], "mlx5_core");
       FakeNetdev vnd = ib;

@@ -4,7 +4,7 @@
 // directory, so code that reads `<root>/sys/...` through sk::sysfs::Sysfs can
 // be tested hermetically.
 //
-//   sk::testing::TempDir dir;
+//   sk::testing::FakeSysfsDir dir;          // temp root (tmpfs when possible)
 //   sk::testing::FakeSysfsBuilder b(dir.path());
 //   std::vector<FakePf> pfs = sk::testing::AddIntel82576(b);   // 2 PFs x 7 VFs
 //   b.BindDriver(pfs[0].vfs[3], "vfio-pci");                  // also
@@ -18,6 +18,10 @@
 //       (rb = bus-1, a root port; VFs sit beside their PF under the same
 //       bridge, also when ARI puts them on the next bus)
 //     class vendor device subsystem_vendor subsystem_device revision
+//     uevent (DRIVER=, PCI_CLASS=, PCI_ID=, PCI_SUBSYS_ID=, PCI_SLOT_NAME=,
+//       MODALIAS= as the kernel prints them; rewritten by BindDriver. It is
+//       NOT rewritten by WriteAttribute("vendor", ...): remove "uevent" to
+//       make readers fall back to the per-attribute files)
 //     numa_node (when set) acpi_index (when set)
 //     driver -> ../../../../bus/pci/drivers/<drv>      (when bound)
 //     iommu_group -> ../../../../kernel/iommu_groups/<g> (when it has a group)
@@ -46,6 +50,8 @@
 // builder keeps going. Calling a mutator with an unknown BDF is a failure too.
 //
 // Not thread-safe. The root directory must exist; the builder never deletes.
+// Note: our -Wextra builds reject partial designated initializers
+// (FakeDevice{.bdf = ...}); declare the struct and set fields instead.
 
 #include <cstdint>
 #include <filesystem>
@@ -171,7 +177,10 @@ class FakeSysfsBuilder {
 
  private:
   struct Entry {
+    std::string bdf;
     std::string dir;  // relative to root
+    uint32_t class_code = 0;
+    uint16_t ids[4] = {};  // vendor, device, subsystem vendor, device
     std::optional<int> group;
     std::string driver;
     std::vector<std::string> netdevs;
@@ -182,6 +191,7 @@ class FakeSysfsBuilder {
   void AttachGroup(const std::string& bdf, Entry& e, int group, bool noiommu);
   void CreateDevVfio(int group);
   void WriteNetdev(const std::string& bdf, Entry& e, const FakeNetdev& nd);
+  void WriteUevent(const Entry& e);
 
   std::filesystem::path root_;
   bool ok_ = true;
@@ -191,6 +201,25 @@ class FakeSysfsBuilder {
   std::set<std::string> made_dirs_;
   std::set<int> noiommu_groups_;
   std::map<std::string, Entry, std::less<>> devices_;
+};
+
+// A temporary root for fake trees, removed recursively on destruction. It
+// lives on tmpfs (/dev/shm/sk.XXXXXX) when available, like real sysfs lives
+// in memory: building the 2048-VF scale tree on a loaded ext4 /tmp takes
+// minutes of journal waits, on tmpfs well under a second. Falls back to /tmp.
+class FakeSysfsDir {
+ public:
+  FakeSysfsDir();
+  FakeSysfsDir(const FakeSysfsDir&) = delete;
+  FakeSysfsDir& operator=(const FakeSysfsDir&) = delete;
+  ~FakeSysfsDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& rel) const {
+    return path_ / rel;
+  }
+
+ private:
+  std::filesystem::path path_;
 };
 
 // A small pci.ids with the vendors and devices the presets use (plus a

@@ -18,18 +18,24 @@
 //
 // Where each field comes from (D = <root>/sys/bus/pci/devices/<bdf>, itself a
 // link into <root>/sys/devices/pci.../):
-//   class, vendor, device, subsystem_vendor, subsystem_device  D/<same name>
+//   class, vendor, device,     D/uevent (PCI_CLASS, PCI_ID, PCI_SUBSYS_ID),
+//   subsystem_vendor/device    each falling back to D/<same name> when
+//                              uevent is missing or lacks/garbles the key
 //   vendor_name, device_name   pci.ids (first of DiscoverOptions::pci_ids_paths
 //                              that exists; vendor and device lines only; the
 //                              file is read once per Discover(), and only
 //                              when resolve_names is set)
-//   driver                     basename of the D/driver link (unset: unbound)
+//   driver                     DRIVER in D/uevent (absent: unbound); without
+//                              a uevent file, basename of the D/driver link
 //   numa_node                  D/numa_node (-1 or missing: unset)
 //   iommu_group                basename of the D/iommu_group link
 //   noiommu                    <root>/sys/kernel/iommu_groups/<g>/name reads
 //                              "vfio-noiommu" (the name vfio gives the fake
 //                              groups of enable_unsafe_noiommu_mode; the
-//                              matching node is /dev/vfio/noiommu-<g>)
+//                              matching node is /dev/vfio/noiommu-<g>).
+//                              Checked only for devices bound to a driver
+//                              whose name contains "vfio": vfio creates such
+//                              groups only for devices it binds.
 //   acpi_index                 D/acpi_index
 //   netdevs                    D/net/<ifname>/{address,mtu,operstate,type,
 //                              phys_port_name,phys_switch_id}
@@ -126,6 +132,9 @@ struct DiscoverOptions {
   std::vector<std::string> pci_ids_paths = {"usr/share/misc/pci.ids",
                                             "usr/share/hwdata/pci.ids"};
   bool resolve_names = true;
+  // Worker threads reading devices; 0 = automatic (1 for small trees, up to
+  // min(4, cores) for large ones). The result does not depend on it.
+  size_t threads = 0;
 };
 
 class HostSnapshot {

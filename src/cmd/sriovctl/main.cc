@@ -5,6 +5,7 @@
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/doctor_cmd.h"
+#include "lib/ctl/kubevirt_cmd.h"
 
 int main(int argc, char** argv) {
   try {
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
     // Subcommands (each registers itself and sets `run` when selected).
     // SK_CTL_COMMANDS_BEGIN
     sk::ctl::AddDoctorCommand(app, opts, &run);
+    sk::ctl::AddKubevirtCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
     try {
       app.parse(argc, argv);

@@ -1,0 +1,288 @@
+#include "lib/ctl/kubevirt_cmd.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "lib/base/exit_code.h"
+#include "lib/libvirt/libvirt_tools_for_test.h"
+#include "tests/testing/fake_sysfs.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+const std::filesystem::path kHere =
+    std::filesystem::path(__FILE__).parent_path();
+const std::filesystem::path kCtlData = kHere / "testdata" / "kubevirt";
+const std::filesystem::path kKvData = kHere / ".." / "kubevirt" / "testdata";
+
+std::string Read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Write(const std::filesystem::path& p, const std::string& s) {
+  std::ofstream(p) << s;
+}
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Parses and runs like src/cmd/sriovctl/main.cc does.
+Result RunCtl(std::vector<std::string> args,
+              const std::vector<std::string>* env = nullptr) {
+  static const std::vector<std::string> kNoEnv;
+  CLI::App app{"sriovctl: SR-IOV for VMs on Kubernetes, admin CLI", "sriovctl"};
+  app.require_subcommand(1);
+  CtlOptions opts;
+  AddGlobalFlags(app, opts);
+  RunFn run;
+  AddKubevirtCommand(app, opts, &run, env ? env : &kNoEnv);
+  std::vector<std::string> rev(args.rbegin(), args.rend());
+  std::ostringstream out, err;
+  Result r;
+  try {
+    app.parse(rev);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e, out, err);
+    r.code = rc == 0 ? kExitOk : kExitUsage;
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+  if (!run) return {kExitUsage, "", "no command"};
+  Io io{&out, &err};
+  r.code = run(io);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+// --help is part of the interface: pinned by golden files.
+TEST(KubevirtCmdTest, HelpIsStable) {
+  for (const char* sub : {"validate", "render-pod", "network-info", "domain"}) {
+    SCOPED_TRACE(sub);
+    Result r = RunCtl({"kubevirt", sub, "--help"});
+    EXPECT_EQ(r.code, kExitOk);
+    EXPECT_EQ(r.out, Read(kCtlData / (std::string("help-") + sub + ".txt")));
+  }
+}
+
+TEST(KubevirtCmdTest, MissingRequiredFlagIsUsageError) {
+  Result r = RunCtl({"kubevirt", "render-pod"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--vmi is required"));
+}
+
+TEST(KubevirtCmdTest, ValidateOkAndCauses) {
+  Result ok = RunCtl(
+      {"kubevirt", "validate", "--vmi", (kKvData / "vmi-sriov.yaml").string()});
+  EXPECT_EQ(ok.code, kExitOk);
+  EXPECT_EQ(ok.out,
+            "ok: VirtualMachineInstance default/vmi-sriov is admissible\n");
+  sk::testing::TempDir dir;
+  Write(dir / "bad.yaml", R"(
+kind: VirtualMachineInstance
+metadata: {name: bad}
+spec:
+  domain:
+    devices:
+      interfaces: [{name: s, sriov: {}, state: down, bootOrder: 0}]
+  networks: [{name: s, multus: {networkName: n}}]
+)");
+  Result bad =
+      RunCtl({"kubevirt", "validate", "--vmi", (dir / "bad.yaml").string()});
+  EXPECT_EQ(bad.code, kExitDataErr);
+  EXPECT_EQ(bad.out,
+            "spec.domain.devices.interfaces[0].state: \"s\" interface's state "
+            "\"down\" is not supported for SR-IOV NICs\n"
+            "spec.domain.devices.interfaces[0].bootOrder: "
+            "spec.domain.devices.interfaces[0].bootOrder must have a value "
+            "greater than 0 (got 0)\n");
+}
+
+TEST(KubevirtCmdTest, RenderPodMatchesGolden) {
+  Result r = RunCtl({"kubevirt", "render-pod", "--vmi",
+                     (kKvData / "vm-two-sriov.json").string(), "--nad-dir",
+                     (kKvData / "nads").string()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, Read(kKvData / "pod-vm-two-sriov.json"));
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST(KubevirtCmdTest, RenderPodWithNadFilesAndOrdinalNames) {
+  Result r =
+      RunCtl({"kubevirt", "render-pod", "--vmi",
+              (kKvData / "vm-two-sriov.json").string(), "--nad",
+              (kKvData / "nads" / "lab.yaml").string(), "--ordinal-names"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"(\"interface\":\"net1\")"));
+  EXPECT_THAT(r.out, HasSubstr(R"(\"interface\":\"net2\")"));
+}
+
+TEST(KubevirtCmdTest, RenderPodMissingNadIsNotFound) {
+  sk::testing::TempDir empty;
+  Result r = RunCtl({"kubevirt", "render-pod", "--vmi",
+                     (kKvData / "vmi-sriov.yaml").string(), "--nad-dir",
+                     empty.path().string()});
+  EXPECT_EQ(r.code, kExitNoInput);
+  EXPECT_EQ(r.err,
+            "sriovctl kubevirt render-pod: failed to locate network attachment "
+            "definition sriov/sriov-network (network \"sriov-net\")\n");
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST(KubevirtCmdTest, NetworkInfoMatchesGolden) {
+  Result r =
+      RunCtl({"kubevirt", "network-info", "--vmi",
+              (kKvData / "vm-two-sriov.json").string(), "--network-status",
+              (kKvData / "network-status-vm-two-sriov.json").string()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, Read(kKvData / "network-info-vm-two-sriov.json"));
+}
+
+TEST(KubevirtCmdTest, NetworkInfoWarnsAboutMissingDeviceInfo) {
+  sk::testing::TempDir dir;
+  Write(dir / "st.json",
+        R"([{"name":"lab/sriov-plain","interface":"podee37c5ff5f1"}])");
+  Result r = RunCtl({"kubevirt", "network-info", "--vmi",
+                     (kKvData / "vm-two-sriov.json").string(),
+                     "--network-status", (dir / "st.json").string()});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "{\"interfaces\":[]}\n");
+  EXPECT_THAT(r.err, HasSubstr("warning: network \"sriov-b\": network-status "
+                               "entry lab/sriov-plain (podee37c5ff5f1) has no "
+                               "device-info"));
+}
+
+// A host with an 82576 whose VFs are bound to vfio-pci, plus the
+// network-info file virt-launcher would see for the two-VF VM.
+class KubevirtDomainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sk::testing::FakeCardOptions o;
+    o.ports = 1;
+    o.num_vfs = 4;
+    o.vf_driver = "vfio-pci";
+    vfs_ = sk::testing::AddIntel82576(b_, o)[0].vfs;
+    ASSERT_TRUE(b_.ok());
+    Write(
+        dir_ / "network-info",
+        R"({"interfaces":[{"network":"sriov-a","deviceInfo":{"type":"pci","version":"1.1.0","pci":{"pci-address":")" +
+            vfs_[1] +
+            R"("}}},{"network":"sriov-b","deviceInfo":{"type":"pci","version":"1.1.0","pci":{"pci-address":")" +
+            vfs_[2] + R"("}}}]})");
+  }
+  std::vector<std::string> Args(std::vector<std::string> extra) {
+    std::vector<std::string> a = {
+        "--sysfs-root", dir_.path().string(),
+        "--dev-root",   dir_.path().string(),
+        "kubevirt",     "domain",
+        "--vmi",        (kKvData / "vm-two-sriov.json").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  sk::testing::TempDir dir_;
+  sk::testing::FakeSysfsBuilder b_{dir_.path()};
+  std::vector<std::string> vfs_;
+};
+
+TEST_F(KubevirtDomainTest, FragmentFromNetworkInfoMatchesGolden) {
+  ASSERT_EQ(vfs_[1], "0000:01:10.2");  // the golden file names these VFs
+  ASSERT_EQ(vfs_[2], "0000:01:10.4");
+  Result r = RunCtl(Args({"--network-info", (dir_ / "network-info").string()}));
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, Read(kCtlData / "domain-vm-two-sriov.xml"));
+}
+
+TEST_F(KubevirtDomainTest, FullDomainValidatesWithLibvirt) {
+  for (const char* tool : {"virt-xml-validate", "virsh"}) {
+    if (libvirt::ToolPathForTest(tool).empty()) {
+      GTEST_SKIP() << tool << " not on PATH: install Debian libvirt-clients";
+    }
+  }
+  Result r = RunCtl(Args(
+      {"--network-info", (dir_ / "network-info").string(), "--full-domain"}));
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("<name>lab_vm-two-sriov</name>"));
+  EXPECT_THAT(r.out, HasSubstr("<memory unit=\"KiB\">2097152</memory>"));
+  auto file = libvirt::WriteXmlForTest(dir_.path(), "domain.xml", r.out);
+  libvirt::ToolRunForTest v = libvirt::VirtXmlValidateForTest(file);
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  libvirt::ToolRunForTest d = libvirt::VirshDefineForTest(file);
+  EXPECT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_THAT(d.output, HasSubstr("Domain 'lab_vm-two-sriov' defined"));
+}
+
+TEST_F(KubevirtDomainTest, EnvFallbackConsumesOnceAcrossNetworks) {
+  // No network-info: both networks resolve through the NADs' resource
+  // (intel.com/sriov_net) and PCIDEVICE_INTEL_COM_SRIOV_NET, each VF once.
+  const std::vector<std::string> env = {
+      "PCIDEVICE_INTEL_COM_SRIOV_NET=" + vfs_[3] + "," + vfs_[0] + ","};
+  Result r = RunCtl(Args({"--nad-dir", (kKvData / "nads").string()}), &env);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  const size_t a = r.out.find("bus=\"0x01\" slot=\"0x10\" function=\"0x6\"");
+  const size_t b = r.out.find("bus=\"0x01\" slot=\"0x10\" function=\"0x0\"");
+  ASSERT_NE(a, std::string::npos) << r.out;
+  ASSERT_NE(b, std::string::npos) << r.out;
+  EXPECT_LT(a, b);  // sriov-a (first in spec) got the first listed VF
+}
+
+TEST_F(KubevirtDomainTest, LegacyResourceNameEnv) {
+  const std::vector<std::string> env = {
+      "KUBEVIRT_RESOURCE_NAME_sriov-a=intel.com/a",
+      "KUBEVIRT_RESOURCE_NAME_sriov-b=intel.com/b",
+      "PCIDEVICE_INTEL_COM_A=" + vfs_[0], "PCIDEVICE_INTEL_COM_B=" + vfs_[1]};
+  Result r = RunCtl(Args({}), &env);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ua-sriov-sriov-b"));
+}
+
+TEST_F(KubevirtDomainTest, NoMappingAtAllIsNotFound) {
+  Result r = RunCtl(Args({"--network-info", (dir_ / "absent").string()}));
+  EXPECT_EQ(r.code, kExitNoInput);
+  EXPECT_THAT(r.err, HasSubstr("warning: "));
+  EXPECT_THAT(r.err, HasSubstr("sriovctl kubevirt domain: found no SR-IOV "
+                               "networks to PCI-Address mapping\n"));
+}
+
+TEST_F(KubevirtDomainTest, VfNotOnVfioIsPreconditionFailure) {
+  b_.BindDriver(vfs_[1], "igbvf");
+  Result r = RunCtl(Args({"--network-info", (dir_ / "network-info").string()}));
+  EXPECT_EQ(r.code, kExitConfig);
+  EXPECT_THAT(r.err, HasSubstr("ua-sriov-sriov-a (host " + vfs_[1] +
+                               "): bound to igbvf, not vfio-pci"));
+  Result skip = RunCtl(Args(
+      {"--network-info", (dir_ / "network-info").string(), "--no-preflight"}));
+  EXPECT_EQ(skip.code, kExitOk) << skip.err;
+}
+
+TEST_F(KubevirtDomainTest, SubcommandRootsOverrideGlobalOnes) {
+  sk::testing::TempDir empty;
+  std::vector<std::string> a = {
+      "kubevirt",       "domain",
+      "--vmi",          (kKvData / "vm-two-sriov.json").string(),
+      "--network-info", (dir_ / "network-info").string(),
+      "--sysfs-root",   dir_.path().string(),
+      "--dev-root",     empty.path().string()};
+  Result r = RunCtl(a);
+  EXPECT_EQ(r.code, kExitConfig);
+  EXPECT_THAT(r.err, HasSubstr("has no VFIO device node " +
+                               empty.path().string() + "/dev/vfio/"));
+}
+
+}  // namespace
+}  // namespace sk::ctl

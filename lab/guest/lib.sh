@@ -102,10 +102,17 @@ sk_pf_netdev() {
   return 1
 }
 
-# sk_create_vfs PF N: set sriov_numvfs (through 0, as the kernel requires
-# when changing a non-zero count) and wait for the N virtfn links.
+# sk_create_vfs PF N [noprobe]: set sriov_numvfs (through 0, as the kernel
+# requires when changing a non-zero count) and wait for the N virtfn links.
+# With `noprobe`, sriov_drivers_autoprobe is 0 first, so the VFs stay unbound
+# (bind them with sk_bind_vfio): igbvf's probe of each VF waits seconds on the
+# PF mailbox under TCG ("PF still in reset state"), which scenarios that only
+# need vfio-pci VFs can skip.
 sk_create_vfs() {
-  local pf=$1 n=$2 i
+  local pf=$1 n=$2 probe=1 i
+  [ "${3:-}" = noprobe ] && probe=0
+  echo "$probe" >"$SK_PCI/devices/$pf/sriov_drivers_autoprobe" ||
+    sk_fail "$pf: cannot write sriov_drivers_autoprobe"
   echo 0 >"$SK_PCI/devices/$pf/sriov_numvfs" || sk_fail "$pf: cannot reset sriov_numvfs"
   echo "$n" >"$SK_PCI/devices/$pf/sriov_numvfs" || sk_fail "$pf: echo $n > sriov_numvfs refused"
   for ((i = 0; i < 100; i++)); do
@@ -155,7 +162,8 @@ sk_require_sriovctl() {
 # helpers ok(msg) / fail(msg); fail the scenario when it fails.
 sk_json_check() {
   local name=$1 file=$2 code=$3
-  python3 - "$file" "$code" <<'PY' || sk_fail "$name"
+  # -I -S: stdlib only; skipping site-packages saves seconds under TCG.
+  python3 -I -S - "$file" "$code" <<'PY' || sk_fail "$name"
 import json, sys
 def ok(msg): print("   ok: " + msg)
 def fail(msg):

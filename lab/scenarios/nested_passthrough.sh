@@ -9,9 +9,10 @@ name=net1
 slot=5
 sk_step "create VFs and bind one to vfio-pci"
 pf=$(sk_pf 0)
-sk_create_vfs "$pf" 2
+sk_create_vfs "$pf" 2 noprobe
 vf=$(sk_vf_bdf "$pf" 1)
 sk_eq "$vf device id" "$SK_IGB_VF_ID" "$(sk_read "$SK_PCI/devices/$vf/device")"
+sk_eq "$vf driver before binding (autoprobe off)" "" "$(sk_driver "$vf")"
 sk_bind_vfio "$vf"
 group=$(sk_iommu_group "$vf")
 [ -c "/dev/vfio/$group" ] || sk_fail "/dev/vfio/$group missing"
@@ -21,7 +22,7 @@ sk_step "nested QEMU: -device vfio-pci,host=$vf,id=ua-sriov-$name,addr=0x$slot"
 qemu=(qemu-system-x86_64 -accel tcg -S -display none -M q35 -m 64 -nodefaults
   -device "vfio-pci,host=$vf,id=ua-sriov-$name,addr=0x$slot")
 echo "${qemu[*]} -qmp stdio" >"$SK_LAB_ARTIFACTS/nested-qemu.cmdline"
-if ! python3 "$SK_SRC_DIR/lab/guest/qmp.py" --exec query-pci -- "${qemu[@]}" \
+if ! python3 -I -S "$SK_SRC_DIR/lab/guest/qmp.py" --exec query-pci -- "${qemu[@]}" \
   >"$SK_LAB_ARTIFACTS/query-pci.json" 2>"$SK_LAB_ARTIFACTS/nested-qemu.stderr"; then
   sed 's/^/   | /' "$SK_LAB_ARTIFACTS/nested-qemu.stderr" >&2
   sk_fail "nested QEMU with the VF did not start or QMP failed"

@@ -1,5 +1,6 @@
 #!/bin/bash
-# On a real SR-IOV kernel path: create VFs on both PFs, bind one VF to
+# On a real SR-IOV kernel path: create VFs on both PFs (igbvf-bound on the
+# first, unbound on the second: 3 driver states in the inventory), bind one VF to
 # vfio-pci (driver_override + unbind + drivers_probe), then the build tree's
 # `sriovctl inventory --json` must list the PFs and VFs as sysfs shows them,
 # and `sriovctl doctor --json` must PASS the IOMMU, interrupt remapping and
@@ -10,11 +11,11 @@
 sk_step "sriovctl under test: $SRIOVCTL"
 sk_require_sriovctl
 
-sk_step "create VFs (4 on the first PF, 2 on the second)"
+sk_step "create VFs (3 on the first PF, driver igbvf; 2 on the second, unbound)"
 mapfile -t pfs < <(sk_pfs)
 [ ${#pfs[@]} -ge 2 ] || sk_fail "need 2 igb PFs, found ${#pfs[@]}"
-sk_create_vfs "${pfs[0]}" 4
-sk_create_vfs "${pfs[1]}" 2
+sk_create_vfs "${pfs[0]}" 3
+sk_create_vfs "${pfs[1]}" 2 noprobe
 
 sk_step "bind VF 1 of ${pfs[0]} to vfio-pci"
 vf=$(sk_vf_bdf "${pfs[0]}" 1)
@@ -25,7 +26,7 @@ group=$(sk_iommu_group "$vf")
 sk_ok "/dev/vfio/vfio and /dev/vfio/$group present"
 
 # What sysfs says, as JSON, for the inventory check below.
-python3 - "${pfs[@]}" >"$SK_LAB_ARTIFACTS/sysfs-truth.json" <<'PY'
+python3 -I -S - "${pfs[@]}" >"$SK_LAB_ARTIFACTS/sysfs-truth.json" <<'PY'
 import json, os, sys
 d = "/sys/bus/pci/devices"
 def link(p):

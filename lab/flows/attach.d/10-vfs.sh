@@ -3,7 +3,7 @@ sk_step "VFs created"
 SK_FLOW_PF=$(sk_pf 0)
 SK_FLOW_PF_DEV=$(sk_pf_netdev "$SK_FLOW_PF")
 sk_info "PF $SK_FLOW_PF ($SK_FLOW_PF_DEV), sriov_totalvfs $(sk_read "$SK_PCI/devices/$SK_FLOW_PF/sriov_totalvfs")"
-sk_create_vfs "$SK_FLOW_PF" 4
+sk_create_vfs "$SK_FLOW_PF" 2
 ip link set "$SK_FLOW_PF_DEV" up
 sk_show lspci -nn -s "${SK_FLOW_PF%:*}:"
 sk_show ip link show "$SK_FLOW_PF_DEV"

@@ -5,7 +5,7 @@ slot=5
 qemu=(qemu-system-x86_64 -accel tcg -S -display none -M q35 -m 64 -nodefaults
   -device "vfio-pci,host=$SK_FLOW_VF,id=ua-sriov-$SK_FLOW_NAME,addr=0x$slot")
 printf '   $ %s -qmp stdio\n' "${qemu[*]}"
-python3 "$SK_SRC_DIR/lab/guest/qmp.py" --exec query-pci -- "${qemu[@]}" \
+python3 -I -S "$SK_SRC_DIR/lab/guest/qmp.py" --exec query-pci -- "${qemu[@]}" \
   >"$SK_LAB_ARTIFACTS/query-pci.json" || sk_fail "nested QEMU with $SK_FLOW_VF did not start or QMP failed"
 sk_json_check "QMP query-pci shows ua-sriov-$SK_FLOW_NAME" "$SK_LAB_ARTIFACTS/query-pci.json" "
 found = [x for bus in d['query-pci'] for x in bus['devices'] if x.get('qdev_id') == 'ua-sriov-$SK_FLOW_NAME']

@@ -197,6 +197,16 @@ TEST_F(DoctorTest, IommuFailsWithUnitButNoGroups) {
               AllOf(HasVerdict(Verdict::kFail), SummaryHas("no IOMMU groups")));
 }
 
+TEST_F(DoctorTest, IommuWarnsWhenStateUnreadable) {
+  // A file where sysfs has a directory: listing fails with ENOTDIR, which is
+  // not "empty" and must not be reported as a missing IOMMU.
+  Write("sys/class/iommu", "");
+  b_.MakeDirs("sys/kernel/iommu_groups/0");
+  EXPECT_THAT(CheckIommuActive(View()),
+              AllOf(HasVerdict(Verdict::kWarn), SummaryHas("cannot read"),
+                    EvidenceHas("sys/class/iommu")));
+}
+
 // ------------------------------------------------------ kernel cmdline
 
 struct CmdlineCase {
@@ -335,6 +345,12 @@ TEST_F(DoctorTest, InterruptRemappingFailsWhenVfioNotLoaded) {
   EXPECT_THAT(CheckInterruptRemapping(View()),
               AllOf(HasVerdict(Verdict::kFail),
                     EvidenceHas("vfio_iommu_type1 not loaded")));
+}
+
+TEST_F(DoctorTest, InterruptRemappingWarnsWhenUnreadable) {
+  EXPECT_THAT(
+      CheckInterruptRemapping(View()),
+      AllOf(HasVerdict(Verdict::kWarn), EvidenceHas("proc/interrupts")));
 }
 
 // ------------------------------------------------------------- vfio-pci

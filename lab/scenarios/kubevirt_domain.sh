@@ -1,0 +1,161 @@
+#!/bin/bash
+# The KubeVirt SR-IOV story on a real SR-IOV kernel path (QEMU igb VFs):
+# two VFs bound to vfio-pci; a VMI with two SR-IOV interfaces (sriov-a with
+# macAddress, pciAddress and bootOrder; sriov-b bare) admitted and rendered
+# with its NADs into virt-launcher pod resources; the pod's network-status (as
+# Multus publishes it, with each VF's device-info) turned into network-info;
+# the libvirt domain rendered from it, preflighted against the guest's real
+# sysfs and /dev/vfio, validated by libvirt's schema and parser; and a nested
+# QEMU started with exactly the domain's hostdevs: QMP shows each VF under
+# its ua-sriov-<name> id, sriov-a at the requested guest address. A third VF
+# left on no driver shows the preflight refusing it.
+# The device plugin allocation and the CNI configuration are not part of this
+# scenario: network-status is written here from the VFs chosen.
+# sk-lab: pfs=1
+. "$SK_SRC_DIR/lab/guest/lib.sh"
+sk_require_sriovctl kubevirt
+A=$SK_LAB_ARTIFACTS
+W=$(mktemp -d /tmp/kv.XXXXXX)
+
+sk_step "VFs created; two bound to vfio-pci"
+pf=$(sk_pf 0)
+sk_create_vfs "$pf" 3 noprobe
+vf_a=$(sk_vf_bdf "$pf" 0)
+vf_b=$(sk_vf_bdf "$pf" 1)
+vf_unbound=$(sk_vf_bdf "$pf" 2)
+sk_bind_vfio "$vf_a"
+sk_bind_vfio "$vf_b"
+
+sk_step "VMI admitted, virt-launcher pod rendered from the NADs"
+cat >"$W/vmi.yaml" <<'YAML'
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: vmi-lab, namespace: lab}
+spec:
+  domain:
+    memory: {guest: 64Mi}
+    devices:
+      interfaces:
+      - {name: default, masquerade: {}}
+      - {name: sriov-a, sriov: {}, macAddress: "02:00:00:00:00:0a", pciAddress: "0000:00:05.0", bootOrder: 1}
+      - {name: sriov-b, sriov: {}}
+  networks:
+  - {name: default, pod: {}}
+  - {name: sriov-a, multus: {networkName: sriov-vlan100}}
+  - {name: sriov-b, multus: {networkName: lab/sriov-plain}}
+YAML
+mkdir -p "$W/nads"
+cat >"$W/nads/nads.yaml" <<'YAML'
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: sriov-vlan100
+  annotations: {k8s.v1.cni.cncf.io/resourceName: intel.com/igb_vfio}
+spec:
+  config: '{"cniVersion":"0.3.1","name":"sriov-vlan100","type":"sriov","vlan":100}'
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: sriov-plain
+  annotations: {k8s.v1.cni.cncf.io/resourceName: intel.com/igb_vfio}
+spec:
+  config: '{"cniVersion":"0.3.1","name":"sriov-plain","type":"sriov","vlan":0}'
+YAML
+cp "$W/vmi.yaml" "$W/nads/nads.yaml" "$A/"
+sk_run_ok "sriovctl kubevirt validate" "$SRIOVCTL" kubevirt validate --vmi "$W/vmi.yaml"
+"$SRIOVCTL" kubevirt render-pod --vmi "$W/vmi.yaml" --nad-dir "$W/nads" >"$A/pod.json" ||
+  sk_fail "render-pod failed"
+sk_json_check "pod: compute first with 2 x intel.com/igb_vfio, +1Gi VFIO, network-info volume" "$A/pod.json" "
+c = d['spec']['containers'][0]
+if c['name'] != 'compute': fail('first container is %s' % c['name'])
+r = c['resources']
+if r['requests'].get('intel.com/igb_vfio') != '2' or r['limits'].get('intel.com/igb_vfio') != '2':
+    fail('resources: %s' % r)
+if r['requests']['memory'] != '1088Mi': fail('memory request %s, want 64Mi + 1Gi' % r['requests']['memory'])
+nets = json.loads(d['metadata']['annotations']['k8s.v1.cni.cncf.io/networks'])
+if [n['name'] for n in nets] != ['sriov-vlan100', 'sriov-plain'] or nets[0].get('mac') != '02:00:00:00:00:0a' or 'mac' in nets[1]:
+    fail('networks annotation: %s' % nets)
+if d['spec']['volumes'][0]['name'] != 'network-info-annotation': fail('volumes: %s' % d['spec']['volumes'])
+print('     requests: %s' % json.dumps(r['requests'], sort_keys=True))
+print('     k8s.v1.cni.cncf.io/networks: %s' % json.dumps(nets))
+ok('compute requests/limits 2 x intel.com/igb_vfio, memory 1088Mi, pod interfaces %s' % [n['interface'] for n in nets])
+"
+
+sk_step "network-status (device-info of each VF) -> kubevirt.io/network-info"
+python3 -I -S - "$A/pod.json" "$vf_a" "$vf_b" >"$A/network-status.json" <<'PY'
+import json, sys
+pod = json.load(open(sys.argv[1]))
+nets = json.loads(pod['metadata']['annotations']['k8s.v1.cni.cncf.io/networks'])
+st = [{"name": "k8s-pod-network", "interface": "eth0", "default": True}]
+for n, vf in zip(nets, sys.argv[2:]):
+    st.append({"name": n["namespace"] + "/" + n["name"], "interface": n["interface"],
+               "mac": n.get("mac", ""), "dns": {},
+               "device-info": {"type": "pci", "version": "1.1.0", "pci": {"pci-address": vf}}})
+print(json.dumps(st))
+PY
+"$SRIOVCTL" kubevirt network-info --vmi "$W/vmi.yaml" --network-status "$A/network-status.json" \
+  >"$A/network-info" || sk_fail "network-info failed"
+sk_json_check "network-info maps sriov-a -> $vf_a, sriov-b -> $vf_b" "$A/network-info" "
+m = {i['network']: i['deviceInfo']['pci']['pci-address'] for i in d['interfaces']}
+if m != {'sriov-a': '$vf_a', 'sriov-b': '$vf_b'}: fail('network-info: %s' % m)
+print('     ' + json.dumps(d))
+ok('network-info sorted by network, device-info copied')
+"
+
+sk_step "domain rendered from network-info (preflight on the real sysfs and /dev/vfio)"
+"$SRIOVCTL" kubevirt domain --vmi "$W/vmi.yaml" --network-info "$A/network-info" --full-domain \
+  >"$A/domain.xml" || sk_fail "sriovctl kubevirt domain failed"
+sed 's/^/     /' "$A/domain.xml"
+sk_run_ok "virt-xml-validate domain.xml" virt-xml-validate "$A/domain.xml" domain
+sk_run_ok "virsh -c test:///default define domain.xml" virsh -c test:///default define "$A/domain.xml"
+
+sk_step "preflight refuses a VF that is not on vfio-pci"
+sed "s/$vf_b/$vf_unbound/" "$A/network-info" >"$W/network-info-unbound"
+rc=0
+"$SRIOVCTL" kubevirt domain --vmi "$W/vmi.yaml" --network-info "$W/network-info-unbound" \
+  >/dev/null 2>"$A/preflight.err" || rc=$?
+sed 's/^/     /' "$A/preflight.err"
+sk_eq "exit code for $vf_unbound (driver '$(sk_driver "$vf_unbound")')" 78 "$rc"
+grep -q "ua-sriov-sriov-b (host $vf_unbound): bound to no driver, not vfio-pci" "$A/preflight.err" ||
+  sk_fail "preflight message does not name the VF and its driver"
+sk_ok "preflight names the VF, its driver and the fix"
+
+sk_step "nested QEMU started with the domain's hostdevs"
+mapfile -t devs < <(python3 -I -S - "$A/domain.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+# libvirt's translation of each <hostdev>: -device vfio-pci,host=,id=<alias>,
+# addr=<slot>.<function> for a guest address, bootindex=<boot order>.
+for h in ET.parse(sys.argv[1]).getroot().iter('hostdev'):
+    s = h.find('source/address').attrib
+    host = '%04x:%02x:%02x.%x' % tuple(int(s[k], 16) for k in ('domain', 'bus', 'slot', 'function'))
+    dev = 'vfio-pci,host=%s,id=%s' % (host, h.find('alias').get('name'))
+    g = h.find('address')
+    if g is not None:
+        if int(g.get('bus'), 16) != 0: sys.exit('guest bus %s: only bus 0 in this scenario' % g.get('bus'))
+        dev += ',addr=0x%x.%x' % (int(g.get('slot'), 16), int(g.get('function'), 16))
+    b = h.find('boot')
+    if b is not None: dev += ',bootindex=%s' % b.get('order')
+    print(dev)
+PY
+)
+[ "${#devs[@]}" -eq 2 ] || sk_fail "expected 2 hostdevs in domain.xml, got ${#devs[@]}"
+ulimit -l unlimited 2>/dev/null || true
+qemu=(qemu-system-x86_64 -accel tcg -S -display none -M q35 -m 64 -nodefaults)
+for d in "${devs[@]}"; do qemu+=(-device "$d"); done
+printf '   $ %s -qmp stdio\n' "${qemu[*]}"
+python3 -I -S "$SK_SRC_DIR/lab/guest/qmp.py" --exec query-pci -- "${qemu[@]}" \
+  >"$A/query-pci.json" || sk_fail "nested QEMU with the domain's hostdevs did not start or QMP failed"
+sk_json_check "QMP query-pci shows both VFs under their KubeVirt aliases" "$A/query-pci.json" "
+devs = {x.get('qdev_id'): x for bus in d['query-pci'] for x in bus['devices']}
+for alias in ('ua-sriov-sriov-a', 'ua-sriov-sriov-b'):
+    x = devs.get(alias)
+    if x is None: fail('no device with qdev_id %s in query-pci' % alias)
+    if (x['id']['vendor'], x['id']['device']) != (0x8086, 0x10ca): fail('%s is not an igb VF: %s' % (alias, x['id']))
+    print('     %s: bus %d slot %d function %d, %04x:%04x' % (alias, x['bus'], x['slot'], x['function'], x['id']['vendor'], x['id']['device']))
+a = devs['ua-sriov-sriov-a']
+if (a['bus'], a['slot'], a['function']) != (0, 5, 0): fail('ua-sriov-sriov-a at %s, want pciAddress 0000:00:05.0' % a)
+ok('ua-sriov-sriov-a at guest 0000:00:05.0 (its pciAddress), ua-sriov-sriov-b auto-placed')
+"
+rm -rf "$W"
+sk_ok "KubeVirt glue: VMI -> pod -> network-info -> domain -> nested QEMU"

@@ -5,6 +5,7 @@
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/doctor_cmd.h"
+#include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     // SK_CTL_COMMANDS_BEGIN
     sk::ctl::AddDoctorCommand(app, opts, &run);
     sk::ctl::AddKubevirtCommand(app, opts, &run);
+    sk::ctl::AddInventoryCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
     try {
       app.parse(argc, argv);

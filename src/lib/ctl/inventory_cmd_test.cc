@@ -1,0 +1,227 @@
+#include "lib/ctl/inventory_cmd.h"
+
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lib/base/exit_code.h"
+#include "tests/testing/fake_sysfs.h"
+
+namespace sk::ctl {
+namespace {
+
+using ::sk::testing::FakePf;
+using ::sk::testing::FakeSysfsBuilder;
+using ::sk::testing::FakeSysfsDir;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Parses `args` as sriovctl does (global flags + the inventory subcommand)
+// and runs the selected command.
+Result RunCtl(std::vector<std::string> args) {
+  CLI::App app{"sriovctl"};
+  app.require_subcommand(1);
+  CtlOptions opts;
+  AddGlobalFlags(app, opts);
+  RunFn run;
+  AddInventoryCommand(app, opts, &run);
+  std::vector<char*> argv;
+  std::string prog = "sriovctl";
+  argv.push_back(prog.data());
+  for (std::string& a : args) argv.push_back(a.data());
+  Result r;
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    r.code = kExitUsage;
+    r.err = e.what();
+    return r;
+  }
+  if (!run) return r;
+  std::ostringstream out, err;
+  r.code = run(Io{&out, &err});
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+class InventoryCmdTest : public ::testing::Test {
+ protected:
+  Result Run(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"inventory", "--sysfs-root",
+                                     dir_.path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCtl(args);
+  }
+  FakeSysfsDir dir_;
+  FakeSysfsBuilder b_{dir_.path()};
+};
+
+TEST_F(InventoryCmdTest, TextTableShowsPfsVfsAndWarnings) {
+  std::vector<FakePf> pfs = sk::testing::AddIntel82576(b_);
+  b_.WritePciIds();
+  b_.BindDriver(pfs[0].vfs[1], "vfio-pci");
+  b_.WriteAttribute(pfs[0].vfs[2], "numa_node", "bogus\n");
+  Result r = Run({});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.err, IsEmpty());
+  EXPECT_THAT(r.out, HasSubstr("PF 0000:01:00.0  enp1s0f0  Intel Corporation "
+                               "82576 Gigabit Network Connection [8086:10c9]"));
+  EXPECT_THAT(r.out, HasSubstr("driver igb  NUMA 0  IOMMU "));
+  EXPECT_THAT(r.out, HasSubstr("VFs 7/8"));
+  EXPECT_THAT(r.out, ContainsRegex("VF +BDF +DRIVER +IOMMU +NUMA +NETDEV +MAC "
+                                   "+LINK"));
+  EXPECT_THAT(r.out,
+              ContainsRegex("0 +0000:01:10.0 +igbvf +[0-9]+ +0 +enp1s16f0 +"
+                            "52:54:00:[0-9a-f:]+ +up"));
+  // vfio-pci VF: no netdev, so dashes for netdev, MAC and link.
+  EXPECT_THAT(r.out,
+              ContainsRegex("1 +0000:01:10.2 +vfio-pci +[0-9]+ +0 +- +- +-"));
+  EXPECT_THAT(r.out, HasSubstr("warning: 0000:01:10.4: numa_node: not an "
+                               "integer: \"bogus\""));
+  EXPECT_THAT(r.out, HasSubstr("2 PF(s), 14 VF(s)"));
+}
+
+TEST_F(InventoryCmdTest, JsonSchema) {
+  std::vector<FakePf> pfs = sk::testing::AddMellanoxCx5Switchdev(b_);
+  b_.WritePciIds();
+  Result r = Run({"--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema"], "sriovkit.inventory/v1");
+  EXPECT_EQ(j["sysfs_root"], dir_.path().string());
+  ASSERT_EQ(j["pfs"].size(), 2u);
+  const auto& pf = j["pfs"][0];
+  EXPECT_EQ(pf["address"], "0000:af:00.0");
+  EXPECT_EQ(pf["class"], "020000");
+  EXPECT_EQ(pf["vendor_id"], "15b3");
+  EXPECT_EQ(pf["device_id"], "1017");
+  EXPECT_EQ(pf["subsystem_vendor_id"], "15b3");
+  EXPECT_EQ(pf["subsystem_device_id"], "0007");
+  EXPECT_EQ(pf["vendor_name"], "Mellanox Technologies");
+  EXPECT_EQ(pf["device_name"], "MT27800 Family [ConnectX-5]");
+  EXPECT_EQ(pf["driver"], "mlx5_core");
+  EXPECT_EQ(pf["numa_node"], 0);
+  EXPECT_TRUE(pf["iommu_group"].is_number_integer());
+  EXPECT_EQ(pf["noiommu"], false);
+  EXPECT_TRUE(pf["acpi_index"].is_null());
+  EXPECT_EQ(pf["netdev"], pfs[0].netdev);  // the uplink, not a representor
+  EXPECT_EQ(pf["sriov_totalvfs"], 8);
+  EXPECT_EQ(pf["sriov_numvfs"], 4);
+  ASSERT_EQ(pf["netdevs"].size(), 5u);
+  const auto& up = pf["netdevs"][4];
+  EXPECT_EQ(up["name"], "ens1f0np0");
+  EXPECT_EQ(up["phys_port_name"], "p0");
+  EXPECT_EQ(up["phys_switch_id"], pfs[0].phys_switch_id);
+  EXPECT_EQ(up["link_type"], "ether");
+  EXPECT_EQ(up["mtu"], 1500);
+  EXPECT_EQ(up["operstate"], "up");
+  EXPECT_THAT(up["mac"].get<std::string>(), ContainsRegex("^52:54:00:"));
+  EXPECT_EQ(pf["warnings"], nlohmann::json::array());
+  ASSERT_EQ(pf["vfs"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    const auto& vf = pf["vfs"][i];
+    EXPECT_EQ(vf["vf_index"], i);
+    EXPECT_EQ(vf["pf"], "0000:af:00.0");
+    EXPECT_EQ(vf["address"], pfs[0].vfs[i]);
+    EXPECT_EQ(vf["device_id"], "1018");
+    EXPECT_EQ(vf["iommu_group"], b_.IommuGroupOf(pfs[0].vfs[i]).value());
+    EXPECT_EQ(vf["netdev"], pfs[0].vf_netdevs[i]);
+    EXPECT_EQ(vf["mac"], vf["netdevs"][0]["mac"]);
+  }
+  EXPECT_EQ(j["summary"]["pfs"], 2);
+  EXPECT_EQ(j["summary"]["vfs"], 8);
+  EXPECT_EQ(j["summary"]["devices"], 10);
+  EXPECT_EQ(j["warnings"], nlohmann::json::array());
+}
+
+TEST_F(InventoryCmdTest, PfFilterByBdfShortFormAndNetdev) {
+  std::vector<FakePf> pfs = sk::testing::AddIntelX710(b_);
+  for (const std::string& sel : {std::string("0000:3b:00.1"),
+                                 std::string("3B:00.1"), pfs[1].netdev}) {
+    SCOPED_TRACE(sel);
+    Result r = Run({"--json", "--pf", sel});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["pfs"].size(), 1u);
+    EXPECT_EQ(j["pfs"][0]["address"], "0000:3b:00.1");
+    EXPECT_EQ(j["pfs"][0]["acpi_index"], 2);
+    EXPECT_EQ(j["summary"]["vfs"], 4);
+  }
+  Result t = Run({"--pf", pfs[0].netdev});
+  EXPECT_EQ(t.code, kExitOk);
+  EXPECT_THAT(t.out, HasSubstr("PF 0000:3b:00.0"));
+  EXPECT_THAT(t.out, Not(HasSubstr("PF 0000:3b:00.1")));
+}
+
+TEST_F(InventoryCmdTest, PfFilterErrors) {
+  std::vector<FakePf> pfs = sk::testing::AddIntel82576(b_);
+  Result unknown = Run({"--pf", "eth99"});
+  EXPECT_EQ(unknown.code, kExitNoInput);
+  EXPECT_EQ(unknown.err,
+            "sriovctl inventory: --pf \"eth99\": no network device with that "
+            "PCI address or netdev name; SR-IOV PFs here: 0000:01:00.0 "
+            "(enp1s0f0), 0000:01:00.1 (enp1s0f1)\n");
+  EXPECT_THAT(unknown.out, IsEmpty());
+  Result absent = Run({"--pf", "0000:77:00.0"});
+  EXPECT_EQ(absent.code, kExitNoInput);
+  Result vf = Run({"--pf", pfs[0].vfs[0]});
+  EXPECT_EQ(vf.code, kExitDataErr);
+  EXPECT_EQ(vf.err,
+            "sriovctl inventory: --pf \"0000:01:10.0\": 0000:01:10.0 is a VF "
+            "of 0000:01:00.0, not an SR-IOV physical function\n");
+  Result empty = Run({"--pf", ""});
+  EXPECT_EQ(empty.code, kExitDataErr);
+  EXPECT_THAT(empty.err, HasSubstr("--pf \"\": empty"));
+  Result missing_value = Run({"--pf"});
+  EXPECT_EQ(missing_value.code, kExitUsage);
+}
+
+TEST_F(InventoryCmdTest, NoSriovSaysSoAndSucceeds) {
+  sk::testing::FakeDevice virtio;
+  virtio.bdf = "0000:00:03.0";
+  virtio.vendor_id = 0x1af4;
+  virtio.device_id = 0x1000;
+  virtio.driver = "virtio-pci";
+  b_.AddDevice(virtio);
+  Result r = Run({});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_THAT(r.out, HasSubstr("no SR-IOV physical functions found\n1 "
+                               "network/accelerator device(s) without "
+                               "SR-IOV:\n  0000:00:03.0  [1af4:1000]  driver "
+                               "virtio-pci\n"));
+  Result j = Run({"--json"});
+  EXPECT_EQ(j.code, kExitOk);
+  nlohmann::json doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["pfs"], nlohmann::json::array());
+  EXPECT_EQ(doc["summary"]["devices"], 1);
+}
+
+TEST_F(InventoryCmdTest, MissingSysfsIsNotFound) {
+  Result r = RunCtl({"inventory", "--sysfs-root", "/nonexistent/sk-root"});
+  EXPECT_EQ(r.code, kExitNoInput);
+  EXPECT_THAT(r.err, HasSubstr("sriovctl inventory: open "
+                               "/nonexistent/sk-root/sys/bus/pci/devices"));
+}
+
+TEST_F(InventoryCmdTest, GlobalFlagBeforeSubcommandAndNoIommu) {
+  sk::testing::AddNoIommuHost(b_);
+  Result r = RunCtl({"--sysfs-root", dir_.path().string(), "inventory"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, ContainsRegex("0000:01:10.0 +vfio-pci +noiommu-[0-9]+"));
+}
+
+}  // namespace
+}  // namespace sk::ctl

@@ -101,6 +101,7 @@ void Daemon::TryLoad() {
   };
   auto cfg = LoadConfigFile(opts_.config_file, opts_.resource_prefix);
   if (!cfg.ok()) return fail(cfg.status());
+  absl::Time t0 = absl::Now();
   auto devices = opts_.discover(fs_);
   if (!devices.ok()) {
     return fail(Annotate(devices.status(), "discovery"));
@@ -114,7 +115,11 @@ void Daemon::TryLoad() {
   }
   DiscoveryOptions dopts;
   dopts.exclude_default_route = opts_.exclude_default_route;
+  absl::Time t1 = absl::Now();
   Inventory inv = BuildInventory(cfg->resources, *devices, fs_, dopts);
+  spdlog::info("discovered {} PCI devices in {} ms, pools built in {} ms",
+               devices->size(), absl::ToInt64Milliseconds(t1 - t0),
+               absl::ToInt64Milliseconds(absl::Now() - t1));
   for (const auto& line : inv.log) spdlog::info("{}", line);
   if (!last_config_error_.empty()) {
     spdlog::info("{}: loaded; recovering", opts_.config_file);

@@ -60,22 +60,19 @@ const PoolDevice* Pool::Find(const std::string& id) const {
   return &*it;
 }
 
-DeviceFacts FactsFor(const sysfs::PciDevice& d,
-                     const std::vector<sysfs::PciDevice>& all,
-                     const sysfs::Sysfs& fs) {
+namespace {
+
+DeviceFacts Facts(const sysfs::PciDevice& d, const sysfs::PciDevice* pf,
+                  const sysfs::Sysfs& fs, bool want_rdma) {
   DeviceFacts f;
   f.pci_address = d.address.ToString();
   f.vendor = Hex4(d.vendor_id);
   f.device = Hex4(d.device_id);
   f.driver = d.driver.value_or("");
   if (d.acpi_index) f.acpi_index = std::to_string(*d.acpi_index);
-  const sysfs::PciDevice* pf = nullptr;
   if (d.physfn) {
     f.pf_address = d.physfn->ToString();
     f.vf_index = d.vf_index.value_or(-1);
-    for (const auto& c : all) {
-      if (c.address == *d.physfn) pf = &c;
-    }
     if (pf != nullptr) {
       if (pf->pf_netdev) {
         f.pf_name = *pf->pf_netdev;
@@ -95,10 +92,26 @@ DeviceFacts FactsFor(const sysfs::PciDevice& d,
       }
     }
   }
-  auto ib = fs.ListDir(
-      sk::StrCat("sys/bus/pci/devices/", f.pci_address, "/infiniband"));
-  f.rdma = ib.ok() && !ib->empty();
+  if (want_rdma) {
+    auto ib = fs.ListDir(
+        sk::StrCat("sys/bus/pci/devices/", f.pci_address, "/infiniband"));
+    f.rdma = ib.ok() && !ib->empty();
+  }
   return f;
+}
+
+}  // namespace
+
+DeviceFacts FactsFor(const sysfs::PciDevice& d,
+                     const std::vector<sysfs::PciDevice>& all,
+                     const sysfs::Sysfs& fs) {
+  const sysfs::PciDevice* pf = nullptr;
+  if (d.physfn) {
+    for (const auto& c : all) {
+      if (c.address == *d.physfn) pf = &c;
+    }
+  }
+  return Facts(d, pf, fs, /*want_rdma=*/true);
 }
 
 Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
@@ -145,12 +158,21 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
     }
   }
 
+  std::map<sysfs::PciAddress, const sysfs::PciDevice*> by_address;
+  for (const auto& d : devices) by_address[d.address] = &d;
   std::map<std::string, std::string> owner;  // device id -> resource
   for (const auto& r : resources) {
     Pool pool;
     pool.config = r;
     for (const sysfs::PciDevice* d : candidates[r.device_type]) {
-      DeviceFacts facts = FactsFor(*d, devices, fs);
+      const sysfs::PciDevice* pf = nullptr;
+      if (d->physfn) {
+        auto it = by_address.find(*d->physfn);
+        if (it != by_address.end()) pf = it->second;
+      }
+      bool want_rdma = std::any_of(r.selectors.begin(), r.selectors.end(),
+                                   [](const Selector& s) { return s.is_rdma; });
+      DeviceFacts facts = Facts(*d, pf, fs, want_rdma);
       for (size_t si = 0; si < r.selectors.size(); ++si) {
         const Selector& s = r.selectors[si];
         if (!Matches(s, facts)) continue;

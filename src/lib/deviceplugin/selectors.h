@@ -40,7 +40,8 @@ struct DeviceFacts {
   std::string pf_address;  // PF BDF
   int vf_index = -1;
   std::string link_type;  // "ether", "infiniband", "" when unknown
-  bool rdma = false;      // has RDMA devices (<bdf>/infiniband/*)
+  bool rdma = false;  // has RDMA devices (<bdf>/infiniband/*); only looked up
+                      // when a selector of the pool has isRdma
 };
 
 // True when `f` passes every non-empty filter of `s`.

@@ -12,7 +12,8 @@
 # only the modules in SK_LAB_MODULES plus their dependencies (from
 # modules.dep) with their modules.dep lines, so busybox modprobe resolves them.
 # Cache keys: the kernel package and version; the initramfs also hashes its
-# inputs (init script, module list, busybox), so a second run is a no-op.
+# inputs (init script, module list, busybox, this script), so a second run
+# is a no-op.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -108,10 +109,12 @@ busybox=$(command -v busybox || true)
 ldd "$busybox" >/dev/null 2>&1 && sk_lab_die "$busybox is dynamically linked: install busybox-static"
 init=$SK_LAB_DIR/initramfs/init
 ikey=$({
-  sha256sum "$init" "$busybox" | cut -d' ' -f1
+  sha256sum "$init" "$busybox" "$0" | cut -d' ' -f1
   echo "$mods_key $kver"
 } | sha256sum | cut -c1-12)
-initrd=$kdir/initrd-$ikey.gz
+# Uncompressed: the kernel unpacks a plain cpio faster than a gzip one under
+# TCG, and QEMU loads the few MB from the host's page cache.
+initrd=$kdir/initrd-$ikey.cpio
 if [ ! -f "$initrd" ]; then
   sk_lab_log "building initramfs $initrd"
   tmp=$(mktemp -d "$cache/tmp.XXXXXX")
@@ -122,12 +125,12 @@ if [ ! -f "$initrd" ]; then
   chmod 755 "$tmp/init" "$tmp/bin/busybox"
   cp -a "$moddir/lib" "$tmp/"
   cp "$moddir/load-order" "$tmp/etc/sk-lab-modules"
-  (cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$initrd.tmp"
+  (cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$initrd.tmp"
   mv "$initrd.tmp" "$initrd"
   rm -rf "$tmp"
   trap - EXIT
   # Older initramfs images of this kernel are stale now.
-  find "$kdir" -maxdepth 1 -name 'initrd-*.gz' ! -name "initrd-$ikey.gz" -delete
+  find "$kdir" -maxdepth 1 -name 'initrd-*' ! -name "initrd-$ikey.cpio" -delete
 fi
 
 printf 'SK_LAB_KVER=%q\nSK_LAB_KERNEL=%q\nSK_LAB_KERNEL_PVH=%q\nSK_LAB_INITRD=%q\n' \

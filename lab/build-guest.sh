@@ -6,8 +6,8 @@
 #
 # Prints shell assignments on stdout: SK_LAB_KVER, SK_LAB_KERNEL (bzImage),
 # SK_LAB_KERNEL_PVH (the same kernel as a PVH ELF, or empty), SK_LAB_INITRD.
-# Kernel: the package linux-image-amd64 currently depends on (apt-cache
-# depends), fetched with apt-get download and unpacked with dpkg -x; depmod
+# Kernel: the package linux-image-amd64 currently depends on (its Depends
+# line, as apt-cache depends shows it), fetched with apt-get download and unpacked with dpkg -x; depmod
 # makes its modules.dep. Initramfs: busybox-static, lab/initramfs/init, and
 # only the modules in SK_LAB_MODULES plus their dependencies (from
 # modules.dep) with their modules.dep lines, so busybox modprobe resolves them.
@@ -28,26 +28,44 @@ build_dir=$(sk_lab_build_dir "$build_dir")
 cache=$build_dir/lab-cache
 mkdir -p "$cache"
 
+# Fast path: the last answer still holds when nothing it depends on changed
+# since (package lists, busybox, the lab's scripts) and its files exist.
+env_file=$cache/current.env
+if [ -f "$env_file" ]; then
+  stale=$(find /var/lib/apt/lists "$(command -v busybox || echo /nonexistent)" \
+    "$SK_LAB_DIR/initramfs/init" "$SK_LAB_DIR/lib" "$0" -maxdepth 0 -newer "$env_file" 2>/dev/null || echo stale)
+  if [ -z "$stale" ] && (
+    . "$env_file"
+    [ -f "$SK_LAB_KERNEL" ] && [ -f "$SK_LAB_INITRD" ] && { [ -z "$SK_LAB_KERNEL_PVH" ] || [ -f "$SK_LAB_KERNEL_PVH" ]; }
+  ); then
+    cat "$env_file"
+    exit 0
+  fi
+fi
+
 # One builder at a time per cache (ctest runs lab tests serially, but users
 # may start scripts/lab.sh beside it).
 exec 9>"$cache/.lock"
 flock 9
 
+# The metapackage's current dependency, with the exact version it pins
+# (Debian's linux-image-amd64: "Depends: linux-image-6.1.0-NN-amd64 (= V)"):
+# the same answer as `apt-cache depends linux-image-amd64`, plus the version,
+# in one apt-cache call (each takes seconds on a loaded machine).
 resolve_kernel_pkg() {
-  apt-cache depends linux-image-amd64 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}'
+  apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+    sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -1
 }
-pkg=$(resolve_kernel_pkg || true)
-if [ -z "$pkg" ]; then
+read -r pkg pver <<<"$(resolve_kernel_pkg || true)" || true
+if [ -z "${pkg:-}" ]; then
   # Fresh machine without package lists.
   sk_lab_log "apt lists missing; running apt-get update"
   apt-get update -qq >&2 || true
-  pkg=$(resolve_kernel_pkg || true)
+  read -r pkg pver <<<"$(resolve_kernel_pkg || true)" || true
 fi
-[ -n "$pkg" ] || sk_lab_die "apt-cache depends linux-image-amd64 names no linux-image-<version> package"
+[ -n "${pkg:-}" ] && [ -n "${pver:-}" ] ||
+  sk_lab_die "apt-cache show linux-image-amd64 names no 'linux-image-<version> (= <v>)' dependency"
 kver=${pkg#linux-image-}
-pver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
-[ -n "$pver" ] || sk_lab_die "apt-cache show $pkg gives no Version"
 
 kdir=$cache/kernel-$kver-$pver
 mods_key=$(printf '%s\n' "${SK_LAB_MODULES[@]}" | sha256sum | cut -c1-12)
@@ -134,4 +152,6 @@ if [ ! -f "$initrd" ]; then
 fi
 
 printf 'SK_LAB_KVER=%q\nSK_LAB_KERNEL=%q\nSK_LAB_KERNEL_PVH=%q\nSK_LAB_INITRD=%q\n' \
-  "$kver" "$kdir/vmlinuz" "$pvh" "$initrd"
+  "$kver" "$kdir/vmlinuz" "$pvh" "$initrd" >"$env_file.tmp"
+mv "$env_file.tmp" "$env_file"
+cat "$env_file"

@@ -149,8 +149,8 @@ TEST_F(InventoryCmdTest, JsonSchema) {
 
 TEST_F(InventoryCmdTest, PfFilterByBdfShortFormAndNetdev) {
   std::vector<FakePf> pfs = sk::testing::AddIntelX710(b_);
-  for (const std::string& sel : {std::string("0000:3b:00.1"),
-                                 std::string("3B:00.1"), pfs[1].netdev}) {
+  for (const std::string& sel :
+       {std::string("0000:3b:00.1"), std::string("3B:00.1"), pfs[1].netdev}) {
     SCOPED_TRACE(sel);
     Result r = Run({"--json", "--pf", sel});
     ASSERT_EQ(r.code, kExitOk) << r.err;

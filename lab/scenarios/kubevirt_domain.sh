@@ -9,8 +9,10 @@
 # QEMU started with exactly the domain's hostdevs: QMP shows each VF under
 # its ua-sriov-<name> id, sriov-a at the requested guest address. A third VF
 # left on no driver shows the preflight refusing it.
-# The device plugin allocation and the CNI configuration are not part of this
-# scenario: network-status is written here from the VFs chosen.
+# The sriov CNI plugin (when built) configures both VFs from the NADs as
+# Multus would (VLAN 100 and the VMI's MAC visible on the PF). The device
+# plugin allocation is not part of this scenario: the VFs are chosen here and
+# network-status is written from them as Multus would publish it.
 # sk-lab: pfs=1
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 sk_require_sriovctl kubevirt
@@ -81,6 +83,34 @@ print('     requests: %s' % json.dumps(r['requests'], sort_keys=True))
 print('     k8s.v1.cni.cncf.io/networks: %s' % json.dumps(nets))
 ok('compute requests/limits 2 x intel.com/igb_vfio, memory 1088Mi, pod interfaces %s' % [n['interface'] for n in nets])
 "
+
+sk_step "VFs configured by the sriov CNI plugin, as Multus would call it"
+cni=$SK_BUILD_DIR/src/cmd/sriov/sriov
+if [ ! -x "$cni" ]; then
+  sk_info "pending: sriov CNI plugin not built ($cni)"
+else
+  pfdev=$(sk_pf_netdev "$pf")
+  ip netns add kvpod
+  mapfile -t ifnames < <(python3 -I -S -c 'import json,sys; [print(n["interface"]) for n in json.loads(json.load(open(sys.argv[1]))["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"])]' "$A/pod.json")
+  # NAD spec.config + what Multus adds: deviceID from the allocation and the
+  # interface's macAddress as runtimeConfig.mac.
+  cni_add() { # NAME VLAN VF IFNAME [MAC]
+    local rt=""
+    [ -n "${5:-}" ] && rt=",\"runtimeConfig\":{\"mac\":\"$5\"}"
+    printf '{"cniVersion":"0.3.1","name":"%s","type":"sriov","vlan":%s,"deviceID":"%s"%s}' "$1" "$2" "$3" "$rt" |
+      CNI_COMMAND=ADD CNI_CONTAINERID=vmi-lab CNI_NETNS=/run/netns/kvpod CNI_IFNAME=$4 \
+        CNI_PATH=/usr/lib/cni SRIOVKIT_CNI_STATE_DIR=$W/cni-state "$cni" >"$A/cni-$1.json" 2>"$A/cni-$1.err" ||
+      { sed 's/^/   | /' "$A/cni-$1.json" "$A/cni-$1.err" >&2; sk_fail "sriov CNI ADD for $1 ($3) failed"; }
+    sk_ok "CNI ADD $1 on $3 as ${4}: $(tr -d '\n ' <"$A/cni-$1.json" | cut -c1-160)"
+  }
+  cni_add sriov-vlan100 100 "$vf_a" "${ifnames[0]}" 02:00:00:00:00:0a
+  cni_add sriov-plain 0 "$vf_b" "${ifnames[1]}"
+  ip link show "$pfdev" >"$A/pf-link.txt"
+  grep -E '^ +vf 0 ' "$A/pf-link.txt" | sed 's/^ */     /'
+  grep -qE '^ +vf 0 .*02:00:00:00:00:0a.*vlan 100' "$A/pf-link.txt" ||
+    sk_fail "ip link show $pfdev: vf 0 does not have MAC 02:00:00:00:00:0a and vlan 100"
+  sk_ok "PF $pfdev shows vf 0 with the VMI's macAddress and the NAD's VLAN 100"
+fi
 
 sk_step "network-status (device-info of each VF) -> kubevirt.io/network-info"
 python3 -I -S - "$A/pod.json" "$vf_a" "$vf_b" >"$A/network-status.json" <<'PY'

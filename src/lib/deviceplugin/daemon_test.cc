@@ -280,5 +280,43 @@ TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "dp/kubelet.sock"));
 }
 
+TEST(DaemonNoIommuTest, KubeletStandInGetsNoIommuHostPaths) {
+  sk::testing::TempDir dir;
+  sk::testing::FakeSysfsBuilder b(dir.path());
+  std::vector<sk::testing::FakePf> pfs = sk::testing::AddNoIommuHost(b);
+  ASSERT_TRUE(b.ok());
+  std::filesystem::create_directories(dir / "etc");
+  std::ofstream(dir / "etc/config.json")
+      << R"({"resourceList":[{"resourceName":"vm",
+            "selectors":{"drivers":["vfio-pci"]}}]})";
+  DaemonOptions o;
+  o.config_file = (dir / "etc/config.json").string();
+  o.sysfs_root = dir.path();
+  o.server.device_plugin_dir = dir / "dp";
+  o.server.plugins_registry_dir = dir / "reg";
+  o.server.service.devinfo_dir = dir / "devinfo";
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir / "dp"));
+  Daemon d(o);
+  absl::Status run;
+  std::thread t([&] { run = d.Run(); });
+  auto devices = kubelet->WaitForDevices("intel.com/vm", 1, kWait);
+  ASSERT_THAT(devices, IsOk());
+  std::string vf = pfs[0].vfs[0];
+  auto resp = kubelet->Allocate("intel.com/vm", {vf});
+  d.Shutdown();
+  t.join();
+  ASSERT_THAT(resp, IsOk());
+  std::optional<int> group = b.IommuGroupOf(vf);
+  ASSERT_TRUE(group.has_value());
+  const auto& c = resp->container_responses(0);
+  ASSERT_EQ(c.devices_size(), 2);
+  std::string g = std::to_string(*group);
+  EXPECT_EQ(c.devices(1).host_path(), "/dev/vfio/noiommu-" + g);
+  EXPECT_EQ(c.devices(1).container_path(), "/dev/vfio/" + g);
+  // The host node the plugin names exists in the fixture's /dev.
+  EXPECT_TRUE(std::filesystem::exists(dir / ("dev/vfio/noiommu-" + g)));
+}
+
 }  // namespace
 }  // namespace sk::deviceplugin

@@ -1,0 +1,80 @@
+#!/bin/bash
+# The device plugin on real igb VFs: 3 VFs are created, VFs 0 and 2 are bound
+# to vfio-pci, VF 1 stays on igbvf. The build tree's sriov-device-plugin,
+# driven by kubelet-stand-in (kubelet cannot run in the guest; the stand-in
+# speaks the real device-plugin gRPC API over unix sockets, legacy Register
+# mode), must advertise exactly the two vfio-pci VFs, and an Allocate of VF 0
+# must return /dev/vfio/vfio and /dev/vfio/<VF 0's group>, which must be
+# character devices in this guest's /dev/vfio, plus the PCIDEVICE_ env var.
+# SIGTERM must remove the plugin's socket.
+# sk-lab: pfs=1
+. "$SK_SRC_DIR/lab/guest/lib.sh"
+
+dp="$SK_BUILD_DIR/src/cmd/sriov-device-plugin/sriov-device-plugin"
+ks="$SK_BUILD_DIR/src/lib/deviceplugin/kubelet-stand-in"
+[ -x "$dp" ] || sk_fail "$dp not built"
+[ -x "$ks" ] || sk_fail "$ks not built"
+
+sk_step "create 3 VFs; bind VF 0 and VF 2 to vfio-pci"
+pf=$(sk_pf 0)
+sk_create_vfs "$pf" 3
+vf0=$(sk_vf_bdf "$pf" 0)
+vf1=$(sk_vf_bdf "$pf" 1)
+vf2=$(sk_vf_bdf "$pf" 2)
+sk_bind_vfio "$vf0"
+sk_bind_vfio "$vf2"
+group=$(sk_iommu_group "$vf0")
+sk_info "VF0 $vf0 (group $group), VF1 $vf1 ($(sk_driver "$vf1")), VF2 $vf2"
+
+sk_step "run sriov-device-plugin with kubelet-stand-in"
+work=/tmp/sk-dp
+mkdir -p "$work/dp" "$work/etc"
+cat >"$work/etc/config.json" <<JSON
+{"resourceList":[{"resourceName":"lab_vfio",
+  "selectors":{"vendors":["8086"],"devices":["10ca"],"drivers":["vfio-pci"]}}]}
+JSON
+"$ks" --device-plugin-path "$work/dp" --resource intel.com/lab_vfio \
+  --expect 2 --timeout 60 --allocate "$vf0" \
+  >"$SK_LAB_ARTIFACTS/stand-in.json" 2>"$SK_LAB_ARTIFACTS/stand-in.stderr" &
+ks_pid=$!
+"$dp" -config-file="$work/etc/config.json" -device-plugin-path="$work/dp" \
+  -plugins-registry-path="$work/none" -devinfo-dir="$work/devinfo" \
+  >"$SK_LAB_ARTIFACTS/plugin.log" 2>&1 &
+dp_pid=$!
+ks_rc=0
+wait "$ks_pid" || ks_rc=$?
+if [ "$ks_rc" -ne 0 ]; then
+  sed 's/^/   | /' "$SK_LAB_ARTIFACTS/plugin.log" "$SK_LAB_ARTIFACTS/stand-in.stderr" >&2
+  kill -TERM "$dp_pid" 2>/dev/null || true
+  sk_fail "kubelet-stand-in exited $ks_rc"
+fi
+sk_ok "registered and allocated (artifacts/stand-in.json)"
+
+sk_json_check "advertised pool and allocation" "$SK_LAB_ARTIFACTS/stand-in.json" "
+import os, stat
+ids = sorted(x['ID'] for x in d['devices'])
+if ids != sorted(['$vf0', '$vf2']): fail('advertised %s, want $vf0 and $vf2' % ids)
+ok('advertised exactly the vfio-pci VFs: %s' % ', '.join(ids))
+c = d['allocate']['container_responses'][0]
+paths = [x['host_path'] for x in c['devices']]
+want = ['/dev/vfio/vfio', '/dev/vfio/$group']
+if paths != want: fail('device nodes %s, want %s' % (paths, want))
+for p in paths:
+    if not stat.S_ISCHR(os.stat(p).st_mode): fail(p + ' is not a character device')
+ok('device nodes exist in /dev/vfio: %s' % ', '.join(paths))
+env = c['envs'].get('PCIDEVICE_INTEL_COM_LAB_VFIO')
+if env != '$vf0': fail('PCIDEVICE_INTEL_COM_LAB_VFIO=%r' % env)
+ok('PCIDEVICE_INTEL_COM_LAB_VFIO=' + env)
+"
+info="$work/devinfo/intel.com-lab_vfio-$vf0-device.json"
+[ -f "$info" ] || sk_fail "device-info file $info missing"
+sk_ok "device-info $(sk_read "$info")"
+
+sk_step "SIGTERM cleans up"
+kill -TERM "$dp_pid"
+dp_rc=0
+wait "$dp_pid" || dp_rc=$?
+sk_eq "plugin exit code" 0 "$dp_rc"
+[ ! -e "$work/dp/intel.com_lab_vfio.sock" ] || sk_fail "socket left behind"
+[ ! -e "$info" ] || sk_fail "device-info file left behind"
+sk_ok "socket and device-info file removed"

@@ -122,6 +122,16 @@ sk_create_vfs() {
   sk_eq "$pf sriov_numvfs" "$n" "$(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
 }
 
+# sk_pf_up PF: bring the PF's netdev up (carrier comes from QEMU's user
+# netdev), with IPv6 off so the guest does not transmit on its own: under a
+# loaded TCG host igb's TX watchdog fires on such traffic and resets the PF.
+sk_pf_up() {
+  local dev
+  dev=$(sk_pf_netdev "$1") || sk_fail "$1 has no netdev"
+  echo 1 >"/proc/sys/net/ipv6/conf/$dev/disable_ipv6" 2>/dev/null || true
+  ip link set "$dev" up || sk_fail "ip link set $dev up failed"
+}
+
 # sk_wait_driver BDF DRIVER: wait up to 10 s for BDF to be bound to DRIVER.
 sk_wait_driver() {
   local i

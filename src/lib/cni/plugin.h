@@ -10,8 +10,8 @@
 //     KernelSocket in the host netns. Integration tests on a kernel without
 //     SR-IOV: a recording fake PF (tests/testing/fake_pf.h).
 //   * `links` (LinkEnvironment&) — the *VF netdev side*: namespace handles
-//     and netlink sockets opened inside the host, temporary and pod
-//     namespaces for moves, renames, MAC/MTU, up, addresses and routes.
+//     and netlink sockets opened inside the host and pod namespaces for
+//     moves, renames, MAC/MTU, up, addresses and routes.
 //     Production and integration tests: KernelLinkEnvironment (real kernel;
 //     tests pass a private "host" netns). Unit tests: a fake.
 //
@@ -59,7 +59,6 @@ class LinkEnvironment {
   virtual int host_netns() const = 0;
   // NotFound when `path` does not exist (pod netns gone).
   virtual absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) = 0;
-  virtual absl::StatusOr<UniqueFd> CreateTempNetns() = 0;
   virtual absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
       int netns_fd) = 0;
   // Best effort; failures are ignored by the plugin.
@@ -74,7 +73,6 @@ class KernelLinkEnvironment : public LinkEnvironment {
       int host_netns_fd = -1);
   int host_netns() const override { return host_.get(); }
   absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) override;
-  absl::StatusOr<UniqueFd> CreateTempNetns() override;
   absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
       int netns_fd) override;
   absl::Status WriteSysctl(int netns_fd, const std::string& key,
@@ -130,7 +128,11 @@ class Plugin {
   // the namespace path to look in ("" if unknown).
   absl::Status Restore(const CacheEntry& e, const std::string& pod_netns);
   absl::Status ResetPf(const CacheEntry& e);
-  absl::Status ReturnNetdev(const CacheEntry& e, const std::string& pod_netns);
+  // Moves the VF netdev back to the host with its original name, MAC and
+  // MTU. `pod_names`: names to look for in the pod netns (default: ifname,
+  // then the transit name).
+  absl::Status ReturnNetdev(const CacheEntry& e, const std::string& pod_netns,
+                            std::vector<std::string> pod_names);
   absl::Status RepairStale(const NetConf& conf, const CniEnv& env);
   absl::Status SetVfMacVerified(net::LinkOps& ops, const net::LinkRef& pf,
                                 uint32_t vf, const net::MacAddress& mac);

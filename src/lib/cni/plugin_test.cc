@@ -48,9 +48,6 @@ class FakeLinkEnvironment : public LinkEnvironment {
     if (!fd) return absl::NotFoundError("netns " + path + " does not exist");
     return fd;
   }
-  absl::StatusOr<UniqueFd> CreateTempNetns() override {
-    return absl::UnimplementedError("no namespaces in unit tests");
-  }
   absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(int) override {
     return std::unique_ptr<netlink::Socket>(new FakeNetlinkSocket());
   }

@@ -54,6 +54,43 @@ bool B(const json& o, const char* k) {
   return it != o.end() && it->is_boolean() && it->get<bool>();
 }
 
+// temp file + fsync + rename, O_NOFOLLOW/O_EXCL on the temp file. Unlike
+// base's WriteFileAtomic there is no directory fsync: the rename only has to
+// be atomic with respect to a crashed plugin process, and after a power loss
+// the node reboots with fresh VFs anyway (a missing cache then means "DEL
+// succeeds", sriov-cni #178). Saves two fsyncs per ADD.
+absl::Status WriteStateFile(const std::filesystem::path& path,
+                            std::string_view data) {
+  std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  UniqueFd fd(::open(
+      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return ErrnoStatus(errno, "create ", tmp);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoStatus(e, "write ", tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(e, "fsync ", tmp);
+  }
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(e, "rename ", tmp, " to ", path.string());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Unlink(const std::filesystem::path& p) {
   if (::unlink(p.c_str()) != 0 && errno != ENOENT)
     return ErrnoStatus(errno, "remove ", p.string());
@@ -152,8 +189,8 @@ std::filesystem::path StateDir::CachePath(const std::string& cid,
 
 absl::Status StateDir::SaveCache(const CacheEntry& e) const {
   SK_RETURN_IF_ERROR(EnsureDir(dir_));
-  absl::Status s = WriteFileAtomic(CachePath(e.container_id, e.ifname),
-                                   EncodeCache(e), 0600);
+  absl::Status s =
+      WriteStateFile(CachePath(e.container_id, e.ifname), EncodeCache(e));
   if (!s.ok()) return Annotate(s, "error saving NetConf");
   return absl::OkStatus();
 }
@@ -212,7 +249,7 @@ absl::StatusOr<std::optional<std::string>> StateDir::ReadAllocation(
 absl::Status StateDir::WriteAllocation(const std::string& pci,
                                        const std::string& netns) const {
   SK_RETURN_IF_ERROR(EnsureDir(dir_ / "pci"));
-  return WriteFileAtomic(dir_ / "pci" / pci, netns, 0600);
+  return WriteStateFile(dir_ / "pci" / pci, netns);
 }
 
 absl::Status StateDir::RemoveAllocation(const std::string& pci) const {

@@ -1,0 +1,198 @@
+// ADD+DEL cycle in netdevice mode: our `sriov` plugin (cni_bench_plugin: the
+// real plugin with an in-memory PF, see that file) versus Debian's Go
+// /usr/lib/cni/host-device, each moving a veth into a pod netns and back,
+// each exec'd as a CNI runtime would. Needs root; runs in a private netns.
+//
+//   build-cni/bench/cni_bench --benchmark_repetitions=1
+//
+// Prints Google Benchmark rows (manual wall time per cycle, max child RSS as
+// a counter) and a summary with both medians, their ratio and max RSS.
+#include <fcntl.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+
+#include "tests/testing/fake_sysfs.h"
+#include "tests/testing/temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+struct Exec {
+  int status = -1;
+  long max_rss_kb = 0;
+  std::string out;
+};
+
+Exec Run(const std::string& bin, const std::vector<std::string>& env_vars,
+         const std::string& in) {
+  Exec r;
+  int ip[2], op[2];
+  if (::pipe2(ip, O_CLOEXEC) != 0 || ::pipe2(op, O_CLOEXEC) != 0) return r;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, ip[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, op[1], 1);
+  std::vector<std::string> vars = env_vars;
+  vars.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::string arg0 = bin;
+  char* argv[] = {arg0.data(), nullptr};
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(ip[0]);
+  ::close(op[1]);
+  if (rc != 0) {
+    ::close(ip[1]);
+    ::close(op[0]);
+    return r;
+  }
+  (void)!::write(ip[1], in.data(), in.size());
+  ::close(ip[1]);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(op[0], buf, sizeof(buf))) > 0;)
+    r.out.append(buf, static_cast<size_t>(n));
+  ::close(op[0]);
+  struct rusage ru {};
+  ::wait4(pid, &r.status, 0, &ru);
+  r.max_rss_kb = ru.ru_maxrss;
+  return r;
+}
+
+int Sh(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
+
+struct Setup {
+  sk::testing::TempDir tmp;
+  std::string pod_ns = "skbench-" + std::to_string(::getpid());
+  std::string vf, vf_netdev, pf_netdev;
+  bool ok = false;
+
+  Setup() {
+    if (::geteuid() != 0 || ::unshare(CLONE_NEWNET) != 0) return;
+    std::filesystem::create_directories(tmp.path() / "root");
+    sk::testing::FakeSysfsBuilder b(tmp.path() / "root");
+    sk::testing::FakeCardOptions o;
+    o.ports = 1;
+    o.num_vfs = 1;
+    auto card = sk::testing::AddIntel82576(b, o)[0];
+    vf = card.vfs[0];
+    vf_netdev = card.vf_netdevs[0];
+    pf_netdev = card.netdev;
+    ok = Sh("ip link add " + vf_netdev + " type veth peer name skbpeer") == 0 &&
+         Sh("ip netns add " + pod_ns) == 0;
+  }
+  ~Setup() { Sh("ip netns del " + pod_ns); }
+};
+
+Setup* g_setup = nullptr;
+std::map<std::string, std::vector<double>> g_ms;
+std::map<std::string, long> g_rss;
+
+std::vector<std::string> CniEnv(const char* cmd, const std::string& cid) {
+  return {std::string("CNI_COMMAND=") + cmd,
+          "CNI_CONTAINERID=" + cid,
+          "CNI_NETNS=/run/netns/" + g_setup->pod_ns,
+          "CNI_IFNAME=net1",
+          "CNI_PATH=/usr/lib/cni",
+          "SRIOVKIT_SYSFS_ROOT=" + (g_setup->tmp.path() / "root").string(),
+          "SRIOVKIT_CNI_STATE_DIR=" + (g_setup->tmp.path() / "state").string(),
+          "SK_BENCH_PF=" + g_setup->pf_netdev};
+}
+
+void Cycle(benchmark::State& state, const std::string& name,
+           const std::string& bin, const std::string& conf) {
+  if (g_setup == nullptr || !g_setup->ok) {
+    state.SkipWithError("needs root (netns) and ip(8)");
+    return;
+  }
+  int i = 0;
+  long rss = 0;
+  for (auto _ : state) {
+    std::string cid = "bench" + std::to_string(i++);
+    auto t0 = std::chrono::steady_clock::now();
+    Exec add = Run(bin, CniEnv("ADD", cid), conf);
+    Exec del = Run(bin, CniEnv("DEL", cid), conf);
+    auto t1 = std::chrono::steady_clock::now();
+    if (add.status != 0 || del.status != 0) {
+      state.SkipWithError(("plugin failed: " + add.out + del.out).c_str());
+      return;
+    }
+    double s = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(s);
+    g_ms[name].push_back(s * 1000);
+    rss = std::max({rss, add.max_rss_kb, del.max_rss_kb});
+  }
+  state.counters["max_rss_kb"] = static_cast<double>(rss);
+  g_rss[name] = std::max(g_rss[name], rss);
+}
+
+std::string SelfDir() {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+}
+
+void BM_SriovAddDel(benchmark::State& state) {
+  Cycle(state, "sriov (sriovkit)", SelfDir() + "/cni_bench_plugin",
+        R"({"cniVersion":"1.0.0","name":"bench","type":"sriov","deviceID":")" +
+            g_setup->vf + "\"}");
+}
+void BM_GoHostDeviceAddDel(benchmark::State& state) {
+  Cycle(
+      state, "host-device (Go)", "/usr/lib/cni/host-device",
+      R"({"cniVersion":"1.0.0","name":"bench","type":"host-device","device":")" +
+          g_setup->vf_netdev + "\"}");
+}
+BENCHMARK(BM_SriovAddDel)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(60);
+BENCHMARK(BM_GoHostDeviceAddDel)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(60);
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty()
+             ? 0
+             : (v.size() % 2 ? v[v.size() / 2]
+                             : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Setup setup;
+  g_setup = &setup;
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  double ours = Median(g_ms["sriov (sriovkit)"]);
+  double go = Median(g_ms["host-device (Go)"]);
+  std::printf(
+      "\nADD+DEL cycle, netdevice move of a veth into a netns (median wall, "
+      "max RSS):\n");
+  for (const auto& [name, v] : g_ms)
+    std::printf("  %-18s median %7.2f ms over %zu cycles, max RSS %ld KiB\n",
+                name.c_str(), Median(v), v.size(), g_rss[name]);
+  if (ours > 0 && go > 0)
+    std::printf("  speedup (Go median / ours): %.1fx\n", go / ours);
+  return 0;
+}

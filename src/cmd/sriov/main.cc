@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <string>
 
@@ -55,6 +56,33 @@ absl::StatusOr<std::string> Run(const std::string& input) {
   return plugin.Run(env, input);
 }
 
+// One structured line per invocation, in upstream's key=value shape, to the
+// config's logFile (upstream logs to stderr when unset; we stay quiet then).
+// logLevel "error" logs failures only; "panic" nothing.
+void LogOutcome(const std::string& input, const absl::Status& status) {
+  auto j = nlohmann::json::parse(input, nullptr, false);
+  if (!j.is_object() || !j.contains("logFile") || !j["logFile"].is_string())
+    return;
+  std::string level = j.value("logLevel", std::string("info"));
+  if (level == "panic" || (level == "error" && status.ok())) return;
+  FILE* f = std::fopen(j["logFile"].get<std::string>().c_str(), "ae");
+  if (f == nullptr) return;
+  char ts[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::string msg = status.ok() ? "done" : std::string(status.message());
+  std::fprintf(f,
+               "time=\"%s\" level=%s msg=%s cniName=sriov-cni command=%s "
+               "containerID=%s netns=%s ifname=%s\n",
+               ts, status.ok() ? "info" : "error",
+               nlohmann::json(msg).dump().c_str(),
+               GetEnv("CNI_COMMAND").value_or("").c_str(),
+               GetEnv("CNI_CONTAINERID").value_or("").c_str(),
+               GetEnv("CNI_NETNS").value_or("").c_str(),
+               GetEnv("CNI_IFNAME").value_or("").c_str());
+  std::fclose(f);
+}
+
 }  // namespace
 
 int main() {
@@ -72,6 +100,7 @@ int main() {
     out = sk::cni::CniError(sk::cni::kCniInternal,
                             std::string("internal error: ") + e.what());
   }
+  LogOutcome(input, out.status());
   if (out.ok()) {
     std::fwrite(out->data(), 1, out->size(), stdout);
     return 0;

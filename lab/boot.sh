@@ -115,6 +115,10 @@ args+=(-serial chardev:con)
 start=$(date +%s%N)
 qemu-system-x86_64 "${args[@]}" </dev/null 2>"$out/qemu.stderr" &
 qpid=$!
+# Never leave a guest behind (ctest timeout, ^C).
+trap 'kill "$qpid" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ready=""
 deadline=$((start + timeout * 1000000000))
 while kill -0 "$qpid" 2>/dev/null; do

@@ -4,7 +4,8 @@
 // over real unix sockets:
 //   BM_StartToRegistered  exec -> the stand-in holds the full 2048-device
 //                         ListAndWatch list (legacy Register mode); counter
-//                         rss_kib = the plugin's VmRSS once registered
+//                         rss_kib = the plugin's VmRSS once registered,
+//                         private_kib = its private pages (smaps_rollup)
 //   BM_AllocateRoundTrip  one-device Allocate over the unix socket; counters
 //                         p50_us / p99_us over all iterations
 //
@@ -105,18 +106,28 @@ std::string ShmDir() {
   return dir;
 }
 
-long RssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+// A field of /proc/<pid>/status or smaps_rollup, in KiB.
+long ProcKib(pid_t pid, const char* file, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field + ":", 0) == 0) {
+      return std::stol(line.substr(field.size() + 1));
+    }
   }
   return -1;
+}
+long RssKib(pid_t pid) { return ProcKib(pid, "status", "VmRSS"); }
+// Pages only this process holds (RSS minus shared library text etc.).
+long PrivateKib(pid_t pid) {
+  return ProcKib(pid, "smaps_rollup", "Private_Clean") +
+         ProcKib(pid, "smaps_rollup", "Private_Dirty");
 }
 
 void BM_StartToRegistered(benchmark::State& state) {
   const Fixture& fx = ScaleFixture();
   long rss = 0;
+  long priv = 0;
   for (auto _ : state) {
     sk::testing::TempDir work;
     auto kubelet = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
@@ -130,8 +141,10 @@ void BM_StartToRegistered(benchmark::State& state) {
     if (!devs.ok()) return state.SkipWithError("not registered");
     state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
     rss = std::max(rss, RssKib(plugin->pid));
+    priv = std::max(priv, PrivateKib(plugin->pid));
   }
   state.counters["rss_kib"] = static_cast<double>(rss);
+  state.counters["private_kib"] = static_cast<double>(priv);
   state.counters["devices"] = static_cast<double>(fx.vfs.size());
 }
 BENCHMARK(BM_StartToRegistered)

@@ -71,15 +71,18 @@ void LogOutcome(const std::string& input, const absl::Status& status) {
   std::time_t now = std::time(nullptr);
   std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::string msg = status.ok() ? "done" : std::string(status.message());
-  std::fprintf(f,
-               "time=\"%s\" level=%s msg=%s cniName=sriov-cni command=%s "
-               "containerID=%s netns=%s ifname=%s\n",
-               ts, status.ok() ? "info" : "error",
-               nlohmann::json(msg).dump().c_str(),
-               GetEnv("CNI_COMMAND").value_or("").c_str(),
-               GetEnv("CNI_CONTAINERID").value_or("").c_str(),
-               GetEnv("CNI_NETNS").value_or("").c_str(),
-               GetEnv("CNI_IFNAME").value_or("").c_str());
+  std::fprintf(
+      f,
+      "time=\"%s\" level=%s msg=%s cniName=sriov-cni command=%s "
+      "containerID=%s netns=%s ifname=%s\n",
+      ts, status.ok() ? "info" : "error",
+      nlohmann::json(msg)
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          .c_str(),
+      GetEnv("CNI_COMMAND").value_or("").c_str(),
+      GetEnv("CNI_CONTAINERID").value_or("").c_str(),
+      GetEnv("CNI_NETNS").value_or("").c_str(),
+      GetEnv("CNI_IFNAME").value_or("").c_str());
   std::fclose(f);
 }
 

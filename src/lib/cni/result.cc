@@ -112,7 +112,9 @@ std::string ResultToJson(const Result& r, const std::string& v) {
     }
   }
   j["dns"] = r.dns.is_object() ? r.dns : nlohmann::json::object();
-  return j.dump() + "\n";
+  // Strings from the environment (CNI_NETNS) may not be UTF-8; never throw.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace sk::cni

@@ -128,7 +128,8 @@ std::string EncodeCache(const CacheEntry& e) {
       {"containerID", e.container_id},
       {"ifname", e.ifname},
       {"netns", e.netns}};
-  return j.dump();
+  // netns/ifname come from the environment and may not be UTF-8; never throw.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 absl::StatusOr<CacheEntry> DecodeCache(std::string_view text) {

@@ -37,7 +37,8 @@ std::string VersionJson(std::string_view requested) {
   j["cniVersion"] =
       requested.empty() ? SupportedVersions().back() : std::string(requested);
   j["supportedVersions"] = SupportedVersions();
-  return j.dump() + "\n";
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace sk::cni

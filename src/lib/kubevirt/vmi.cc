@@ -265,7 +265,7 @@ bool ParseMac(std::string_view s, unsigned char* first_octet) {
     }
   }
   int v = 0;
-  absl::SimpleHexAtoi(sk::ToAbsl(s.substr(0, 2)), &v);
+  if (!absl::SimpleHexAtoi(sk::ToAbsl(s.substr(0, 2)), &v)) return false;
   *first_octet = static_cast<unsigned char>(v);
   return true;
 }

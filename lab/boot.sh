@@ -61,6 +61,7 @@ q() { printf '%q ' "$@"; }
   fi
 } >"$out/job.sh"
 
+# shellcheck disable=SC2054 # commas belong to QEMU option values
 args=(
   -accel tcg -m 1536 -smp 2 -nodefaults -no-reboot -display none -monitor none
   -machine q35,kernel-irqchip=split

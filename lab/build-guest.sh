@@ -35,6 +35,7 @@ if [ -f "$env_file" ]; then
   stale=$(find /var/lib/apt/lists "$(command -v busybox || echo /nonexistent)" \
     "$SK_LAB_DIR/initramfs/init" "$SK_LAB_DIR/lib" "$0" -maxdepth 0 -newer "$env_file" 2>/dev/null || echo stale)
   if [ -z "$stale" ] && (
+    # shellcheck disable=SC1090
     . "$env_file"
     [ -f "$SK_LAB_KERNEL" ] && [ -f "$SK_LAB_INITRD" ] && { [ -z "$SK_LAB_KERNEL_PVH" ] || [ -f "$SK_LAB_KERNEL_PVH" ]; }
   ); then

@@ -10,6 +10,7 @@
 # component is not built yet calls sk_flow_pending and returns.
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 
+# shellcheck disable=SC2034 # used by the sourced steps
 SK_FLOW_NAME=net1
 SK_FLOW_DONE=()
 SK_FLOW_PENDING=()
@@ -33,6 +34,7 @@ sk_show() {
 }
 
 for step in "$SK_SRC_DIR"/lab/flows/attach.d/*.sh; do
+  # shellcheck disable=SC1090
   . "$step"
   SK_FLOW_DONE+=("$(basename "$step" .sh)")
 done

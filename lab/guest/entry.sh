@@ -4,7 +4,7 @@
 #   entry.sh shell                  interactive shell on the serial console
 # Environment (set by boot.sh): SK_SRC_DIR, SK_BUILD_DIR, SK_LAB_PFS,
 # SK_LAB_OUT (the writable share), SK_LAB_ARTIFACTS, SRIOVCTL.
-cd /tmp
+cd /tmp || exit 70
 mkdir -p "$SK_LAB_ARTIFACTS"
 # Written whole, then renamed: the host polls for this file.
 cut -d' ' -f1 /proc/uptime >"$SK_LAB_OUT/.ready" && mv "$SK_LAB_OUT/.ready" "$SK_LAB_OUT/ready"

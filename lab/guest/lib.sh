@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Helpers for lab scenarios and flows (sourced inside the guest, in the chroot).
 # Every assertion prints what it checked; a failed one exits the script with
 # status 1 and a FAIL line naming what was expected and what was found.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Host-side helpers shared by the lab scripts (sourced, not run).
 # Callers set SK_BUILD_DIR (the build tree under test); everything the lab
 # makes lives below it: lab-cache/ (kernel, initramfs) and lab-results/.

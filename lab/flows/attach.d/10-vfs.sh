@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: create VFs on the first igb PF.
 sk_step "VFs created"
 SK_FLOW_PF=$(sk_pf 0)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: bind the VF for the VM to vfio-pci.
 sk_step "VF bound to vfio-pci"
 SK_FLOW_VF_INDEX=1

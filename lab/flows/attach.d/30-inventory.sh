@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: sriovctl inventory reports the PF and VFs.
 sk_step "sriovctl inventory"
 if [ ! -x "$SRIOVCTL" ] || ! "$SRIOVCTL" --help 2>/dev/null | grep -E '^ +inventory( |$)' >/dev/null; then

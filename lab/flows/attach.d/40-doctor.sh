@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: sriovctl doctor on this host.
 sk_step "sriovctl doctor"
 if [ ! -x "$SRIOVCTL" ] || ! "$SRIOVCTL" --help 2>/dev/null | grep -E '^ +doctor( |$)' >/dev/null; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: the VF is visible in a nested VM started the way virt-launcher does
 # (QEMU -device vfio-pci,host=<VF>,id=ua-sriov-<name>,addr=<slot>).
 # libvirt's QEMU driver turns the rendered <hostdev> into exactly this

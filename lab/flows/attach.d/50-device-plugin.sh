@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: the device plugin advertises the VF pool and allocates the VF.
 # kubelet cannot run in the guest: kubelet-stand-in plays its part over the
 # real device-plugin gRPC API (legacy Register on kubelet.sock).

@@ -10,23 +10,32 @@
 # its ua-sriov-<name> id, sriov-a at the requested guest address. A third VF
 # left on no driver shows the preflight refusing it.
 # The sriov CNI plugin (when built) configures both VFs from the NADs as
-# Multus would (VLAN 100 and the VMI's MAC visible on the PF). The device
-# plugin allocation is not part of this scenario: the VFs are chosen here and
-# network-status is written from them as Multus would publish it.
+# Multus would (VLAN 100 and the VMI's MAC visible on the PF). The VFs are
+# allocated by the build tree's sriov-device-plugin (pool intel.com/igb_vfio:
+# the igb VFs on vfio-pci) through kubelet-stand-in (kubelet cannot run in the
+# guest; the stand-in speaks the real device-plugin gRPC API and, as kubelet,
+# Allocates the pod's request count of the pool's VFs, here both). The
+# Allocate response's PCIDEVICE_INTEL_COM_IGB_VFIO, in order, gives each
+# interface its VF (CNI deviceID), network-status copies each VF's device-info
+# file the plugin wrote (as Multus does), and the domain's hostdev sources must
+# be exactly the allocated VFs.
 # sk-lab: pfs=1
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 sk_require_sriovctl kubevirt
+dp="$SK_BUILD_DIR/src/cmd/sriov-device-plugin/sriov-device-plugin"
+ks="$SK_BUILD_DIR/src/lib/deviceplugin/kubelet-stand-in"
+[ -x "$dp" ] || sk_fail "$dp not built"
+[ -x "$ks" ] || sk_fail "$ks not built"
 A=$SK_LAB_ARTIFACTS
 W=$(mktemp -d /tmp/kv.XXXXXX)
 
 sk_step "VFs created; two bound to vfio-pci"
 pf=$(sk_pf 0)
 sk_create_vfs "$pf" 3 noprobe
-vf_a=$(sk_vf_bdf "$pf" 0)
-vf_b=$(sk_vf_bdf "$pf" 1)
+vfio_vfs=("$(sk_vf_bdf "$pf" 0)" "$(sk_vf_bdf "$pf" 1)")
 vf_unbound=$(sk_vf_bdf "$pf" 2)
-sk_bind_vfio "$vf_a"
-sk_bind_vfio "$vf_b"
+sk_bind_vfio "${vfio_vfs[0]}"
+sk_bind_vfio "${vfio_vfs[1]}"
 
 sk_step "VMI admitted, virt-launcher pod rendered from the NADs"
 cat >"$W/vmi.yaml" <<'YAML'
@@ -84,6 +93,48 @@ print('     k8s.v1.cni.cncf.io/networks: %s' % json.dumps(nets))
 ok('compute requests/limits 2 x intel.com/igb_vfio, memory 1088Mi, pod interfaces %s' % [n['interface'] for n in nets])
 "
 
+sk_step "VFs allocated to the pod by sriov-device-plugin (through kubelet-stand-in)"
+count=$(python3 -I -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["containers"][0]["resources"]["limits"]["intel.com/igb_vfio"])' "$A/pod.json")
+cat >"$W/config.json" <<JSON
+{"resourceList":[{"resourceName":"igb_vfio",
+  "selectors":{"vendors":["8086"],"devices":["10ca"],"drivers":["vfio-pci"]}}]}
+JSON
+devinfo=$W/devinfo
+mkdir -p "$W/dp"
+"$ks" --device-plugin-path "$W/dp" --resource intel.com/igb_vfio --expect "$count" --timeout 60 \
+  --allocate "${vfio_vfs[@]:0:$count}" >"$A/stand-in.json" 2>"$A/stand-in.stderr" &
+ks_pid=$!
+"$dp" -config-file="$W/config.json" -device-plugin-path="$W/dp" \
+  -plugins-registry-path="$W/none" -devinfo-dir="$devinfo" >"$A/plugin.log" 2>&1 &
+dp_pid=$!
+ks_rc=0
+wait "$ks_pid" || ks_rc=$?
+if [ "$ks_rc" -ne 0 ]; then
+  sed 's/^/   | /' "$A/plugin.log" "$A/stand-in.stderr" >&2
+  kill -TERM "$dp_pid" 2>/dev/null || true
+  sk_fail "kubelet-stand-in exited $ks_rc"
+fi
+sk_json_check "plugin advertised the vfio-pci VFs and allocated $count of them" "$A/stand-in.json" "
+ids = sorted(x['ID'] for x in d['devices'])
+if ids != sorted('${vfio_vfs[*]}'.split()): fail('advertised %s, want the vfio-pci VFs ${vfio_vfs[*]}' % ids)
+c = d['allocate']['container_responses'][0]
+env = c['envs'].get('PCIDEVICE_INTEL_COM_IGB_VFIO', '')
+if len(env.split(',')) != $count or not set(env.split(',')) <= set(ids): fail('PCIDEVICE_INTEL_COM_IGB_VFIO=%r, want $count advertised VFs' % env)
+paths = [x['host_path'] for x in c['devices']]
+if '/dev/vfio/vfio' not in paths: fail('device nodes %s lack /dev/vfio/vfio' % paths)
+print('     advertised: %s' % ', '.join(ids))
+print('     allocate: PCIDEVICE_INTEL_COM_IGB_VFIO=%s, devices %s' % (env, ', '.join(paths)))
+ok('Allocate answered with the VFs and their /dev/vfio nodes')
+"
+# The allocated VFs, in the response's order: interface i gets entry i.
+IFS=, read -r -a alloc < <(python3 -I -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["allocate"]["container_responses"][0]["envs"]["PCIDEVICE_INTEL_COM_IGB_VFIO"])' "$A/stand-in.json")
+vf_a=${alloc[0]}
+vf_b=${alloc[1]}
+for vf in "$vf_a" "$vf_b"; do
+  [ -f "$devinfo/intel.com-igb_vfio-$vf-device.json" ] || sk_fail "plugin wrote no device-info file for $vf"
+done
+sk_ok "allocated: sriov-a <- $vf_a, sriov-b <- $vf_b (device-info files in $devinfo)"
+
 sk_step "VFs configured by the sriov CNI plugin, as Multus would call it"
 cni=$SK_BUILD_DIR/src/cmd/sriov/sriov
 if [ ! -x "$cni" ]; then
@@ -113,17 +164,20 @@ else
 fi
 
 sk_step "network-status (device-info of each VF) -> kubevirt.io/network-info"
-python3 -I -S - "$A/pod.json" "$vf_a" "$vf_b" >"$A/network-status.json" <<'PY'
+# Multus copies the device-info file the device plugin wrote for each
+# interface's allocated VF into network-status.
+python3 -I -S - "$A/pod.json" "$devinfo" "$vf_a" "$vf_b" >"$A/network-status.json" <<'PY'
 import json, sys
 pod = json.load(open(sys.argv[1]))
 nets = json.loads(pod['metadata']['annotations']['k8s.v1.cni.cncf.io/networks'])
 st = [{"name": "k8s-pod-network", "interface": "eth0", "default": True}]
-for n, vf in zip(nets, sys.argv[2:]):
+for n, vf in zip(nets, sys.argv[3:]):
+    info = json.load(open('%s/intel.com-igb_vfio-%s-device.json' % (sys.argv[2], vf)))
     st.append({"name": n["namespace"] + "/" + n["name"], "interface": n["interface"],
-               "mac": n.get("mac", ""), "dns": {},
-               "device-info": {"type": "pci", "version": "1.1.0", "pci": {"pci-address": vf}}})
+               "mac": n.get("mac", ""), "dns": {}, "device-info": info})
 print(json.dumps(st))
 PY
+sk_info "network-status: $(cat "$A/network-status.json")"
 "$SRIOVCTL" kubevirt network-info --vmi "$W/vmi.yaml" --network-status "$A/network-status.json" \
   >"$A/network-info" || sk_fail "network-info failed"
 sk_json_check "network-info maps sriov-a -> $vf_a, sriov-b -> $vf_b" "$A/network-info" "
@@ -132,6 +186,10 @@ if m != {'sriov-a': '$vf_a', 'sriov-b': '$vf_b'}: fail('network-info: %s' % m)
 print('     ' + json.dumps(d))
 ok('network-info sorted by network, device-info copied')
 "
+kill -TERM "$dp_pid"
+dp_rc=0
+wait "$dp_pid" || dp_rc=$?
+sk_eq "device plugin exit code on SIGTERM" 0 "$dp_rc"
 
 sk_step "domain rendered from network-info (preflight on the real sysfs and /dev/vfio)"
 "$SRIOVCTL" kubevirt domain --vmi "$W/vmi.yaml" --network-info "$A/network-info" --full-domain \
@@ -139,6 +197,16 @@ sk_step "domain rendered from network-info (preflight on the real sysfs and /dev
 sed 's/^/     /' "$A/domain.xml"
 sk_run_ok "virt-xml-validate domain.xml" virt-xml-validate "$A/domain.xml" domain
 sk_run_ok "virsh -c test:///default define domain.xml" virsh -c test:///default define "$A/domain.xml"
+python3 -I -S - "$A/domain.xml" "$vf_a" "$vf_b" <<'PY' || sk_fail "domain hostdev sources are not the allocated VFs"
+import sys, xml.etree.ElementTree as ET
+got = {}
+for h in ET.parse(sys.argv[1]).getroot().iter('hostdev'):
+    s = h.find('source/address').attrib
+    got[h.find('alias').get('name')] = '%04x:%02x:%02x.%x' % tuple(int(s[k], 16) for k in ('domain', 'bus', 'slot', 'function'))
+want = {'ua-sriov-sriov-a': sys.argv[2], 'ua-sriov-sriov-b': sys.argv[3]}
+if got != want: sys.exit('   FAIL: hostdev sources %s, allocated %s' % (got, want))
+print('   ok: hostdev sources = allocated VFs: %s' % ', '.join('%s <- %s' % kv for kv in sorted(got.items())))
+PY
 
 sk_step "preflight refuses a VF that is not on vfio-pci"
 sed "s/$vf_b/$vf_unbound/" "$A/network-info" >"$W/network-info-unbound"

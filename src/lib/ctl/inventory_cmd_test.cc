@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/base/exit_code.h"
+#include "tests/testing/ctl_runner.h"
 #include "tests/testing/fake_sysfs.h"
 
 namespace sk::ctl {
@@ -21,39 +22,16 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = ::sk::testing::CtlResult;
 
 // Parses `args` as sriovctl does (global flags + the inventory subcommand)
 // and runs the selected command.
 Result RunCtl(std::vector<std::string> args) {
-  CLI::App app{"sriovctl"};
-  app.require_subcommand(1);
-  CtlOptions opts;
-  AddGlobalFlags(app, opts);
-  RunFn run;
-  AddInventoryCommand(app, opts, &run);
-  std::vector<char*> argv;
-  std::string prog = "sriovctl";
-  argv.push_back(prog.data());
-  for (std::string& a : args) argv.push_back(a.data());
-  Result r;
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const CLI::ParseError& e) {
-    r.code = kExitUsage;
-    r.err = e.what();
-    return r;
-  }
-  if (!run) return r;
-  std::ostringstream out, err;
-  r.code = run(Io{&out, &err});
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return ::sk::testing::RunCtl(
+      [](CLI::App& app, const CtlOptions& o, RunFn* run) {
+        AddInventoryCommand(app, o, run);
+      },
+      std::move(args));
 }
 
 class InventoryCmdTest : public ::testing::Test {

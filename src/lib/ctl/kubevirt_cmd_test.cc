@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/base/exit_code.h"
+#include "tests/testing/ctl_runner.h"
 #include "lib/libvirt/libvirt_tools_for_test.h"
 #include "tests/testing/fake_sysfs.h"
 #include "tests/testing/temp_dir.h"
@@ -35,40 +36,17 @@ void Write(const std::filesystem::path& p, const std::string& s) {
   std::ofstream(p) << s;
 }
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = ::sk::testing::CtlResult;
 
 // Parses and runs like src/cmd/sriovctl/main.cc does.
 Result RunCtl(std::vector<std::string> args,
               const std::vector<std::string>* env = nullptr) {
   static const std::vector<std::string> kNoEnv;
-  CLI::App app{"sriovctl: SR-IOV for VMs on Kubernetes, admin CLI", "sriovctl"};
-  app.require_subcommand(1);
-  CtlOptions opts;
-  AddGlobalFlags(app, opts);
-  RunFn run;
-  AddKubevirtCommand(app, opts, &run, env ? env : &kNoEnv);
-  std::vector<std::string> rev(args.rbegin(), args.rend());
-  std::ostringstream out, err;
-  Result r;
-  try {
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e, out, err);
-    r.code = rc == 0 ? kExitOk : kExitUsage;
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-  }
-  if (!run) return {kExitUsage, "", "no command"};
-  Io io{&out, &err};
-  r.code = run(io);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return ::sk::testing::RunCtl(
+      [env](CLI::App& app, const CtlOptions& o, RunFn* run) {
+        AddKubevirtCommand(app, o, run, env ? env : &kNoEnv);
+      },
+      std::move(args));
 }
 
 // --help is part of the interface: pinned by golden files.

@@ -32,7 +32,8 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
 }
 
 absl::Status WriteFileAtomic(const std::filesystem::path& path,
-                             std::string_view contents, int mode) {
+                             std::string_view contents, int mode,
+                             bool sync_dir) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   std::random_device rd;
@@ -63,6 +64,7 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
     ::unlink(tmp.c_str());
     return ErrnoStatus(e, "rename ", tmp, " to ", path.string());
   }
+  if (!sync_dir) return absl::OkStatus();
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
   return absl::OkStatus();

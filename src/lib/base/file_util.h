@@ -16,8 +16,10 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 // Writes `contents` atomically: a temp file in the same directory, fsync,
 // rename over `path`, fsync of the directory. Never follows a symlink at
 // `path` (the rename replaces the link itself). `mode` applies to the new file.
+// `sync_dir` false skips the directory fsync (state that a reboot makes moot).
 absl::Status WriteFileAtomic(const std::filesystem::path& path,
-                             std::string_view contents, int mode = 0644);
+                             std::string_view contents, int mode = 0644,
+                             bool sync_dir = true);
 
 // Creates `dir` and its parents (mode 0755 unless given).
 absl::Status MakeDirs(const std::filesystem::path& dir);

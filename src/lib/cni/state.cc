@@ -61,34 +61,7 @@ bool B(const json& o, const char* k) {
 // succeeds", sriov-cni #178). Saves two fsyncs per ADD.
 absl::Status WriteStateFile(const std::filesystem::path& path,
                             std::string_view data) {
-  std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
-  UniqueFd fd(::open(
-      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return ErrnoStatus(errno, "create ", tmp);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::unlink(tmp.c_str());
-      return ErrnoStatus(e, "write ", tmp);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(e, "fsync ", tmp);
-  }
-  fd.Reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(e, "rename ", tmp, " to ", path.string());
-  }
-  return absl::OkStatus();
+  return WriteFileAtomic(path, data, 0600, /*sync_dir=*/false);
 }
 
 absl::Status Unlink(const std::filesystem::path& p) {

@@ -169,15 +169,18 @@ void Daemon::HandleInotify() {
       }
       if (ev->wd == socket_dir_wd_ && mode_ == RegistrationMode::kLegacy &&
           name == "kubelet.sock" && (ev->mask & IN_CREATE)) {
-        // Kubelet (re)started: every pool registers again.
-        spdlog::info("kubelet.sock created; re-registering");
+        // Kubelet (re)started: every pool registers again, on the socket it
+        // already serves (a restart would cancel in-flight calls). A pool
+        // that already registered on this kubelet.sock (the event was read
+        // late) is left alone.
         for (Slot& s : slots_) {
-          if (s.server && s.server->registered()) {
-            if (!s.server->SocketExists()) continue;  // handled in Tick
-            s.server->Stop(false);
-            s.server.reset();
-            s.next_attempt = absl::InfinitePast();
-          }
+          if (!s.server || !s.server->registered()) continue;
+          if (!s.server->SocketExists()) continue;  // handled in Tick
+          if (s.server->RegisteredWithCurrentKubelet()) continue;
+          spdlog::info("{}: kubelet.sock created; re-registering",
+                       s.pool.config.FullName());
+          s.server->MarkUnregistered();
+          s.next_attempt = absl::InfinitePast();
         }
       }
       p += sizeof(struct inotify_event) + ev->len;

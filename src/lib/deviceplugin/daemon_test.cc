@@ -173,7 +173,8 @@ TEST_F(DaemonTest, KubeletStandInSocketDeletionReRegistersWithinOneSecond) {
   EXPECT_THAT(
       kubelet->WaitForRegistrations("intel.com/vfio", 2, absl::Seconds(1)),
       IsOk());
-  EXPECT_EQ(daemon_->GetState().restarts, 1);
+  // The state is published after the tick that registered.
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().restarts == 1; }));
 }
 
 TEST_F(DaemonTest, KubeletStandInRestartInBothModes) {
@@ -197,6 +198,26 @@ TEST_F(DaemonTest, KubeletStandInRestartInBothModes) {
   EXPECT_THAT(
       watcher->WaitForRegistrations("intel.com/vfio", 2, absl::Seconds(1)),
       IsOk());
+}
+
+TEST_F(DaemonTest, KubeletStandInNewKubeletSockReRegistersOnTheLiveSocket) {
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  std::filesystem::path sock = dir_ / "dp/intel.com_vfio.sock";
+  struct stat before;
+  ASSERT_EQ(::stat(sock.c_str(), &before), 0);
+  SK_ASSERT_OK(kubelet->SimulateRestart(/*wipe_sockets=*/false));
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 2, kWait));
+  // Same socket file, never re-created: nothing in flight was cancelled.
+  struct stat after;
+  ASSERT_EQ(::stat(sock.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_ctim.tv_nsec, before.st_ctim.tv_nsec);
+  EXPECT_EQ(daemon_->GetState().restarts, 0);
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/vfio", {pfs_[0].vfs[0]}));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
 }
 
 TEST_F(DaemonTest, KubeletStandInRefusalIsRetried) {

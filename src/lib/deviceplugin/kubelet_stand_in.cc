@@ -152,7 +152,13 @@ void KubeletStandIn::WatcherLoop() {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(1));
-      if (!reg->GetInfo(&ctx, ireq, &info).ok()) continue;
+      // A socket file exists from bind() on, before the plugin listens; like
+      // kubelet's reconciler, try again on the next pass.
+      if (!reg->GetInfo(&ctx, ireq, &info).ok()) {
+        std::lock_guard lock(mu_);
+        seen_sockets_.erase(e.path().string());
+        continue;
+      }
       bool ok = info.type() == "DevicePlugin" && accept_.load();
       pluginregistration::RegistrationStatus status;
       status.set_plugin_registered(ok);
@@ -262,7 +268,7 @@ absl::StatusOr<v1beta1::DevicePluginOptions> KubeletStandIn::GetOptions(
   return resp;
 }
 
-absl::Status KubeletStandIn::SimulateRestart() {
+absl::Status KubeletStandIn::SimulateRestart(bool wipe_sockets) {
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
@@ -270,6 +276,7 @@ absl::Status KubeletStandIn::SimulateRestart() {
   }
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+    if (!wipe_sockets && e.path().filename() != "kubelet.sock") continue;
     std::error_code rm;
     std::filesystem::remove(e.path(), rm);
   }

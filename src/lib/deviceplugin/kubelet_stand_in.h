@@ -61,8 +61,10 @@ class KubeletStandIn {
       const std::string& resource);
 
   // What kubelet does on restart in legacy mode: stop serving kubelet.sock,
-  // delete every socket in the directory, serve kubelet.sock again.
-  absl::Status SimulateRestart();
+  // delete every socket in the directory, serve kubelet.sock again. With
+  // `wipe_sockets` false, only kubelet.sock is re-created (a kubelet that
+  // restarted without cleaning the directory).
+  absl::Status SimulateRestart(bool wipe_sockets = true);
   // Changes the watcher-mode answer for later registrations.
   void set_accept(bool accept) { accept_.store(accept); }
 

@@ -119,6 +119,8 @@ absl::Status PluginServer::Register(absl::Duration timeout) {
   req.set_endpoint(socket_path_.filename().string());
   req.set_resource_name(resource_name_);
   v1beta1::Empty resp;
+  struct stat before {};
+  if (::stat(kubelet.c_str(), &before) != 0) before = {};
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::Status st = stub->Register(&ctx, req, &resp);
@@ -131,6 +133,7 @@ absl::Status PluginServer::Register(absl::Duration timeout) {
         s.code(), sk::StrCat(resource_name_, ": register on ", kubelet.string(),
                              ": ", std::string(s.message())));
   }
+  registered_kubelet_ = before;
   registered_->store(true);
   spdlog::info("{}: registered with kubelet ({})", resource_name_,
                kubelet.string());
@@ -147,6 +150,17 @@ void PluginServer::Stop(bool cleanup) {
   ::unlink(socket_path_.c_str());
   registered_->store(false);
   if (cleanup) service_->RemoveOutputs();
+}
+
+bool PluginServer::RegisteredWithCurrentKubelet() const {
+  if (!registered()) return false;
+  struct stat now;
+  std::filesystem::path kubelet = opts_.device_plugin_dir / "kubelet.sock";
+  if (::stat(kubelet.c_str(), &now) != 0) return false;
+  const struct stat& was = registered_kubelet_;
+  return now.st_dev == was.st_dev && now.st_ino == was.st_ino &&
+         now.st_ctim.tv_sec == was.st_ctim.tv_sec &&
+         now.st_ctim.tv_nsec == was.st_ctim.tv_nsec;
 }
 
 bool PluginServer::SocketExists() const {

@@ -21,6 +21,8 @@
 // Thread safety: Start/Register/Stop from one thread (the daemon's);
 // registered()/rejected()/SocketExists() from any thread.
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -64,6 +66,14 @@ class PluginServer {
   // otherwise (e.g. InvalidArgument for a bad resource name).
   absl::Status Register(absl::Duration timeout);
 
+  // Legacy mode, on a kubelet.sock (re)creation: false when the registration
+  // in force was made on the kubelet.sock that exists now (same device,
+  // inode and change time), so a late inotify event does not register twice.
+  bool RegisteredWithCurrentKubelet() const;
+  // Keeps serving (in-flight Allocate calls finish) and lets the next
+  // Register() announce the socket again.
+  void MarkUnregistered() { registered_->store(false); }
+
   // Ends ListAndWatch streams, stops gRPC and removes the socket. With
   // `cleanup`, also removes the pool's device-info files and CDI spec.
   // Idempotent.
@@ -90,6 +100,8 @@ class PluginServer {
   std::shared_ptr<std::atomic<bool>> rejected_ =
       std::make_shared<std::atomic<bool>>(false);
   bool stopped_ = false;
+  // Identity of the kubelet.sock the last Register() reached.
+  struct stat registered_kubelet_ {};
 };
 
 }  // namespace sk::deviceplugin

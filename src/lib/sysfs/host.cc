@@ -203,13 +203,22 @@ std::optional<std::string> ChoosePfNetdev(const std::vector<NetDev>& nds) {
   return std::nullopt;
 }
 
-NetDev ReadNetdev(int devfd, const std::string& name,
+// `details` false: the name and link type only (DiscoverOptions::
+// netdev_details).
+NetDev ReadNetdev(int devfd, const std::string& name, bool details,
                   std::vector<std::string>* warnings) {
   NetDev nd;
   nd.name = name;
   // Attributes are opened as "net/<ifname>/<attr>" relative to the device
   // directory: one path walk is cheaper than an extra open+close here.
   AttrReader r(devfd, "net/" + name + "/", warnings);
+  if (auto t = r.Int("type")) {
+    // include/uapi/linux/if_arp.h: ARPHRD_ETHER 1, ARPHRD_INFINIBAND 32.
+    nd.link_type = *t == 1    ? LinkType::kEther
+                   : *t == 32 ? LinkType::kInfiniband
+                              : LinkType::kUnknown;
+  }
+  if (!details) return nd;
   if (auto a = r.Str("address")) {
     auto mac = ParseHwAddress(*a);
     if (mac.ok()) {
@@ -220,12 +229,6 @@ NetDev ReadNetdev(int devfd, const std::string& name,
   }
   if (auto m = r.Ranged("mtu", 0, INT32_MAX)) nd.mtu = static_cast<int>(*m);
   if (auto s = r.Str("operstate")) nd.operstate = *std::move(s);
-  if (auto t = r.Int("type")) {
-    // include/uapi/linux/if_arp.h: ARPHRD_ETHER 1, ARPHRD_INFINIBAND 32.
-    nd.link_type = *t == 1    ? LinkType::kEther
-                   : *t == 32 ? LinkType::kInfiniband
-                              : LinkType::kUnknown;
-  }
   if (auto s = r.Str("phys_port_name")) nd.phys_port_name = *std::move(s);
   if (auto s = r.Str("phys_switch_id")) nd.phys_switch_id = *std::move(s);
   return nd;
@@ -362,7 +365,8 @@ Uevent ParseUevent(std::string_view text, AttrReader& r) {
 
 class Discoverer {
  public:
-  explicit Discoverer(const Sysfs& fs) : fs_(fs) {}
+  Discoverer(const Sysfs& fs, const DiscoverOptions& opts)
+      : fs_(fs), netdev_details_(opts.netdev_details) {}
 
   absl::Status Open() {
     std::string bus = fs_.Path("sys/bus/pci/devices").string();
@@ -464,21 +468,12 @@ class Discoverer {
     if (auto a = r.Ranged("acpi_index", 0, INT32_MAX))
       d.acpi_index = static_cast<int>(*a);
 
-    std::vector<std::string> ifnames;
-    int err = ListAt(dfd.get(), "net", &ifnames);
-    if (err != 0 && !IsMissing(err))
-      r.Warn("net", sk::StrCat("unreadable: ", std::strerror(err)));
-    for (const std::string& n : ifnames)
-      d.netdevs.push_back(ReadNetdev(dfd.get(), n, &d.warnings));
-
-    if (auto t = r.Ranged("sriov_totalvfs", 0, INT32_MAX)) {
-      d.sriov_totalvfs = static_cast<int>(*t);
-      if (auto n = r.Ranged("sriov_numvfs", 0, INT32_MAX, /*required=*/true))
-        d.sriov_numvfs = static_cast<int>(*n);
-      ReadVirtfns(dfd.get(), entry, r, d);
-      d.pf_netdev = ChoosePfNetdev(d.netdevs);
-    }
+    // A VF (physfn link) has no SR-IOV capability of its own
+    // (drivers/pci/iov.c), so only other devices are probed for it: one
+    // failing open less per VF.
+    bool vf_link = false;
     if (auto p = r.Link("physfn")) {
+      vf_link = true;
       auto pa = PciAddress::Parse(*p);
       if (pa.ok()) {
         d.physfn = *pa;
@@ -486,6 +481,27 @@ class Discoverer {
         r.Warn("physfn",
                sk::StrCat("link target is not a PCI address: ", Quote(*p)));
       }
+    }
+    if (!vf_link) {
+      if (auto t = r.Ranged("sriov_totalvfs", 0, INT32_MAX))
+        d.sriov_totalvfs = static_cast<int>(*t);
+    }
+
+    std::vector<std::string> ifnames;
+    int err = ListAt(dfd.get(), "net", &ifnames);
+    if (err != 0 && !IsMissing(err))
+      r.Warn("net", sk::StrCat("unreadable: ", std::strerror(err)));
+    // A PF's netdevs are always read in full: choosing its uplink needs
+    // phys_port_name.
+    bool details = netdev_details_ || d.is_pf();
+    for (const std::string& n : ifnames)
+      d.netdevs.push_back(ReadNetdev(dfd.get(), n, details, &d.warnings));
+
+    if (d.is_pf()) {
+      if (auto n = r.Ranged("sriov_numvfs", 0, INT32_MAX, /*required=*/true))
+        d.sriov_numvfs = static_cast<int>(*n);
+      ReadVirtfns(dfd.get(), entry, r, d);
+      d.pf_netdev = ChoosePfNetdev(d.netdevs);
     }
     return d;
   }
@@ -534,6 +550,7 @@ class Discoverer {
   }
 
   const Sysfs& fs_;
+  const bool netdev_details_;
   UniqueFd bus_fd_;
   UniqueFd groups_fd_;
 };
@@ -576,7 +593,7 @@ absl::StatusOr<std::string> ParseHwAddress(std::string_view text) {
 absl::StatusOr<HostSnapshot> HostSnapshot::Discover(
     const Sysfs& fs, const DiscoverOptions& opts) {
   HostSnapshot snap;
-  Discoverer disc(fs);
+  Discoverer disc(fs, opts);
   if (absl::Status s = disc.Open(); !s.ok()) return s;
   auto entries = disc.Entries();
   if (!entries.ok()) return entries.status();

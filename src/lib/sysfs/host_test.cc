@@ -267,6 +267,47 @@ TEST_F(HostTest, SwitchdevUplinkByPfNAndNoUplink) {
   EXPECT_THAT(h.VfsOf(Get(h, "0000:04:00.0")), IsEmpty());
 }
 
+TEST_F(HostTest, WithoutNetdevDetailsVfsKeepNameAndTypePfsEverything) {
+  std::vector<FakePf> pfs = sk::testing::AddMellanoxCx5Switchdev(b_);
+  FakeCardOptions other_bus;
+  other_bus.bus = 0x3b;
+  std::vector<FakePf> ib = sk::testing::AddMellanoxCx5Infiniband(b_, other_bus);
+  DiscoverOptions o;
+  o.netdev_details = false;
+  HostSnapshot lean = Discover(o);
+  HostSnapshot full = Discover();
+  // Same devices, same SR-IOV layout.
+  ASSERT_EQ(lean.devices().size(), full.devices().size());
+  ExpectSriovMatches(lean, pfs);
+  ExpectSriovMatches(lean, ib);
+  for (const FakePf& pf : pfs) {
+    // The PF is read in full: its uplink is still chosen by phys_port_name.
+    EXPECT_EQ(Get(lean, pf.bdf).pf_netdev, pf.netdev);
+    ASSERT_EQ(Get(lean, pf.bdf).netdevs.size(),
+              Get(full, pf.bdf).netdevs.size());
+    EXPECT_EQ(Get(lean, pf.bdf).netdevs.back().mac,
+              Get(full, pf.bdf).netdevs.back().mac);
+  }
+  size_t vf_netdevs = 0;
+  for (const PciDevice& d : lean.devices()) {
+    if (!d.is_vf()) continue;
+    const PciDevice& f = Get(full, d.address.ToString());
+    ASSERT_EQ(NetdevNames(d), NetdevNames(f));
+    for (size_t i = 0; i < d.netdevs.size(); ++i, ++vf_netdevs) {
+      EXPECT_EQ(d.netdevs[i].link_type, f.netdevs[i].link_type);
+      EXPECT_NE(f.netdevs[i].mac, "");
+      EXPECT_EQ(d.netdevs[i].mac, "");
+      EXPECT_FALSE(d.netdevs[i].mtu.has_value());
+      EXPECT_EQ(d.netdevs[i].operstate, "");
+    }
+  }
+  EXPECT_GT(vf_netdevs, 0u);
+  // InfiniBand VFs keep their link type.
+  const PciDevice& ib_vf = Get(lean, ib[0].vfs[0]);
+  ASSERT_THAT(ib_vf.netdevs, SizeIs(1));
+  EXPECT_EQ(ib_vf.netdevs[0].link_type, LinkType::kInfiniband);
+}
+
 TEST_F(HostTest, InfinibandLinkType) {
   std::vector<FakePf> pfs = sk::testing::AddMellanoxCx5Infiniband(b_);
   HostSnapshot h = Discover();
@@ -376,10 +417,10 @@ TEST_F(HostTest, MalformedAttributesWarnNamingAttributeAndValue) {
   EXPECT_THAT(p.warnings,
               ElementsAre("numa_node: not an integer: \"x\"",
                           "acpi_index: not an integer: \"-\"",
+                          "net/enp1s0f0/type: not an integer: \"ether\"",
                           "net/enp1s0f0/address: not a hardware address: "
                           "\"zz:00\"",
                           "net/enp1s0f0/mtu: not an integer: \"abc\"",
-                          "net/enp1s0f0/type: not an integer: \"ether\"",
                           "sriov_numvfs: not an integer: \"lots\""))
       << ::testing::PrintToString(p.warnings);
   // Everything else is still read.

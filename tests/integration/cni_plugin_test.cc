@@ -9,7 +9,13 @@
 //   * moves, renames, MACs, MTUs, addresses and routes run on the kernel;
 //   * IPAM is Debian's real /usr/lib/cni/host-local and static.
 // Every test creates its own namespaces and removes them.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +49,103 @@ constexpr char kVfMac[] = "02:11:22:33:44:55";
 
 int Sh(const std::string& cmd) {
   return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
+
+// The kernel environment with the pod interface's arp_notify / ndisc_notify
+// writes dropped, so the kernel's own announcements (e.g. the NA it sends
+// when an address is added with ndisc_notify on) cannot be mistaken for the
+// plugin's in a capture.
+class KernelNotifyOffEnvironment : public LinkEnvironment {
+ public:
+  explicit KernelNotifyOffEnvironment(LinkEnvironment& real) : real_(real) {}
+  int host_netns() const override { return real_.host_netns(); }
+  absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) override {
+    return real_.OpenNetns(path);
+  }
+  absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(int fd) override {
+    return real_.OpenSocket(fd);
+  }
+  absl::Status WriteSysctl(int fd, const std::string& key,
+                           const std::string& value) override {
+    if (key.ends_with("/arp_notify") || key.ends_with("/ndisc_notify"))
+      return absl::OkStatus();
+    return real_.WriteSysctl(fd, key, value);
+  }
+  absl::Status Announce(int fd, int ifindex, const net::MacAddress& mac,
+                        const std::vector<net::IpAddress>& ips) override {
+    return real_.Announce(fd, ifindex, mac, ips);
+  }
+
+ private:
+  LinkEnvironment& real_;
+};
+
+// Frames received on one link (AF_PACKET/SOCK_RAW, ETH_P_ALL), opened in
+// the given netns.
+class Capture {
+ public:
+  static absl::StatusOr<Capture> Open(int netns_fd, const std::string& link) {
+    Capture c;
+    SK_RETURN_IF_ERROR(net::RunInNetns(netns_fd, [&]() -> absl::Status {
+      c.fd_ = UniqueFd(
+          ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+      if (!c.fd_) return absl::InternalError("socket(AF_PACKET)");
+      sockaddr_ll sll{};
+      sll.sll_family = AF_PACKET;
+      sll.sll_protocol = htons(ETH_P_ALL);
+      sll.sll_ifindex = static_cast<int>(::if_nametoindex(link.c_str()));
+      if (sll.sll_ifindex == 0) return absl::NotFoundError(link);
+      if (::bind(c.fd_.get(), reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) !=
+          0)
+        return absl::InternalError("bind AF_PACKET");
+      return absl::OkStatus();
+    }));
+    return c;
+  }
+  // Reads frames until `done(frames)` or the deadline (generous: a busy CI
+  // machine may delay delivery, never the outcome).
+  std::vector<std::vector<uint8_t>> ReadUntil(
+      const std::function<bool(const std::vector<std::vector<uint8_t>>&)>& done,
+      std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    std::vector<std::vector<uint8_t>> frames;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(frames) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      std::vector<uint8_t> buf(2048);
+      ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+      if (n <= 0) continue;
+      buf.resize(static_cast<size_t>(n));
+      frames.push_back(std::move(buf));
+    }
+    return frames;
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+std::string Hex(const uint8_t* p, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += kDigits[p[i] >> 4];
+    out += kDigits[p[i] & 0xf];
+  }
+  return out;
+}
+
+// The plugin's gratuitous ARP for `ip_hex`: an Ethernet broadcast ARP
+// request whose sender and target IP are the address.
+bool IsGarpFor(const std::vector<uint8_t>& f, const std::string& ip_hex) {
+  return f.size() >= 42 && Hex(f.data() + 12, 2) == "0806" &&
+         Hex(f.data() + 20, 2) == "0001" && Hex(f.data() + 28, 4) == ip_hex &&
+         Hex(f.data() + 38, 4) == ip_hex;
+}
+// An unsolicited NA (ICMPv6 type 136) whose target is `ip_hex`.
+bool IsNaFor(const std::vector<uint8_t>& f, const std::string& ip_hex) {
+  return f.size() >= 86 && Hex(f.data() + 12, 2) == "86dd" && f[20] == 58 &&
+         f[54] == 136 && Hex(f.data() + 62, 16) == ip_hex;
 }
 
 class CniIntegrationTest : public ::testing::Test {
@@ -99,6 +202,7 @@ class CniIntegrationTest : public ::testing::Test {
     o.lock_timeout = std::chrono::milliseconds(5000);
     o.retries = 3;
     o.retry_interval = std::chrono::milliseconds(5);
+    o.announce_wait = announce_wait_;
     return o;
   }
 
@@ -118,11 +222,15 @@ class CniIntegrationTest : public ::testing::Test {
     pf.Install(pf_sock);
     SK_ASSIGN_OR_RETURN(auto links,
                         KernelLinkEnvironment::Create(host_fd_.get()));
+    KernelNotifyOffEnvironment notify_off(*links);
+    LinkEnvironment& env_links =
+        kernel_notify_off_ ? static_cast<LinkEnvironment&>(notify_off) : *links;
     ExecIpamDelegate ipam;
     sysfs::Sysfs sysfs(tmp_ / "root");
     PluginOptions o = Options();
     o.step_hook_for_test = std::move(hook);
-    Plugin plugin(sysfs, pf_sock, *links, ipam, o);
+    o.warn = [this](std::string_view m) { warnings_.emplace_back(m); };
+    Plugin plugin(sysfs, pf_sock, env_links, ipam, o);
     return plugin.Run(env, conf);
   }
 
@@ -178,6 +286,9 @@ class CniIntegrationTest : public ::testing::Test {
   sk::testing::FakePf card_;
   std::unique_ptr<FakePfNetlink> fake_pf_;
   UniqueFd host_fd_;
+  bool kernel_notify_off_ = false;
+  std::chrono::milliseconds announce_wait_{200};
+  std::vector<std::string> warnings_;
 };
 
 TEST_F(CniIntegrationTest, AddCheckDelNetdeviceWithHostLocal) {
@@ -236,6 +347,68 @@ TEST_F(CniIntegrationTest, StaticIpamAndCheckDetectsRemovedAddress) {
                             "CHECK: address 10.78.0.5/24 missing on net1"));
   SK_ASSERT_OK(Run(Command::kDel, conf).status());
   ExpectVfBackInHost();
+}
+
+TEST_F(CniIntegrationTest, AnnouncesGarpAndUnsolicitedNaForStaticAddresses) {
+  // The veth peer stands in for the wire: up, so the pod end gets carrier
+  // (IFF_RUNNING), and captured in the host netns.
+  ASSERT_EQ(Sh(Ip("link set skpeer0 up")), 0);
+  // No DAD in the pod netns, so the IPv6 address is usable at once; the
+  // kernel's own notifications are off (see KernelNotifyOffEnvironment).
+  std::string pod = pod_ns_.substr(11);
+  ASSERT_EQ(Sh("ip netns exec " + pod +
+               " sysctl -qw net.ipv6.conf.all.accept_dad=0"
+               " net.ipv6.conf.default.accept_dad=0"),
+            0);
+  kernel_notify_off_ = true;
+  announce_wait_ = std::chrono::seconds(30);  // carrier may lag under load
+  SK_ASSERT_OK_AND_ASSIGN(Capture cap,
+                          Capture::Open(host_fd_.get(), "skpeer0"));
+  std::string conf =
+      R"({"cniVersion":"1.0.0","name":"sriov-net","type":"sriov","deviceID":")" +
+      vf_ +
+      R"(","mac":"02:00:00:00:00:cc","ipam":{"type":"static","addresses":[{"address":"10.78.0.5/24"},{"address":"fd00:78::5/64"}]}})";
+  auto out = Run(Command::kAdd, conf);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(warnings_, ::testing::IsEmpty());
+  const std::string v4 = "0a4e0005";
+  const std::string v6 = "fd000078000000000000000000000005";
+  auto frames = cap.ReadUntil([&](const auto& fs) {
+    bool garp = false, na = false;
+    for (const auto& f : fs) {
+      garp = garp || IsGarpFor(f, v4);
+      na = na || IsNaFor(f, v6);
+    }
+    return garp && na;
+  });
+  const std::vector<uint8_t>* garp = nullptr;
+  const std::vector<uint8_t>* na = nullptr;
+  for (const auto& f : frames) {
+    if (IsGarpFor(f, v4)) garp = &f;
+    if (IsNaFor(f, v6)) na = &f;
+  }
+  ASSERT_NE(garp, nullptr) << frames.size() << " frames, no GARP";
+  EXPECT_EQ(Hex(garp->data(), 42),
+            "ffffffffffff"      // to broadcast
+            "0200000000cc"      // from the pod MAC
+            "0806"              // ARP
+            "0001080006040001"  // Ethernet/IPv4 request
+            "0200000000cc"
+            "0a4e0005"  // sender = MAC, IP
+            "ffffffffffff"
+            "0a4e0005");  // target IP = sender IP
+  ASSERT_NE(na, nullptr) << frames.size() << " frames, no NA";
+  EXPECT_EQ(Hex(na->data(), 14),
+            "333300000001"  // to ff02::1's MAC
+            "0200000000cc"  // from the pod MAC
+            "86dd");
+  EXPECT_EQ(na->at(21), 255);  // hop limit
+  EXPECT_EQ(Hex(na->data() + 38, 16), "ff020000000000000000000000000001");
+  EXPECT_EQ(Hex(na->data() + 54, 2), "8800");              // NA, code 0
+  EXPECT_NE(Hex(na->data() + 56, 2), "0000");              // checksum filled in
+  EXPECT_EQ(Hex(na->data() + 58, 4), "20000000");          // Override only
+  EXPECT_EQ(Hex(na->data() + 78, 8), "02010200000000cc");  // TLLA = MAC
+  SK_ASSERT_OK(Run(Command::kDel, conf).status());
 }
 
 TEST_F(CniIntegrationTest, IpamFailureAfterMoveRollsEverythingBack) {

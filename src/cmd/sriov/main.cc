@@ -11,6 +11,7 @@
 #include <ctime>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 
@@ -43,12 +44,17 @@ absl::StatusOr<std::string> ReadStdin() {
   }
 }
 
+// Best-effort failures reported by the plugin (e.g. a GARP not sent); they
+// go to logFile with the outcome.
+std::vector<std::string> g_warnings;
+
 absl::StatusOr<std::string> Run(const std::string& input) {
   SK_ASSIGN_OR_RETURN(sk::cni::CniEnv env, sk::cni::ParseEnv(GetEnv));
   sk::sysfs::Sysfs sysfs(GetEnv("SRIOVKIT_SYSFS_ROOT").value_or("/"));
   sk::cni::PluginOptions opts;
   if (auto dir = GetEnv("SRIOVKIT_CNI_STATE_DIR"); dir && !dir->empty())
     opts.state_dir = *dir;
+  opts.warn = [](std::string_view m) { g_warnings.emplace_back(m); };
   SK_ASSIGN_OR_RETURN(auto pf_socket, sk::netlink::KernelSocket::Open());
   SK_ASSIGN_OR_RETURN(auto links, sk::cni::KernelLinkEnvironment::Create());
   sk::cni::ExecIpamDelegate ipam;
@@ -56,8 +62,9 @@ absl::StatusOr<std::string> Run(const std::string& input) {
   return plugin.Run(env, input);
 }
 
-// One structured line per invocation, in upstream's key=value shape, to the
-// config's logFile (upstream logs to stderr when unset; we stay quiet then).
+// One structured line per invocation (after one warning line per
+// best-effort failure), in upstream's key=value shape, to the config's
+// logFile (upstream logs to stderr when unset; we stay quiet then).
 // logLevel "error" logs failures only; "panic" nothing.
 void LogOutcome(const std::string& input, const absl::Status& status) {
   auto j = nlohmann::json::parse(input, nullptr, false);
@@ -70,19 +77,24 @@ void LogOutcome(const std::string& input, const absl::Status& status) {
   char ts[32];
   std::time_t now = std::time(nullptr);
   std::strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  std::string msg = status.ok() ? "done" : std::string(status.message());
-  std::fprintf(
-      f,
-      "time=\"%s\" level=%s msg=%s cniName=sriov-cni command=%s "
-      "containerID=%s netns=%s ifname=%s\n",
-      ts, status.ok() ? "info" : "error",
-      nlohmann::json(msg)
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-          .c_str(),
-      GetEnv("CNI_COMMAND").value_or("").c_str(),
-      GetEnv("CNI_CONTAINERID").value_or("").c_str(),
-      GetEnv("CNI_NETNS").value_or("").c_str(),
-      GetEnv("CNI_IFNAME").value_or("").c_str());
+  auto line = [&](const char* lvl, const std::string& msg) {
+    std::fprintf(
+        f,
+        "time=\"%s\" level=%s msg=%s cniName=sriov-cni command=%s "
+        "containerID=%s netns=%s ifname=%s\n",
+        ts, lvl,
+        nlohmann::json(msg)
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            .c_str(),
+        GetEnv("CNI_COMMAND").value_or("").c_str(),
+        GetEnv("CNI_CONTAINERID").value_or("").c_str(),
+        GetEnv("CNI_NETNS").value_or("").c_str(),
+        GetEnv("CNI_IFNAME").value_or("").c_str());
+  };
+  if (level != "error")
+    for (const auto& w : g_warnings) line("warning", w);
+  line(status.ok() ? "info" : "error",
+       status.ok() ? "done" : std::string(status.message()));
   std::fclose(f);
 }
 

@@ -10,6 +10,7 @@
 
 #include "lib/base/errno_status.h"
 #include "lib/base/status_macros.h"
+#include "lib/cni/announce.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
@@ -74,6 +75,14 @@ absl::Status KernelLinkEnvironment::WriteSysctl(int fd, const std::string& key,
                                                 const std::string& value) {
   return net::WriteSysctlInNetns(fd, key, value);
 }
+absl::Status KernelLinkEnvironment::Announce(
+    int fd, int ifindex, const net::MacAddress& mac,
+    const std::vector<net::IpAddress>& ips) {
+  // The sockets must be created inside the pod netns: a socket belongs to
+  // the namespace it was created in.
+  return net::RunInNetns(fd,
+                         [&] { return AnnounceAddresses(ifindex, mac, ips); });
+}
 
 // ---------------------------------------------------------------------------
 // Plugin
@@ -116,6 +125,10 @@ Plugin::Plugin(const sysfs::Sysfs& sysfs, netlink::Socket& pf_socket,
 
 void Plugin::Step(std::string_view name) {
   if (options_.step_hook_for_test) options_.step_hook_for_test(name);
+}
+
+void Plugin::Warn(std::string_view message) {
+  if (options_.warn) options_.warn(message);
 }
 
 absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
@@ -340,6 +353,45 @@ absl::Status Plugin::ConfigureIps(AddState& st) {
   return absl::OkStatus();
 }
 
+void Plugin::AnnounceIps(const CniEnv& env, AddState& st) {
+  if (st.loc.mode != VfMode::kNetdevice || st.result.ips.empty()) return;
+  std::vector<net::IpAddress> ips;
+  for (const auto& ip : st.result.ips) {
+    auto p = net::ParseIpPrefix(ip.address);
+    if (p.ok()) ips.push_back(p->addr);
+  }
+  auto warn = [&](const absl::Status& s) {
+    Warn(absl::StrCat("not announcing the addresses of ", env.ifname, ": ",
+                      s.message()));
+  };
+  auto sock = links_.OpenSocket(st.pod_ns.get());
+  if (!sock.ok()) return warn(sock.status());
+  LinkOps pod(**sock);
+  // A VF's carrier may come up a little after the link is set up; frames
+  // sent before IFF_RUNNING are dropped by the driver.
+  constexpr uint32_t kUpRunning = IFF_UP | IFF_RUNNING;
+  auto deadline = std::chrono::steady_clock::now() + options_.announce_wait;
+  std::chrono::milliseconds delay{2};
+  absl::StatusOr<LinkInfo> link;
+  for (;;) {
+    link = pod.GetLinkByIndex(st.pod_index);
+    if (!link.ok()) return warn(link.status());
+    if ((link->flags & kUpRunning) == kUpRunning) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return warn(absl::UnavailableError(
+          absl::StrCat("link not up and running after ",
+                       options_.announce_wait.count(), " ms")));
+    }
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
+    delay *= 2;
+  }
+  absl::Status s =
+      links_.Announce(st.pod_ns.get(), link->index, link->mac, ips);
+  if (!s.ok()) warn(s);
+}
+
 absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
                            AddState& st) {
   absl::Status pf = ApplyPf(st);
@@ -540,6 +592,7 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   if (st.loc.mode == VfMode::kNetdevice) st.entry.mtu = st.result_mtu;
   SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
   Step("ready");
+  AnnounceIps(env, st);
 
   ResultInterface ri;
   ri.name = env.ifname;

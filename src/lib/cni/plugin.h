@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -64,6 +65,12 @@ class LinkEnvironment {
   // Best effort; failures are ignored by the plugin.
   virtual absl::Status WriteSysctl(int netns_fd, const std::string& key,
                                    const std::string& value) = 0;
+  // Sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6) per address of
+  // `ips` from link `ifindex` with `mac` inside `netns_fd` (announce.h).
+  // Returns the first error; the plugin only logs it.
+  virtual absl::Status Announce(int netns_fd, int ifindex,
+                                const net::MacAddress& mac,
+                                const std::vector<net::IpAddress>& ips) = 0;
 };
 
 class KernelLinkEnvironment : public LinkEnvironment {
@@ -77,6 +84,8 @@ class KernelLinkEnvironment : public LinkEnvironment {
       int netns_fd) override;
   absl::Status WriteSysctl(int netns_fd, const std::string& key,
                            const std::string& value) override;
+  absl::Status Announce(int netns_fd, int ifindex, const net::MacAddress& mac,
+                        const std::vector<net::IpAddress>& ips) override;
 
  private:
   explicit KernelLinkEnvironment(UniqueFd host) : host_(std::move(host)) {}
@@ -89,6 +98,14 @@ struct PluginOptions {
   // MAC set-and-verify and link-up-on-EBUSY retries (upstream: 20 x 100 ms).
   int retries = 20;
   std::chrono::milliseconds retry_interval{100};
+  // Before announcing the addresses (GARP / unsolicited NA, netdevice mode
+  // with IPAM), wait this long at most for the pod interface to report
+  // IFF_UP|IFF_RUNNING, polling with exponential backoff from 2 ms
+  // (upstream: 200 ms). Not running by then: no announcement, a warning.
+  std::chrono::milliseconds announce_wait{200};
+  // Receives best-effort failures that do not fail the command (e.g. a
+  // GARP that could not be sent). May be empty.
+  std::function<void(std::string_view message)> warn;
   // Called with a step name at each ADD step; tests use it to simulate a
   // crash (the hook _exit()s in a forked child).
   std::function<void(std::string_view step)> step_hook_for_test;
@@ -124,6 +141,10 @@ class Plugin {
   absl::Status ApplyPf(AddState& st);
   absl::Status SetupNetdev(const CniEnv& env, AddState& st);
   absl::Status ConfigureIps(AddState& st);
+  // Best effort: GARP / unsolicited NA for the IPAM addresses (netdevice
+  // mode). Failures go to options_.warn.
+  void AnnounceIps(const CniEnv& env, AddState& st);
+  void Warn(std::string_view message);
   // Restores a VF from its cache record (DEL, GC, repair). `pod_netns` is
   // the namespace path to look in ("" if unknown).
   absl::Status Restore(const CacheEntry& e, const std::string& pod_netns);

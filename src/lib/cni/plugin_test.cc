@@ -55,6 +55,10 @@ class FakeLinkEnvironment : public LinkEnvironment {
                            const std::string&) override {
     return absl::OkStatus();
   }
+  absl::Status Announce(int, int, const net::MacAddress&,
+                        const std::vector<net::IpAddress>&) override {
+    return absl::OkStatus();
+  }
 
  private:
   std::filesystem::path dir_;

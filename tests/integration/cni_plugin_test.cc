@@ -11,6 +11,7 @@
 // Every test creates its own namespaces and removes them.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_addr.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -203,6 +204,7 @@ class CniIntegrationTest : public ::testing::Test {
     o.retries = 3;
     o.retry_interval = std::chrono::milliseconds(5);
     o.announce_wait = announce_wait_;
+    o.dad_timeout = dad_timeout_;
     return o;
   }
 
@@ -288,6 +290,7 @@ class CniIntegrationTest : public ::testing::Test {
   UniqueFd host_fd_;
   bool kernel_notify_off_ = false;
   std::chrono::milliseconds announce_wait_{200};
+  std::chrono::milliseconds dad_timeout_{5000};
   std::vector<std::string> warnings_;
 };
 
@@ -409,6 +412,54 @@ TEST_F(CniIntegrationTest, AnnouncesGarpAndUnsolicitedNaForStaticAddresses) {
   EXPECT_EQ(Hex(na->data() + 58, 4), "20000000");          // Override only
   EXPECT_EQ(Hex(na->data() + 78, 8), "02010200000000cc");  // TLLA = MAC
   SK_ASSERT_OK(Run(Command::kDel, conf).status());
+}
+
+std::string StaticV6Conf(const std::string& vf, const std::string& addr) {
+  return R"({"cniVersion":"1.0.0","name":"sriov-net","type":"sriov","deviceID":")" +
+         vf + R"(","ipam":{"type":"static","addresses":[{"address":")" + addr +
+         R"("}]}})";
+}
+
+TEST_F(CniIntegrationTest, AddReturnsOnlyAfterIpv6DadSettled) {
+  // Real DAD (the pod netns keeps the kernel default accept_dad=1): the
+  // address is tentative for about a second after it is added.
+  ASSERT_EQ(Sh(Ip("link set skpeer0 up")), 0);
+  dad_timeout_ = std::chrono::seconds(60);  // kernel timers; generous
+  std::string conf = StaticV6Conf(vf_, "fd00:79::5/64");
+  auto out = Run(Command::kAdd, conf);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(warnings_, ::testing::IsEmpty());
+  auto pod = LinkIn(pod_ns_, "net1");
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  SK_ASSERT_OK_AND_ASSIGN(UniqueFd ns, net::OpenNetns(pod_ns_));
+  SK_ASSERT_OK_AND_ASSIGN(auto sock, netlink::KernelSocket::Open(ns.get()));
+  net::LinkOps ops(*sock);
+  SK_ASSERT_OK_AND_ASSIGN(auto addrs,
+                          ops.ListAddressInfo({pod->index, "net1"}));
+  bool found = false;
+  for (const auto& a : addrs) {
+    if (net::PrefixToString(a.prefix) != "fd00:79::5/64") continue;
+    found = true;
+    EXPECT_EQ(a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED), 0u) << a.flags;
+  }
+  EXPECT_TRUE(found);
+  SK_ASSERT_OK(Run(Command::kDel, conf).status());
+  ExpectVfBackInHost();
+}
+
+TEST_F(CniIntegrationTest, DadFailureFailsAddNamingTheAddressAndRollsBack) {
+  // The peer already owns the address (no DAD on its side), so it answers
+  // the pod's DAD probe and the kernel marks the pod's copy DADFAILED.
+  ASSERT_EQ(Sh(Ip("link set skpeer0 up")), 0);
+  ASSERT_EQ(Sh(Ip("addr add fd00:79::5/64 dev skpeer0 nodad")), 0);
+  dad_timeout_ = std::chrono::seconds(60);
+  std::string conf = StaticV6Conf(vf_, "fd00:79::5/64");
+  EXPECT_THAT(Run(Command::kAdd, conf),
+              sk::testing::StatusIs(
+                  absl::StatusCode::kAlreadyExists,
+                  "IPv6 address fd00:79::5/64 on net1: duplicate address "
+                  "detected (DADFAILED)"));
+  ExpectVfBackInHost();
 }
 
 TEST_F(CniIntegrationTest, IpamFailureAfterMoveRollsEverythingBack) {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "lib/base/errno_status.h"
 #include "lib/base/status_macros.h"
 #include "lib/cni/announce.h"
+#include "lib/cni/dad.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
@@ -313,6 +315,35 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   return absl::OkStatus();
 }
 
+absl::Status Plugin::WaitForDad(LinkOps& pod, const LinkRef& ref,
+                                const std::vector<net::IpPrefix>& added) {
+  if (std::none_of(added.begin(), added.end(), [](const net::IpPrefix& p) {
+        return p.addr.family == AF_INET6;
+      }))
+    return absl::OkStatus();
+  auto deadline = std::chrono::steady_clock::now() + options_.dad_timeout;
+  std::chrono::milliseconds delay{2};
+  for (;;) {
+    SK_ASSIGN_OR_RETURN(auto present, pod.ListAddressInfo(ref));
+    DadState dad = EvaluateDad(present, added);
+    if (dad.outcome == DadState::kSettled) return absl::OkStatus();
+    if (dad.outcome == DadState::kFailed) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "IPv6 address ", dad.address, " on ", ref.name, ": ", dad.reason));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      Warn(absl::StrCat("IPv6 addresses on ", ref.name,
+                        " still tentative (DAD) after ",
+                        options_.dad_timeout.count(), " ms; continuing"));
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
+    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  }
+}
+
 absl::Status Plugin::ConfigureIps(AddState& st) {
   SK_ASSIGN_OR_RETURN(auto sock, links_.OpenSocket(st.pod_ns.get()));
   LinkOps pod(*sock);
@@ -328,10 +359,13 @@ absl::Status Plugin::ConfigureIps(AddState& st) {
         st.pod_ns.get(),
         "net/ipv6/conf/" + st.entry.ifname + "/keep_addr_on_down", "1");
   }
+  std::vector<net::IpPrefix> added;
   for (const auto& ip : st.result.ips) {
     SK_ASSIGN_OR_RETURN(net::IpPrefix p, net::ParseIpPrefix(ip.address));
     SK_RETURN_IF_ERROR(pod.AddAddress(ref, p));
+    added.push_back(p);
   }
+  SK_RETURN_IF_ERROR(WaitForDad(pod, ref, added));
   for (const auto& rt : st.result.routes) {
     SK_ASSIGN_OR_RETURN(net::IpPrefix dst,
                         net::ParseIpPrefix(rt.value("dst", "")));

@@ -103,6 +103,11 @@ struct PluginOptions {
   // IFF_UP|IFF_RUNNING, polling with exponential backoff from 2 ms
   // (upstream: 200 ms). Not running by then: no announcement, a warning.
   std::chrono::milliseconds announce_wait{200};
+  // After adding IPv6 addresses (netdevice mode), wait this long at most
+  // for DAD to finish (dad.h), polling RTM_GETADDR with backoff from 2 ms.
+  // DADFAILED is an ADD error; still tentative at the deadline: a warning
+  // and ADD carries on (the address becomes usable when DAD ends).
+  std::chrono::milliseconds dad_timeout{5000};
   // Receives best-effort failures that do not fail the command (e.g. a
   // GARP that could not be sent). May be empty.
   std::function<void(std::string_view message)> warn;
@@ -144,6 +149,10 @@ class Plugin {
   // Best effort: GARP / unsolicited NA for the IPAM addresses (netdevice
   // mode). Failures go to options_.warn.
   void AnnounceIps(const CniEnv& env, AddState& st);
+  // AlreadyExists "IPv6 address <a> on <if>: duplicate address detected
+  // (DADFAILED)" when DAD fails (see PluginOptions::dad_timeout).
+  absl::Status WaitForDad(net::LinkOps& pod, const net::LinkRef& ref,
+                          const std::vector<net::IpPrefix>& added);
   void Warn(std::string_view message);
   // Restores a VF from its cache record (DEL, GC, repair). `pod_netns` is
   // the namespace path to look in ("" if unknown).

@@ -462,13 +462,21 @@ absl::Status LinkOps::AddAddress(const LinkRef& link, const IpPrefix& p) {
 
 absl::StatusOr<std::vector<IpPrefix>> LinkOps::ListAddresses(
     const LinkRef& link) {
+  SK_ASSIGN_OR_RETURN(std::vector<AddressInfo> infos, ListAddressInfo(link));
+  std::vector<IpPrefix> out;
+  for (const AddressInfo& a : infos) out.push_back(a.prefix);
+  return out;
+}
+
+absl::StatusOr<std::vector<AddressInfo>> LinkOps::ListAddressInfo(
+    const LinkRef& link) {
   MessageBuilder b(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
   b.PutHeader(ifaddrmsg{});
   auto replies = socket_.Transact(std::move(b).Build());
   if (!replies.ok())
     return Annotate(replies.status(),
                     sk::StrCat(Describe(link), ": list addresses"));
-  std::vector<IpPrefix> out;
+  std::vector<AddressInfo> out;
   for (const Message& m : *replies) {
     if (m.type() != RTM_NEWADDR) continue;
     SK_ASSIGN_OR_RETURN(ifaddrmsg ifa, m.Header<ifaddrmsg>());
@@ -477,12 +485,18 @@ absl::StatusOr<std::vector<IpPrefix>> LinkOps::ListAddresses(
     const Attr* a = attrs.Find(IFA_LOCAL);
     if (a == nullptr) a = attrs.Find(IFA_ADDRESS);
     if (a == nullptr) continue;
-    IpPrefix p;
+    AddressInfo info;
+    IpPrefix& p = info.prefix;
     p.addr.family = ifa.ifa_family;
     if (a->payload.size() != p.addr.size()) continue;
     std::memcpy(p.addr.bytes.data(), a->payload.data(), a->payload.size());
     p.prefix_len = ifa.ifa_prefixlen;
-    out.push_back(p);
+    // ifa_flags has only 8 bits; IFA_FLAGS (kernel 3.14+) carries all.
+    info.flags = ifa.ifa_flags;
+    if (const Attr* f = attrs.Find(IFA_FLAGS)) {
+      SK_ASSIGN_OR_RETURN(info.flags, f->AsU32());
+    }
+    out.push_back(info);
   }
   return out;
 }

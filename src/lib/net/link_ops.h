@@ -63,6 +63,13 @@ struct LinkInfo {
   bool operator==(const LinkInfo&) const = default;
 };
 
+// One address of a link as RTM_GETADDR reports it.
+struct AddressInfo {
+  IpPrefix prefix;
+  uint32_t flags = 0;  // IFA_F_* (IFA_FLAGS when present, else ifa_flags)
+  bool operator==(const AddressInfo&) const = default;
+};
+
 // Names a link for requests and error messages.
 struct LinkRef {
   int index = 0;
@@ -120,6 +127,9 @@ class LinkOps {
   // AlreadyExists if present.
   absl::Status AddAddress(const LinkRef& link, const IpPrefix& prefix);
   absl::StatusOr<std::vector<IpPrefix>> ListAddresses(const LinkRef& link);
+  // The same dump with each address's flags (IFA_F_TENTATIVE,
+  // IFA_F_DADFAILED, ...), e.g. to wait for IPv6 DAD.
+  absl::StatusOr<std::vector<AddressInfo>> ListAddressInfo(const LinkRef& link);
   // Adds a main-table route via `gw` (if set) out of `link`.
   absl::Status AddRoute(const LinkRef& link, const IpPrefix& dst,
                         const std::optional<IpAddress>& gw);

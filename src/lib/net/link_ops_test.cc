@@ -182,5 +182,39 @@ TEST(LinkOpsTest, LinkRequestsCarryExpectedAttributes) {
   EXPECT_EQ(sock.requests()[4].type(), RTM_NEWADDR);
 }
 
+Message NewAddr(int index, const char* ip, int len, uint8_t ifa_flags,
+                std::optional<uint32_t> flags_attr) {
+  auto p = ParseIp(ip);
+  netlink::MessageBuilder b(RTM_NEWADDR, NLM_F_MULTI);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(p->family);
+  ifa.ifa_prefixlen = static_cast<uint8_t>(len);
+  ifa.ifa_flags = ifa_flags;
+  ifa.ifa_index = static_cast<uint32_t>(index);
+  b.PutHeader(ifa);
+  b.PutAttr(IFA_ADDRESS, p->bytes.data(), p->size());
+  if (flags_attr) b.PutU32(IFA_FLAGS, *flags_attr);
+  return std::move(b).Build();
+}
+
+TEST(LinkOpsTest, ListAddressInfoReportsFlagsOfTheLinkOnly) {
+  FakeNetlinkSocket sock;
+  std::vector<Message> dump;
+  dump.push_back(NewAddr(7, "10.0.0.2", 24, 0x80 /*PERMANENT*/, std::nullopt));
+  dump.push_back(
+      NewAddr(7, "fd00::5", 64, 0x40 /*TENTATIVE*/, 0x40 | 0x08 /*DADFAILED*/));
+  dump.push_back(NewAddr(9, "fd00::6", 64, 0, 0x40));
+  sock.PushReply(std::move(dump));
+  LinkOps ops(sock);
+  SK_ASSERT_OK_AND_ASSIGN(auto addrs, ops.ListAddressInfo({7, "net1"}));
+  ASSERT_EQ(addrs.size(), 2u);
+  EXPECT_EQ(PrefixToString(addrs[0].prefix), "10.0.0.2/24");
+  EXPECT_EQ(addrs[0].flags, 0x80u);
+  EXPECT_EQ(PrefixToString(addrs[1].prefix), "fd00::5/64");
+  EXPECT_EQ(addrs[1].flags, 0x48u);  // IFA_FLAGS wins over the 8-bit field
+  ASSERT_EQ(sock.requests().size(), 1u);
+  EXPECT_EQ(sock.requests()[0].type(), RTM_GETADDR);
+}
+
 }  // namespace
 }  // namespace sk::net

@@ -142,6 +142,11 @@ void BM_StartToRegistered(benchmark::State& state) {
     state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
     rss = std::max(rss, RssKib(plugin->pid));
     priv = std::max(priv, PrivateKib(plugin->pid));
+    // SK_DP_BENCH_SMAPS=<file> keeps the plugin's smaps (where RSS goes).
+    if (const char* out = std::getenv("SK_DP_BENCH_SMAPS")) {
+      std::ifstream in("/proc/" + std::to_string(plugin->pid) + "/smaps");
+      std::ofstream(out) << in.rdbuf();
+    }
   }
   state.counters["rss_kib"] = static_cast<double>(rss);
   state.counters["private_kib"] = static_cast<double>(priv);

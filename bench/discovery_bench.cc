@@ -85,7 +85,7 @@ BENCHMARK(BM_Discover)
     ->Complexity(benchmark::oN);
 
 // The same tree read with discovery's options for the device plugin
-// (netdev_details = false: VF netdevs give name and link type only).
+// (details = false: VF netdevs give name and link type only).
 void BM_DiscoverLean(benchmark::State& state) {
   int total_vfs = static_cast<int>(state.range(0));
   const Tree& tree = ScaleTree(total_vfs);
@@ -93,11 +93,11 @@ void BM_DiscoverLean(benchmark::State& state) {
   sk::sysfs::DiscoverOptions opts;
   opts.threads = static_cast<size_t>(state.range(1));
   opts.resolve_names = false;
-  opts.netdev_details = false;
+  opts.details = false;
   for (auto _ : state) {
     auto host = sk::sysfs::HostSnapshot::Discover(fs, opts);
-    if (!host.ok() ||
-        host->devices().size() != static_cast<size_t>(total_vfs + total_vfs / 256)) {
+    if (!host.ok() || host->devices().size() !=
+                          static_cast<size_t>(total_vfs + total_vfs / 256)) {
       state.SkipWithError("discovery failed");
       return;
     }
@@ -151,9 +151,9 @@ void BM_SyscallFloor(benchmark::State& state) {
     state.SkipWithError("cannot open the bus directory");
     return;
   }
-  static const char* const kNetAttrs[] = {"type", "address", "mtu",
-                                          "operstate", "phys_port_name",
-                                          "phys_switch_id"};
+  static const char* const kNetAttrs[] = {
+      "type",      "address",        "mtu",
+      "operstate", "phys_port_name", "phys_switch_id"};
   size_t devices = 0;
   for (auto _ : state) {
     devices = 0;

@@ -24,7 +24,7 @@ absl::StatusOr<std::vector<sysfs::PciDevice>> DiscoverHost(
     const sysfs::Sysfs& fs) {
   sysfs::DiscoverOptions o;
   o.resolve_names = false;  // names are not used; skip parsing pci.ids
-  o.netdev_details = false;  // selectors need netdev names and link types only
+  o.details = false;        // selectors need netdev names and link types only
   auto host = sysfs::HostSnapshot::Discover(fs, o);
   if (!host.ok()) return host.status();
   return host->devices();

@@ -271,10 +271,22 @@ TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
   std::filesystem::create_directories(dir_ / "cdi");
   std::ofstream(dir_ / "cdi/sriov-dp-stale.yaml") << "x";
   std::ofstream(dir_ / "cdi/other-vendor.yaml") << "x";
+  // A device that left the pool, and another resource whose name extends
+  // this one.
+  std::filesystem::create_directories(dir_ / "devinfo");
+  std::filesystem::path gone =
+      dir_ / "devinfo/intel.com-vfio-0000:99:00.1-device.json";
+  std::filesystem::path other =
+      dir_ / "devinfo" /
+      ("intel.com-vfio-x-" + pfs_[0].vfs[0] + "-device.json");
+  std::ofstream(gone) << "{}";
+  std::ofstream(other) << "{}";
   SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
                           KubeletStandIn::StartLegacy(dir_ / "dp"));
   StartDaemon();
   SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait).status());
+  EXPECT_FALSE(std::filesystem::exists(gone));
+  EXPECT_TRUE(std::filesystem::exists(other));
   std::string vf = pfs_[0].vfs[1];
   SK_ASSERT_OK_AND_ASSIGN(auto resp, kubelet->Allocate("intel.com/vfio", {vf}));
   const auto& c = resp.container_responses(0);
@@ -298,6 +310,7 @@ TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
   EXPECT_FALSE(std::filesystem::exists(info));
   EXPECT_FALSE(std::filesystem::exists(spec));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "cdi/other-vendor.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(other));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "dp/kubelet.sock"));
 }
 

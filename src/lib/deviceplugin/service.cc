@@ -11,6 +11,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/allocation.h"
+#include "lib/sysfs/pci.h"
 
 namespace sk::deviceplugin {
 namespace {
@@ -200,10 +201,29 @@ absl::Status DevicePluginService::WriteCdiSpec() const {
 }
 
 void DevicePluginService::RemoveOutputs() const {
-  for (const PoolDevice& d : pool_.devices) {
-    std::error_code ec;
-    std::filesystem::remove(
-        opts_.devinfo_dir / DeviceInfoFileName(pool_.config, d.id), ec);
+  // One listing instead of an unlink per pool device (2048 failing unlinks
+  // at every start on a large host). Removes "<resource>-<BDF>-device.json"
+  // for any BDF, so files of devices that left the pool go too; another
+  // resource whose name extends this one ("vfio-x") never matches, since
+  // what follows the stem must be a PCI address.
+  const std::string suffix = "-device.json";
+  const std::string empty_id = DeviceInfoFileName(pool_.config, "");
+  const std::string prefix =
+      empty_id.substr(0, empty_id.size() - suffix.size());  // "<res>-"
+  std::error_code list_ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(opts_.devinfo_dir, list_ec)) {
+    std::string n = e.path().filename().string();
+    if (n.size() <= prefix.size() + suffix.size() ||
+        n.compare(0, prefix.size(), prefix) != 0 ||
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    std::string id =
+        n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
+    if (!sysfs::PciAddress::Parse(id).ok()) continue;
+    std::error_code rm;
+    std::filesystem::remove(e.path(), rm);
   }
   if (opts_.use_cdi) {
     std::error_code ec;

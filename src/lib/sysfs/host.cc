@@ -203,8 +203,7 @@ std::optional<std::string> ChoosePfNetdev(const std::vector<NetDev>& nds) {
   return std::nullopt;
 }
 
-// `details` false: the name and link type only (DiscoverOptions::
-// netdev_details).
+// `details` false: the name and link type only (DiscoverOptions::details).
 NetDev ReadNetdev(int devfd, const std::string& name, bool details,
                   std::vector<std::string>* warnings) {
   NetDev nd;
@@ -366,7 +365,7 @@ Uevent ParseUevent(std::string_view text, AttrReader& r) {
 class Discoverer {
  public:
   Discoverer(const Sysfs& fs, const DiscoverOptions& opts)
-      : fs_(fs), netdev_details_(opts.netdev_details) {}
+      : fs_(fs), details_(opts.details) {}
 
   absl::Status Open() {
     std::string bus = fs_.Path("sys/bus/pci/devices").string();
@@ -458,7 +457,7 @@ class Discoverer {
         // vfio creates no-IOMMU groups only for devices it binds
         // (drivers/vfio/group.c vfio_noiommu_group_alloc), so only devices
         // bound to a vfio driver need the extra read.
-        if (d.driver && d.driver->find("vfio") != std::string::npos)
+        if (details_ && d.driver && d.driver->find("vfio") != std::string::npos)
           d.noiommu = IsNoIommuGroup(*g);
       } else {
         r.Warn("iommu_group",
@@ -493,9 +492,9 @@ class Discoverer {
       r.Warn("net", sk::StrCat("unreadable: ", std::strerror(err)));
     // A PF's netdevs are always read in full: choosing its uplink needs
     // phys_port_name.
-    bool details = netdev_details_ || d.is_pf();
+    bool full = details_ || d.is_pf();
     for (const std::string& n : ifnames)
-      d.netdevs.push_back(ReadNetdev(dfd.get(), n, details, &d.warnings));
+      d.netdevs.push_back(ReadNetdev(dfd.get(), n, full, &d.warnings));
 
     if (d.is_pf()) {
       if (auto n = r.Ranged("sriov_numvfs", 0, INT32_MAX, /*required=*/true))
@@ -550,7 +549,7 @@ class Discoverer {
   }
 
   const Sysfs& fs_;
-  const bool netdev_details_;
+  const bool details_;
   UniqueFd bus_fd_;
   UniqueFd groups_fd_;
 };

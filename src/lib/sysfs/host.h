@@ -132,12 +132,12 @@ struct DiscoverOptions {
   std::vector<std::string> pci_ids_paths = {"usr/share/misc/pci.ids",
                                             "usr/share/hwdata/pci.ids"};
   bool resolve_names = true;
-  // false: netdevs of devices that are not SR-IOV PFs carry only their name
-  // and link type (mac, mtu, operstate, phys_port_name and phys_switch_id
-  // stay empty), five reads fewer per VF netdev. For consumers that select
-  // devices but do not show them (the device plugin). PFs are always read
-  // in full.
-  bool netdev_details = true;
+  // false: only what device selection needs (the device plugin): netdevs of
+  // devices that are not SR-IOV PFs carry only their name and link type
+  // (mac, mtu, operstate, phys_port_name and phys_switch_id stay empty, five
+  // reads fewer per VF netdev), and the vfio no-IOMMU group name is not read
+  // (noiommu stays false). PFs are always read in full.
+  bool details = true;
   // Worker threads reading devices; 0 = automatic (1 for small trees, up to
   // min(4, cores) for large ones). The result does not depend on it.
   size_t threads = 0;

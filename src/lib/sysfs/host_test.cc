@@ -273,7 +273,7 @@ TEST_F(HostTest, WithoutNetdevDetailsVfsKeepNameAndTypePfsEverything) {
   other_bus.bus = 0x3b;
   std::vector<FakePf> ib = sk::testing::AddMellanoxCx5Infiniband(b_, other_bus);
   DiscoverOptions o;
-  o.netdev_details = false;
+  o.details = false;
   HostSnapshot lean = Discover(o);
   HostSnapshot full = Discover();
   // Same devices, same SR-IOV layout.
@@ -306,6 +306,19 @@ TEST_F(HostTest, WithoutNetdevDetailsVfsKeepNameAndTypePfsEverything) {
   const PciDevice& ib_vf = Get(lean, ib[0].vfs[0]);
   ASSERT_THAT(ib_vf.netdevs, SizeIs(1));
   EXPECT_EQ(ib_vf.netdevs[0].link_type, LinkType::kInfiniband);
+}
+
+TEST_F(HostTest, WithoutDetailsNoIommuGroupNamesAreNotRead) {
+  std::vector<FakePf> pfs = sk::testing::AddNoIommuHost(b_);
+  DiscoverOptions o;
+  o.details = false;
+  HostSnapshot lean = Discover(o);
+  HostSnapshot full = Discover();
+  for (const std::string& vf : pfs[0].vfs) {
+    EXPECT_TRUE(Get(full, vf).noiommu) << vf;
+    EXPECT_FALSE(Get(lean, vf).noiommu) << vf;
+    EXPECT_EQ(Get(lean, vf).iommu_group, Get(full, vf).iommu_group) << vf;
+  }
 }
 
 TEST_F(HostTest, InfinibandLinkType) {

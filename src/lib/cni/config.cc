@@ -191,6 +191,7 @@ absl::StatusOr<NetConf> NetConfFromJson(const json& j, Strictness st) {
   if (auto it = j.find("runtimeConfig"); it != j.end() && it->is_object()) {
     SK_CNI_TRY(GetString(*it, "mac", &c.runtime_mac));
     if (c.runtime_mac) c.runtime_mac = absl::AsciiStrToLower(*c.runtime_mac);
+    SK_CNI_TRY(GetString(*it, "CNIDeviceInfoFile", &c.device_info_file));
   }
   if (auto it = j.find("prevResult"); it != j.end()) c.prev_result = *it;
   if (auto it = j.find("cni.dev/valid-attachments"); it != j.end()) {

@@ -46,7 +46,9 @@ struct NetConf {
   std::string log_level;
   std::string log_file;
   std::optional<std::string> runtime_mac;  // runtimeConfig.mac
-  nlohmann::json prev_result;              // null when absent
+  // runtimeConfig.CNIDeviceInfoFile (the capability; see devinfo.h).
+  std::optional<std::string> device_info_file;
+  nlohmann::json prev_result;  // null when absent
   // GC: attachments to keep, from cni.dev/valid-attachments (or the older
   // cni.dev/attachments); nullopt when neither key is present.
   std::optional<std::vector<std::pair<std::string, std::string>>>

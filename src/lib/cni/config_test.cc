@@ -25,7 +25,7 @@ TEST(NetConfTest, ParsesUpstreamExample) {
               R"(,"vlan":1000,"vlanQoS":4,"vlanProto":"802.1AD","spoofchk":"off",
         "trust":"on","link_state":"enable","min_tx_rate":100,"max_tx_rate":200,
         "mac":"CA:FE:C0:FF:EE:00","ipam":{"type":"host-local","subnet":"10.56.217.0/24"},
-        "runtimeConfig":{"mac":"02:00:00:00:00:01"},"vf":0,"mtu":1400)"),
+        "runtimeConfig":{"mac":"02:00:00:00:00:01","CNIDeviceInfoFile":"/run/d/x"},"vf":0,"mtu":1400)"),
           Strictness::kFull));
   EXPECT_EQ(c.device_id, "0000:af:06.0");
   EXPECT_EQ(c.vlan, 1000u);
@@ -39,6 +39,7 @@ TEST(NetConfTest, ParsesUpstreamExample) {
   EXPECT_EQ(c.mac, "ca:fe:c0:ff:ee:00");
   EXPECT_EQ(c.ipam_type, "host-local");
   EXPECT_EQ(c.runtime_mac, "02:00:00:00:00:01");
+  EXPECT_EQ(c.device_info_file, "/run/d/x");
   EXPECT_EQ(c.mtu, 1400u);
 }
 

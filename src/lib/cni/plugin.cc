@@ -13,6 +13,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/cni/announce.h"
 #include "lib/cni/dad.h"
+#include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
@@ -627,6 +628,13 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
   Step("ready");
   AnnounceIps(env, st);
+  if (st.conf.device_info_file && !st.conf.device_info_file->empty()) {
+    auto w =
+        WriteDeviceInfoIfAbsent(*st.conf.device_info_file, pci, st.loc.pf_pci);
+    if (!w.ok())
+      Warn(
+          absl::StrCat("device info file not written: ", w.status().message()));
+  }
 
   ResultInterface ri;
   ri.name = env.ifname;

@@ -25,6 +25,8 @@
 //     checks it still owns the VF (allocation file names its netns), finds
 //     the netdev by PCI address when the pod netns is gone, keeps the cache
 //     until every step succeeded, and succeeds when there is no cache;
+//   * with runtimeConfig.CNIDeviceInfoFile, a successful ADD writes the
+//     pci device-info file if none exists (devinfo.h; best effort);
 //   * an ADD first repairs leftovers of crashed ADDs / missed DELs for the
 //     same VF whose netns is gone or whose record is still "adding".
 //

@@ -489,6 +489,20 @@ TEST_F(PluginTest, GcAcceptsOlderAttachmentsKey) {
   EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
 }
 
+TEST_F(PluginTest, DeviceInfoCapabilityWritesPciDocumentIfAbsent) {
+  std::string path = (tmp_ / "devinfo" / "cni" / "default-sriov-net-c1_net1");
+  SK_ASSERT_OK(plugin_
+                   ->Run(Env(Command::kAdd),
+                         Conf(R"(,"runtimeConfig":{"CNIDeviceInfoFile":")" +
+                              path + "\"}"))
+                   .status());
+  std::ifstream in(path);
+  std::string doc((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_EQ(doc, R"({"type":"pci","version":"1.1.0","pci":{"pci-address":")" +
+                     vf_ + R"(","pf-pci-address":")" + card_.bdf + "\"}}");
+}
+
 TEST_F(PluginTest, VersionCommand) {
   SK_ASSERT_OK_AND_ASSIGN(
       std::string out,

@@ -14,10 +14,11 @@
 //   RTM_SETLINK IFLA_IFNAME (EBUSY while IFF_UP, EEXIST on a taken name),
 //     IFLA_ADDRESS, IFLA_MTU, IFLA_NET_NS_FD (EEXIST when the name is taken
 //     in the target; the link arrives down, without addresses, same
-//     ifindex), ifi_change IFF_UP (up also sets IFF_RUNNING: carrier on);
+//     ifindex), ifi_change IFF_UP (up also sets IFF_RUNNING unless
+//     set_carrier(false));
 //   RTM_DELLINKPROP IFLA_ALT_IFNAME;
-//   RTM_NEWADDR (EEXIST on a duplicate) and the RTM_GETADDR dump (addresses
-//     settled: IFA_F_PERMANENT, never tentative);
+//   RTM_NEWADDR (EEXIST on a duplicate) and the RTM_GETADDR dump (flags
+//     IFA_F_PERMANENT plus set_new_address_flags(), e.g. IFA_F_TENTATIVE);
 //   RTM_NEWROUTE (recorded only).
 // Every change is recorded in calls() as "<ns>: <link> <op> [<arg>]", e.g.
 //   "host: enp3s16f2 rename sk0000031002", "host: sk0000031002 move pod1",
@@ -57,6 +58,7 @@ class FakeLinkKernel {
   struct Address {
     int index = 0;
     net::IpPrefix prefix;
+    uint32_t flags = 0;
   };
 
   void AddNamespace(const std::string& name, int fd) {
@@ -108,6 +110,9 @@ class FakeLinkKernel {
   void FailOnce(const std::string& op, int errnum, const std::string& text) {
     fail_[op] = {errnum, text};
   }
+  void set_carrier(bool on) { carrier_ = on; }
+  // Extra IFA_F_* flags every address added from now on reports.
+  void set_new_address_flags(uint32_t flags) { new_address_flags_ = flags; }
   const std::vector<std::string>& calls() const { return calls_; }
   void ClearCalls() { calls_.clear(); }
 
@@ -205,7 +210,8 @@ class FakeLinkKernel {
     if (ifi->ifi_change & IFF_UP) {
       bool up = (ifi->ifi_flags & IFF_UP) != 0;
       if (auto e = Record(ns, name, up ? "up" : "down", "")) return *e;
-      l->flags = up ? (l->flags | IFF_UP | IFF_RUNNING)
+      l->flags = up ? (l->flags | IFF_UP |
+                       (carrier_ ? static_cast<uint32_t>(IFF_RUNNING) : 0u))
                     : (l->flags & ~(IFF_UP | IFF_RUNNING));
     }
     if (const auto* a = attrs->Find(IFLA_IFNAME)) {
@@ -279,6 +285,7 @@ class FakeLinkKernel {
     if (a == nullptr) return Error(EINVAL, "no IFA_LOCAL");
     Address addr;
     addr.index = l->index;
+    addr.flags = IFA_F_PERMANENT | new_address_flags_;
     addr.prefix.addr.family = ifa->ifa_family;
     addr.prefix.prefix_len = ifa->ifa_prefixlen;
     if (a->payload.size() != addr.prefix.addr.size())
@@ -302,10 +309,11 @@ class FakeLinkKernel {
       ifaddrmsg ifa{};
       ifa.ifa_family = static_cast<uint8_t>(a.prefix.addr.family);
       ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefix.prefix_len);
-      ifa.ifa_flags = IFA_F_PERMANENT;
+      ifa.ifa_flags = static_cast<uint8_t>(a.flags);
       ifa.ifa_index = static_cast<uint32_t>(a.index);
       b.PutHeader(ifa);
       b.PutAttr(IFA_LOCAL, a.prefix.addr.bytes.data(), a.prefix.addr.size());
+      b.PutU32(IFA_FLAGS, a.flags);
       out.push_back(std::move(b).Build());
     }
     return out;
@@ -339,6 +347,8 @@ class FakeLinkKernel {
   }
 
   int next_index_ = 10;
+  bool carrier_ = true;
+  uint32_t new_address_flags_ = 0;
   std::map<ino_t, std::string> ns_by_inode_;
   std::map<std::string, std::map<int, net::LinkInfo>> links_;
   std::map<std::string, std::vector<Address>> addrs_;

@@ -6,6 +6,7 @@
 // the real kernel.
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 
 #include <fstream>
 
@@ -69,6 +70,7 @@ class FakeKernelLinkEnvironment : public LinkEnvironment {
   }
   absl::Status Announce(int fd, int ifindex, const net::MacAddress& mac,
                         const std::vector<net::IpAddress>& ips) override {
+    if (!announce_error.ok()) return announce_error;
     std::string line = kernel_.NamespaceOf(fd) + ": ifindex " +
                        std::to_string(ifindex) + " " + net::MacToString(mac);
     for (const auto& ip : ips) line += " " + net::IpToString(ip);
@@ -78,6 +80,7 @@ class FakeKernelLinkEnvironment : public LinkEnvironment {
 
   std::vector<std::string> sysctls;
   std::vector<std::string> announces;
+  absl::Status announce_error;
 
  private:
   std::string NewFile(const std::string& name) {
@@ -91,12 +94,12 @@ class FakeKernelLinkEnvironment : public LinkEnvironment {
 
 class FakeIpam : public IpamDelegate {
  public:
+  std::string add_output =
+      R"({"cniVersion":"1.0.0","ips":[{"address":"10.56.217.2/24","gateway":"10.56.217.1"}],"routes":[{"dst":"0.0.0.0/0"}]})";
   absl::StatusOr<std::string> Run(const std::string& type, Command command,
                                   const CniEnv&, std::string_view) override {
     calls.push_back(type + " " + std::string(CommandName(command)));
-    if (command == Command::kAdd)
-      return std::string(
-          R"({"cniVersion":"1.0.0","ips":[{"address":"10.56.217.2/24","gateway":"10.56.217.1"}],"routes":[{"dst":"0.0.0.0/0"}]})");
+    if (command == Command::kAdd) return add_output;
     return std::string();
   }
   std::vector<std::string> calls;
@@ -121,13 +124,18 @@ class PluginNetdevTest : public ::testing::Test {
     links_ = std::make_unique<FakeKernelLinkEnvironment>(tmp_ / "ns", kernel_);
     pod_ns_ = links_->NewNetns("pod1");
     kernel_.AddLink("host", host_name_, *net::ParseMac(kVfMac), 1500, IFF_UP);
+    sysfs_ = std::make_unique<sysfs::Sysfs>(tmp_ / "root");
+    MakePlugin([](PluginOptions&) {});
+  }
+
+  void MakePlugin(const std::function<void(PluginOptions&)>& adjust) {
     PluginOptions opts;
     opts.state_dir = tmp_ / "state";
     opts.lock_timeout = std::chrono::milliseconds(50);
     opts.retries = 2;
     opts.retry_interval = std::chrono::milliseconds(0);
     opts.warn = [this](std::string_view m) { warnings_.emplace_back(m); };
-    sysfs_ = std::make_unique<sysfs::Sysfs>(tmp_ / "root");
+    adjust(opts);
     plugin_ = std::make_unique<Plugin>(*sysfs_, pf_sock_, *links_, ipam_, opts);
   }
 
@@ -293,6 +301,55 @@ TEST_F(PluginNetdevTest, AddDeletesAnAltNameLeftFromTheHostName) {
   auto pod = kernel_.Link("pod1", "net1");
   ASSERT_TRUE(pod.has_value());
   EXPECT_THAT(pod->altnames, IsEmpty());
+}
+
+TEST_F(PluginNetdevTest, AnnouncementFailureIsAWarningNotAnAddError) {
+  links_->announce_error = absl::PermissionDeniedError(
+      "garp 10.56.217.2: "
+      "socket(AF_PACKET): "
+      "Operation not "
+      "permitted");
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  EXPECT_THAT(warnings_,
+              ElementsAre("not announcing the addresses of net1: garp "
+                          "10.56.217.2: socket(AF_PACKET): Operation not "
+                          "permitted"));
+  EXPECT_TRUE(kernel_.Link("pod1", "net1").has_value());
+}
+
+TEST_F(PluginNetdevTest, NoCarrierMeansNoAnnouncementAndAWarning) {
+  kernel_.set_carrier(false);
+  MakePlugin([](PluginOptions& o) { o.announce_wait = {}; });
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  EXPECT_THAT(links_->announces, IsEmpty());
+  EXPECT_THAT(warnings_,
+              ElementsAre("not announcing the addresses of net1: link not up "
+                          "and running after 0 ms"));
+}
+
+TEST_F(PluginNetdevTest, DadFailureFailsAddAndRollsBackIncludingIpam) {
+  ipam_.add_output =
+      R"({"cniVersion":"1.0.0","ips":[{"address":"10.56.217.2/24"},{"address":"fd00:56::2/64"}]})";
+  kernel_.set_new_address_flags(IFA_F_TENTATIVE | IFA_F_DADFAILED);
+  auto r = plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kAlreadyExists,
+                          "IPv6 address fd00:56::2/64 on net1: duplicate "
+                          "address detected (DADFAILED)"));
+  EXPECT_THAT(ipam_.calls, ElementsAre("host-local ADD", "host-local DEL"));
+  EXPECT_THAT(links_->announces, IsEmpty());
+  ExpectVfBackInHost(/*up=*/true);
+}
+
+TEST_F(PluginNetdevTest, StillTentativeAtTheDadDeadlineIsAWarning) {
+  ipam_.add_output =
+      R"({"cniVersion":"1.0.0","ips":[{"address":"fd00:56::2/64"}]})";
+  kernel_.set_new_address_flags(IFA_F_TENTATIVE);
+  MakePlugin([](PluginOptions& o) { o.dad_timeout = {}; });
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  EXPECT_THAT(warnings_, ElementsAre("IPv6 addresses on net1 still tentative "
+                                     "(DAD) after 0 ms; continuing"));
+  EXPECT_THAT(links_->announces,
+              ElementsAre(::testing::EndsWith(" fd00:56::2")));
 }
 
 TEST_F(PluginNetdevTest, DelRestoresNameMacAndMtuAndMovesBack) {

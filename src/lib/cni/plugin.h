@@ -8,12 +8,13 @@
 //     with the VF list and every RTM_SETLINK IFLA_VFINFO_LIST operation
 //     (vlan, MAC, rate, spoofchk, trust, link state). Production: a
 //     KernelSocket in the host netns. Integration tests on a kernel without
-//     SR-IOV: a recording fake PF (tests/testing/fake_pf.h).
+//     SR-IOV: a recording fake PF (tests/testing/fake_pf_netlink.h).
 //   * `links` (LinkEnvironment&) — the *VF netdev side*: namespace handles
 //     and netlink sockets opened inside the host and pod namespaces for
 //     moves, renames, MAC/MTU, up, addresses and routes.
 //     Production and integration tests: KernelLinkEnvironment (real kernel;
-//     tests pass a private "host" netns). Unit tests: a fake.
+//     tests pass a private "host" netns). Unit tests: a fake over
+//     tests/testing/fake_link_kernel.h.
 //
 // Safety properties (shared/reference/upstream-cni-multus.md §2.8, §3):
 //   * write-ahead: the cache (phase "adding") and the allocation file are

@@ -1,7 +1,7 @@
 // Plugin logic against a recording fake PF (FakePfNetlink), a fixture sysfs
 // tree (FakeSysfsBuilder) and fake namespaces/IPAM. Userspace (vfio) mode
-// is fully covered here; netdevice mode needs real namespaces and is covered
-// by tests/integration/cni_plugin_test.cc.
+// is covered here; netdevice mode in plugin_netdev_test.cc (a fake link
+// kernel) and on the real kernel in tests/integration/cni_plugin_test.cc.
 #include "lib/cni/plugin.h"
 
 #include <fcntl.h>

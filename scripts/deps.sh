@@ -9,6 +9,7 @@ PKGS=(
   libclang-rt-14-dev clang-format clang-tidy
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libre2-dev libc-ares-dev zlib1g-dev
   nlohmann-json3-dev libmnl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpugixml-dev libssl-dev pci.ids
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon

@@ -126,6 +126,10 @@ long PeakRssKb(const std::string& bin, const std::vector<std::string>& env_vars,
   }
   ::close(ip[0]);
   ::close(op[1]);
+  // Stdin goes into the pipe now (it is small), so the child never waits on
+  // us, even when it cannot be traced (e.g. under strace).
+  if (pid > 0) (void)!::write(ip[1], in.data(), in.size());
+  ::close(ip[1]);
   long hwm = -1;
   int st = 0;
   // First stop: SIGTRAP after execve.
@@ -133,9 +137,6 @@ long PeakRssKb(const std::string& bin, const std::vector<std::string>& env_vars,
     ::ptrace(PTRACE_SETOPTIONS, pid, nullptr,
              reinterpret_cast<void*>(PTRACE_O_TRACEEXIT));
     ::ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-    (void)!::write(ip[1], in.data(), in.size());
-    ::close(ip[1]);
-    ip[1] = -1;
     while (::waitpid(pid, &st, 0) == pid && WIFSTOPPED(st)) {
       int sig = 0;
       if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXIT << 8)))
@@ -146,7 +147,6 @@ long PeakRssKb(const std::string& bin, const std::vector<std::string>& env_vars,
                reinterpret_cast<void*>(static_cast<long>(sig)));
     }
   }
-  if (ip[1] >= 0) ::close(ip[1]);
   char buf[4096];
   while (::read(op[0], buf, sizeof(buf)) > 0) {
   }

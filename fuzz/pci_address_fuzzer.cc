@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!a.ok()) return 0;
   std::string s = a->ToString();
   auto again = sk::sysfs::PciAddress::Parse(s);
-  if (!again.ok() || *again != *a || again->ToString() != s ||
-      s.size() != 12) {
+  if (!again.ok() || *again != *a || again->ToString() != s || s.size() != 12) {
     __builtin_trap();
   }
   return 0;

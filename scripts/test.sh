@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test tier: installs dependencies (idempotent), configures,
-# builds and runs ctest for
+# Runs every test tier: installs dependencies (idempotent), checks that every
+# C++ file is clang-formatted (.clang-format), then configures, builds and
+# runs ctest for
 #   1. the main build (g++, -Werror): unit, fuzz replay, integration (root), lab
 #   2. the sanitizer build (clang, ASan+UBSan): unit tests
 # Environment: SK_JOBS (parallel build jobs), SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1.
@@ -10,6 +11,9 @@ ROOT=$PWD
 JOBS=${SK_JOBS:-$(nproc)}
 
 bash scripts/deps.sh
+
+echo "== format (clang-format --dry-run -Werror)"
+git ls-files -z -- '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
 
 echo "== main build (g++, Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null

@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "tests/testing/temp_dir.h"
 
 namespace {
@@ -20,11 +21,13 @@ struct Out {
 Out RunSriov(const std::string& env, const std::string& stdin_text) {
   sk::testing::TempDir tmp;
   std::ofstream(tmp / "in") << stdin_text;
-  std::string cmd = "env -i " + env + " " SK_SRIOV_BINARY " < " + (tmp / "in").string();
+  std::string cmd =
+      "env -i " + env + " " SK_SRIOV_BINARY " < " + (tmp / "in").string();
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
+    out.append(buf, n);
   int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
@@ -33,7 +36,8 @@ TEST(SriovBinaryTest, Version) {
   Out o = RunSriov("CNI_COMMAND=VERSION", R"({"cniVersion":"0.4.0"})");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(o.stdout_text,
-            "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\","
+            "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3."
+            "1\",\"0.4.0\","
             "\"1.0.0\",\"1.1.0\"]}\n");
 }
 
@@ -46,26 +50,33 @@ TEST(SriovBinaryTest, ErrorsAreCniJsonWithExit1) {
   sk::testing::TempDir tmp;
   std::string log = (tmp / "sriov.log").string();
   Out conf = RunSriov(
-      "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x CNI_IFNAME=net1 CNI_PATH=/x",
+      "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x "
+      "CNI_IFNAME=net1 CNI_PATH=/x",
       R"({"cniVersion":"1.0.0","name":"n","deviceID":"0000:af:06.0","trust":"yes","logFile":")" +
           log + "\"}");
   EXPECT_EQ(conf.exit_code, 1);
   EXPECT_EQ(conf.stdout_text,
-            "{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"trust \\\"yes\\\" invalid: value must "
+            "{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"trust \\\"yes\\\" "
+            "invalid: value must "
             "be \\\"on\\\" or \\\"off\\\"\"}\n");
   std::ifstream in(log);
   std::stringstream ss;
   ss << in.rdbuf();
-  EXPECT_THAT(ss.str(), ::testing::HasSubstr(
-                            "level=error msg=\"trust \\\"yes\\\" invalid: value must be \\\"on\\\" "
-                            "or \\\"off\\\"\" cniName=sriov-cni command=ADD containerID=c1 "
-                            "netns=/run/netns/x ifname=net1\n"));
+  EXPECT_THAT(
+      ss.str(),
+      ::testing::HasSubstr(
+          "level=error msg=\"trust \\\"yes\\\" invalid: value must be "
+          "\\\"on\\\" "
+          "or \\\"off\\\"\" cniName=sriov-cni command=ADD containerID=c1 "
+          "netns=/run/netns/x ifname=net1\n"));
   Out decode = RunSriov(
-      "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x CNI_IFNAME=net1 CNI_PATH=/x",
+      "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x "
+      "CNI_IFNAME=net1 CNI_PATH=/x",
       "not json");
   EXPECT_EQ(decode.exit_code, 1);
   EXPECT_EQ(decode.stdout_text,
-            "{\"code\":6,\"msg\":\"error unmarshall network config: not a JSON object\"}\n");
+            "{\"code\":6,\"msg\":\"error unmarshall network config: not a JSON "
+            "object\"}\n");
 }
 
 }  // namespace

@@ -3,15 +3,14 @@
 // absl/status/status_matchers.h):
 //   EXPECT_THAT(s, IsOk());
 //   EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
-//   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vlan")));
-//   EXPECT_THAT(so, IsOkAndHolds(42));
+//   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+//   HasSubstr("vlan"))); EXPECT_THAT(so, IsOkAndHolds(42));
 //   SK_ASSERT_OK_AND_ASSIGN(auto v, MakeThing());
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace sk::testing {
 
@@ -39,9 +38,8 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher,
-                                       std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(s.message()), result_listener);
 }
 
 MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
@@ -56,14 +54,14 @@ MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
 
 #define SK_TESTING_CONCAT_INNER_(a, b) a##b
 #define SK_TESTING_CONCAT_(a, b) SK_TESTING_CONCAT_INNER_(a, b)
-#define SK_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                  \
-  auto SK_TESTING_CONCAT_(sk_so_, __LINE__) = (rexpr);                       \
-  ASSERT_TRUE(SK_TESTING_CONCAT_(sk_so_, __LINE__).ok())                     \
-      << SK_TESTING_CONCAT_(sk_so_, __LINE__).status();                      \
+#define SK_ASSERT_OK_AND_ASSIGN(lhs, rexpr)              \
+  auto SK_TESTING_CONCAT_(sk_so_, __LINE__) = (rexpr);   \
+  ASSERT_TRUE(SK_TESTING_CONCAT_(sk_so_, __LINE__).ok()) \
+      << SK_TESTING_CONCAT_(sk_so_, __LINE__).status();  \
   lhs = std::move(SK_TESTING_CONCAT_(sk_so_, __LINE__)).value()
-#define SK_ASSERT_OK(expr)                           \
-  do {                                               \
+#define SK_ASSERT_OK(expr)                                       \
+  do {                                                           \
     const ::absl::Status sk_s_ = ::sk::testing::GetStatus(expr); \
-    ASSERT_TRUE(sk_s_.ok()) << sk_s_;                \
+    ASSERT_TRUE(sk_s_.ok()) << sk_s_;                            \
   } while (0)
 #define SK_EXPECT_OK(expr) EXPECT_THAT((expr), ::sk::testing::IsOk())

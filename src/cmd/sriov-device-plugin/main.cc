@@ -3,17 +3,18 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "lib/base/exit_code.h"
-#include "lib/deviceplugin/daemon.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
+#include <CLI/CLI.hpp>
+
+#include "lib/base/exit_code.h"
+#include "lib/deviceplugin/daemon.h"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // sriovctl: the sriovkit admin CLI. Glue only: flags -> library -> exit code.
-#include <CLI/CLI.hpp>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"

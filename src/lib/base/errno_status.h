@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+
 #include "lib/base/strings.h"
 
 namespace sk {

@@ -23,9 +23,10 @@ TEST(ErrnoStatusTest, MapsCodeAndKeepsContext) {
 }
 
 TEST(ErrnoStatusTest, AnnotatePrefixesAndKeepsCode) {
-  absl::Status s = Annotate(absl::InvalidArgumentError("bad vlan"), "eth3 vf 2");
-  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
-                          "eth3 vf 2: bad vlan"));
+  absl::Status s =
+      Annotate(absl::InvalidArgumentError("bad vlan"), "eth3 vf 2");
+  EXPECT_THAT(
+      s, StatusIs(absl::StatusCode::kInvalidArgument, "eth3 vf 2: bad vlan"));
   EXPECT_TRUE(Annotate(absl::OkStatus(), "x").ok());
 }
 
@@ -51,7 +52,8 @@ TEST(StatusMacrosTest, Propagate) {
 }
 
 TEST(StatusMacrosTest, CheckAbortsOnBug) {
-  EXPECT_DEATH({ SK_CHECK(1 == 2) << "math broke"; }, "check failed: 1 == 2 math broke");
+  EXPECT_DEATH({ SK_CHECK(1 == 2) << "math broke"; },
+               "check failed: 1 == 2 math broke");
 }
 
 TEST(ExitCodeTest, MapsCodes) {

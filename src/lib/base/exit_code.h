@@ -30,17 +30,24 @@ inline constexpr int kExitConfig = 78;
 
 inline int ExitCodeForStatus(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kOk: return kExitOk;
+    case absl::StatusCode::kOk:
+      return kExitOk;
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange: return kExitDataErr;
-    case absl::StatusCode::kNotFound: return kExitNoInput;
+    case absl::StatusCode::kOutOfRange:
+      return kExitDataErr;
+    case absl::StatusCode::kNotFound:
+      return kExitNoInput;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kAborted:
-    case absl::StatusCode::kDeadlineExceeded: return kExitUnavailable;
-    case absl::StatusCode::kPermissionDenied: return kExitNoPerm;
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    case absl::StatusCode::kPermissionDenied:
+      return kExitNoPerm;
     case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists: return kExitConfig;
-    default: return kExitSoftware;
+    case absl::StatusCode::kAlreadyExists:
+      return kExitConfig;
+    default:
+      return kExitSoftware;
   }
 }
 

@@ -8,8 +8,9 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "lib/base/strings.h"
+
 #include "lib/base/errno_status.h"
+#include "lib/base/strings.h"
 #include "lib/base/unique_fd.h"
 
 namespace sk {
@@ -38,9 +39,8 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
   if (dir.empty()) dir = ".";
   std::random_device rd;
   std::string tmp = sk::StrCat(path.string(), ".tmp.", ::getpid(), ".", rd());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-                                      O_NOFOLLOW,
-                     mode));
+  UniqueFd fd(::open(
+      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd) return ErrnoStatus(errno, "create ", tmp);
   size_t off = 0;
   while (off < contents.size()) {
@@ -53,7 +53,8 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
     }
     off += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0 || ::fsync(fd.get()) != 0) {
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0 ||
+      ::fsync(fd.get()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return ErrnoStatus(e, "fsync ", tmp);

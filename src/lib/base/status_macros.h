@@ -13,20 +13,21 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define SK_RETURN_IF_ERROR(expr)                     \
-  do {                                               \
-    ::absl::Status sk_status_ = (expr);              \
-    if (!sk_status_.ok()) return sk_status_;         \
+#define SK_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status sk_status_ = (expr);      \
+    if (!sk_status_.ok()) return sk_status_; \
   } while (0)
 
 #define SK_STATUS_CONCAT_INNER_(a, b) a##b
 #define SK_STATUS_CONCAT_(a, b) SK_STATUS_CONCAT_INNER_(a, b)
 
-#define SK_ASSIGN_OR_RETURN(lhs, rexpr) \
-  SK_ASSIGN_OR_RETURN_IMPL_(SK_STATUS_CONCAT_(sk_statusor_, __LINE__), lhs, rexpr)
+#define SK_ASSIGN_OR_RETURN(lhs, rexpr)                                     \
+  SK_ASSIGN_OR_RETURN_IMPL_(SK_STATUS_CONCAT_(sk_statusor_, __LINE__), lhs, \
+                            rexpr)
 
-#define SK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                              \
+#define SK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)    \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -2,9 +2,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "lib/base/strings.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+
+#include "lib/base/strings.h"
 
 namespace sk::sysfs {
 using ::sk::ToAbsl;
@@ -22,12 +23,13 @@ bool ParseHexField(std::string_view s, size_t max_len, uint32_t* out) {
 
 absl::StatusOr<PciAddress> PciAddress::Parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(sk::StrCat(
-        "invalid PCI address \"", text, "\": ", why,
-        " (want dddd:bb:dd.f or bb:dd.f)"));
+    return absl::InvalidArgumentError(
+        sk::StrCat("invalid PCI address \"", text, "\": ", why,
+                   " (want dddd:bb:dd.f or bb:dd.f)"));
   };
   std::vector<std::string_view> parts;
-  for (absl::string_view p : absl::StrSplit(ToAbsl(text), ':')) parts.push_back(ToStd(p));
+  for (absl::string_view p : absl::StrSplit(ToAbsl(text), ':'))
+    parts.push_back(ToStd(p));
   std::string_view dom = "0", bus, devfn;
   if (parts.size() == 3) {
     dom = parts[0];

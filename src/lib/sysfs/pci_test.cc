@@ -13,12 +13,9 @@ TEST(PciAddressTest, ParsesAndNormalises) {
     const char* in;
     const char* want;
   } cases[] = {
-      {"0000:3b:02.1", "0000:3b:02.1"},
-      {"0000:3B:02.1", "0000:3b:02.1"},
-      {"3b:02.1", "0000:3b:02.1"},
-      {"AF:1F.7", "0000:af:1f.7"},
-      {"10:00:00.0", "0010:00:00.0"},
-      {"ffff:ff:1f.7", "ffff:ff:1f.7"},
+      {"0000:3b:02.1", "0000:3b:02.1"}, {"0000:3B:02.1", "0000:3b:02.1"},
+      {"3b:02.1", "0000:3b:02.1"},      {"AF:1F.7", "0000:af:1f.7"},
+      {"10:00:00.0", "0010:00:00.0"},   {"ffff:ff:1f.7", "ffff:ff:1f.7"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.in);
@@ -29,10 +26,10 @@ TEST(PciAddressTest, ParsesAndNormalises) {
 }
 
 TEST(PciAddressTest, RejectsMalformedNamingInput) {
-  for (const char* in : {"", "3b:02", "3b.02.1", "0000:3b:20.1", "0000:3b:02.8",
-                         "00000:3b:02.1", "0000:3bb:02.1", "0000:3b:2.1",
-                         "g0:00.0", "0000:3b:02.1 ", ":3b:02.1", "1:2:3:4.0",
-                         "0000:3b:02.10"}) {
+  for (const char* in :
+       {"", "3b:02", "3b.02.1", "0000:3b:20.1", "0000:3b:02.8", "00000:3b:02.1",
+        "0000:3bb:02.1", "0000:3b:2.1", "g0:00.0", "0000:3b:02.1 ", ":3b:02.1",
+        "1:2:3:4.0", "0000:3b:02.10"}) {
     SCOPED_TRACE(in);
     EXPECT_THAT(PciAddress::Parse(in),
                 StatusIs(absl::StatusCode::kInvalidArgument,

@@ -6,9 +6,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "lib/base/strings.h"
+
 #include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
+#include "lib/base/strings.h"
 
 namespace sk::sysfs {
 using ::sk::ToAbsl;
@@ -28,7 +29,8 @@ absl::StatusOr<std::string> Sysfs::ReadAttribute(std::string_view rel) const {
   auto content = ReadFile(Path(rel));
   if (!content.ok()) return content.status();
   std::string s = std::move(*content);
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back())))
+  while (!s.empty() &&
+         absl::ascii_isspace(static_cast<unsigned char>(s.back())))
     s.pop_back();
   return s;
 }
@@ -43,11 +45,13 @@ absl::StatusOr<int64_t> ParseSysfsInt(std::string_view text) {
   }
   int64_t v = 0;
   bool ok = false;
-  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+  if (digits.size() > 2 && digits[0] == '0' &&
+      (digits[1] == 'x' || digits[1] == 'X')) {
     uint64_t u = 0;
     ok = absl::SimpleHexAtoi(ToAbsl(digits.substr(2)), &u) && u <= INT64_MAX;
     v = static_cast<int64_t>(u);
-  } else if (!digits.empty() && absl::ascii_isdigit(static_cast<unsigned char>(digits[0]))) {
+  } else if (!digits.empty() &&
+             absl::ascii_isdigit(static_cast<unsigned char>(digits[0]))) {
     ok = absl::SimpleAtoi(ToAbsl(digits), &v);
   }
   if (!ok) {
@@ -65,14 +69,16 @@ absl::StatusOr<int64_t> Sysfs::ReadInt(std::string_view rel) const {
   return v;
 }
 
-absl::StatusOr<std::string> Sysfs::ReadLinkBasename(std::string_view rel) const {
+absl::StatusOr<std::string> Sysfs::ReadLinkBasename(
+    std::string_view rel) const {
   std::error_code ec;
   auto target = std::filesystem::read_symlink(Path(rel), ec);
   if (ec) return ErrnoStatus(ec.value(), "readlink ", Path(rel).string());
   return target.filename().string();
 }
 
-absl::StatusOr<std::filesystem::path> Sysfs::ResolveLink(std::string_view rel) const {
+absl::StatusOr<std::filesystem::path> Sysfs::ResolveLink(
+    std::string_view rel) const {
   std::error_code ec;
   auto p = std::filesystem::canonical(Path(rel), ec);
   if (ec) return ErrnoStatus(ec.value(), "resolve ", Path(rel).string());
@@ -81,10 +87,12 @@ absl::StatusOr<std::filesystem::path> Sysfs::ResolveLink(std::string_view rel) c
 
 bool Sysfs::Exists(std::string_view rel) const {
   std::error_code ec;
-  return std::filesystem::exists(std::filesystem::symlink_status(Path(rel), ec));
+  return std::filesystem::exists(
+      std::filesystem::symlink_status(Path(rel), ec));
 }
 
-absl::StatusOr<std::vector<std::string>> Sysfs::ListDir(std::string_view rel) const {
+absl::StatusOr<std::vector<std::string>> Sysfs::ListDir(
+    std::string_view rel) const {
   std::error_code ec;
   std::filesystem::directory_iterator it(Path(rel), ec);
   if (ec) return ErrnoStatus(ec.value(), "list ", Path(rel).string());
@@ -94,7 +102,8 @@ absl::StatusOr<std::vector<std::string>> Sysfs::ListDir(std::string_view rel) co
   return names;
 }
 
-absl::Status Sysfs::WriteAttribute(std::string_view rel, std::string_view value) const {
+absl::Status Sysfs::WriteAttribute(std::string_view rel,
+                                   std::string_view value) const {
   // sysfs attributes must be written in one write(2) without truncation
   // semantics of a temp file: open O_WRONLY and write once.
   FILE* f = std::fopen(Path(rel).c_str(), "we");

@@ -53,7 +53,8 @@ class Sysfs {
   absl::StatusOr<std::vector<std::string>> ListDir(std::string_view rel) const;
 
   // Writes `value` to an attribute (sriov_numvfs, driver_override, bind...).
-  absl::Status WriteAttribute(std::string_view rel, std::string_view value) const;
+  absl::Status WriteAttribute(std::string_view rel,
+                              std::string_view value) const;
 
  private:
   std::filesystem::path root_;

@@ -34,8 +34,9 @@ TEST(SysfsTest, ReadsUnderRoot) {
   EXPECT_THAT(fs.ReadInt("sys/class/net/eth0/mtu"), IsOkAndHolds(1500));
   EXPECT_THAT(fs.ReadInt("sys/class/net/eth0/numa"), IsOkAndHolds(-1));
   EXPECT_THAT(fs.ReadInt("sys/class/net/eth0/class"), IsOkAndHolds(0x020000));
-  EXPECT_THAT(fs.ReadInt("sys/class/net/eth0/junk"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"abc\"")));
+  EXPECT_THAT(
+      fs.ReadInt("sys/class/net/eth0/junk"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"abc\"")));
   EXPECT_THAT(fs.ReadAttribute("sys/missing"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(fs.ListDir("sys/class/net/eth0"),
@@ -45,10 +46,12 @@ TEST(SysfsTest, ReadsUnderRoot) {
 TEST(SysfsTest, LinksAndWrites) {
   sk::testing::TempDir dir;
   Write(dir / "sys/bus/pci/drivers/igb/bind", "");
-  std::filesystem::create_directories(dir / "sys/devices/pci0000:00/0000:01:00.0");
-  ASSERT_EQ(::symlink("../../../bus/pci/drivers/igb",
-                      (dir / "sys/devices/pci0000:00/0000:01:00.0/driver").c_str()),
-            0);
+  std::filesystem::create_directories(dir /
+                                      "sys/devices/pci0000:00/0000:01:00.0");
+  ASSERT_EQ(
+      ::symlink("../../../bus/pci/drivers/igb",
+                (dir / "sys/devices/pci0000:00/0000:01:00.0/driver").c_str()),
+      0);
   Sysfs fs(dir.path());
   EXPECT_THAT(fs.ReadLinkBasename("sys/devices/pci0000:00/0000:01:00.0/driver"),
               IsOkAndHolds("igb"));
@@ -57,7 +60,8 @@ TEST(SysfsTest, LinksAndWrites) {
   EXPECT_EQ(resolved->filename(), "igb");
   EXPECT_TRUE(fs.Exists("sys/devices/pci0000:00/0000:01:00.0/driver"));
   EXPECT_FALSE(fs.Exists("sys/devices/pci0000:00/0000:01:00.0/nope"));
-  SK_ASSERT_OK(fs.WriteAttribute("sys/bus/pci/drivers/igb/bind", "0000:01:00.0"));
+  SK_ASSERT_OK(
+      fs.WriteAttribute("sys/bus/pci/drivers/igb/bind", "0000:01:00.0"));
   EXPECT_THAT(fs.ReadAttribute("sys/bus/pci/drivers/igb/bind"),
               IsOkAndHolds("0000:01:00.0"));
   EXPECT_THAT(fs.WriteAttribute("sys/nope/x", "1"),
@@ -69,8 +73,10 @@ TEST(SysfsIntTest, ParsesForms) {
   EXPECT_THAT(ParseSysfsInt("0x10ca"), IsOkAndHolds(0x10ca));
   EXPECT_THAT(ParseSysfsInt("-1"), IsOkAndHolds(-1));
   EXPECT_THAT(ParseSysfsInt(""), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseSysfsInt("0x"), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseSysfsInt("12ab"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseSysfsInt("0x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseSysfsInt("12ab"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -498,8 +498,10 @@ TEST_F(CniIntegrationTest, NetnsGoneDelFindsNetdevByPciKernelRefundStandIn) {
   // KernelRefundStandIn: a real VF netdev would come back to the host netns
   // under its pod name; a veth dies with its netns, so recreate it as the
   // kernel would leave it (name net1, pod MAC) and update the fixture sysfs
-  // the way the kernel's sysfs would change.
-  ASSERT_EQ(Sh(Ip("link add net1 type veth peer name skpeer0")), 0);
+  // the way the kernel's sysfs would change. The old pair's host end
+  // (skpeer0) is destroyed asynchronously with the netns, so the new pair
+  // uses another peer name.
+  ASSERT_EQ(Sh(Ip("link add net1 type veth peer name skpeer9")), 0);
   ASSERT_EQ(Sh(Ip("link set net1 address 02:00:00:00:00:aa mtu 1500")), 0);
   std::filesystem::rename(tmp_ / "root" / vf_dir_ / "net" / vf_netdev_,
                           tmp_ / "root" / vf_dir_ / "net" / "net1");

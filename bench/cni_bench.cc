@@ -54,6 +54,25 @@ struct Exec {
   std::string out;
 };
 
+// argv and envp for exec'ing `bin` as a runtime would: the CNI variables
+// plus a fixed PATH. Owns the strings the pointers point into.
+struct ExecArgs {
+  ExecArgs(const std::string& bin, const std::vector<std::string>& env_vars)
+      : arg0(bin), vars(env_vars) {
+    vars.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    argv[0] = arg0.data();
+  }
+  ExecArgs(const ExecArgs&) = delete;
+  ExecArgs& operator=(const ExecArgs&) = delete;
+
+  std::string arg0;
+  std::vector<std::string> vars;
+  std::vector<char*> envp;
+  char* argv[2] = {nullptr, nullptr};
+};
+
 Exec Run(const std::string& bin, const std::vector<std::string>& env_vars,
          const std::string& in) {
   Exec r;
@@ -63,15 +82,10 @@ Exec Run(const std::string& bin, const std::vector<std::string>& env_vars,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, ip[0], 0);
   posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-  std::vector<std::string> vars = env_vars;
-  vars.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-  std::vector<char*> envp;
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
-  std::string arg0 = bin;
-  char* argv[] = {arg0.data(), nullptr};
+  ExecArgs args(bin, env_vars);
   pid_t pid;
-  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv, envp.data());
+  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.argv,
+                         args.envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(ip[0]);
   ::close(op[1]);
@@ -109,19 +123,13 @@ long PeakRssKb(const std::string& bin, const std::vector<std::string>& env_vars,
                const std::string& in) {
   int ip[2], op[2];
   if (::pipe2(ip, O_CLOEXEC) != 0 || ::pipe2(op, O_CLOEXEC) != 0) return -1;
-  std::vector<std::string> vars = env_vars;
-  vars.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-  std::vector<char*> envp;
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
-  std::string arg0 = bin;
-  char* argv[] = {arg0.data(), nullptr};
+  ExecArgs args(bin, env_vars);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(ip[0], 0);
     ::dup2(op[1], 1);
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    ::execve(bin.c_str(), argv, envp.data());
+    ::execve(bin.c_str(), args.argv, args.envp.data());
     ::_exit(127);
   }
   ::close(ip[0]);

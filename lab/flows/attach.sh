@@ -6,42 +6,30 @@
 #   SK_FLOW_VF       the VF given to the VM SK_FLOW_VF_INDEX its VF index
 #   SK_FLOW_NAME     the pod network name (net1): KubeVirt device id ua-sriov-<name>
 # A step prints what it did with the evidence (sk_step/sk_ok/sk_info), and
-# calls sk_fail when an assertion fails (the flow stops, exit 1). A step whose
-# component is not built yet calls sk_flow_pending and returns.
+# calls sk_fail when an assertion fails (the flow stops, exit 1). A binary a
+# step needs and that is not built fails the flow (sk_flow_binary): no step is
+# ever skipped.
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 
 # shellcheck disable=SC2034 # used by the sourced steps
 SK_FLOW_NAME=net1
 SK_FLOW_DONE=()
-SK_FLOW_PENDING=()
 
-# sk_flow_binary REL: path of a build-tree binary (e.g. src/cmd/sriov/sriov),
-# or return 1 when it is not built.
-sk_flow_binary() {
-  local p=$SK_BUILD_DIR/$1
-  [ -x "$p" ] || return 1
-  printf '%s' "$p"
-}
-# sk_flow_pending WHAT: record that this step's component does not exist yet.
-sk_flow_pending() {
-  sk_info "pending: $*"
-  SK_FLOW_PENDING+=("$*")
-}
-# sk_show CMD...: run CMD and print its output indented, as evidence.
-sk_show() {
-  printf '   $ %s\n' "$*"
-  "$@" 2>&1 | sed 's/^/     /'
-}
+. "$SK_SRC_DIR/lab/flows/flow-lib.sh"
 
+SK_FLOW_TIMES=()
 for step in "$SK_SRC_DIR"/lab/flows/attach.d/*.sh; do
+  t0=$EPOCHREALTIME
   # shellcheck disable=SC1090
   . "$step"
+  t1=$EPOCHREALTIME
   SK_FLOW_DONE+=("$(basename "$step" .sh)")
+  # Milliseconds, without forking (EPOCHREALTIME is seconds.microseconds).
+  SK_FLOW_TIMES+=($(((${t1/./} - ${t0/./}) / 1000)))
 done
 
 sk_step "attach flow summary"
-sk_info "steps run: ${SK_FLOW_DONE[*]}"
-if [ ${#SK_FLOW_PENDING[@]} -gt 0 ]; then
-  for p in "${SK_FLOW_PENDING[@]}"; do sk_info "not yet covered: $p"; done
-fi
-sk_ok "VM-attach flow passed with every component built in $SK_BUILD_DIR"
+for i in "${!SK_FLOW_DONE[@]}"; do
+  printf '   %-22s %6d.%03d s\n' "${SK_FLOW_DONE[$i]}" $((SK_FLOW_TIMES[i] / 1000)) $((SK_FLOW_TIMES[i] % 1000))
+done
+sk_ok "VM-attach flow passed: ${#SK_FLOW_DONE[@]} steps, none skipped"

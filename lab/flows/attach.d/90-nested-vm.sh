@@ -4,27 +4,24 @@
 # libvirt's QEMU driver turns the rendered <hostdev> into exactly this
 # -device (alias -> id, guest <address> -> addr).
 sk_step "VF visible in the nested VM"
-slot=5
-id=ua-sriov-$SK_FLOW_NAME
-if [ -n "${SK_FLOW_DOMAIN_XML:-}" ]; then
-  # Take host address, alias and guest slot from the rendered domain.
-  vals=$(python3 -I -S - "$SK_FLOW_DOMAIN_XML" "$SK_FLOW_VF" <<'PY'
+[ -n "${SK_FLOW_DOMAIN_XML:-}" ] || sk_fail "step 70 left no rendered domain (SK_FLOW_DOMAIN_XML)"
+# Take host address, alias and guest slot from the rendered domain.
+vals=$(python3 -I -S - "$SK_FLOW_DOMAIN_XML" "$SK_FLOW_VF" <<'PY'
 import sys
 import xml.etree.ElementTree as ET
 for hd in ET.parse(sys.argv[1]).getroot().iter("hostdev"):
-    s = {k: int(v, 16) for k, v in hd.find("source/address").attrib.items() if k != "type"}
-    bdf = "%04x:%02x:%02x.%x" % (s["domain"], s["bus"], s["slot"], s["function"])
-    if bdf == sys.argv[2]:
-        g = hd.find("address")
-        print(hd.find("alias").get("name"), int(g.get("slot"), 16) if g is not None else "")
-        sys.exit(0)
+  s = {k: int(v, 16) for k, v in hd.find("source/address").attrib.items() if k != "type"}
+  bdf = "%04x:%02x:%02x.%x" % (s["domain"], s["bus"], s["slot"], s["function"])
+  if bdf == sys.argv[2]:
+      g = hd.find("address")
+      print(hd.find("alias").get("name"), int(g.get("slot"), 16) if g is not None else "")
+      sys.exit(0)
 sys.exit("no <hostdev> with source %s" % sys.argv[2])
 PY
-  ) || sk_fail "$SK_FLOW_DOMAIN_XML: no hostdev for $SK_FLOW_VF"
-  read -r id slot <<<"$vals"
-  [ -n "$slot" ] || sk_fail "the hostdev of $SK_FLOW_VF has no guest <address>"
-  sk_info "from the domain's <hostdev>: host $SK_FLOW_VF, alias $id, guest slot $slot"
-fi
+) || sk_fail "$SK_FLOW_DOMAIN_XML: no hostdev for $SK_FLOW_VF"
+read -r id slot <<<"$vals"
+[ -n "$slot" ] || sk_fail "the hostdev of $SK_FLOW_VF has no guest <address>"
+sk_info "from the domain's <hostdev>: host $SK_FLOW_VF, alias $id, guest slot $slot"
 qemu=(qemu-system-x86_64 -accel tcg -S -display none -M q35 -m 64 -nodefaults
   -device "vfio-pci,host=$SK_FLOW_VF,id=$id,addr=0x$slot")
 printf '   $ %s -qmp stdio\n' "${qemu[*]}"

@@ -498,18 +498,25 @@ absl::Status Plugin::Rollback(const CniEnv& env, std::string_view stdin_data,
   return first;
 }
 
-absl::Status Plugin::RepairStale(const NetConf& conf, const CniEnv& env) {
+absl::StatusOr<std::optional<std::string>> Plugin::RepairStale(
+    const NetConf& conf, const CniEnv& env) {
   SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
+  std::optional<std::string> holder;
   for (auto& [file, e] : caches) {
     if (e.conf.device_id != conf.device_id) continue;
     bool same = file == env.container_id + "-" + env.ifname;
     bool netns_alive = !e.netns.empty() && links_.OpenNetns(e.netns).ok();
-    if (!same && e.has_ext && e.phase == Phase::kReady && netns_alive) continue;
+    if (!same && e.has_ext && e.phase == Phase::kReady && netns_alive) {
+      holder = file;
+      continue;
+    }
     if (!same && !e.has_ext) {
       // A Go plugin's record: its owner is the allocation file's netns.
       auto alloc = state_.ReadAllocation(conf.device_id);
-      if (alloc.ok() && alloc->has_value() && links_.OpenNetns(**alloc).ok())
+      if (alloc.ok() && alloc->has_value() && links_.OpenNetns(**alloc).ok()) {
+        holder = file;
         continue;
+      }
     }
     // A crashed ADD (phase adding), a DEL that never came (netns gone), or a
     // re-ADD of the same attachment: put the VF back first.
@@ -517,7 +524,7 @@ absl::Status Plugin::RepairStale(const NetConf& conf, const CniEnv& env) {
         Annotate(Restore(e, e.netns), "repairing leftover state " + file));
     SK_RETURN_IF_ERROR(state_.RemoveCacheFile(file));
   }
-  return absl::OkStatus();
+  return holder;
 }
 
 absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
@@ -529,7 +536,17 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   const std::string& pci = st.conf.device_id;
   SK_RETURN_IF_ERROR(ResolveVf(sysfs_, pci).status());
   SK_ASSIGN_OR_RETURN(VfLock lock, state_.LockVf(pci, options_.lock_timeout));
-  SK_RETURN_IF_ERROR(RepairStale(st.conf, env));
+  SK_ASSIGN_OR_RETURN(auto holder, RepairStale(st.conf, env));
+  // Another live attachment holds the VF: refused even in the same netns
+  // (two containers of one pod must not share a VF), and nothing of its
+  // state is touched, so its DEL still restores the VF.
+  if (holder)
+    return CniError(kCniTryAgainLater, "pci address " + pci +
+                                           " is already allocated (held by " +
+                                           *holder + ")");
+  // An allocation without a live record (a Go plugin's, or a crash) whose
+  // netns still exists: refused as the Go plugin does, unless it names this
+  // ADD's own netns (the runtime retrying the same sandbox).
   SK_ASSIGN_OR_RETURN(auto alloc, state_.ReadAllocation(pci));
   if (alloc && *alloc != env.netns) {
     if (links_.OpenNetns(*alloc).ok())
@@ -614,8 +631,10 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   if (!s.ok()) {
     absl::Status rb = Rollback(env, stdin_data, st);
     if (rb.ok()) {
-      (void)state_.RemoveCache(env.container_id, env.ifname);
+      // Allocation first: a crash between the two leaves the write-ahead
+      // record (phase adding), which the next call repairs.
       (void)state_.RemoveAllocation(pci);
+      (void)state_.RemoveCache(env.container_id, env.ifname);
       return s;
     }
     // Keep the write-ahead record: DEL or the next ADD will finish the job.

@@ -166,7 +166,15 @@ class Plugin {
   // then the transit name).
   absl::Status ReturnNetdev(const CacheEntry& e, const std::string& pod_netns,
                             std::vector<std::string> pod_names);
-  absl::Status RepairStale(const NetConf& conf, const CniEnv& env);
+  // Under the VF lock: puts back what dead or half-done attachments of
+  // conf.device_id left (netns gone, phase "adding", or a re-ADD of this
+  // same attachment) and returns the cache file of the attachment that still
+  // holds the VF (ready, its netns alive; or a Go plugin's record whose
+  // allocation netns is alive), if any. Only CNI_CONTAINERID+CNI_IFNAME's own
+  // record never counts as a holder: a VF held by a live pod is refused to
+  // any other container or interface, whatever the netns.
+  absl::StatusOr<std::optional<std::string>> RepairStale(const NetConf& conf,
+                                                         const CniEnv& env);
   absl::Status SetVfMacVerified(net::LinkOps& ops, const net::LinkRef& pf,
                                 uint32_t vf, const net::MacAddress& mac);
   void Step(std::string_view name);

@@ -5,7 +5,10 @@
 #include "lib/cni/plugin.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -315,7 +318,167 @@ TEST_F(PluginTest, VfOwnedByLiveNetnsIsBusyCode11) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(CniCodeOf(r.status()), 11);
   EXPECT_EQ(std::string(r.status().message()),
-            "pci address " + vf_ + " is already allocated");
+            "pci address " + vf_ + " is already allocated (held by c1-net1)");
+}
+
+// One VF, one pod netns, a second container: the VF is held by a live
+// attachment, so it is refused whatever the netns (it used to be given to
+// both, and either DEL then freed it for a third pod).
+TEST_F(PluginTest, VfHeldByLiveContainerIsRefusedInTheSameNetns) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c1"), Conf(R"(,"vlan":100)")).status());
+  fake_pf_.ClearCalls();
+  auto r = plugin_->Run(Env(Command::kAdd, "c2"), Conf(R"(,"vlan":200)"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("pci address " + vf_ +
+                        " is already allocated (held by c1-net1)"));
+  EXPECT_THAT(fake_pf_.calls(), IsEmpty());  // the holder's VF untouched
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 100u);
+  SK_ASSERT_OK_AND_ASSIGN(auto c2, State().LoadCache("c2", "net1"));
+  EXPECT_FALSE(c2.has_value());
+  // Another interface of the same container is another attachment too.
+  CniEnv net2 = Env(Command::kAdd, "c1");
+  net2.ifname = "net2";
+  r = plugin_->Run(net2, Conf(""));
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+}
+
+TEST_F(PluginTest, DelOfAContainerThatDoesNotHoldTheVfKeepsItAllocated) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c1"), Conf(R"(,"vlan":100)")).status());
+  ASSERT_FALSE(plugin_->Run(Env(Command::kAdd, "c2"), Conf("")).ok());
+  // The runtime cleans up the failed ADD with a DEL.
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel, "c2"), Conf("")).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 100u);
+  SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
+  EXPECT_EQ(alloc, std::optional<std::string>(pod_ns_));
+  SK_ASSERT_OK_AND_ASSIGN(auto c1, State().LoadCache("c1", "net1"));
+  ASSERT_TRUE(c1.has_value());
+  // So a third pod elsewhere is still refused.
+  std::string other = links_->NewNetns("pod3");
+  auto r = plugin_->Run(Env(Command::kAdd, "c3", other), Conf(""));
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  // Only the holder's DEL frees the VF.
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel, "c1"), Conf("")).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c3", other), Conf("")).status());
+}
+
+TEST_F(PluginTest, IdempotentReAddOfTheSameAttachmentIsAccepted) {
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c1"), Conf(R"(,"vlan":100)")).status());
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd, "c1"), Conf(R"(,"vlan":100)")).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 100u);
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel, "c1"), Conf("")).status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 0u);
+}
+
+// 50 processes ADD the one VF for 50 containers of one netns at once (the
+// adversarial run saw 50 successes): exactly one wins, every other gets
+// code 11, and exactly one attachment is recorded.
+TEST_F(PluginTest, FiftyConcurrentAddsInOneNetnsGiveTheVfOnce) {
+  constexpr int kAdds = 50;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<pid_t> kids;
+  for (int i = 0; i < kAdds; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      PluginOptions opts;
+      opts.state_dir = tmp_ / "state";
+      opts.lock_timeout = std::chrono::seconds(30);
+      Plugin p(*sysfs_, pf_sock_, *links_, ipam_, opts);
+      auto r = p.Run(Env(Command::kAdd, "c" + std::to_string(i)), Conf(""));
+      int code = r.ok() ? 0 : CniCodeOf(r.status());
+      (void)!::write(fds[1], &code, sizeof(code));
+      ::_exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
+  ::close(fds[1]);
+  std::vector<int> codes(kAdds, -1);
+  ASSERT_EQ(::read(fds[0], codes.data(), sizeof(int) * kAdds),
+            static_cast<ssize_t>(sizeof(int) * kAdds));
+  ::close(fds[0]);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), 11), kAdds - 1);
+  SK_ASSERT_OK_AND_ASSIGN(auto caches, State().ListCaches());
+  EXPECT_EQ(caches.size(), 1u);
+}
+
+// 100 pods (each its own container and netns) ADD at once, competing for
+// the 7 VFs of an igb PF (pod i asks for VF i % 7, as a device plugin that
+// handed one VF to several pods would make them): each VF goes to exactly
+// one pod and every loser gets code 11.
+TEST_F(PluginTest, HundredConcurrentAddsForSevenVfsGiveEachVfOnce) {
+  constexpr int kAdds = 100;
+  constexpr int kVfs = 7;
+  sk::testing::FakeSysfsBuilder b(tmp_ / "root7");
+  sk::testing::FakeCardOptions o;
+  o.vf_driver = "vfio-pci";
+  o.ports = 1;
+  o.num_vfs = kVfs;
+  o.bus = 0x5e;
+  sk::testing::FakePf card = sk::testing::AddIntel82576(b, o)[0];
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(card.vfs.size(), static_cast<size_t>(kVfs));
+  FakePfNetlink pf;
+  FakeNetlinkSocket sock;
+  pf.AddPf(card.netdev, 7, kVfs, 1500);
+  pf.Install(sock);
+  sysfs::Sysfs fs(tmp_ / "root7");
+  std::vector<std::string> netns;
+  for (int i = 0; i < kAdds; ++i)
+    netns.push_back(links_->NewNetns("p" + std::to_string(i)));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<pid_t> kids;
+  for (int i = 0; i < kAdds; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      PluginOptions opts;
+      opts.state_dir = tmp_ / "state7";
+      opts.lock_timeout = std::chrono::seconds(30);
+      Plugin p(fs, sock, *links_, ipam_, opts);
+      std::string conf =
+          R"({"cniVersion":"1.0.0","name":"sriov-net","type":"sriov","deviceID":")" +
+          card.vfs[i % kVfs] + R"("})";
+      auto r =
+          p.Run(Env(Command::kAdd, "c" + std::to_string(i), netns[i]), conf);
+      int rec[2] = {i, r.ok() ? 0 : CniCodeOf(r.status())};
+      (void)!::write(fds[1], rec, sizeof(rec));
+      ::_exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
+  ::close(fds[1]);
+  std::vector<int> winners_per_vf(kVfs, 0);
+  int losers = 0, records = 0;
+  int rec[2];
+  while (::read(fds[0], rec, sizeof(rec)) == sizeof(rec)) {
+    ++records;
+    if (rec[1] == 0) {
+      ++winners_per_vf[rec[0] % kVfs];
+    } else {
+      EXPECT_EQ(rec[1], 11) << "pod " << rec[0];
+      ++losers;
+    }
+  }
+  ::close(fds[0]);
+  EXPECT_EQ(records, kAdds);
+  EXPECT_EQ(winners_per_vf, std::vector<int>(kVfs, 1));
+  EXPECT_EQ(losers, kAdds - kVfs);
+  StateDir state(tmp_ / "state7");
+  SK_ASSERT_OK_AND_ASSIGN(auto caches, state.ListCaches());
+  EXPECT_EQ(caches.size(), static_cast<size_t>(kVfs));
 }
 
 TEST_F(PluginTest, StaleOwnerWhoseNetnsIsGoneIsRepairedThenAdded) {

@@ -37,38 +37,91 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
                              bool sync_dir) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return ErrnoStatus(errno, "open ", dir.string());
+  return WriteFileAtomicAt(dfd.get(), path.filename().string(), contents, mode,
+                           sync_dir, path.string());
+}
+
+absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,
+                               std::string_view contents, int mode,
+                               bool sync_dir, const std::string& display) {
   std::random_device rd;
-  std::string tmp = sk::StrCat(path.string(), ".tmp.", ::getpid(), ".", rd());
-  UniqueFd fd(::open(
-      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
-  if (!fd) return ErrnoStatus(errno, "create ", tmp);
+  std::string tmp = sk::StrCat(name, ".tmp.", ::getpid(), ".", rd());
+  std::string tmp_display = sk::StrCat(display, ".tmp.");
+  UniqueFd fd(::openat(dirfd, tmp.c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                       mode));
+  if (!fd) return ErrnoStatus(errno, "create ", tmp_display);
   size_t off = 0;
   while (off < contents.size()) {
     ssize_t n = ::write(fd.get(), contents.data() + off, contents.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
-      ::unlink(tmp.c_str());
-      return ErrnoStatus(e, "write ", tmp);
+      ::unlinkat(dirfd, tmp.c_str(), 0);
+      return ErrnoStatus(e, "write ", tmp_display);
     }
     off += static_cast<size_t>(n);
   }
   if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0 ||
       ::fsync(fd.get()) != 0) {
     int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(e, "fsync ", tmp);
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return ErrnoStatus(e, "fsync ", tmp_display);
   }
   fd.Reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
     int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(e, "rename ", tmp, " to ", path.string());
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return ErrnoStatus(e, "rename ", tmp_display, " to ", display);
   }
-  if (!sync_dir) return absl::OkStatus();
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd) ::fsync(dfd.get());
+  if (sync_dir) ::fsync(dirfd);
   return absl::OkStatus();
+}
+
+absl::StatusOr<UniqueFd> OpenDirAt(int dirfd, const std::string& name,
+                                   bool create, int mode,
+                                   const std::string& display) {
+  if (create &&
+      ::mkdirat(dirfd, name.c_str(), static_cast<mode_t>(mode)) != 0 &&
+      errno != EEXIST)
+    return ErrnoStatus(errno, "mkdir ", display);
+  UniqueFd fd(::openat(dirfd, name.c_str(),
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ELOOP || errno == ENOTDIR)
+      return absl::FailedPreconditionError(
+          display + " is a symlink or not a directory; refusing to follow it");
+    return ErrnoStatus(errno, "open ", display);
+  }
+  if (create && ::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
+    return ErrnoStatus(errno, "chmod ", display);
+  return fd;
+}
+
+absl::StatusOr<std::optional<std::string>> ReadFileAt(
+    int dirfd, const std::string& name, const std::string& display) {
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    if (errno == ELOOP)
+      return absl::FailedPreconditionError(
+          display + " is a symlink; refusing to follow it");
+    return ErrnoStatus(errno, "open ", display);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read ", display);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return std::optional<std::string>(std::move(out));
 }
 
 absl::Status MakeDirs(const std::filesystem::path& dir) {

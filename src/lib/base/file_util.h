@@ -2,10 +2,13 @@
 // Small file helpers that report errors as absl::Status and never throw.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+
+#include "lib/base/unique_fd.h"
 
 namespace sk {
 
@@ -23,5 +26,25 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
 
 // Creates `dir` and its parents (mode 0755 unless given).
 absl::Status MakeDirs(const std::filesystem::path& dir);
+
+// Directory-fd relative helpers for state that must stay inside one tree:
+// each resolves exactly one name inside `dirfd` and never follows a symlink
+// there (O_NOFOLLOW), so a symlink planted in the tree cannot redirect a
+// read, a write or a chmod outside it. `display` is the path named in
+// errors. A symlink or a non-directory where a directory is expected is
+// FailedPrecondition ("... is a symlink; refusing to follow it").
+
+// Opens the directory `name` in `dirfd`; with `create`, makes it first
+// (mode `mode`) when absent and sets `mode` on it.
+absl::StatusOr<UniqueFd> OpenDirAt(int dirfd, const std::string& name,
+                                   bool create, int mode,
+                                   const std::string& display);
+// The whole file `name` in `dirfd`; nullopt when it does not exist.
+absl::StatusOr<std::optional<std::string>> ReadFileAt(
+    int dirfd, const std::string& name, const std::string& display);
+// WriteFileAtomic inside `dirfd` (temp file, fsync, renameat).
+absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,
+                               std::string_view contents, int mode,
+                               bool sync_dir, const std::string& display);
 
 }  // namespace sk

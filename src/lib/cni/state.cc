@@ -17,30 +17,6 @@ namespace sk::cni {
 namespace {
 using nlohmann::json;
 
-absl::StatusOr<std::optional<std::string>> ReadNoFollow(
-    const std::filesystem::path& p) {
-  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    if (errno == ELOOP)
-      return absl::FailedPreconditionError(
-          p.string() + " is a symlink; refusing to follow it");
-    return ErrnoStatus(errno, "open ", p.string());
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "read ", p.string());
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return std::optional<std::string>(std::move(out));
-}
-
 uint32_t U32(const json& o, const char* k) {
   auto it = o.find(k);
   return it != o.end() && it->is_number_unsigned() ? it->get<uint32_t>() : 0;
@@ -54,19 +30,20 @@ bool B(const json& o, const char* k) {
   return it != o.end() && it->is_boolean() && it->get<bool>();
 }
 
-// temp file + fsync + rename, O_NOFOLLOW/O_EXCL on the temp file. Unlike
-// base's WriteFileAtomic there is no directory fsync: the rename only has to
-// be atomic with respect to a crashed plugin process, and after a power loss
-// the node reboots with fresh VFs anyway (a missing cache then means "DEL
-// succeeds", sriov-cni #178). Saves two fsyncs per ADD.
-absl::Status WriteStateFile(const std::filesystem::path& path,
-                            std::string_view data) {
-  return WriteFileAtomic(path, data, 0600, /*sync_dir=*/false);
-}
+// Every state file and subdirectory is resolved one name at a time from a
+// directory fd, never following a symlink (a planted pci/ or pci/vf_lock/
+// symlink must not redirect writes or chmods outside the state dir). Writes
+// are temp file + fsync + rename without a directory fsync: the rename only
+// has to be atomic with respect to a crashed plugin process, and after a
+// power loss the node reboots with fresh VFs anyway (a missing cache then
+// means "DEL succeeds", sriov-cni #178). Saves two fsyncs per ADD.
+constexpr int kDirMode = 0700;
+constexpr int kFileMode = 0600;
 
-absl::Status Unlink(const std::filesystem::path& p) {
-  if (::unlink(p.c_str()) != 0 && errno != ENOENT)
-    return ErrnoStatus(errno, "remove ", p.string());
+absl::Status Unlink(int dirfd, const std::string& name,
+                    const std::string& display) {
+  if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "remove ", display);
   return absl::OkStatus();
 }
 }  // namespace
@@ -150,10 +127,34 @@ absl::StatusOr<CacheEntry> DecodeCache(std::string_view text) {
   return e;
 }
 
-absl::Status StateDir::EnsureDir(const std::filesystem::path& d) const {
-  SK_RETURN_IF_ERROR(MakeDirs(d));
-  ::chmod(d.c_str(), 0700);
-  return absl::OkStatus();
+absl::StatusOr<UniqueFd> StateDir::OpenTop(bool create) const {
+  if (create) {
+    SK_RETURN_IF_ERROR(MakeDirs(dir_));
+    ::chmod(dir_.c_str(), kDirMode);
+  }
+  UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT && !create) return UniqueFd();
+    return ErrnoStatus(errno, "open ", dir_.string());
+  }
+  return fd;
+}
+
+// pci/ (and pci/vf_lock/ with `lock_dir`) under the state dir; an invalid fd
+// when absent and not `create`.
+absl::StatusOr<UniqueFd> StateDir::OpenPciDir(bool create,
+                                              bool lock_dir) const {
+  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(create));
+  if (!top) return UniqueFd();
+  auto pci =
+      OpenDirAt(top.get(), "pci", create, kDirMode, (dir_ / "pci").string());
+  if (!pci.ok() || !lock_dir) {
+    if (!pci.ok() && !create && absl::IsNotFound(pci.status()))
+      return UniqueFd();
+    return pci;
+  }
+  return OpenDirAt(pci->get(), "vf_lock", create, kDirMode,
+                   (dir_ / "pci" / "vf_lock").string());
 }
 
 std::filesystem::path StateDir::CachePath(const std::string& cid,
@@ -162,16 +163,22 @@ std::filesystem::path StateDir::CachePath(const std::string& cid,
 }
 
 absl::Status StateDir::SaveCache(const CacheEntry& e) const {
-  SK_RETURN_IF_ERROR(EnsureDir(dir_));
+  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(true));
+  std::string name = e.container_id + "-" + e.ifname;
   absl::Status s =
-      WriteStateFile(CachePath(e.container_id, e.ifname), EncodeCache(e));
+      WriteFileAtomicAt(top.get(), name, EncodeCache(e), kFileMode,
+                        /*sync_dir=*/false, (dir_ / name).string());
   if (!s.ok()) return Annotate(s, "error saving NetConf");
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<CacheEntry>> StateDir::LoadCache(
     const std::string& cid, const std::string& ifname) const {
-  SK_ASSIGN_OR_RETURN(auto text, ReadNoFollow(CachePath(cid, ifname)));
+  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
+  if (!top) return std::optional<CacheEntry>();
+  std::string name = cid + "-" + ifname;
+  SK_ASSIGN_OR_RETURN(auto text,
+                      ReadFileAt(top.get(), name, (dir_ / name).string()));
   if (!text) return std::optional<CacheEntry>();
   SK_ASSIGN_OR_RETURN(CacheEntry e, DecodeCache(*text));
   if (e.container_id.empty()) e.container_id = cid;
@@ -181,16 +188,20 @@ absl::StatusOr<std::optional<CacheEntry>> StateDir::LoadCache(
 
 absl::Status StateDir::RemoveCache(const std::string& cid,
                                    const std::string& ifname) const {
-  return Unlink(CachePath(cid, ifname));
+  return RemoveCacheFile(cid + "-" + ifname);
 }
 
 absl::Status StateDir::RemoveCacheFile(const std::string& name) const {
-  return Unlink(dir_ / name);
+  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
+  if (!top) return absl::OkStatus();
+  return Unlink(top.get(), name, (dir_ / name).string());
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, CacheEntry>>>
 StateDir::ListCaches() const {
   std::vector<std::pair<std::string, CacheEntry>> out;
+  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
+  if (!top) return out;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir_, ec);
   if (ec) {
@@ -206,7 +217,7 @@ StateDir::ListCaches() const {
   }
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
-    auto text = ReadNoFollow(dir_ / n);
+    auto text = ReadFileAt(top.get(), n, (dir_ / n).string());
     if (!text.ok() || !text->has_value()) continue;
     auto entry = DecodeCache(**text);
     if (!entry.ok()) continue;
@@ -217,27 +228,37 @@ StateDir::ListCaches() const {
 
 absl::StatusOr<std::optional<std::string>> StateDir::ReadAllocation(
     const std::string& pci) const {
-  return ReadNoFollow(dir_ / "pci" / pci);
+  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(false, false));
+  if (!d) return std::optional<std::string>();
+  return ReadFileAt(d.get(), pci, (dir_ / "pci" / pci).string());
 }
 
 absl::Status StateDir::WriteAllocation(const std::string& pci,
                                        const std::string& netns) const {
-  SK_RETURN_IF_ERROR(EnsureDir(dir_ / "pci"));
-  return WriteStateFile(dir_ / "pci" / pci, netns);
+  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(true, false));
+  return WriteFileAtomicAt(d.get(), pci, netns, kFileMode, /*sync_dir=*/false,
+                           (dir_ / "pci" / pci).string());
 }
 
 absl::Status StateDir::RemoveAllocation(const std::string& pci) const {
-  return Unlink(dir_ / "pci" / pci);
+  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(false, false));
+  if (!d) return absl::OkStatus();
+  return Unlink(d.get(), pci, (dir_ / "pci" / pci).string());
 }
 
 absl::StatusOr<VfLock> StateDir::LockVf(
     const std::string& pci, std::chrono::milliseconds timeout) const {
-  std::filesystem::path d = dir_ / "pci" / "vf_lock";
-  SK_RETURN_IF_ERROR(EnsureDir(d));
-  std::filesystem::path p = d / (pci + ".lock");
-  UniqueFd fd(
-      ::open(p.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return ErrnoStatus(errno, "open ", p.string());
+  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(true, true));
+  std::string name = pci + ".lock";
+  std::filesystem::path p = dir_ / "pci" / "vf_lock" / name;
+  UniqueFd fd(::openat(d.get(), name.c_str(),
+                       O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, kFileMode));
+  if (!fd) {
+    if (errno == ELOOP)
+      return absl::FailedPreconditionError(
+          p.string() + " is a symlink; refusing to follow it");
+    return ErrnoStatus(errno, "open ", p.string());
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return VfLock(std::move(fd));

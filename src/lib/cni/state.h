@@ -2,7 +2,8 @@
 
 // Persistent plugin state, in the Go sriov-cni's on-disk format so a Go
 // instance and this one can hand VFs over during a rolling upgrade
-// (shared/reference/upstream-cni-multus.md §3.1, §2.1):
+// (k8snetworkplumbingwg/sriov-cni v2.8: pkg/utils/pci_allocator.go and
+// pkg/config/config.go):
 //
 //   <dir>/<containerID>-<ifname>     cache: the stdin config merged with
 //                                    OrigVfState, Master, MAC, MTU, VFID
@@ -16,8 +17,10 @@
 // change; a cache without "sriovkit" came from the Go plugin (its mode is
 // re-detected: Go sets OrigVfState.HostIFName only for netdevice VFs).
 //
-// Files are written atomically (temp + fsync + rename), mode 0600 in a 0700
-// directory, and read with O_NOFOLLOW.
+// Files are written atomically (temp + fsync + rename), mode 0600 in 0700
+// directories. Every file and subdirectory under the state dir is opened
+// relative to its parent's fd with O_NOFOLLOW: a symlink planted as pci/,
+// pci/vf_lock/ or a state file is refused, never followed.
 
 #include <chrono>
 #include <filesystem>
@@ -113,7 +116,11 @@ class StateDir {
                                 std::chrono::milliseconds timeout) const;
 
  private:
-  absl::Status EnsureDir(const std::filesystem::path& d) const;
+  // The state dir itself (created with `create`; an invalid fd when absent
+  // and not `create`). The configured path may be a symlink; nothing under
+  // it is followed.
+  absl::StatusOr<UniqueFd> OpenTop(bool create) const;
+  absl::StatusOr<UniqueFd> OpenPciDir(bool create, bool lock_dir) const;
   std::filesystem::path dir_;
 };
 

@@ -17,7 +17,8 @@ namespace {
 
 using ::sk::testing::TempDir;
 
-// A cache file exactly as the Go sriov-cni writes it (reference §3.1).
+// A cache file exactly as the Go sriov-cni writes it (sriov-cni v2.8
+// pkg/utils/utils.go SaveNetConf of pkg/types NetConf).
 constexpr char kGoCache[] =
     R"({"cniVersion":"1.0.0","name":"sriov-network","type":"sriov","ipam":{"type":"host-local"},"OrigVfState":{"HostIFName":"enp175s6","SpoofChk":true,"Trust":false,"AdminMAC":"00:00:00:00:00:00","EffectiveMAC":"ab:cd:ef:ab:cd:00","Vlan":0,"VlanQoS":0,"VlanProto":33024,"MinTxRate":0,"MaxTxRate":0,"LinkState":0,"MTU":1500},"Master":"enp175s0f1","MAC":"60:00:00:00:00:e1","MTU":1500,"vlan":1234,"vlanQoS":0,"vlanProto":"802.1q","deviceID":"0000:af:06.0","VFID":0,"min_tx_rate":null,"max_tx_rate":null,"spoofchk":"off","trust":"on","link_state":"enable","runtimeConfig":{"mac":"60:00:00:00:00:e1"},"logLevel":"debug","logFile":"/tmp/sriov.log"})";
 
@@ -118,6 +119,62 @@ TEST(StateDirTest, AllocationFileHoldsNetnsPath) {
   SK_ASSERT_OK(state.RemoveAllocation("0000:af:06.0"));
   SK_ASSERT_OK_AND_ASSIGN(auto gone, state.ReadAllocation("0000:af:06.0"));
   EXPECT_FALSE(gone.has_value());
+}
+
+// A pci/ or pci/vf_lock/ planted as a symlink to a directory outside the
+// state dir: nothing is written, created or chmod'ed there.
+class SymlinkedStateSubdirTest : public ::testing::TestWithParam<const char*> {
+};
+
+TEST_P(SymlinkedStateSubdirTest, IsRefusedAndNothingLeavesTheStateDir) {
+  TempDir tmp;
+  std::filesystem::path state_dir = tmp / "state";
+  std::filesystem::path outside = tmp / "outside";
+  std::filesystem::create_directories(state_dir / "pci");
+  std::filesystem::create_directories(outside);
+  ::chmod(outside.c_str(), 0755);
+  std::string link = GetParam();
+  if (link == "pci") std::filesystem::remove(state_dir / "pci");
+  ASSERT_EQ(::symlink(outside.c_str(), (state_dir / link).c_str()), 0);
+  StateDir state(state_dir);
+
+  auto lock = state.LockVf("0000:af:06.0", std::chrono::milliseconds(0));
+  EXPECT_THAT(lock.status(),
+              sk::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    (state_dir / link).string() +
+                                        " is a symlink or not a directory; "
+                                        "refusing to follow it"));
+  if (link == "pci") {
+    EXPECT_FALSE(state.WriteAllocation("0000:af:06.0", "/run/netns/a").ok());
+    EXPECT_FALSE(state.ReadAllocation("0000:af:06.0").ok());
+    EXPECT_FALSE(state.RemoveAllocation("0000:af:06.0").ok());
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(outside));
+  struct stat st {};
+  ASSERT_EQ(::stat(outside.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);  // not chmod'ed to 0700
+}
+
+INSTANTIATE_TEST_SUITE_P(PciAndLockDir, SymlinkedStateSubdirTest,
+                         ::testing::Values("pci", "pci/vf_lock"));
+
+TEST(StateDirTest, SymlinkedAllocationFileIsNotFollowed) {
+  TempDir tmp;
+  StateDir state(tmp.path());
+  std::filesystem::create_directories(tmp / "pci");
+  std::ofstream(tmp / "elsewhere") << "/run/netns/x";
+  ASSERT_EQ(::symlink((tmp / "elsewhere").c_str(),
+                      (tmp / "pci/0000:af:06.0").c_str()),
+            0);
+  EXPECT_THAT(state.ReadAllocation("0000:af:06.0").status(),
+              sk::testing::StatusIs(absl::StatusCode::kFailedPrecondition));
+  // A write replaces the link itself, never the file it points to.
+  SK_ASSERT_OK(state.WriteAllocation("0000:af:06.0", "/run/netns/a"));
+  EXPECT_FALSE(std::filesystem::is_symlink(tmp / "pci/0000:af:06.0"));
+  std::ifstream in(tmp / "elsewhere");
+  std::string old((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_EQ(old, "/run/netns/x");
 }
 
 TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {

@@ -624,10 +624,23 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   st.entry.ifname = env.ifname;
   st.entry.netns = env.netns;
   SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
-  SK_RETURN_IF_ERROR(state_.WriteAllocation(pci, env.netns));
+  if (absl::Status w = state_.WriteAllocation(pci, env.netns); !w.ok()) {
+    // Nothing was changed yet: drop the write-ahead record (best effort; a
+    // record left behind is repaired by the next call).
+    (void)state_.RemoveCache(env.container_id, env.ifname);
+    return Annotate(w, "error saving the VF allocation");
+  }
   Step("cached");
 
   absl::Status s = DoAdd(env, stdin_data, st);
+  if (s.ok()) {
+    // The commit point: a "ready" record that cannot be saved (state
+    // filesystem full or read-only) fails the ADD and undoes it, so the VF
+    // is never left configured without a record a DEL could restore from.
+    st.entry.phase = Phase::kReady;
+    if (st.loc.mode == VfMode::kNetdevice) st.entry.mtu = st.result_mtu;
+    s = state_.SaveCache(st.entry);
+  }
   if (!s.ok()) {
     absl::Status rb = Rollback(env, stdin_data, st);
     if (rb.ok()) {
@@ -642,9 +655,6 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
         s.code(),
         absl::StrCat(s.message(), "; rollback failed: ", rb.message()));
   }
-  st.entry.phase = Phase::kReady;
-  if (st.loc.mode == VfMode::kNetdevice) st.entry.mtu = st.result_mtu;
-  SK_RETURN_IF_ERROR(state_.SaveCache(st.entry));
   Step("ready");
   AnnounceIps(env, st);
   if (st.conf.device_info_file && !st.conf.device_info_file->empty()) {

@@ -5,10 +5,14 @@
 #include "lib/cni/plugin.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -480,6 +484,98 @@ TEST_F(PluginTest, HundredConcurrentAddsForSevenVfsGiveEachVfOnce) {
   SK_ASSERT_OK_AND_ASSIGN(auto caches, state.ListCaches());
   EXPECT_EQ(caches.size(), static_cast<size_t>(kVfs));
 }
+
+// Faults of the state filesystem: the state dir is a tmpfs (in a private
+// mount namespace of a child process) that is read-only, has room for one
+// file (the write-ahead record, not the allocation), or for two (not the
+// final "ready" record, written after every PF change). Each ADD fails with
+// an error naming the file, leaves the VF exactly as it was, and once the
+// filesystem has room again the next ADD succeeds.
+struct StateFsFault {
+  const char* name;
+  const char* tmpfs_options;
+  unsigned long flags;
+  const char* error;
+  friend void PrintTo(const StateFsFault& f, std::ostream* os) {
+    *os << f.name;
+  }
+};
+
+class PluginStateFsTest : public PluginTest,
+                          public ::testing::WithParamInterface<StateFsFault> {};
+
+TEST_P(PluginStateFsTest, FailedAddLeavesTheVfAsItWasAndTheNextAddWorks) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount namespace, tmpfs)";
+  const StateFsFault& f = GetParam();
+  std::filesystem::create_directories(tmp_ / "state");
+  struct Outcome {
+    int code = -1;
+    bool vf_untouched = false;
+    bool retry_ok = false;
+    bool retry_applied = false;
+    char message[512] = {};
+  };
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Outcome out;
+    std::string dir = (tmp_ / "state").string();
+    if (::unshare(CLONE_NEWNS) == 0 &&
+        ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        ::mount("sk-state", dir.c_str(), "tmpfs", f.flags, f.tmpfs_options) ==
+            0) {
+      net::VfInfo before = fake_pf_.Vf(card_.netdev, 2);
+      auto r = plugin_->Run(Env(Command::kAdd), Conf(kFullConfig));
+      out.code = r.ok() ? 0 : CniCodeOf(r.status());
+      std::snprintf(out.message, sizeof(out.message), "%s",
+                    std::string(r.status().message()).c_str());
+      out.vf_untouched = fake_pf_.Vf(card_.netdev, 2) == before;
+      if (::mount("sk-state", dir.c_str(), "tmpfs", MS_REMOUNT, "size=1m") ==
+          0) {
+        out.retry_ok =
+            plugin_->Run(Env(Command::kAdd), Conf(kFullConfig)).status().ok();
+        out.retry_applied = fake_pf_.Vf(card_.netdev, 2).vlan == 100;
+      }
+    } else {
+      std::snprintf(out.message, sizeof(out.message), "setup: %s",
+                    std::strerror(errno));
+    }
+    (void)!::write(fds[1], &out, sizeof(out));
+    ::_exit(0);
+  }
+  ::waitpid(pid, nullptr, 0);
+  ::close(fds[1]);
+  Outcome out;
+  ASSERT_EQ(::read(fds[0], &out, sizeof(out)),
+            static_cast<ssize_t>(sizeof(out)));
+  ::close(fds[0]);
+  ASSERT_THAT(std::string(out.message), ::testing::Not(HasSubstr("setup:")));
+  EXPECT_NE(out.code, 0) << "ADD succeeded on a " << f.name << " state fs";
+  EXPECT_THAT(std::string(out.message), HasSubstr(f.error));
+  EXPECT_THAT(std::string(out.message), HasSubstr((tmp_ / "state").string()));
+  EXPECT_TRUE(out.vf_untouched) << out.message;
+  EXPECT_TRUE(out.retry_ok);
+  EXPECT_TRUE(out.retry_applied);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, PluginStateFsTest,
+    ::testing::Values(
+        StateFsFault{"read-only", "size=1m", MS_RDONLY,
+                     "Read-only file system"},
+        // One page: the write-ahead record fits, the allocation does not.
+        StateFsFault{"full-before-change", "size=4k", 0,
+                     "error saving the VF allocation"},
+        // Two pages: both records fit, the final "ready" record does not.
+        StateFsFault{"full-after-change", "size=8k", 0,
+                     "error saving NetConf"}),
+    [](const auto& info) {
+      std::string n = info.param.name;
+      std::replace(n.begin(), n.end(), '-', '_');
+      return n;
+    });
 
 TEST_F(PluginTest, StaleOwnerWhoseNetnsIsGoneIsRepairedThenAdded) {
   SK_ASSERT_OK(

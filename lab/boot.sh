@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$mode" ] || sk_lab_die "boot.sh: give --shell or --run SCRIPT"
 case $pfs in '' | *[!0-9]*) sk_lab_die "--pfs must be a number, got '$pfs'" ;; esac
-[ "$pfs" -ge 0 ] && [ "$pfs" -le 8 ] || sk_lab_die "--pfs must be 0..8, got $pfs"
+if [ "$pfs" -lt 0 ] || [ "$pfs" -gt 8 ]; then sk_lab_die "--pfs must be 0..8, got $pfs"; fi
 
 sk_lab_check_qemu
 build_dir=$(sk_lab_build_dir "$build_dir")

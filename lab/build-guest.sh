@@ -64,8 +64,9 @@ if [ -z "${pkg:-}" ]; then
   apt-get update -qq >&2 || true
   read -r pkg pver <<<"$(resolve_kernel_pkg || true)" || true
 fi
-[ -n "${pkg:-}" ] && [ -n "${pver:-}" ] ||
+if [ -z "${pkg:-}" ] || [ -z "${pver:-}" ]; then
   sk_lab_die "apt-cache show linux-image-amd64 names no 'linux-image-<version> (= <v>)' dependency"
+fi
 kver=${pkg#linux-image-}
 
 kdir=$cache/kernel-$kver-$pver

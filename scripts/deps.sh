@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build pkg-config git clang-14 clang lld
-  libclang-rt-14-dev clang-format clang-tidy
+  libclang-rt-14-dev clang-format clang-tidy shellcheck
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libre2-dev libc-ares-dev zlib1g-dev

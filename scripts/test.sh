@@ -7,7 +7,6 @@
 # Environment: SK_JOBS (parallel build jobs), SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 JOBS=${SK_JOBS:-$(nproc)}
 
 bash scripts/deps.sh
@@ -15,13 +14,17 @@ bash scripts/deps.sh
 echo "== format (clang-format --dry-run -Werror)"
 git ls-files -z -- '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
 
+echo "== shellcheck (every tracked shell script)"
+# -P SCRIPTDIR: sourced files are found beside the script that sources them.
+git ls-files -z -- '*.sh' lab/initramfs/init | xargs -0 shellcheck -x -P SCRIPTDIR
+
 echo "== main build (g++, Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null
 cmake --build build -j "$JOBS"
 
-LABEL_EXCLUDE=""
-if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE="-LE lab"; fi
-(cd build && ctest --output-on-failure -j "$JOBS" $LABEL_EXCLUDE)
+LABEL_EXCLUDE=()
+if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE=(-LE lab); fi
+(cd build && ctest --output-on-failure -j "$JOBS" "${LABEL_EXCLUDE[@]}")
 
 if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== sanitizer build (clang, address,undefined): unit tests"

@@ -75,8 +75,42 @@ TEST(SriovBinaryTest, ErrorsAreCniJsonWithExit1) {
       "not json");
   EXPECT_EQ(decode.exit_code, 1);
   EXPECT_EQ(decode.stdout_text,
-            "{\"code\":6,\"msg\":\"error unmarshall network config: not a JSON "
-            "object\"}\n");
+            "{\"code\":6,\"msg\":\"error unmarshall network config: not "
+            "valid JSON at byte 1: syntax error while parsing value - invalid "
+            "literal; last read: 'no'\"}\n");
+}
+
+constexpr char kAddEnv[] =
+    "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x "
+    "CNI_IFNAME=net1 CNI_PATH=/x";
+
+TEST(SriovBinaryTest, StdinOverOneMebibyteIsRefusedWithCode7) {
+  std::string big = R"({"cniVersion":"1.0.0","name":"n","x":")" +
+                    std::string(size_t{2} << 20, 'a') + "\"}";
+  Out o = RunSriov(kAddEnv, big);
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.stdout_text,
+            "{\"code\":7,\"msg\":\"network config on stdin: more than 1048576 "
+            "bytes\"}\n");
+}
+
+// ~80,000 levels under a typed key crashed the binary (stack overflow), for
+// ADD, for VERSION and while writing logFile.
+TEST(SriovBinaryTest, DeeplyNestedStdinIsADecodeErrorNotACrash) {
+  sk::testing::TempDir tmp;
+  const std::string log = (tmp / "sriov.log").string();
+  const std::string deep = R"({"cniVersion":"1.0.0","name":"n","logFile":")" +
+                           log + R"(","vlan":)" + std::string(80000, '[') +
+                           std::string(80000, ']') + "}";
+  Out add = RunSriov(kAddEnv, deep);
+  EXPECT_EQ(add.exit_code, 1);
+  EXPECT_THAT(add.stdout_text,
+              ::testing::StartsWith(
+                  "{\"code\":6,\"msg\":\"error unmarshall network config: JSON "
+                  "nested deeper than 64 levels at byte "));
+  Out version = RunSriov("CNI_COMMAND=VERSION", deep);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.stdout_text, ::testing::HasSubstr("supportedVersions"));
 }
 
 }  // namespace

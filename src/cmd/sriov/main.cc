@@ -15,7 +15,10 @@
 
 #include "nlohmann/json.hpp"
 
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
+#include "lib/cni/config.h"
 #include "lib/cni/error.h"
 #include "lib/cni/plugin.h"
 #include "lib/netlink/kernel_socket.h"
@@ -29,19 +32,21 @@ std::optional<std::string> GetEnv(const char* name) {
 }
 
 absl::StatusOr<std::string> ReadStdin() {
-  std::string data;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(0, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sk::cni::CniError(
-          sk::cni::kCniIoFailure,
-          std::string("error reading from stdin: ") + strerror(errno));
-    }
-    if (n == 0) return data;
-    data.append(buf, static_cast<size_t>(n));
-  }
+  absl::StatusOr<std::string> in = sk::ReadFdBounded(
+      0, sk::cni::kMaxNetConfBytes, "network config on stdin");
+  if (in.ok()) return in;
+  return sk::cni::CniError(
+      in.status().code() == absl::StatusCode::kInvalidArgument
+          ? sk::cni::kCniInvalidConfig
+          : sk::cni::kCniIoFailure,
+      std::string(in.status().message()));
+}
+
+// The config as far as logging and the error's cniVersion need it; a config
+// the plugin refused as undecodable gives an empty object.
+nlohmann::json InputJson(const std::string& input) {
+  absl::StatusOr<nlohmann::json> j = sk::ParseJsonBounded(input);
+  return j.ok() ? *std::move(j) : nlohmann::json::object();
 }
 
 // Best-effort failures reported by the plugin (e.g. a GARP not sent); they
@@ -67,7 +72,7 @@ absl::StatusOr<std::string> Run(const std::string& input) {
 // logFile (upstream logs to stderr when unset; we stay quiet then).
 // logLevel "error" logs failures only; "panic" nothing.
 void LogOutcome(const std::string& input, const absl::Status& status) {
-  auto j = nlohmann::json::parse(input, nullptr, false);
+  nlohmann::json j = InputJson(input);
   if (!j.is_object() || !j.contains("logFile") || !j["logFile"].is_string())
     return;
   std::string level = j.value("logLevel", std::string("info"));
@@ -120,7 +125,7 @@ int main() {
     std::fwrite(out->data(), 1, out->size(), stdout);
     return 0;
   }
-  auto j = nlohmann::json::parse(input, nullptr, false);
+  nlohmann::json j = InputJson(input);
   std::string version =
       j.is_object() && j.contains("cniVersion") && j["cniVersion"].is_string()
           ? j["cniVersion"].get<std::string>()

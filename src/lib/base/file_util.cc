@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -28,6 +29,40 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFdBounded(int fd, size_t max_bytes,
+                                          std::string_view what) {
+  std::string out;
+  char buf[8192];
+  while (true) {
+    // Never ask for more than one byte past the limit.
+    size_t want = std::min(sizeof(buf), max_bytes + 1 - out.size());
+    ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read ", what);
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(what, ": more than ", max_bytes, " bytes"));
+    }
+  }
+}
+
+absl::StatusOr<std::string> ReadFileBounded(const std::filesystem::path& path,
+                                            size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, "open ", path.string());
+  absl::StatusOr<std::string> out =
+      ReadFdBounded(fd.get(), max_bytes, path.string());
+  if (out.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        path.string(), ": larger than the ", max_bytes, "-byte limit"));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/unique_fd.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -48,6 +49,35 @@ TEST(FileUtilTest, ReadMissingNamesPath) {
   EXPECT_THAT(ReadFile("/nonexistent/sk/file"),
               StatusIs(absl::StatusCode::kNotFound,
                        ::testing::HasSubstr("/nonexistent/sk/file")));
+}
+
+TEST(FileUtilTest, ReadBoundedAcceptsExactLimitAndRefusesOneMore) {
+  sk::testing::TempDir dir;
+  auto p = dir / "in";
+  SK_ASSERT_OK(WriteFileAtomic(p, std::string(10000, 'x')));
+  EXPECT_THAT(ReadFileBounded(p, 10000), IsOkAndHolds(std::string(10000, 'x')));
+  EXPECT_THAT(ReadFileBounded(p, 9999),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       p.string() + ": larger than the 9999-byte limit"));
+  EXPECT_THAT(ReadFileBounded(dir / "missing", 10),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(FileUtilTest, ReadFdBoundedStopsAtTheLimitOnAPipe) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  // More than the limit is waiting; the reader must stop, not drain it.
+  const std::string data(20000, 'y');
+  ASSERT_EQ(::write(w.get(), data.data(), data.size()),
+            static_cast<ssize_t>(data.size()));
+  EXPECT_THAT(ReadFdBounded(r.get(), 4096, "stdin"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "stdin: more than 4096 bytes"));
+  char rest[32768];
+  EXPECT_EQ(::read(r.get(), rest, sizeof(rest)), 20000 - 4097);
+  w.Reset();
+  EXPECT_THAT(ReadFdBounded(r.get(), 4096, "stdin"), IsOkAndHolds(""));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "lib/base/json.h"
 #include "lib/base/strings.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
@@ -114,8 +115,21 @@ uint32_t NetConf::link_state_value() const {
 
 absl::StatusOr<NetConf> ParseNetConf(std::string_view text,
                                      Strictness strictness) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  if (text.size() > kMaxNetConfBytes) {
+    return CniError(
+        kCniInvalidConfig,
+        sk::StrCat("network config of ", text.size(), " bytes exceeds the ",
+                   kMaxNetConfBytes, "-byte limit"));
+  }
+  absl::StatusOr<json> parsed =
+      ParseJsonBounded(text, {.max_bytes = kMaxNetConfBytes});
+  if (!parsed.ok()) {
+    return CniError(kCniDecodeFailure,
+                    sk::StrCat("error unmarshall network config: ",
+                               parsed.status().message()));
+  }
+  json& j = *parsed;
+  if (!j.is_object())
     return CniError(kCniDecodeFailure,
                     "error unmarshall network config: not a JSON object");
   return NetConfFromJson(j, strictness);

@@ -69,6 +69,13 @@ enum class Strictness {
   kLenient,  // DEL / GC / STATUS / cache reload: decode + name + version only
 };
 
+// Network configs are small; anything larger than this on stdin (or handed
+// to ParseNetConf) is refused with code 7 before it is parsed.
+inline constexpr size_t kMaxNetConfBytes = size_t{1} << 20;
+
+// Parses the stdin config. A document that is not JSON, or is nested deeper
+// than sk::JsonLimits' 64 levels, is code 6 (decode failure) naming the byte
+// offset; one over kMaxNetConfBytes is code 7 naming the limit.
 absl::StatusOr<NetConf> ParseNetConf(std::string_view json_text,
                                      Strictness strictness);
 absl::StatusOr<NetConf> NetConfFromJson(const nlohmann::json& j,

@@ -3,6 +3,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/base/strings.h"
 #include "lib/cni/error.h"
 #include "tests/testing/status_matchers.h"
 
@@ -198,6 +199,31 @@ TEST(EffectiveMacTest, PrecedenceConfigThenArgsThenRuntime) {
   EXPECT_EQ(
       std::string(bad.status().message()),
       "runtimeConfig.mac \"ff:ff:ff:ff:ff:ff\" invalid: multicast address");
+}
+
+// ~80,000 levels under a typed key overflowed the stack of the plugin.
+TEST(NetConfTest, DeeplyNestedValueIsADecodeErrorNotACrash) {
+  const std::string deep =
+      std::string(80000, '[') + "1" + std::string(80000, ']');
+  for (const char* key : {"vlan", "prevResult", "ipam"}) {
+    SCOPED_TRACE(key);
+    absl::StatusOr<NetConf> c = ParseNetConf(
+        Conf(sk::StrCat(",\"", key, "\":", deep)), Strictness::kFull);
+    EXPECT_EQ(CniCodeOf(c.status()), kCniDecodeFailure);
+    EXPECT_THAT(c.status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("nested deeper than 64 levels at byte")));
+  }
+}
+
+TEST(NetConfTest, ConfigOverOneMebibyteIsRefused) {
+  const std::string big =
+      Conf(",\"x\":\"" + std::string(size_t{1} << 20, 'a') + "\"");
+  absl::StatusOr<NetConf> c = ParseNetConf(big, Strictness::kFull);
+  EXPECT_EQ(CniCodeOf(c.status()), kCniInvalidConfig);
+  EXPECT_THAT(c.status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("exceeds the 1048576-byte limit")));
 }
 
 }  // namespace

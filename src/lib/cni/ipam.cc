@@ -11,6 +11,8 @@
 #include "nlohmann/json.hpp"
 
 #include "lib/base/errno_status.h"
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/error.h"
 
@@ -87,24 +89,30 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
     off += static_cast<size_t>(n);
   }
   in_w.Reset();
-  std::string output;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(out_r.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    output.append(buf, static_cast<size_t>(n));
-  }
+  absl::StatusOr<std::string> read = ReadFdBounded(
+      out_r.get(), kMaxIpamOutputBytes, "IPAM plugin " + type + " output");
+  out_r.Reset();  // a delegate still writing gets EPIPE rather than blocking
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (!read.ok()) {
+    return CniError(read.status().code() == absl::StatusCode::kInvalidArgument
+                        ? kCniInvalidConfig
+                        : kCniIoFailure,
+                    std::string(read.status().message()));
+  }
+  std::string& output = *read;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
-  nlohmann::json err = nlohmann::json::parse(output, nullptr, false);
-  if (err.is_object() && err.contains("code") &&
-      err["code"].is_number_integer()) {
-    std::string msg = err.value("msg", std::string());
-    std::string details = err.value("details", std::string());
-    return CniError(err["code"].get<int>(), msg, details);
+  absl::StatusOr<nlohmann::json> err =
+      ParseJsonBounded(output, {.max_bytes = kMaxIpamOutputBytes});
+  if (err.ok() && err->is_object() && err->contains("code") &&
+      (*err)["code"].is_number_integer()) {
+    auto str = [&](const char* k) {
+      auto it = err->find(k);
+      return it != err->end() && it->is_string() ? it->get<std::string>()
+                                                 : std::string();
+    };
+    return CniError((*err)["code"].get<int>(), str("msg"), str("details"));
   }
   return CniError(
       kCniInternal,

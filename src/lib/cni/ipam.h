@@ -4,6 +4,7 @@
 // found in CNI_PATH with the same environment and the complete stdin config
 // (CNI spec §4 "Delegated plugins").
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -11,6 +12,11 @@
 #include "lib/cni/env.h"
 
 namespace sk::cni {
+
+// A delegate's stdout (a CNI result or error) larger than this is refused
+// with code 7 naming the plugin and the limit; the pipe is closed, so the
+// delegate gets EPIPE instead of blocking on a full pipe.
+inline constexpr size_t kMaxIpamOutputBytes = size_t{1} << 20;
 
 class IpamDelegate {
  public:

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "lib/base/errno_status.h"
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/cni/announce.h"
 #include "lib/cni/dad.h"
@@ -138,8 +139,7 @@ absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
                                         std::string_view stdin_data) {
   switch (env.command) {
     case Command::kVersion: {
-      auto j = nlohmann::json::parse(stdin_data.begin(), stdin_data.end(),
-                                     nullptr, false);
+      nlohmann::json j = ParseJsonBounded(stdin_data).value_or(nullptr);
       std::string v = j.is_object() && j.contains("cniVersion") &&
                               j["cniVersion"].is_string()
                           ? j["cniVersion"].get<std::string>()

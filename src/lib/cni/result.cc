@@ -1,6 +1,8 @@
 #include "lib/cni/result.h"
 
+#include "lib/base/json.h"
 #include "lib/cni/error.h"
+#include "lib/cni/ipam.h"
 #include "lib/cni/version.h"
 #include "lib/net/addr.h"
 
@@ -64,9 +66,10 @@ absl::StatusOr<Result> ParseResult(const json& j) {
 }
 
 absl::StatusOr<Result> ParseResultText(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) return Decode("not JSON");
-  return ParseResult(j);
+  absl::StatusOr<json> j =
+      ParseJsonBounded(text, {.max_bytes = kMaxIpamOutputBytes});
+  if (!j.ok()) return Decode(std::string(j.status().message()));
+  return ParseResult(*j);
 }
 
 std::string ResultToJson(const Result& r, const std::string& v) {

@@ -57,5 +57,15 @@ TEST(ResultTest, RejectsMalformed) {
             "result ip address \"10.1.0.5\" invalid");
 }
 
+TEST(ResultTest, DeeplyNestedIpamOutputIsADecodeErrorNotACrash) {
+  const std::string text = R"({"cniVersion":"1.0.0","ips":)" +
+                           std::string(80000, '[') + std::string(80000, ']') +
+                           "}";
+  absl::StatusOr<Result> r = ParseResultText(text);
+  EXPECT_EQ(CniCodeOf(r.status()), kCniDecodeFailure);
+  EXPECT_THAT(std::string(r.status().message()),
+              ::testing::HasSubstr("nested deeper than 64 levels"));
+}
+
 }  // namespace
 }  // namespace sk::cni

@@ -10,7 +10,9 @@
 
 #include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
 #include "lib/cni/error.h"
 
 namespace sk::cni {
@@ -83,8 +85,14 @@ std::string EncodeCache(const CacheEntry& e) {
 }
 
 absl::StatusOr<CacheEntry> DecodeCache(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  absl::StatusOr<json> parsed = ParseJsonBounded(text);
+  if (!parsed.ok()) {
+    return CniError(kCniDecodeFailure,
+                    sk::StrCat("error reading cached NetConf: ",
+                               parsed.status().message()));
+  }
+  json& j = *parsed;
+  if (!j.is_object())
     return CniError(kCniDecodeFailure,
                     "error reading cached NetConf: not a JSON object");
   CacheEntry e;

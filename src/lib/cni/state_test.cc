@@ -193,5 +193,16 @@ TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {
   EXPECT_TRUE(std::filesystem::exists(tmp / "pci/vf_lock/0000:af:06.0.lock"));
 }
 
+TEST(CacheTest, DeeplyNestedCacheIsADecodeErrorNotACrash) {
+  nlohmann::json j = nlohmann::json::parse(kGoCache);
+  std::string text = j.dump();
+  text.insert(text.size() - 1,
+              ",\"x\":" + std::string(80000, '{') + std::string(80000, '}'));
+  absl::StatusOr<CacheEntry> e = DecodeCache(text);
+  EXPECT_EQ(CniCodeOf(e.status()), kCniDecodeFailure);
+  EXPECT_THAT(std::string(e.status().message()),
+              ::testing::HasSubstr("nested deeper than 64 levels"));
+}
+
 }  // namespace
 }  // namespace sk::cni

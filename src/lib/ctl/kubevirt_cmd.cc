@@ -13,6 +13,7 @@
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/kubevirt/input.h"
 #include "lib/kubevirt/launcher_pod.h"
 #include "lib/kubevirt/network_info.h"
 #include "lib/kubevirt/sriov_hostdevs.h"
@@ -68,7 +69,8 @@ absl::StatusOr<std::string> RenderPod(const Args& a) {
 absl::StatusOr<std::string> NetworkInfo(const Args& a, const Io& io) {
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_RETURN_IF_ERROR(kubevirt::AdmitVmi(vmi));
-  SK_ASSIGN_OR_RETURN(std::string text, ReadFile(a.network_status));
+  SK_ASSIGN_OR_RETURN(std::string text,
+                      kubevirt::ReadInputFile(a.network_status));
   absl::StatusOr<std::vector<kubevirt::NetworkStatusEntry>> status =
       kubevirt::ParseNetworkStatus(text);
   if (!status.ok()) {
@@ -91,7 +93,10 @@ absl::StatusOr<std::string> Domain(const Args& a, const CtlOptions& opts,
   // mapping (then the env fallback or "found no SR-IOV networks ...").
   std::map<std::string, std::string> info;
   if (!a.network_info.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(a.network_info);
+    absl::StatusOr<std::string> text = kubevirt::ReadInputFile(a.network_info);
+    if (text.status().code() == absl::StatusCode::kInvalidArgument) {
+      return text.status();  // over the size limit: never read as "empty"
+    }
     if (text.ok()) {
       absl::StatusOr<std::map<std::string, std::string>> parsed =
           kubevirt::ParseNetworkInfoPci(*text);

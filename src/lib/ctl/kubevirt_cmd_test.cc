@@ -262,5 +262,57 @@ TEST_F(KubevirtDomainTest, SubcommandRootsOverrideGlobalOnes) {
                                empty.path().string() + "/dev/vfio/"));
 }
 
+TEST(KubevirtCmdTest, UnboundedInputsAreInvalidInputNamingTheLimit) {
+  sk::testing::TempDir dir;
+  const std::string vmi = (kKvData / "vmi-sriov.yaml").string();
+  // 20 bytes on which yaml-cpp's LoadAll looped, allocating ~11 GB.
+  Write(dir / "loop.yaml", "apiVersion: v1\n---\n,");
+  Result nad = RunCtl({"kubevirt", "render-pod", "--vmi", vmi, "--nad",
+                       (dir / "loop.yaml").string()});
+  EXPECT_EQ(nad.code, kExitDataErr);
+  EXPECT_EQ(nad.err,
+            "sriovctl kubevirt render-pod: " + (dir / "loop.yaml").string() +
+                ": not valid YAML or JSON at line 3, column 1: no "
+                "document can start with ','\n");
+  Write(dir / "big.yaml", std::string((size_t{4} << 20) + 1, '#'));
+  Result big =
+      RunCtl({"kubevirt", "validate", "--vmi", (dir / "big.yaml").string()});
+  EXPECT_EQ(big.code, kExitDataErr);
+  EXPECT_EQ(big.err,
+            "sriovctl kubevirt validate: " + (dir / "big.yaml").string() +
+                ": larger than the 4194304-byte limit\n");
+  Write(dir / "status.json",
+        std::string(100000, '[') + std::string(100000, ']'));
+  Result status = RunCtl({"kubevirt", "network-info", "--vmi", vmi,
+                          "--network-status", (dir / "status.json").string()});
+  EXPECT_EQ(status.code, kExitDataErr);
+  EXPECT_EQ(status.err, "sriovctl kubevirt network-info: " +
+                            (dir / "status.json").string() +
+                            ": network-status: JSON nested deeper than 64 "
+                            "levels at byte 64\n");
+}
+
+// A \x01 in the VMI name gave not-well-formed XML ("&#01;") with exit 0.
+TEST_F(KubevirtDomainTest, ControlCharacterInVmiNameIsInvalidInput) {
+  std::string vm = Read(kKvData / "vm-two-sriov.json");
+  const std::string from = R"("name": "vm-two-sriov")";
+  const size_t at = vm.find(from);
+  ASSERT_NE(at, std::string::npos);
+  vm.replace(at, from.size(), "\"name\": \"vm\\u0001\"");
+  Write(dir_ / "vm.json", vm);
+  std::vector<std::string> args = Args(
+      {"--network-info", (dir_ / "network-info").string(), "--full-domain"});
+  for (auto& a : args) {
+    if (a == (kKvData / "vm-two-sriov.json").string()) {
+      a = (dir_ / "vm.json").string();
+    }
+  }
+  Result r = RunCtl(args);
+  EXPECT_EQ(r.code, kExitDataErr);
+  EXPECT_THAT(r.err, HasSubstr(": metadata.name: \"vm\\x01\" is not a valid "
+                               "name: want a lowercase RFC 1123 subdomain"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
 }  // namespace
 }  // namespace sk::ctl

@@ -12,6 +12,7 @@
 
 #include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 
@@ -323,22 +324,19 @@ bool PfSelector::Contains(int vf_index) const {
   });
 }
 
+// A ConfigMap holds at most 1 MiB; 4 MiB leaves room for a hand-made file.
+constexpr size_t kMaxConfigBytes = size_t{4} << 20;
+
 absl::StatusOr<Config> ParseConfig(std::string_view text,
                                    std::string_view source,
                                    std::string_view default_prefix) {
-  json doc = json::parse(text.begin(), text.end(), nullptr,
-                         /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    // Re-parse for the position; nlohmann only reports it via exception.
-    std::string why = "not valid JSON";
-    try {
-      json again = json::parse(text.begin(), text.end());
-      (void)again;
-    } catch (const json::parse_error& e) {
-      why = sk::StrCat("not valid JSON: byte ", e.byte, ": ", e.what());
-    }
-    return absl::InvalidArgumentError(sk::StrCat(source, ": ", why));
+  absl::StatusOr<json> parsed =
+      ParseJsonBounded(text, {.max_bytes = kMaxConfigBytes});
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(source, ": ", parsed.status().message()));
   }
+  const json& doc = *parsed;
   Ctx root(source, "$");
   if (!doc.is_object()) return root.TypeError("a JSON object", doc);
   Config cfg;
@@ -371,7 +369,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text,
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path,
                                       std::string_view default_prefix) {
-  SK_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  SK_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxConfigBytes));
   return ParseConfig(text, path, default_prefix);
 }
 

@@ -98,7 +98,8 @@ struct Config {
 
 // Parses config.json text. `source` names the file in messages;
 // `default_prefix` is the --resource-prefix value.
-// Returns InvalidArgument when the text is not JSON, the top level is not an
+// Returns InvalidArgument when the text is not JSON, is over 4 MiB or nested
+// deeper than 64 levels (naming the byte offset), the top level is not an
 // object, or `resourceList` is not an array. A missing or empty
 // `resourceList` is OK with no resources (the caller stays up idle).
 // Errors inside one resource entry never fail the call: see pool_errors.
@@ -107,7 +108,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text,
                                    std::string_view default_prefix);
 
 // Reads and parses `path`. NotFound / PermissionDenied (naming the path) when
-// it cannot be read; otherwise as ParseConfig.
+// it cannot be read, InvalidArgument when it is over 4 MiB (read no further);
+// otherwise as ParseConfig.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path,
                                       std::string_view default_prefix);
 

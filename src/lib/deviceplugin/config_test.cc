@@ -137,7 +137,7 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
 TEST(ConfigTest, WholeFileErrorsNameTheFile) {
   EXPECT_THAT(Parse("{\"resourceList\": [],}"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("config.json: not valid JSON: byte")));
+                       HasSubstr("config.json: not valid JSON at byte")));
   EXPECT_THAT(Parse("[]"), StatusIs(absl::StatusCode::kInvalidArgument,
                                     "config.json: $: expected a JSON object, "
                                     "got []"));
@@ -203,6 +203,27 @@ TEST(PfSelectorTest, ContainsHonoursInclusiveRanges) {
   EXPECT_FALSE(p.Contains(4));
   SK_ASSERT_OK_AND_ASSIGN(PfSelector all, PfSelector::Parse("p"));
   EXPECT_TRUE(all.Contains(63));
+}
+
+// A 200 kB file of nested arrays crash-looped the plugin (stack overflow).
+TEST(ConfigTest, DeeplyNestedConfigIsRefusedNotACrash) {
+  const std::string text = R"({"resourceList":[{"resourceName":"a","x":)" +
+                           std::string(100000, '[') + std::string(100000, ']') +
+                           "}]}";
+  EXPECT_THAT(Parse(text),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config.json: JSON nested deeper than 64 levels at "
+                       "byte 102"));
+}
+
+TEST(ConfigTest, FileOverFourMebibytesIsRefused) {
+  sk::testing::TempDir dir;
+  const std::string path = (dir / "config.json").string();
+  std::ofstream(path) << R"({"resourceList":[], "pad":")"
+                      << std::string(size_t{4} << 20, ' ') << "\"}";
+  EXPECT_THAT(LoadConfigFile(path, "intel.com"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       path + ": larger than the 4194304-byte limit"));
 }
 
 }  // namespace

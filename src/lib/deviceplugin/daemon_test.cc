@@ -244,7 +244,7 @@ TEST_F(DaemonTest, BadConfigKeepsDaemonUpNotReadyAndRecovers) {
   EXPECT_FALSE(st.ready());
   EXPECT_FALSE(st.config_loaded);
   EXPECT_THAT(st.config_error,
-              HasSubstr(opts_.config_file + ": not valid JSON: byte"));
+              HasSubstr(opts_.config_file + ": not valid JSON at byte"));
   WriteConfig(R"({"resourceList":[
       {"resourceName":"vfio","selectors":{"drivers":["vfio-pci"]}}]})");
   SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/vfio", 14, kWait));

@@ -12,6 +12,7 @@
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/kubevirt/input.h"
 
 namespace sk::kubevirt {
 namespace {
@@ -106,13 +107,12 @@ constexpr Quantity kSuffixes[] = {
 }  // namespace
 
 absl::Status NadStore::AddText(std::string_view text, std::string_view source) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
+  absl::StatusOr<std::vector<YAML::Node>> loaded = LoadYamlDocuments(text);
+  if (!loaded.ok()) {
     return absl::InvalidArgumentError(
-        sk::StrCat(source, ": not valid YAML or JSON: ", e.what()));
+        sk::StrCat(source, ": ", loaded.status().message()));
   }
+  std::vector<YAML::Node>& docs = *loaded;
   // Staged so a failing file adds nothing.
   std::map<std::string, Nad> staged = nads_;
   try {
@@ -129,7 +129,7 @@ absl::Status NadStore::AddText(std::string_view text, std::string_view source) {
 }
 
 absl::Status NadStore::AddFile(const std::filesystem::path& path) {
-  SK_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  SK_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path));
   return AddText(text, path.string());
 }
 

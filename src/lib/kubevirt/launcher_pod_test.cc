@@ -15,6 +15,7 @@ namespace {
 using ::sk::testing::IsOk;
 using ::sk::testing::IsOkAndHolds;
 using ::sk::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -308,6 +309,46 @@ TEST(RenderPodTest, RejectsInadmissibleVmiAndMissingMemory) {
   EXPECT_THAT(RenderLauncherPod(badmem, NadStore(), o),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("memory quantity \"lots\"")));
+}
+
+// 20 bytes that made yaml-cpp's LoadAll return the same empty document
+// forever (about 11 GB before the process died).
+TEST(NadStoreTest, StrayCommaDocumentIsRefusedNotLoopedOn) {
+  NadStore nads;
+  const std::string text = "apiVersion: v1\n---\n,";
+  ASSERT_EQ(text.size(), 20u);
+  EXPECT_THAT(nads.AddText(text, "loop.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "loop.yaml: not valid YAML or JSON at line 3, column 1: "
+                       "no document can start with ','"));
+}
+
+TEST(NadStoreTest, DeepJsonAndYamlAreRefusedNamingTheLimit) {
+  NadStore nads;
+  EXPECT_THAT(
+      nads.AddText(R"({"kind":"NetworkAttachmentDefinition","x":)" +
+                       std::string(100000, '[') + std::string(100000, ']') +
+                       "}",
+                   "deep.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "deep.json: JSON nested deeper than 64 levels at byte 105"));
+  EXPECT_THAT(nads.AddText("kind: NetworkAttachmentDefinition\nx: " +
+                               std::string(3000, '['),
+                           "deep.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("deep.yaml: YAML at line 2, column "),
+                             HasSubstr(": nested deeper than 64 levels"))));
+}
+
+TEST(NadStoreTest, AnchorsAreRefusedWithTheReason) {
+  NadStore nads;
+  EXPECT_THAT(nads.AddText("kind: NetworkAttachmentDefinition\n"
+                           "metadata: &m {name: a}\nspec: *m\n",
+                           "anchor.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("anchor.yaml: YAML at line 2, column 11: "
+                                 "anchor &m: anchors and aliases are not "
+                                 "accepted (Kubernetes objects never need")));
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include "absl/strings/ascii.h"
 #include "yaml-cpp/yaml.h"
 
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/kubevirt/input.h"
 #include "lib/sysfs/pci.h"
 
 namespace sk::kubevirt {
@@ -16,10 +18,11 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 absl::StatusOr<ojson> ParseJson(std::string_view text, std::string_view what) {
-  ojson j = ojson::parse(text.begin(), text.end(), nullptr,
-                         /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(sk::StrCat(what, ": not valid JSON"));
+  absl::StatusOr<ojson> j =
+      ParseJsonBounded<ojson>(text, {.max_bytes = kMaxInputFileBytes});
+  if (!j.ok()) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(what, ": ", j.status().message()));
   }
   return j;
 }
@@ -97,9 +100,14 @@ absl::StatusOr<std::vector<NetworkStatusEntry>> ParseNetworkStatus(
     return FromArray(arr);
   }
   // A Pod object: read the annotation.
+  absl::StatusOr<YAML::Node> loaded = LoadYamlDocument(text);
+  if (!loaded.ok()) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("network-status: ", loaded.status().message()));
+  }
   std::string value;
   try {
-    YAML::Node pod = YAML::Load(std::string(text));
+    const YAML::Node& pod = *loaded;
     // yaml-cpp: Type() on a missing key's node throws; IsDefined() first.
     const YAML::Node meta =
         pod.IsMap() ? pod["metadata"] : YAML::Node(YAML::NodeType::Null);

@@ -56,7 +56,9 @@ TEST(NetworkStatusTest, Errors) {
                                  "cni.cncf.io/network-status\"]")));
   EXPECT_THAT(ParseNetworkStatus("[{"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-status: not valid JSON"));
+                       "network-status: not valid JSON at byte 2: syntax "
+                       "error while parsing object key - unexpected end of "
+                       "input; expected string literal"));
   EXPECT_THAT(ParseNetworkStatus(R"([{"name":"a","interface":3}])"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "network-status[0].interface: want a string, got 3"));
@@ -131,7 +133,9 @@ TEST(NetworkInfoPciTest, ParsesAndCanonicalises) {
 TEST(NetworkInfoPciTest, Errors) {
   EXPECT_THAT(ParseNetworkInfoPci("{"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-info: not valid JSON"));
+                       "network-info: not valid JSON at byte 1: syntax "
+                       "error while parsing object key - unexpected end of "
+                       "input; expected string literal"));
   EXPECT_THAT(ParseNetworkInfoPci("[]"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "network-info: want a JSON object"));
@@ -154,6 +158,22 @@ TEST(NetworkInfoPciTest, Errors) {
                             {"network":"n","deviceInfo":{"pci":{"pci-address":"0000:01:00.2"}}}]})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                "network-info.interfaces[1]: network \"n\" listed twice"));
+}
+
+TEST(NetworkStatusTest, DeeplyNestedInputIsRefusedNamingTheLimit) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_THAT(ParseNetworkStatus(deep),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "network-status: JSON nested deeper than 64 levels "
+                       "at byte 64"));
+  EXPECT_THAT(ParseNetworkStatus(R"({"kind":"Pod","metadata":{"annotations":)" +
+                                 deep + "}}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("JSON nested deeper than 64 levels")));
+  EXPECT_THAT(ParseNetworkInfoPci(R"({"interfaces":)" + deep + "}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "network-info: JSON nested deeper than 64 levels at "
+                       "byte 77"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "yaml-cpp/yaml.h"
@@ -10,6 +11,7 @@
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/kubevirt/input.h"
 
 namespace sk::kubevirt {
 namespace {
@@ -153,6 +155,30 @@ absl::StatusOr<uint32_t> ParseVcpus(const YAML::Node& cpu,
   return static_cast<uint32_t>(total);
 }
 
+// Kubernetes' IsDNS1123Label / IsDNS1123Subdomain (apimachinery
+// pkg/util/validation): a VMI name becomes the libvirt domain name and file
+// names, so nothing else may reach them.
+bool IsDns1123Label(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  for (char c : s) {
+    if (!alnum(c) && c != '-') return false;
+  }
+  return alnum(s.front()) && alnum(s.back());
+}
+
+bool IsDns1123Subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (std::string_view rest = s;;) {
+    const size_t dot = rest.find('.');
+    if (!IsDns1123Label(rest.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    rest.remove_prefix(dot + 1);
+  }
+}
+
 absl::StatusOr<Vmi> ParseDocument(const YAML::Node& doc) {
   if (!doc.IsMap()) return WrongType("document", "a map", doc);
   Vmi vmi;
@@ -229,6 +255,21 @@ absl::StatusOr<Vmi> ParseDocument(const YAML::Node& doc) {
                       GetString(lim, "memory", dom_path + ".resources.limits"));
   SK_ASSIGN_OR_RETURN(YAML::Node cpu, GetMap(domain, "cpu", dom_path));
   SK_ASSIGN_OR_RETURN(vmi.vcpus, ParseVcpus(cpu, dom_path + ".cpu"));
+  // Checked last so structural errors are reported first.
+  if (!IsDns1123Subdomain(vmi.name)) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        "metadata.name: \"", absl::CHexEscape(vmi.name),
+        "\" is not a valid name: want a lowercase RFC 1123 subdomain (a-z, "
+        "0-9, '-', '.'; starting and ending with a letter or digit; at most "
+        "253 characters)"));
+  }
+  if (!IsDns1123Label(vmi.namespace_)) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        "metadata.namespace: \"", absl::CHexEscape(vmi.namespace_),
+        "\" is not a valid namespace: want a lowercase RFC 1123 label (a-z, "
+        "0-9, '-'; starting and ending with a letter or digit; at most 63 "
+        "characters)"));
+  }
   return vmi;
 }
 
@@ -310,19 +351,19 @@ const Interface* Vmi::FindInterface(std::string_view n) const {
 }
 
 absl::StatusOr<Vmi> ParseVmi(std::string_view text) {
-  // yaml-cpp reports errors by exception; this is the only place we let one
-  // reach our code, and it becomes a Status here.
+  SK_ASSIGN_OR_RETURN(YAML::Node doc, LoadYamlDocument(text));
+  // yaml-cpp reports errors by exception (e.g. a bad conversion); they
+  // become a Status here.
   try {
-    YAML::Node doc = YAML::Load(std::string(text));
     return ParseDocument(doc);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        sk::StrCat("not valid YAML or JSON: ", e.what()));
+        sk::StrCat("unexpected document shape: ", e.what()));
   }
 }
 
 absl::StatusOr<Vmi> LoadVmiFile(const std::filesystem::path& path) {
-  SK_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  SK_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path));
   absl::StatusOr<Vmi> vmi = ParseVmi(text);
   if (!vmi.ok()) {
     return absl::Status(vmi.status().code(),

@@ -1,9 +1,12 @@
 #include "lib/kubevirt/vmi.h"
 
+#include <fstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace sk::kubevirt {
 namespace {
@@ -471,6 +474,66 @@ TEST(AdmissionTest, AdmitJoinsAllCauses) {
                "SR-IOV NICs; spec.domain.devices.interfaces[1].bootOrder: "
                "spec.domain.devices.interfaces[1].bootOrder must have a value "
                "greater than 0 (got -1)"));
+}
+
+TEST(ParseVmiTest, DeeplyNestedInputIsRefusedNamingTheLimit) {
+  EXPECT_THAT(ParseVmi(R"({"kind":"VirtualMachineInstance","spec":)" +
+                       std::string(100000, '{') + "}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "JSON nested deeper than 64 levels at byte 103"));
+  EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance\nspec: " +
+                       std::string(100000, '[')),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("nested deeper than 64 levels")));
+}
+
+TEST(ParseVmiTest, LoadRefusesAFileOverFourMebibytes) {
+  sk::testing::TempDir dir;
+  const auto p = dir / "big.yaml";
+  std::ofstream(p) << "kind: VirtualMachineInstance\n#"
+                   << std::string(size_t{4} << 20, 'x') << "\n";
+  EXPECT_THAT(LoadVmiFile(p),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       p.string() + ": larger than the 4194304-byte limit"));
+}
+
+TEST(ParseVmiTest, RejectsNamesThatAreNotKubernetesNames) {
+  struct Case {
+    std::string meta;
+    std::string message;
+  };
+  const Case cases[] = {
+      {R"(name: "vm\x01", namespace: lab)",
+       R"(metadata.name: "vm\x01" is not a valid name: want a lowercase )"
+       R"(RFC 1123 subdomain (a-z, 0-9, '-', '.'; starting and ending )"
+       R"(with a letter or digit; at most 253 characters))"},
+      {R"(name: Vm, namespace: lab)",
+       R"(metadata.name: "Vm" is not a valid name: want a lowercase RFC )"
+       R"(1123 subdomain (a-z, 0-9, '-', '.'; starting and ending with a )"
+       R"(letter or digit; at most 253 characters))"},
+      {R"(name: vm, namespace: "a.b")",
+       R"(metadata.namespace: "a.b" is not a valid namespace: want a )"
+       R"(lowercase RFC 1123 label (a-z, 0-9, '-'; starting and ending with )"
+       R"(a letter or digit; at most 63 characters))"},
+      {R"(namespace: lab)",
+       R"(metadata.name: "" is not a valid name: want a lowercase RFC 1123 )"
+       R"(subdomain (a-z, 0-9, '-', '.'; starting and ending with a letter )"
+       R"(or digit; at most 253 characters))"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.meta);
+    EXPECT_THAT(
+        ParseVmi("kind: VirtualMachineInstance\nmetadata: {" + c.meta + "}\n"),
+        StatusIs(absl::StatusCode::kInvalidArgument, c.message));
+  }
+  SK_ASSERT_OK_AND_ASSIGN(
+      Vmi ok, ParseVmi("kind: VirtualMachineInstance\nmetadata: {name: "
+                       "vm-1.a, namespace: ns-2}\n"));
+  EXPECT_EQ(ok.name, "vm-1.a");
+  EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance\nmetadata: {name: " +
+                       std::string(254, 'a') + "}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is not a valid name")));
 }
 
 }  // namespace

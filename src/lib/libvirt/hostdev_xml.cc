@@ -2,7 +2,9 @@
 
 #include <set>
 #include <sstream>
+#include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "pugixml.hpp"
 
@@ -18,6 +20,22 @@ void SetAddressAttrs(pugi::xml_node node, const sysfs::PciAddress& a) {
   node.append_attribute("function").set_value(HexFunction(a).c_str());
 }
 
+// XML 1.0 (section 2.2 "Char") cannot carry C0 controls other than tab, LF
+// and CR, not even as character references; pugixml would write "&#01;" and
+// the document would not be well-formed. Refuse them wherever a caller's
+// string lands in the output.
+absl::Status CheckXmlChars(std::string_view field, std::string_view value) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return absl::InvalidArgumentError(
+          sk::StrCat(field, " \"", absl::CHexEscape(ToAbsl(value)),
+                     "\": contains a control character XML 1.0 cannot carry"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckSpecs(const std::vector<HostdevSpec>& devs) {
   std::set<sysfs::PciAddress> sources;
   std::set<std::string> aliases;
@@ -26,6 +44,9 @@ absl::Status CheckSpecs(const std::vector<HostdevSpec>& devs) {
     if (d.alias.empty()) {
       return absl::InvalidArgumentError(sk::StrCat(
           "hostdev ", i, " (", d.source.ToString(), "): alias is empty"));
+    }
+    if (absl::Status s = CheckXmlChars("hostdev alias", d.alias); !s.ok()) {
+      return s;
     }
     if (d.boot_order.has_value() && *d.boot_order == 0) {
       return absl::InvalidArgumentError(sk::StrCat(
@@ -104,6 +125,13 @@ absl::StatusOr<std::string> DomainXml(const DomainOptions& opts,
   if (absl::Status s = CheckSpecs(devs); !s.ok()) return s;
   if (opts.name.empty()) {
     return absl::InvalidArgumentError("domain name is empty");
+  }
+  for (const auto& [field, value] :
+       {std::pair<std::string_view, std::string_view>{"domain name", opts.name},
+        {"domain type", opts.type},
+        {"domain machine", opts.machine},
+        {"domain arch", opts.arch}}) {
+    if (absl::Status s = CheckXmlChars(field, value); !s.ok()) return s;
   }
   if (opts.memory_kib == 0) {
     return absl::InvalidArgumentError(

@@ -77,7 +77,8 @@ std::string HexFunction(const sysfs::PciAddress& a);
 // The <hostdev> elements inside one <devices> element, pretty-printed with
 // two-space indentation, no XML declaration, ending in a newline.
 // InvalidArgument when a spec has an empty alias, a boot order of 0, or two
-// specs share a source address or alias (libvirt would reject the domain).
+// specs share a source address or alias (libvirt would reject the domain),
+// or an alias holds a control character XML 1.0 cannot carry.
 absl::StatusOr<std::string> HostdevsXml(const std::vector<HostdevSpec>& devs);
 
 struct DomainOptions {
@@ -91,8 +92,8 @@ struct DomainOptions {
 
 // A complete minimal domain (name, memory, vcpu, os, devices) around the
 // hostdevs; accepted by virt-xml-validate and `virsh define`. Same
-// InvalidArgument cases as HostdevsXml, plus an empty name, zero memory or
-// zero vcpus.
+// InvalidArgument cases as HostdevsXml, plus an empty name, zero memory,
+// zero vcpus, or a control character in name, type, machine or arch.
 absl::StatusOr<std::string> DomainXml(const DomainOptions& opts,
                                       const std::vector<HostdevSpec>& devs);
 

@@ -219,5 +219,23 @@ TEST_F(LibvirtToolsTest, VirshRejectsDuplicateAlias) {
   EXPECT_THAT(d.output, HasSubstr("non unique alias detected"));
 }
 
+TEST(DomainXmlTest, RefusesControlCharactersXmlCannotCarry) {
+  DomainOptions o;
+  o.name = "lab_vm\x01";
+  EXPECT_THAT(DomainXml(o, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "domain name \"lab_vm\\x01\": contains a control "
+                       "character XML 1.0 cannot carry"));
+  HostdevSpec h;
+  h.source = Addr("0000:01:10.2");
+  h.alias = "ua-sriov-a\x1f";
+  EXPECT_THAT(HostdevsXml({h}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "hostdev alias \"ua-sriov-a\\x1f\": contains a control "
+                       "character XML 1.0 cannot carry"));
+  o.name = "tab\tok";
+  EXPECT_TRUE(DomainXml(o, {}).ok());
+}
+
 }  // namespace
 }  // namespace sk::libvirt

@@ -156,8 +156,16 @@ absl::Status ErrorFromMessage(const Message& m) {
   }
   SK_ASSIGN_OR_RETURN(nlmsgerr err, m.Header<nlmsgerr>());
   if (err.error == 0) return absl::OkStatus();
-  int errnum = err.error < 0 ? -err.error : err.error;
-  std::string text = strerror(errnum);
+  // The kernel sends -errno, and errnos are below 4096 (MAX_ERRNO in
+  // include/linux/err.h). Anything else (INT_MIN cannot even be negated) is
+  // not an errno: report EINVAL with the raw value.
+  constexpr int kMaxErrno = 4095;
+  const bool valid = err.error >= -kMaxErrno && err.error <= kMaxErrno;
+  const int errnum = !valid ? EINVAL : err.error < 0 ? -err.error : err.error;
+  std::string text =
+      valid ? strerror(errnum)
+            : absl::StrCat("Invalid argument: netlink error value ", err.error,
+                           " is not an errno");
   if (m.flags() & NLM_F_ACK_TLVS) {
     // The TLVs follow the nlmsgerr; unless NLM_F_CAPPED the kernel echoes the
     // whole request inside it first (netlink(7), kernel >= 4.12).

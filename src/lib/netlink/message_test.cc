@@ -4,6 +4,9 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <limits>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -151,6 +154,27 @@ TEST(ErrorFromMessageTest, CarriesErrnoCodeAndExtAck) {
                              "Device or resource busy"));
   EXPECT_EQ(ErrnoOf(busy), EBUSY);
   EXPECT_EQ(ErrnoOf(absl::InternalError("x")), 0);
+}
+
+// Found by netlink_reply_fuzzer: negating INT_MIN is undefined behaviour.
+TEST(ErrorFromMessageTest, ErrorValueThatIsNotAnErrnoIsEinvalWithTheValue) {
+  for (int raw : {std::numeric_limits<int>::min(), -4096, 4096,
+                  std::numeric_limits<int>::max()}) {
+    SCOPED_TRACE(raw);
+    MessageBuilder b(NLMSG_ERROR, 0);
+    nlmsgerr err{};
+    err.error = raw;
+    err.msg.nlmsg_len = sizeof(nlmsghdr);
+    b.PutHeader(err);
+    absl::Status s = ErrorFromMessage(std::move(b).Build());
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                            absl::StrCat("Invalid argument: netlink error "
+                                         "value ",
+                                         raw, " is not an errno")));
+    EXPECT_EQ(ErrnoOf(s), EINVAL);
+  }
+  // The largest errno the kernel can send still maps as before.
+  EXPECT_EQ(ErrnoOf(ErrorFromMessage(BuildError(4095, nullptr))), 4095);
 }
 
 TEST(ErrorFromMessageTest, SkipsEchoedRequestWhenNotCapped) {

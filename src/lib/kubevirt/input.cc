@@ -1,0 +1,217 @@
+#include "lib/kubevirt/input.h"
+
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "nlohmann/json.hpp"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
+
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
+#include "lib/base/strings.h"
+
+namespace sk::kubevirt {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+std::string Where(const YAML::Mark& m) {
+  return sk::StrCat("line ", m.line + 1, ", column ", m.column + 1);
+}
+
+// Watches yaml-cpp's parse events for what YAML::Load* would not survive or
+// should not accept; records the first problem. Builds nothing.
+class BoundsChecker : public YAML::EventHandler {
+ public:
+  explicit BoundsChecker(size_t max_depth) : max_depth_(max_depth) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { doc_start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Node(mark, anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    Fail(mark,
+         "alias: anchors and aliases are not accepted (Kubernetes "
+         "objects never need them, and an alias can stand for an "
+         "exponentially large tree)");
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&,
+                YAML::anchor_t anchor, const std::string&) override {
+    Node(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&,
+                       YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&,
+                  YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnMapEnd() override { --depth_; }
+  void OnAnchor(const YAML::Mark& mark, const std::string& name) override {
+    Fail(mark, sk::StrCat("anchor &", name,
+                          ": anchors and aliases are not accepted (Kubernetes "
+                          "objects never need them, and an alias can stand "
+                          "for an exponentially large tree)"));
+  }
+
+  const absl::Status& status() const { return status_; }
+  const YAML::Mark& doc_start() const { return doc_start_; }
+
+ private:
+  void Node(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) {
+      Fail(mark,
+           "anchor: anchors and aliases are not accepted (Kubernetes "
+           "objects never need them)");
+    }
+  }
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Node(mark, anchor);
+    if (++depth_ > max_depth_) {
+      Fail(mark, sk::StrCat("nested deeper than ", max_depth_, " levels"));
+    }
+  }
+  void Fail(const YAML::Mark& mark, std::string_view why) {
+    if (status_.ok()) {
+      status_ = absl::InvalidArgumentError(
+          sk::StrCat("YAML at ", Where(mark), ": ", why));
+    }
+  }
+
+  const size_t max_depth_;
+  size_t depth_ = 0;
+  YAML::Mark doc_start_;
+  absl::Status status_;
+};
+
+// Parses events only, up to `max_documents`, and fails on anything the
+// checker or yaml-cpp rejects or on a document that does not advance.
+absl::Status CheckYaml(std::string_view text, const YamlLimits& limits,
+                       size_t max_documents) {
+  std::istringstream in{std::string(text)};
+  BoundsChecker checker(limits.max_depth);
+  std::optional<int> last_start;
+  size_t documents = 0;
+  try {
+    YAML::Parser parser(in);
+    while (documents < max_documents && parser.HandleNextDocument(checker)) {
+      if (!checker.status().ok()) return checker.status();
+      const YAML::Mark& start = checker.doc_start();
+      if (last_start == start.pos) {
+        const char c =
+            start.pos >= 0 && static_cast<size_t>(start.pos) < text.size()
+                ? text[static_cast<size_t>(start.pos)]
+                : ' ';
+        return absl::InvalidArgumentError(
+            sk::StrCat("not valid YAML or JSON at ", Where(start),
+                       ": no document can start with '",
+                       absl::CHexEscape(ToAbsl({&c, 1})), "'"));
+      }
+      last_start = start.pos;
+      ++documents;
+    }
+  } catch (const YAML::Exception& e) {
+    // A limit the checker saw first is the better reason (yaml-cpp's own
+    // depth guard throws much deeper down).
+    if (!checker.status().ok()) return checker.status();
+    return absl::InvalidArgumentError(
+        sk::StrCat("not valid YAML or JSON: ", e.what()));
+  }
+  return checker.status();
+}
+
+bool LooksLikeJson(std::string_view text) {
+  std::string_view t = ToStd(absl::StripLeadingAsciiWhitespace(ToAbsl(text)));
+  return !t.empty() && (t[0] == '{' || t[0] == '[');
+}
+
+// Depth is bounded by ParseJsonBounded, so recursion is safe. Strings get
+// yaml-cpp's tag for a quoted scalar ("!"), as when yaml-cpp reads JSON, so
+// "5" is still a string to the typed readers.
+YAML::Node ToYaml(const ojson& j) {
+  switch (j.type()) {
+    case ojson::value_t::object: {
+      YAML::Node n(YAML::NodeType::Map);
+      for (const auto& [k, v] : j.items()) n[k] = ToYaml(v);
+      return n;
+    }
+    case ojson::value_t::array: {
+      YAML::Node n(YAML::NodeType::Sequence);
+      for (const ojson& v : j) n.push_back(ToYaml(v));
+      return n;
+    }
+    case ojson::value_t::string: {
+      YAML::Node n(j.get<std::string>());
+      n.SetTag("!");
+      return n;
+    }
+    case ojson::value_t::null:
+    case ojson::value_t::discarded:
+      return YAML::Node(YAML::NodeType::Null);
+    default:  // booleans and numbers, as plain scalars
+      return YAML::Node(j.dump());
+  }
+}
+
+absl::StatusOr<YAML::Node> FromJson(std::string_view text,
+                                    const YamlLimits& limits) {
+  absl::StatusOr<ojson> j = ParseJsonBounded<ojson>(
+      text, {.max_depth = limits.max_depth, .max_bytes = limits.max_bytes});
+  if (!j.ok()) return j.status();
+  return ToYaml(*j);
+}
+
+absl::Status CheckSize(std::string_view text, const YamlLimits& limits) {
+  if (text.size() <= limits.max_bytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      sk::StrCat("input of ", text.size(), " bytes exceeds the ",
+                 limits.max_bytes, "-byte limit"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadInputFile(const std::filesystem::path& path) {
+  return ReadFileBounded(path, kMaxInputFileBytes);
+}
+
+absl::StatusOr<YAML::Node> LoadYamlDocument(std::string_view text,
+                                            const YamlLimits& limits) {
+  if (absl::Status s = CheckSize(text, limits); !s.ok()) return s;
+  if (LooksLikeJson(text)) return FromJson(text, limits);
+  if (absl::Status s = CheckYaml(text, limits, 1); !s.ok()) return s;
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("not valid YAML or JSON: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::vector<YAML::Node>> LoadYamlDocuments(
+    std::string_view text, const YamlLimits& limits) {
+  if (absl::Status s = CheckSize(text, limits); !s.ok()) return s;
+  if (LooksLikeJson(text)) {
+    absl::StatusOr<YAML::Node> doc = FromJson(text, limits);
+    if (!doc.ok()) return doc.status();
+    return std::vector<YAML::Node>{*std::move(doc)};
+  }
+  // Every document is checked, so LoadAll below cannot loop.
+  if (absl::Status s = CheckYaml(text, limits, text.size() + 1); !s.ok()) {
+    return s;
+  }
+  try {
+    return YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("not valid YAML or JSON: ", e.what()));
+  }
+}
+
+}  // namespace sk::kubevirt

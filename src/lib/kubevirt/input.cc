@@ -168,11 +168,54 @@ absl::StatusOr<YAML::Node> FromJson(std::string_view text,
   return ToYaml(*j);
 }
 
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or npos. Written
+// here because none of our libraries exposes a validator; nlohmann checks
+// JSON strings itself, yaml-cpp checks nothing.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Size, then encoding: Kubernetes objects are UTF-8 (the API server refuses
+// anything else), and a name that is not UTF-8 cannot be written back into
+// the JSON of an annotation.
 absl::Status CheckSize(std::string_view text, const YamlLimits& limits) {
-  if (text.size() <= limits.max_bytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      sk::StrCat("input of ", text.size(), " bytes exceeds the ",
-                 limits.max_bytes, "-byte limit"));
+  if (text.size() > limits.max_bytes)
+    return absl::InvalidArgumentError(
+        sk::StrCat("input of ", text.size(), " bytes exceeds the ",
+                   limits.max_bytes, "-byte limit"));
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos)
+    return absl::InvalidArgumentError(
+        sk::StrCat("not valid UTF-8 at byte ", bad));
+  return absl::OkStatus();
 }
 
 }  // namespace

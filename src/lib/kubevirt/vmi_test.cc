@@ -487,6 +487,30 @@ TEST(ParseVmiTest, DeeplyNestedInputIsRefusedNamingTheLimit) {
                        HasSubstr("nested deeper than 64 levels")));
 }
 
+// Found by kubevirt_input_fuzzer: a network name with a byte that is not
+// UTF-8 made render-pod throw while writing the networks annotation.
+TEST(ParseVmiTest, InputThatIsNotUtf8IsRefusedNamingTheByte) {
+  const std::string yaml =
+      "kind: VirtualMachineInstance\nmetadata: {name: vm}\nspec:\n"
+      "  networks:\n  - {name: \"n\x97\", multus: {networkName: a}}\n";
+  EXPECT_THAT(ParseVmi(yaml), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       "not valid UTF-8 at byte " +
+                                           std::to_string(yaml.find('\x97'))));
+  // Overlong, surrogate, beyond U+10FFFF and truncated sequences too.
+  for (std::string bad :
+       {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+    EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance # " + bad + "\n"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "not valid UTF-8 at byte 31"))
+        << bad;
+  }
+  // Well-formed multi-byte text is fine.
+  EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance # \xc3\xa9 \xe2\x82\xac "
+                       "\xf0\x9f\x98\x80\nmetadata: {name: vm}\n")
+                  .status(),
+              StatusIs(absl::StatusCode::kOk));
+}
+
 TEST(ParseVmiTest, LoadRefusesAFileOverFourMebibytes) {
   sk::testing::TempDir dir;
   const auto p = dir / "big.yaml";

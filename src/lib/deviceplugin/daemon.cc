@@ -44,6 +44,16 @@ void RemoveStaleCdiSpecs(const std::filesystem::path& dir) {
 
 }  // namespace
 
+bool Daemon::LogLimiter::ShouldLog(const std::string& msg, absl::Time now) {
+  // The same error again is logged only every kRepeatEvery, so a long
+  // outage stays visible without flooding the log.
+  constexpr absl::Duration kRepeatEvery = absl::Minutes(5);
+  if (msg == last_ && now < last_time_ + kRepeatEvery) return false;
+  last_ = msg;
+  last_time_ = now;
+  return true;
+}
+
 bool DaemonState::ready() const {
   if (!config_loaded) return false;
   for (const auto& p : pools) {
@@ -130,7 +140,7 @@ void Daemon::TryLoad() {
   loaded_ = true;
   for (Pool& p : inv.pools) {
     spdlog::info("{}: {} devices", p.config.FullName(), p.devices.size());
-    slots_.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), ""});
+    slots_.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), "", {}});
   }
   for (Slot& s : slots_) StartSlot(s);
   // Discovery's temporaries (one snapshot of every PCI device) are freed by
@@ -147,9 +157,24 @@ void Daemon::StartSlot(Slot& s) {
   so.mode = mode_;
   auto srv = PluginServer::Start(s.pool, fs_, so);
   if (!srv.ok()) {
-    s.last_error = std::string(srv.status().message());
-    spdlog::error("{}", s.last_error);
-    s.next_attempt = absl::Now() + opts_.retry_interval;
+    absl::Time now = absl::Now();
+    std::string msg(srv.status().message());
+    // InvalidArgument (a bad name, a socket path over the limit) stays so
+    // until a restart with other flags or config; anything else (a missing
+    // or read-only directory) may heal.
+    bool permanent = srv.status().code() == absl::StatusCode::kInvalidArgument;
+    if (s.error_log.ShouldLog(msg, now)) {
+      if (permanent) {
+        spdlog::error("{}; pool not served (fix it and restart the plugin)",
+                      msg);
+      } else {
+        spdlog::error("{}; retrying in {}", msg,
+                      absl::FormatDuration(opts_.retry_interval));
+      }
+    }
+    s.last_error = msg;
+    s.next_attempt =
+        permanent ? absl::InfiniteFuture() : now + opts_.retry_interval;
     return;
   }
   s.server = *std::move(srv);

@@ -16,8 +16,12 @@
 //   logged once per distinct error, and loading is retried when the config's
 //   directory changes and every `retry_interval`. Once loaded, the config is
 //   not re-read (as upstream).
-// - A resource entry that fails to parse, or a pool whose server cannot
-//   start or register, is logged and retried on its own; the others serve.
+// - A resource entry that fails to parse is dropped (logged). A pool whose
+//   server cannot start (directory missing or not writable) or register is
+//   logged, with the next try, and retried on its own; one whose name or
+//   socket path can never work (InvalidArgument, e.g. a path over the
+//   107-byte unix socket limit) is reported and not retried. The others
+//   serve either way. PoolState::last_error has the reason.
 // - Kubelet restart: inotify on the socket directory. When a pool's socket
 //   disappears, its server is re-created and re-registered at once (legacy
 //   mode also re-registers when kubelet.sock is re-created; registration is
@@ -91,11 +95,23 @@ class Daemon {
   DaemonState GetState() const;
 
  private:
+  // Decides whether an error is worth logging: when it changes, and again
+  // every few minutes while it persists.
+  class LogLimiter {
+   public:
+    bool ShouldLog(const std::string& msg, absl::Time now);
+
+   private:
+    std::string last_;
+    absl::Time last_time_ = absl::InfinitePast();
+  };
+
   struct Slot {
     Pool pool;
     std::unique_ptr<PluginServer> server;
     absl::Time next_attempt = absl::InfinitePast();
     std::string last_error;
+    LogLimiter error_log;
   };
 
   void TryLoad();

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/base/strings.h"
 #include "lib/deviceplugin/kubelet_stand_in.h"
 #include "tests/testing/fake_sysfs.h"
 #include "tests/testing/status_matchers.h"
@@ -264,6 +265,65 @@ TEST_F(DaemonTest, OneBadPoolDoesNotStopTheOthers) {
   SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/b", 7, kWait));
   EXPECT_EQ(kubelet->registrations("intel.com/bad"), 0);
   EXPECT_THAT(daemon_->GetState().pools, SizeIs(2));
+}
+
+TEST_F(DaemonTest, SocketPathOverTheUnixLimitFailsOnlyThatPool) {
+  // A 60-byte device-plugin directory: kubelet.sock and "intel.com_a.sock"
+  // fit in sockaddr_un.sun_path, a socket for a valid 40-character name
+  // does not.
+  std::filesystem::path dp =
+      dir_.path() / std::string(59 - dir_.path().string().size(), 'd');
+  ASSERT_EQ(dp.string().size(), 60u);
+  opts_.server.device_plugin_dir = dp;
+  const std::string long_name(40, 'l');
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":")" +
+              long_name + R"(","selectors":{"pfNames":["$PF1"]}},
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet, KubeletStandIn::StartLegacy(dp));
+  StartDaemon();
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait));
+  const std::string sock = (dp / ("intel.com_" + long_name + ".sock")).string();
+  ASSERT_GT(sock.size(), 107u);
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 2 && !st.pools[0].last_error.empty() &&
+           st.pools[1].registered;
+  }));
+  DaemonState st = daemon_->GetState();
+  EXPECT_EQ(st.pools[0].last_error,
+            sk::StrCat("intel.com/", long_name, ": socket path ", sock, " is ",
+                       sock.size(),
+                       " bytes, longer than the 107-byte unix socket limit"));
+  EXPECT_FALSE(st.pools[0].serving);
+  EXPECT_FALSE(st.ready());
+  EXPECT_EQ(kubelet->registrations("intel.com/" + long_name), 0);
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/a", {pfs_[0].vfs[0]}));
+}
+
+TEST_F(DaemonTest, DevicePluginDirThatIsAFileIsReportedAndTheDaemonRecovers) {
+  // Root ignores permission bits, so the unusable directory is a regular
+  // file in its place.
+  std::ofstream(dir_ / "dp") << "not a directory";
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 1 && !st.pools[0].last_error.empty();
+  }));
+  DaemonState st = daemon_->GetState();
+  EXPECT_FALSE(st.pools[0].serving);
+  EXPECT_THAT(st.pools[0].last_error,
+              HasSubstr(sk::StrCat("intel.com/vfio: socket ",
+                                   (dir_ / "dp/intel.com_vfio.sock").string(),
+                                   ": mkdir ", (dir_ / "dp").string(), ": ")));
+
+  // The directory comes back (and kubelet with it): the pool serves.
+  std::filesystem::remove(dir_ / "dp");
+  std::filesystem::create_directories(dir_ / "dp");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
 }
 
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {

@@ -326,6 +326,21 @@ TEST_F(DaemonTest, DevicePluginDirThatIsAFileIsReportedAndTheDaemonRecovers) {
   EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
 }
 
+TEST_F(DaemonTest, PrefixWithDotDotNeverPutsASocketOutsideTheDirectory) {
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"b","resourcePrefix":"../x",
+       "selectors":{"pfNames":["$PF1"]}},
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_THAT(daemon_->GetState().pools, SizeIs(1));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x_b.sock"));
+  EXPECT_EQ(kubelet->registrations("../x/b"), 0);
+}
+
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
   opts_.server.service.use_cdi = true;
   std::filesystem::create_directories(dir_ / "cdi");

@@ -16,6 +16,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/validate.h"
 
 namespace sk::deviceplugin {
 namespace {
@@ -50,7 +51,8 @@ class RegistrationService final
       registered_->store(true);
       rejected_->store(false);
     } else {
-      spdlog::error("{}: kubelet refused registration: {}", name_, st->error());
+      spdlog::error("{}: kubelet refused registration: {}", name_,
+                    Bounded(st->error()));
       registered_->store(false);
       rejected_->store(true);
     }
@@ -97,11 +99,26 @@ std::string SocketName(const ResourceConfig& r) {
 absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
     Pool pool, sysfs::Sysfs fs, const ServerOptions& opts) {
   const std::string resource = pool.config.FullName();
+  // The socket's file name comes from the config: only checked parts go
+  // into it (ParseConfig checks them too; this keeps any other caller
+  // honest).
+  for (absl::Status st : {CheckDnsSubdomain(pool.config.resource_prefix),
+                          CheckQualifiedNamePart(pool.config.resource_name)}) {
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(Bounded(resource), ": ", std::string(st.message())));
+    }
+  }
   std::filesystem::path dir = opts.mode == RegistrationMode::kWatcher
                                   ? opts.plugins_registry_dir
                                   : opts.device_plugin_dir;
   const std::string name = SocketName(pool.config);
   std::filesystem::path socket_path = dir / name;
+  // Checked names have no '/' and are never "." or "..", so the socket is a
+  // direct child of `dir`; anything else is a bug in the checks.
+  SK_CHECK(name.find('/') == std::string::npos && name != "." && name != ".." &&
+           socket_path.filename() == name)
+      << "socket " << socket_path << " is not a file in " << dir;
   const size_t path_bytes = socket_path.string().size();
   if (path_bytes > kMaxSocketPathBytes) {
     return absl::InvalidArgumentError(

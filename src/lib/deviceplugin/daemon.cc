@@ -106,10 +106,12 @@ void Daemon::Publish() {
 void Daemon::TryLoad() {
   auto fail = [&](const absl::Status& s) {
     std::string msg(s.message());
-    if (msg != last_config_error_) {
-      spdlog::error("not ready: {}", msg);
-      last_config_error_ = msg;
+    if (config_log_.ShouldLog(msg, absl::Now())) {
+      spdlog::error("not ready: {}; retrying in {} (sooner if {} changes)", msg,
+                    absl::FormatDuration(opts_.retry_interval),
+                    ConfigDir().string());
     }
+    last_config_error_ = msg;
   };
   auto cfg = LoadConfigFile(opts_.config_file, opts_.resource_prefix);
   if (!cfg.ok()) return fail(cfg.status());
@@ -146,6 +148,12 @@ void Daemon::TryLoad() {
   // Discovery's temporaries (one snapshot of every PCI device) are freed by
   // now; hand the pages back so the long-running daemon stays small.
   malloc_trim(0);
+}
+
+std::filesystem::path Daemon::ConfigDir() const {
+  std::filesystem::path dir =
+      std::filesystem::path(opts_.config_file).parent_path();
+  return dir.empty() ? "." : dir;
 }
 
 void Daemon::StartSlot(Slot& s) {
@@ -247,9 +255,12 @@ void Daemon::Tick() {
       absl::Status st = s.server->Register(absl::Milliseconds(500));
       if (!st.ok()) {
         std::string msg(st.message());
-        if (msg != s.last_error) spdlog::warn("{}", msg);
+        absl::Duration retry = opts_.retry_interval / 5;
+        if (s.error_log.ShouldLog(msg, absl::Now())) {
+          spdlog::warn("{}; retrying in {}", msg, absl::FormatDuration(retry));
+        }
         s.last_error = msg;
-        s.next_attempt = now + opts_.retry_interval / 5;
+        s.next_attempt = now + retry;
       } else {
         s.last_error.clear();
       }
@@ -283,11 +294,8 @@ absl::Status Daemon::Run() {
     spdlog::warn("inotify on {}: {}; falling back to polling",
                  sock_dir.string(), std::strerror(errno));
   }
-  std::filesystem::path cfg_dir =
-      std::filesystem::path(opts_.config_file).parent_path();
-  if (cfg_dir.empty()) cfg_dir = ".";
   config_dir_wd_ =
-      ::inotify_add_watch(inotify_.get(), cfg_dir.c_str(),
+      ::inotify_add_watch(inotify_.get(), ConfigDir().c_str(),
                           IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
   if (opts_.server.service.use_cdi) {
     RemoveStaleCdiSpecs(opts_.server.service.cdi_dir);

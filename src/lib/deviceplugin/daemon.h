@@ -13,9 +13,10 @@
 //   otherwise legacy Register on kubelet.sock.
 // - An unreadable or invalid config (or a sysfs that cannot be listed) keeps
 //   the daemon up and not ready; the exact error (file, key, value) is
-//   logged once per distinct error, and loading is retried when the config's
-//   directory changes and every `retry_interval`. Once loaded, the config is
-//   not re-read (as upstream).
+//   logged with when the next try is, again every 5 minutes while it
+//   persists, and loading is retried when the config's directory changes
+//   and every `retry_interval`. Once loaded, the config is not re-read (as
+//   upstream).
 // - A resource entry that fails to parse is dropped (logged). A pool whose
 //   server cannot start (directory missing or not writable) or register is
 //   logged, with the next try, and retried on its own; one whose name or
@@ -120,6 +121,7 @@ class Daemon {
   void HandleInotify();
   void Publish();
   void StopAll();
+  std::filesystem::path ConfigDir() const;
 
   DaemonOptions opts_;
   sysfs::Sysfs fs_;
@@ -127,6 +129,7 @@ class Daemon {
   std::vector<Slot> slots_;
   bool loaded_ = false;
   std::string last_config_error_;
+  LogLimiter config_log_;
   absl::Time next_load_ = absl::InfinitePast();
   int restarts_ = 0;
 

@@ -14,6 +14,7 @@
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/kubelet_stand_in.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/log_capture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -339,6 +340,33 @@ TEST_F(DaemonTest, PrefixWithDotDotNeverPutsASocketOutsideTheDirectory) {
   EXPECT_THAT(daemon_->GetState().pools, SizeIs(1));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x_b.sock"));
   EXPECT_EQ(kubelet->registrations("../x/b"), 0);
+}
+
+TEST_F(DaemonTest, RetriesLogWhenTheNextTryIs) {
+  sk::testing::LogCapture logs;
+  auto logged = [&](const std::string& text) {
+    return logs.Text().find(text) != std::string::npos;
+  };
+  std::filesystem::remove(dir_ / "etc/config.json");
+  StartDaemon();
+  EXPECT_TRUE(WaitFor([&] {
+    return logged(sk::StrCat("not ready: open ", opts_.config_file,
+                             ": No such file or directory; retrying in 100ms "
+                             "(sooner if ",
+                             (dir_ / "etc").string(), " changes)"));
+  }));
+  // No kubelet yet: registration fails, and says when it is tried again.
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"vfio","selectors":{"pfNames":["$PF0"]}}]})");
+  EXPECT_TRUE(WaitFor([&] {
+    return logged(sk::StrCat("intel.com/vfio: register on ",
+                             (dir_ / "dp/kubelet.sock").string(), ": ")) &&
+           logged("; retrying in 20ms");
+  }));
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_EXPECT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  StopDaemon();  // before `logs` gives the default logger back
 }
 
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {

@@ -198,6 +198,13 @@ void Daemon::HandleInotify() {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<struct inotify_event*>(p);
       std::string name = ev->len > 0 ? std::string(ev->name) : "";
+      if (ev->wd == socket_dir_wd_ &&
+          (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))) {
+        // The directory was removed or moved away (a watch follows the
+        // inode, not the path): watch the path again once it is back (Tick).
+        ::inotify_rm_watch(inotify_.get(), socket_dir_wd_);
+        socket_dir_wd_ = -1;
+      }
       if (ev->wd == config_dir_wd_ && !loaded_) {
         next_load_ = absl::InfinitePast();
       }
@@ -222,8 +229,28 @@ void Daemon::HandleInotify() {
   }
 }
 
+bool Daemon::WatchSocketDir() {
+  socket_dir_wd_ =
+      ::inotify_add_watch(inotify_.get(), socket_dir_.c_str(),
+                          IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                              IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+  return socket_dir_wd_ >= 0;
+}
+
 void Daemon::Tick() {
   absl::Time now = absl::Now();
+  if (socket_dir_wd_ < 0 && WatchSocketDir()) {
+    spdlog::info("watching {} again", socket_dir_.string());
+    // kubelet.sock may have been re-created while nobody watched.
+    for (Slot& s : slots_) {
+      if (mode_ != RegistrationMode::kLegacy || !s.server ||
+          !s.server->registered() || s.server->RegisteredWithCurrentKubelet()) {
+        continue;
+      }
+      s.server->MarkUnregistered();
+      s.next_attempt = absl::InfinitePast();
+    }
+  }
   if (!loaded_) {
     if (now >= next_load_) {
       TryLoad();
@@ -278,21 +305,19 @@ absl::Status Daemon::Run() {
   mode_ = std::filesystem::is_directory(opts_.server.plugins_registry_dir, ec)
               ? RegistrationMode::kWatcher
               : RegistrationMode::kLegacy;
-  std::filesystem::path sock_dir = mode_ == RegistrationMode::kWatcher
-                                       ? opts_.server.plugins_registry_dir
-                                       : opts_.server.device_plugin_dir;
+  socket_dir_ = mode_ == RegistrationMode::kWatcher
+                    ? opts_.server.plugins_registry_dir
+                    : opts_.server.device_plugin_dir;
   spdlog::info("registration mode: {} ({})",
                mode_ == RegistrationMode::kWatcher ? "plugin watcher"
                                                    : "legacy Register",
-               sock_dir.string());
-  if (auto s = MakeDirs(sock_dir); !s.ok()) {
+               socket_dir_.string());
+  if (auto s = MakeDirs(socket_dir_); !s.ok()) {
     spdlog::error("{}", std::string(s.message()));
   }
-  socket_dir_wd_ = ::inotify_add_watch(inotify_.get(), sock_dir.c_str(),
-                                       IN_CREATE | IN_DELETE | IN_MOVED_FROM);
-  if (socket_dir_wd_ < 0) {
-    spdlog::warn("inotify on {}: {}; falling back to polling",
-                 sock_dir.string(), std::strerror(errno));
+  if (!WatchSocketDir()) {
+    spdlog::warn("inotify on {}: {}; polling until it can be watched",
+                 socket_dir_.string(), std::strerror(errno));
   }
   config_dir_wd_ =
       ::inotify_add_watch(inotify_.get(), ConfigDir().c_str(),

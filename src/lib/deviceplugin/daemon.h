@@ -23,6 +23,9 @@
 //   socket path can never work (InvalidArgument, e.g. a path over the
 //   107-byte unix socket limit) is reported and not retried. The others
 //   serve either way. PoolState::last_error has the reason.
+// - The socket directory may vanish or be replaced while running: its
+//   inotify watch is re-added once it is back, and the pools re-create
+//   their sockets there.
 // - Kubelet restart: inotify on the socket directory. When a pool's socket
 //   disappears, its server is re-created and re-registered at once (legacy
 //   mode also re-registers when kubelet.sock is re-created; registration is
@@ -119,6 +122,8 @@ class Daemon {
   void Tick();
   void StartSlot(Slot& s);
   void HandleInotify();
+  // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
+  bool WatchSocketDir();
   void Publish();
   void StopAll();
   std::filesystem::path ConfigDir() const;
@@ -134,8 +139,9 @@ class Daemon {
   int restarts_ = 0;
 
   UniqueFd inotify_;
-  UniqueFd wake_;  // eventfd
-  int socket_dir_wd_ = -1;
+  UniqueFd wake_;                     // eventfd
+  std::filesystem::path socket_dir_;  // where the pools' sockets live
+  int socket_dir_wd_ = -1;            // -1 while socket_dir_ is not watched
   int config_dir_wd_ = -1;
   std::atomic<bool> shutdown_{false};
 

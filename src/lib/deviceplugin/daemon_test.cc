@@ -369,6 +369,38 @@ TEST_F(DaemonTest, RetriesLogWhenTheNextTryIs) {
   StopDaemon();  // before `logs` gives the default logger back
 }
 
+TEST_F(DaemonTest, SocketDirReplacedWhileKubeletIsDownThenRecovers) {
+  auto kubelet_or = KubeletStandIn::StartLegacy(dir_ / "dp");
+  SK_ASSERT_OK(kubelet_or.status());
+  std::unique_ptr<KubeletStandIn> kubelet = *std::move(kubelet_or);
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+
+  // Kubelet dies and the directory is replaced by a file: the pool loses
+  // its socket and cannot make a new one; the daemon stays up.
+  kubelet.reset();
+  std::filesystem::rename(dir_ / "dp", dir_ / "dp.old");
+  std::ofstream(dir_ / "dp") << "not a directory";
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 1 && !st.pools[0].serving &&
+           st.pools[0].last_error.find("Not a directory") != std::string::npos;
+  }));
+
+  // The directory and kubelet come back: the pool serves and registers.
+  std::filesystem::remove(dir_ / "dp");
+  std::filesystem::create_directories(dir_ / "dp");
+  SK_ASSERT_OK_AND_ASSIGN(kubelet, KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait).status());
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/vfio", {pfs_[0].vfs[0]}));
+  // The new directory is watched again: a kubelet restart that keeps the
+  // plugin sockets (only kubelet.sock is re-created) is noticed.
+  int before = kubelet->registrations("intel.com/vfio");
+  SK_ASSERT_OK(kubelet->SimulateRestart(/*wipe_sockets=*/false));
+  SK_EXPECT_OK(
+      kubelet->WaitForRegistrations("intel.com/vfio", before + 1, kWait));
+}
+
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {
   opts_.server.service.use_cdi = true;
   std::filesystem::create_directories(dir_ / "cdi");

@@ -15,6 +15,7 @@
 
 #include "lib/base/exit_code.h"
 #include "lib/deviceplugin/daemon.h"
+#include "lib/deviceplugin/validate.h"
 
 namespace {
 
@@ -41,7 +42,9 @@ std::vector<std::string> NormaliseArgs(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    CLI::App app{"sriov-device-plugin: SR-IOV network device plugin"};
+    CLI::App app{"sriov-device-plugin: SR-IOV network device plugin",
+                 "sriov-device-plugin"};
+    app.set_version_flag("--version", "sriov-device-plugin " SK_VERSION);
     sk::deviceplugin::DaemonOptions o;
     int log_level = 0;
     std::string log_dir;
@@ -82,6 +85,14 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       int rc = app.exit(e);
       return rc == 0 ? sk::kExitOk : sk::kExitUsage;
+    }
+    // Every pool without its own resourcePrefix uses this one; a bad value
+    // is a bad flag, not 100 dropped pools.
+    if (absl::Status st =
+            sk::deviceplugin::CheckDnsSubdomain(o.resource_prefix);
+        !st.ok()) {
+      std::cerr << "--resource-prefix: " << st.message() << "\n";
+      return sk::kExitUsage;
     }
 
     spdlog::set_default_logger(spdlog::stderr_logger_mt("sriovdp"));

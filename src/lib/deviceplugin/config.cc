@@ -15,6 +15,7 @@
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/deviceplugin/validate.h"
 
 namespace sk::deviceplugin {
 namespace {
@@ -170,13 +171,6 @@ absl::StatusOr<Selector> ParseSelector(const json& obj, DeviceType type,
   return s;
 }
 
-bool ValidResourceName(std::string_view n) {
-  if (n.empty()) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
-
 absl::StatusOr<ResourceConfig> ParseResource(
     const json& obj, const Ctx& ctx, std::string_view default_prefix,
     std::vector<std::string>* warnings) {
@@ -195,18 +189,31 @@ absl::StatusOr<ResourceConfig> ParseResource(
     return ctx.Key("resourceName").TypeError("a string", *name);
   }
   r.resource_name = name->get<std::string>();
-  if (!ValidResourceName(r.resource_name)) {
-    return ctx.Key("resourceName")
-        .Error(sk::StrCat("invalid value \"", r.resource_name,
-                          "\": must match ^[a-zA-Z0-9_-]+$"));
+  // Prefix and name become kubelet's resource name and the socket's file
+  // name: Kubernetes' rules (validate.h) also keep "../" out of the path.
+  if (absl::Status st = CheckQualifiedNamePart(r.resource_name); !st.ok()) {
+    return ctx.Key("resourceName").Error(std::string(st.message()));
   }
   r.resource_prefix = std::string(default_prefix);
+  bool default_used = true;
   if (const json* p = FindKey(obj, "resourcePrefix");
       p != nullptr && !p->is_null()) {
     if (!p->is_string())
       return ctx.Key("resourcePrefix").TypeError("a string", *p);
-    if (!p->get<std::string>().empty())
+    if (!p->get<std::string>().empty()) {
       r.resource_prefix = p->get<std::string>();
+      default_used = false;
+    }
+  }
+  if (absl::Status st = CheckDnsSubdomain(r.resource_prefix); !st.ok()) {
+    return ctx.Key("resourcePrefix")
+        .Error(sk::StrCat(default_used ? "--resource-prefix " : "",
+                          std::string(st.message())));
+  }
+  if (absl::Status st =
+          CheckExtendedResourceName(r.resource_prefix, r.resource_name);
+      !st.ok()) {
+    return ctx.Error(std::string(st.message()));
   }
   if (const json* t = FindKey(obj, "deviceType");
       t != nullptr && !t->is_null()) {

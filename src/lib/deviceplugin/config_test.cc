@@ -109,8 +109,10 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
   EXPECT_EQ(c.resources[0].resource_name, "good");
   ASSERT_THAT(c.pool_errors, SizeIs(9));
   const char* want[] = {
-      "config.json: resourceList[0].resourceName: invalid value \"bad "
-      "name!\": must match ^[a-zA-Z0-9_-]+$",
+      "config.json: resourceList[0].resourceName: \"bad name!\" is not a "
+      "Kubernetes resource name: byte \" \" not allowed (1-63 bytes of "
+      "letters, digits, '-', '_' and '.', starting and ending with a letter "
+      "or digit)",
       "config.json: resourceList[2].resourceName: duplicate resource "
       "\"intel.com/good\"; entry dropped",
       "config.json: resourceList[3].deviceType: unknown value \"gpu\": "
@@ -132,6 +134,85 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
     EXPECT_THAT(c.pool_errors[i],
                 StatusIs(absl::StatusCode::kInvalidArgument, want[i]));
   }
+}
+
+constexpr char kDnsRule[] =
+    " (RFC 1123: lower-case letters, digits, '-' and '.'; labels of 1-63 "
+    "bytes that start and end with a letter or digit; at most 253 bytes)";
+constexpr char kNameRule[] =
+    " (1-63 bytes of letters, digits, '-', '_' and '.', starting and ending "
+    "with a letter or digit)";
+
+// Prefix and name become the socket's file name and kubelet's resource
+// name: "../x" once put the socket outside the device-plugin directory.
+TEST(ConfigTest, PrefixAndNameFollowKubernetesNameRules) {
+  const std::string long_name(64, 'n');
+  SK_ASSERT_OK_AND_ASSIGN(Config c, Parse(R"({"resourceList": [
+    {"resourceName": "ok", "resourcePrefix": "example.com", "selectors": {}},
+    {"resourceName": "x", "resourcePrefix": "../x", "selectors": {}},
+    {"resourceName": "y", "resourcePrefix": "Example.com", "selectors": {}},
+    {"resourceName": "../../etc/evil", "selectors": {}},
+    {"resourceName": "_lead", "selectors": {}},
+    {"resourceName": ")" + long_name + R"(", "selectors": {}},
+    {"resourceName": "z", "resourcePrefix": "kubernetes.io", "selectors": {}},
+    {"resourceName": "w", "resourcePrefix": "a-.example.com", "selectors": {}},
+    {"resourceName": "dots.ok_1", "resourcePrefix": "a-b.example.com",
+     "selectors": {}}
+  ]})"));
+  ASSERT_THAT(c.resources, SizeIs(2));
+  EXPECT_EQ(c.resources[0].FullName(), "example.com/ok");
+  EXPECT_EQ(c.resources[1].FullName(), "a-b.example.com/dots.ok_1");
+  const std::string want[] = {
+      std::string("config.json: resourceList[1].resourcePrefix: \"../x\" is "
+                  "not a DNS subdomain: empty label") +
+          kDnsRule,
+      std::string("config.json: resourceList[2].resourcePrefix: "
+                  "\"Example.com\" is not a DNS subdomain: byte \"E\" not "
+                  "allowed") +
+          kDnsRule,
+      std::string("config.json: resourceList[3].resourceName: "
+                  "\"../../etc/evil\" is not a Kubernetes resource name: byte "
+                  "\"/\" not allowed") +
+          kNameRule,
+      std::string("config.json: resourceList[4].resourceName: \"_lead\" is "
+                  "not a Kubernetes resource name: must start and end with a "
+                  "letter or digit") +
+          kNameRule,
+      "config.json: resourceList[5].resourceName: \"" + long_name +
+          "\" is not a Kubernetes resource name: 64 bytes, more than 63" +
+          kNameRule,
+      "config.json: resourceList[6]: \"kubernetes.io/z\" is not an extended "
+      "resource name: the kubernetes.io namespace is reserved for native "
+      "resources",
+      std::string("config.json: resourceList[7].resourcePrefix: "
+                  "\"a-.example.com\" is not a DNS subdomain: label \"a-\" "
+                  "starts or ends with '-'") +
+          kDnsRule,
+  };
+  ASSERT_THAT(c.pool_errors, SizeIs(std::size(want)));
+  for (size_t i = 0; i < std::size(want); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_THAT(c.pool_errors[i],
+                StatusIs(absl::StatusCode::kInvalidArgument, want[i]));
+  }
+}
+
+TEST(ConfigTest, InvalidDefaultPrefixDropsOnlyTheEntriesThatUseIt) {
+  SK_ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"({"resourceList": [
+    {"resourceName": "a", "selectors": {}},
+    {"resourceName": "b", "resourcePrefix": "example.com", "selectors": {}}
+  ]})",
+                                                "config.json", "../evil"));
+  ASSERT_THAT(c.resources, SizeIs(1));
+  EXPECT_EQ(c.resources[0].FullName(), "example.com/b");
+  ASSERT_THAT(c.pool_errors, SizeIs(1));
+  EXPECT_THAT(c.pool_errors[0],
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       std::string("config.json: resourceList[0]."
+                                   "resourcePrefix: --resource-prefix "
+                                   "\"../evil\" is not a DNS subdomain: empty "
+                                   "label") +
+                           kDnsRule));
 }
 
 TEST(ConfigTest, WholeFileErrorsNameTheFile) {

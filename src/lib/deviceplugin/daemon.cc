@@ -44,6 +44,16 @@ void RemoveStaleCdiSpecs(const std::filesystem::path& dir) {
 
 }  // namespace
 
+bool Daemon::LogLimiter::ShouldLog(const std::string& msg, absl::Time now) {
+  // The same error again is logged only every kRepeatEvery, so a long
+  // outage stays visible without flooding the log.
+  constexpr absl::Duration kRepeatEvery = absl::Minutes(5);
+  if (msg == last_ && now < last_time_ + kRepeatEvery) return false;
+  last_ = msg;
+  last_time_ = now;
+  return true;
+}
+
 bool DaemonState::ready() const {
   if (!config_loaded) return false;
   for (const auto& p : pools) {
@@ -96,10 +106,12 @@ void Daemon::Publish() {
 void Daemon::TryLoad() {
   auto fail = [&](const absl::Status& s) {
     std::string msg(s.message());
-    if (msg != last_config_error_) {
-      spdlog::error("not ready: {}", msg);
-      last_config_error_ = msg;
+    if (config_log_.ShouldLog(msg, absl::Now())) {
+      spdlog::error("not ready: {}; retrying in {} (sooner if {} changes)", msg,
+                    absl::FormatDuration(opts_.retry_interval),
+                    ConfigDir().string());
     }
+    last_config_error_ = msg;
   };
   auto cfg = LoadConfigFile(opts_.config_file, opts_.resource_prefix);
   if (!cfg.ok()) return fail(cfg.status());
@@ -130,12 +142,18 @@ void Daemon::TryLoad() {
   loaded_ = true;
   for (Pool& p : inv.pools) {
     spdlog::info("{}: {} devices", p.config.FullName(), p.devices.size());
-    slots_.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), ""});
+    slots_.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), "", {}});
   }
   for (Slot& s : slots_) StartSlot(s);
   // Discovery's temporaries (one snapshot of every PCI device) are freed by
   // now; hand the pages back so the long-running daemon stays small.
   malloc_trim(0);
+}
+
+std::filesystem::path Daemon::ConfigDir() const {
+  std::filesystem::path dir =
+      std::filesystem::path(opts_.config_file).parent_path();
+  return dir.empty() ? "." : dir;
 }
 
 void Daemon::StartSlot(Slot& s) {
@@ -147,9 +165,24 @@ void Daemon::StartSlot(Slot& s) {
   so.mode = mode_;
   auto srv = PluginServer::Start(s.pool, fs_, so);
   if (!srv.ok()) {
-    s.last_error = std::string(srv.status().message());
-    spdlog::error("{}", s.last_error);
-    s.next_attempt = absl::Now() + opts_.retry_interval;
+    absl::Time now = absl::Now();
+    std::string msg(srv.status().message());
+    // InvalidArgument (a bad name, a socket path over the limit) stays so
+    // until a restart with other flags or config; anything else (a missing
+    // or read-only directory) may heal.
+    bool permanent = srv.status().code() == absl::StatusCode::kInvalidArgument;
+    if (s.error_log.ShouldLog(msg, now)) {
+      if (permanent) {
+        spdlog::error("{}; pool not served (fix it and restart the plugin)",
+                      msg);
+      } else {
+        spdlog::error("{}; retrying in {}", msg,
+                      absl::FormatDuration(opts_.retry_interval));
+      }
+    }
+    s.last_error = msg;
+    s.next_attempt =
+        permanent ? absl::InfiniteFuture() : now + opts_.retry_interval;
     return;
   }
   s.server = *std::move(srv);
@@ -165,6 +198,13 @@ void Daemon::HandleInotify() {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<struct inotify_event*>(p);
       std::string name = ev->len > 0 ? std::string(ev->name) : "";
+      if (ev->wd == socket_dir_wd_ &&
+          (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))) {
+        // The directory was removed or moved away (a watch follows the
+        // inode, not the path): watch the path again once it is back (Tick).
+        ::inotify_rm_watch(inotify_.get(), socket_dir_wd_);
+        socket_dir_wd_ = -1;
+      }
       if (ev->wd == config_dir_wd_ && !loaded_) {
         next_load_ = absl::InfinitePast();
       }
@@ -189,8 +229,28 @@ void Daemon::HandleInotify() {
   }
 }
 
+bool Daemon::WatchSocketDir() {
+  socket_dir_wd_ =
+      ::inotify_add_watch(inotify_.get(), socket_dir_.c_str(),
+                          IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                              IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+  return socket_dir_wd_ >= 0;
+}
+
 void Daemon::Tick() {
   absl::Time now = absl::Now();
+  if (socket_dir_wd_ < 0 && WatchSocketDir()) {
+    spdlog::info("watching {} again", socket_dir_.string());
+    // kubelet.sock may have been re-created while nobody watched.
+    for (Slot& s : slots_) {
+      if (mode_ != RegistrationMode::kLegacy || !s.server ||
+          !s.server->registered() || s.server->RegisteredWithCurrentKubelet()) {
+        continue;
+      }
+      s.server->MarkUnregistered();
+      s.next_attempt = absl::InfinitePast();
+    }
+  }
   if (!loaded_) {
     if (now >= next_load_) {
       TryLoad();
@@ -222,9 +282,12 @@ void Daemon::Tick() {
       absl::Status st = s.server->Register(absl::Milliseconds(500));
       if (!st.ok()) {
         std::string msg(st.message());
-        if (msg != s.last_error) spdlog::warn("{}", msg);
+        absl::Duration retry = opts_.retry_interval / 5;
+        if (s.error_log.ShouldLog(msg, absl::Now())) {
+          spdlog::warn("{}; retrying in {}", msg, absl::FormatDuration(retry));
+        }
         s.last_error = msg;
-        s.next_attempt = now + opts_.retry_interval / 5;
+        s.next_attempt = now + retry;
       } else {
         s.last_error.clear();
       }
@@ -242,27 +305,22 @@ absl::Status Daemon::Run() {
   mode_ = std::filesystem::is_directory(opts_.server.plugins_registry_dir, ec)
               ? RegistrationMode::kWatcher
               : RegistrationMode::kLegacy;
-  std::filesystem::path sock_dir = mode_ == RegistrationMode::kWatcher
-                                       ? opts_.server.plugins_registry_dir
-                                       : opts_.server.device_plugin_dir;
+  socket_dir_ = mode_ == RegistrationMode::kWatcher
+                    ? opts_.server.plugins_registry_dir
+                    : opts_.server.device_plugin_dir;
   spdlog::info("registration mode: {} ({})",
                mode_ == RegistrationMode::kWatcher ? "plugin watcher"
                                                    : "legacy Register",
-               sock_dir.string());
-  if (auto s = MakeDirs(sock_dir); !s.ok()) {
+               socket_dir_.string());
+  if (auto s = MakeDirs(socket_dir_); !s.ok()) {
     spdlog::error("{}", std::string(s.message()));
   }
-  socket_dir_wd_ = ::inotify_add_watch(inotify_.get(), sock_dir.c_str(),
-                                       IN_CREATE | IN_DELETE | IN_MOVED_FROM);
-  if (socket_dir_wd_ < 0) {
-    spdlog::warn("inotify on {}: {}; falling back to polling",
-                 sock_dir.string(), std::strerror(errno));
+  if (!WatchSocketDir()) {
+    spdlog::warn("inotify on {}: {}; polling until it can be watched",
+                 socket_dir_.string(), std::strerror(errno));
   }
-  std::filesystem::path cfg_dir =
-      std::filesystem::path(opts_.config_file).parent_path();
-  if (cfg_dir.empty()) cfg_dir = ".";
   config_dir_wd_ =
-      ::inotify_add_watch(inotify_.get(), cfg_dir.c_str(),
+      ::inotify_add_watch(inotify_.get(), ConfigDir().c_str(),
                           IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
   if (opts_.server.service.use_cdi) {
     RemoveStaleCdiSpecs(opts_.server.service.cdi_dir);

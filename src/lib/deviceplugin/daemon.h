@@ -13,11 +13,19 @@
 //   otherwise legacy Register on kubelet.sock.
 // - An unreadable or invalid config (or a sysfs that cannot be listed) keeps
 //   the daemon up and not ready; the exact error (file, key, value) is
-//   logged once per distinct error, and loading is retried when the config's
-//   directory changes and every `retry_interval`. Once loaded, the config is
-//   not re-read (as upstream).
-// - A resource entry that fails to parse, or a pool whose server cannot
-//   start or register, is logged and retried on its own; the others serve.
+//   logged with when the next try is, again every 5 minutes while it
+//   persists, and loading is retried when the config's directory changes
+//   and every `retry_interval`. Once loaded, the config is not re-read (as
+//   upstream).
+// - A resource entry that fails to parse is dropped (logged). A pool whose
+//   server cannot start (directory missing or not writable) or register is
+//   logged, with the next try, and retried on its own; one whose name or
+//   socket path can never work (InvalidArgument, e.g. a path over the
+//   107-byte unix socket limit) is reported and not retried. The others
+//   serve either way. PoolState::last_error has the reason.
+// - The socket directory may vanish or be replaced while running: its
+//   inotify watch is re-added once it is back, and the pools re-create
+//   their sockets there.
 // - Kubelet restart: inotify on the socket directory. When a pool's socket
 //   disappears, its server is re-created and re-registered at once (legacy
 //   mode also re-registers when kubelet.sock is re-created; registration is
@@ -91,19 +99,34 @@ class Daemon {
   DaemonState GetState() const;
 
  private:
+  // Decides whether an error is worth logging: when it changes, and again
+  // every few minutes while it persists.
+  class LogLimiter {
+   public:
+    bool ShouldLog(const std::string& msg, absl::Time now);
+
+   private:
+    std::string last_;
+    absl::Time last_time_ = absl::InfinitePast();
+  };
+
   struct Slot {
     Pool pool;
     std::unique_ptr<PluginServer> server;
     absl::Time next_attempt = absl::InfinitePast();
     std::string last_error;
+    LogLimiter error_log;
   };
 
   void TryLoad();
   void Tick();
   void StartSlot(Slot& s);
   void HandleInotify();
+  // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
+  bool WatchSocketDir();
   void Publish();
   void StopAll();
+  std::filesystem::path ConfigDir() const;
 
   DaemonOptions opts_;
   sysfs::Sysfs fs_;
@@ -111,12 +134,14 @@ class Daemon {
   std::vector<Slot> slots_;
   bool loaded_ = false;
   std::string last_config_error_;
+  LogLimiter config_log_;
   absl::Time next_load_ = absl::InfinitePast();
   int restarts_ = 0;
 
   UniqueFd inotify_;
-  UniqueFd wake_;  // eventfd
-  int socket_dir_wd_ = -1;
+  UniqueFd wake_;                     // eventfd
+  std::filesystem::path socket_dir_;  // where the pools' sockets live
+  int socket_dir_wd_ = -1;            // -1 while socket_dir_ is not watched
   int config_dir_wd_ = -1;
   std::atomic<bool> shutdown_{false};
 

@@ -11,8 +11,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/base/strings.h"
 #include "lib/deviceplugin/kubelet_stand_in.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/log_capture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -264,6 +266,139 @@ TEST_F(DaemonTest, OneBadPoolDoesNotStopTheOthers) {
   SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/b", 7, kWait));
   EXPECT_EQ(kubelet->registrations("intel.com/bad"), 0);
   EXPECT_THAT(daemon_->GetState().pools, SizeIs(2));
+}
+
+TEST_F(DaemonTest, SocketPathOverTheUnixLimitFailsOnlyThatPool) {
+  // A 60-byte device-plugin directory: kubelet.sock and "intel.com_a.sock"
+  // fit in sockaddr_un.sun_path, a socket for a valid 40-character name
+  // does not.
+  std::filesystem::path dp =
+      dir_.path() / std::string(59 - dir_.path().string().size(), 'd');
+  ASSERT_EQ(dp.string().size(), 60u);
+  opts_.server.device_plugin_dir = dp;
+  const std::string long_name(40, 'l');
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":")" +
+              long_name + R"(","selectors":{"pfNames":["$PF1"]}},
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet, KubeletStandIn::StartLegacy(dp));
+  StartDaemon();
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait));
+  const std::string sock = (dp / ("intel.com_" + long_name + ".sock")).string();
+  ASSERT_GT(sock.size(), 107u);
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 2 && !st.pools[0].last_error.empty() &&
+           st.pools[1].registered;
+  }));
+  DaemonState st = daemon_->GetState();
+  EXPECT_EQ(st.pools[0].last_error,
+            sk::StrCat("intel.com/", long_name, ": socket path ", sock, " is ",
+                       sock.size(),
+                       " bytes, longer than the 107-byte unix socket limit"));
+  EXPECT_FALSE(st.pools[0].serving);
+  EXPECT_FALSE(st.ready());
+  EXPECT_EQ(kubelet->registrations("intel.com/" + long_name), 0);
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/a", {pfs_[0].vfs[0]}));
+}
+
+TEST_F(DaemonTest, DevicePluginDirThatIsAFileIsReportedAndTheDaemonRecovers) {
+  // Root ignores permission bits, so the unusable directory is a regular
+  // file in its place.
+  std::ofstream(dir_ / "dp") << "not a directory";
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 1 && !st.pools[0].last_error.empty();
+  }));
+  DaemonState st = daemon_->GetState();
+  EXPECT_FALSE(st.pools[0].serving);
+  EXPECT_THAT(st.pools[0].last_error,
+              HasSubstr(sk::StrCat("intel.com/vfio: socket ",
+                                   (dir_ / "dp/intel.com_vfio.sock").string(),
+                                   ": mkdir ", (dir_ / "dp").string(), ": ")));
+
+  // The directory comes back (and kubelet with it): the pool serves.
+  std::filesystem::remove(dir_ / "dp");
+  std::filesystem::create_directories(dir_ / "dp");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+}
+
+TEST_F(DaemonTest, PrefixWithDotDotNeverPutsASocketOutsideTheDirectory) {
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"b","resourcePrefix":"../x",
+       "selectors":{"pfNames":["$PF1"]}},
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_THAT(daemon_->GetState().pools, SizeIs(1));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x_b.sock"));
+  EXPECT_EQ(kubelet->registrations("../x/b"), 0);
+}
+
+TEST_F(DaemonTest, RetriesLogWhenTheNextTryIs) {
+  sk::testing::LogCapture logs;
+  auto logged = [&](const std::string& text) {
+    return logs.Text().find(text) != std::string::npos;
+  };
+  std::filesystem::remove(dir_ / "etc/config.json");
+  StartDaemon();
+  EXPECT_TRUE(WaitFor([&] {
+    return logged(sk::StrCat("not ready: open ", opts_.config_file,
+                             ": No such file or directory; retrying in 100ms "
+                             "(sooner if ",
+                             (dir_ / "etc").string(), " changes)"));
+  }));
+  // No kubelet yet: registration fails, and says when it is tried again.
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"vfio","selectors":{"pfNames":["$PF0"]}}]})");
+  EXPECT_TRUE(WaitFor([&] {
+    return logged(sk::StrCat("intel.com/vfio: register on ",
+                             (dir_ / "dp/kubelet.sock").string(), ": ")) &&
+           logged("; retrying in 20ms");
+  }));
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_EXPECT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+  StopDaemon();  // before `logs` gives the default logger back
+}
+
+TEST_F(DaemonTest, SocketDirReplacedWhileKubeletIsDownThenRecovers) {
+  auto kubelet_or = KubeletStandIn::StartLegacy(dir_ / "dp");
+  SK_ASSERT_OK(kubelet_or.status());
+  std::unique_ptr<KubeletStandIn> kubelet = *std::move(kubelet_or);
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForRegistrations("intel.com/vfio", 1, kWait));
+
+  // Kubelet dies and the directory is replaced by a file: the pool loses
+  // its socket and cannot make a new one; the daemon stays up.
+  kubelet.reset();
+  std::filesystem::rename(dir_ / "dp", dir_ / "dp.old");
+  std::ofstream(dir_ / "dp") << "not a directory";
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 1 && !st.pools[0].serving &&
+           st.pools[0].last_error.find("Not a directory") != std::string::npos;
+  }));
+
+  // The directory and kubelet come back: the pool serves and registers.
+  std::filesystem::remove(dir_ / "dp");
+  std::filesystem::create_directories(dir_ / "dp");
+  SK_ASSERT_OK_AND_ASSIGN(kubelet, KubeletStandIn::StartLegacy(dir_ / "dp"));
+  SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait).status());
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/vfio", {pfs_[0].vfs[0]}));
+  // The new directory is watched again: a kubelet restart that keeps the
+  // plugin sockets (only kubelet.sock is re-created) is noticed.
+  int before = kubelet->registrations("intel.com/vfio");
+  SK_ASSERT_OK(kubelet->SimulateRestart(/*wipe_sockets=*/false));
+  SK_EXPECT_OK(
+      kubelet->WaitForRegistrations("intel.com/vfio", before + 1, kWait));
 }
 
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {

@@ -1,14 +1,22 @@
 #include "lib/deviceplugin/server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "pluginregistration/v1/api.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
+#include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/validate.h"
 
 namespace sk::deviceplugin {
 namespace {
@@ -43,7 +51,8 @@ class RegistrationService final
       registered_->store(true);
       rejected_->store(false);
     } else {
-      spdlog::error("{}: kubelet refused registration: {}", name_, st->error());
+      spdlog::error("{}: kubelet refused registration: {}", name_,
+                    Bounded(st->error()));
       registered_->store(false);
       rejected_->store(true);
     }
@@ -56,6 +65,25 @@ class RegistrationService final
   std::shared_ptr<std::atomic<bool>> registered_;
   std::shared_ptr<std::atomic<bool>> rejected_;
 };
+
+// sockaddr_un.sun_path is 108 bytes including the terminating NUL (unix(7)).
+constexpr size_t kMaxSocketPathBytes = sizeof(sockaddr_un::sun_path) - 1;
+
+// Why a unix socket cannot be bound at `path`, found by binding a throw-away
+// one there: gRPC's BuildAndStart only says that it failed.
+absl::Status ProbeBind(const std::filesystem::path& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return ErrnoStatus(errno, "socket");
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.string().size());
+  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr),
+             sizeof(addr)) != 0) {
+    return ErrnoStatus(errno, "bind");
+  }
+  ::unlink(path.c_str());
+  return absl::OkStatus();
+}
 
 absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
@@ -70,15 +98,46 @@ std::string SocketName(const ResourceConfig& r) {
 
 absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
     Pool pool, sysfs::Sysfs fs, const ServerOptions& opts) {
-  std::unique_ptr<PluginServer> s(new PluginServer());
-  s->opts_ = opts;
-  s->resource_name_ = pool.config.FullName();
+  const std::string resource = pool.config.FullName();
+  // The socket's file name comes from the config: only checked parts go
+  // into it (ParseConfig checks them too; this keeps any other caller
+  // honest).
+  for (absl::Status st : {CheckDnsSubdomain(pool.config.resource_prefix),
+                          CheckQualifiedNamePart(pool.config.resource_name)}) {
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(Bounded(resource), ": ", std::string(st.message())));
+    }
+  }
   std::filesystem::path dir = opts.mode == RegistrationMode::kWatcher
                                   ? opts.plugins_registry_dir
                                   : opts.device_plugin_dir;
-  s->socket_path_ = dir / SocketName(pool.config);
-  SK_RETURN_IF_ERROR(MakeDirs(dir));
-  ::unlink(s->socket_path_.c_str());
+  const std::string name = SocketName(pool.config);
+  std::filesystem::path socket_path = dir / name;
+  // Checked names have no '/' and are never "." or "..", so the socket is a
+  // direct child of `dir`; anything else is a bug in the checks.
+  SK_CHECK(name.find('/') == std::string::npos && name != "." && name != ".." &&
+           socket_path.filename() == name)
+      << "socket " << socket_path << " is not a file in " << dir;
+  const size_t path_bytes = socket_path.string().size();
+  if (path_bytes > kMaxSocketPathBytes) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(resource, ": socket path ", socket_path.string(), " is ",
+                   path_bytes, " bytes, longer than the ", kMaxSocketPathBytes,
+                   "-byte unix socket limit"));
+  }
+  auto fail = [&](const absl::Status& why) {
+    return absl::Status(why.code(),
+                        sk::StrCat(resource, ": socket ", socket_path.string(),
+                                   ": ", std::string(why.message())));
+  };
+  if (absl::Status st = MakeDirs(dir); !st.ok()) return fail(st);
+  ::unlink(socket_path.c_str());
+
+  std::unique_ptr<PluginServer> s(new PluginServer());
+  s->opts_ = opts;
+  s->resource_name_ = resource;
+  s->socket_path_ = socket_path;
   s->service_ = std::make_unique<DevicePluginService>(
       std::move(pool), std::move(fs), opts.service);
   s->service_->RemoveOutputs();
@@ -99,8 +158,9 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
   }
   s->server_ = b.BuildAndStart();
   if (s->server_ == nullptr) {
-    return absl::UnavailableError(sk::StrCat(
-        s->resource_name_, ": cannot listen on ", s->socket_path_.string()));
+    absl::Status why = ProbeBind(socket_path);
+    if (why.ok()) why = absl::UnavailableError("gRPC cannot listen on it");
+    return fail(absl::UnavailableError(why.message()));
   }
   spdlog::info("{}: serving {} devices on {}", s->resource_name_,
                s->service_->pool().devices.size(), s->socket_path_.string());
@@ -143,11 +203,14 @@ absl::Status PluginServer::Register(absl::Duration timeout) {
 void PluginServer::Stop(bool cleanup) {
   if (stopped_) return;
   stopped_ = true;
-  service_->Stop();
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(200));
-  server_->Wait();
-  ::unlink(socket_path_.c_str());
+  // A server whose Start() failed half way has no gRPC server.
+  if (service_ != nullptr) service_->Stop();
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(200));
+    server_->Wait();
+    ::unlink(socket_path_.c_str());
+  }
   registered_->store(false);
   if (cleanup) service_->RemoveOutputs();
 }

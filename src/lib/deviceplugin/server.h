@@ -53,7 +53,11 @@ class PluginServer {
  public:
   // Removes a stale socket and the pool's device-info files, writes the CDI
   // spec (CDI mode), then listens and serves. Does not register.
-  // Unavailable (naming the socket) when gRPC cannot listen.
+  // Errors name the pool and the socket path, and nothing is left serving:
+  // InvalidArgument when the path is longer than a unix socket address
+  // holds (107 bytes); mkdir's errno code when the directory cannot be
+  // created (e.g. a file is in its place); Unavailable with bind(2)'s
+  // reason when the socket cannot be bound (e.g. a read-only directory).
   static absl::StatusOr<std::unique_ptr<PluginServer>> Start(
       Pool pool, sysfs::Sysfs fs, const ServerOptions& opts);
   ~PluginServer();

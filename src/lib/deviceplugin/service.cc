@@ -11,6 +11,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/allocation.h"
+#include "lib/deviceplugin/validate.h"
 #include "lib/sysfs/pci.h"
 
 namespace sk::deviceplugin {
@@ -27,6 +28,30 @@ std::string CdiAnnotationKey(const ResourceConfig& r) {
       sk::StrCat(r.resource_prefix, "_", CdiClass(r), "_", r.resource_name);
   if (name.size() > 63) name.resize(63);
   return "cdi.k8s.io/" + name;
+}
+
+// Checks the IDs a request names in `field` before anything looks them up
+// or quotes them: an ID longer than kMaxDeviceIdBytes is never one of ours
+// (a 3 MB one once flooded the log), and with `seen`, no ID may repeat.
+// Messages quote IDs through Bounded().
+absl::Status CheckIds(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    std::string_view field, std::set<std::string_view>* seen) {
+  for (int i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids[i];
+    auto bad = [&](std::string_view why) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(field, "[", i, "]: device ID ", Bounded(id), " ", why));
+    };
+    if (id.size() > kMaxDeviceIdBytes) {
+      return bad(sk::StrCat("is longer than ", kMaxDeviceIdBytes,
+                            " bytes; not one of ours"));
+    }
+    if (seen != nullptr && !seen->insert(id).second) {
+      return bad("requested twice");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -91,9 +116,28 @@ grpc::Status DevicePluginService::ListAndWatch(
 }
 
 grpc::Status DevicePluginService::GetPreferredAllocation(
-    grpc::ServerContext*, const v1beta1::PreferredAllocationRequest*,
+    grpc::ServerContext*, const v1beta1::PreferredAllocationRequest* req,
     v1beta1::PreferredAllocationResponse*) {
+  for (int c = 0; c < req->container_requests_size(); ++c) {
+    const auto& r = req->container_requests(c);
+    std::string field = sk::StrCat("container_requests[", c, "].");
+    absl::Status s = CheckIds(r.available_deviceids(),
+                              field + "available_deviceIDs", nullptr);
+    if (s.ok()) {
+      s = CheckIds(r.must_include_deviceids(), field + "must_include_deviceIDs",
+                   nullptr);
+    }
+    if (!s.ok()) return RequestError("GetPreferredAllocation", s);
+  }
   return grpc::Status::OK;
+}
+
+grpc::Status DevicePluginService::RequestError(std::string_view rpc,
+                                               const absl::Status& s) const {
+  absl::Status out(s.code(), sk::StrCat("resource ", pool_.config.FullName(),
+                                        ": ", std::string(s.message())));
+  spdlog::error("{}: {}", rpc, std::string(out.message()));
+  return ToGrpc(out);
 }
 
 absl::StatusOr<v1beta1::ContainerAllocateResponse>
@@ -105,7 +149,7 @@ DevicePluginService::AllocateContainer(
     const PoolDevice* d = pool_.Find(id);
     if (d == nullptr) {
       return absl::InvalidArgumentError(sk::StrCat(
-          "resource ", rc.FullName(), ": unknown device ID \"", id, "\""));
+          "resource ", rc.FullName(), ": unknown device ID ", Bounded(id)));
     }
     devs.push_back(d);
   }
@@ -167,6 +211,24 @@ DevicePluginService::AllocateContainer(
 grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
                                            const v1beta1::AllocateRequest* req,
                                            v1beta1::AllocateResponse* resp) {
+  // A pod never gets more devices than the pool has, nor one twice.
+  size_t total = 0;
+  for (const auto& c : req->container_requests()) {
+    total += static_cast<size_t>(c.devices_ids_size());
+  }
+  if (total > pool_.devices.size()) {
+    return RequestError(
+        "Allocate", absl::InvalidArgumentError(sk::StrCat(
+                        "the request names ", total,
+                        " device IDs; the pool has ", pool_.devices.size())));
+  }
+  std::set<std::string_view> seen;
+  for (int c = 0; c < req->container_requests_size(); ++c) {
+    absl::Status s =
+        CheckIds(req->container_requests(c).devices_ids(),
+                 sk::StrCat("container_requests[", c, "].devices_ids"), &seen);
+    if (!s.ok()) return RequestError("Allocate", s);
+  }
   if (opts_.use_cdi) {
     // Refresh the spec so it matches the nodes handed out now (#633).
     if (auto s = WriteCdiSpec(); !s.ok()) return ToGrpc(s);
@@ -183,8 +245,12 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
 }
 
 grpc::Status DevicePluginService::PreStartContainer(
-    grpc::ServerContext*, const v1beta1::PreStartContainerRequest*,
+    grpc::ServerContext*, const v1beta1::PreStartContainerRequest* req,
     v1beta1::PreStartContainerResponse*) {
+  if (absl::Status s = CheckIds(req->devices_ids(), "devices_ids", nullptr);
+      !s.ok()) {
+    return RequestError("PreStartContainer", s);
+  }
   return grpc::Status::OK;
 }
 

@@ -27,6 +27,10 @@
 //   "cdi.k8s.io/<prefix>_<class>_<name>" (unique per pool: upstream's key is
 //   per prefix and class only, so two pools in one container clash, #731).
 // - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
+// - Every RPC first checks the device IDs it was sent: an ID longer than
+//   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the
+//   pool has or one ID twice, fail with INVALID_ARGUMENT. Messages and log
+//   lines quote request values through Bounded() (at most 64 bytes each).
 //
 // Thread safety: all RPCs may run concurrently; Stop() and Resend() are
 // callable from any thread.
@@ -92,6 +96,9 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   int open_streams() const;
 
  private:
+  // `s` prefixed with the resource name, logged and converted.
+  grpc::Status RequestError(std::string_view rpc, const absl::Status& s) const;
+
   const Pool pool_;
   const sysfs::Sysfs fs_;
   const ServiceOptions opts_;

@@ -1,0 +1,121 @@
+// DevicePluginService called directly (no socket): what a request from
+// outside can make it say and log.
+#include "lib/deviceplugin/service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/log_capture.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::deviceplugin {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr size_t kHuge = 3 * 1024 * 1024;
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() : svc_(MakePool(), sysfs::Sysfs(dir_.path()), Options()) {}
+
+  static Pool MakePool() {
+    Pool p;
+    p.config.resource_prefix = "intel.com";
+    p.config.resource_name = "vfio";
+    for (const char* id : {"0000:01:10.0", "0000:01:10.1"}) {
+      PoolDevice d;
+      d.id = id;
+      p.devices.push_back(d);
+    }
+    return p;
+  }
+  ServiceOptions Options() const {
+    ServiceOptions o;
+    o.devinfo_dir = dir_ / "devinfo";
+    o.cdi_dir = dir_ / "cdi";
+    return o;
+  }
+
+  sk::testing::TempDir dir_;
+  DevicePluginService svc_;
+};
+
+// A 3 MB device ID once grew the log by 754 MB in 10 s: every message and
+// log line quotes only a bounded prefix of it.
+TEST_F(ServiceTest, HugeDeviceIdIsRejectedWithABoundedMessage) {
+  const std::string huge(kHuge, 'x');
+  const std::string want =
+      "resource intel.com/vfio: container_requests[0].devices_ids[0]: "
+      "device ID \"" +
+      std::string(64, 'x') +
+      "\"...(3145728 bytes) is longer than 256 bytes; not one of ours";
+  sk::testing::LogCapture logs;
+
+  v1beta1::AllocateRequest areq;
+  areq.add_container_requests()->add_devices_ids(huge);
+  v1beta1::AllocateResponse aresp;
+  grpc::Status s = svc_.Allocate(nullptr, &areq, &aresp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), want);
+
+  v1beta1::PreferredAllocationRequest preq;
+  preq.add_container_requests()->add_available_deviceids(huge);
+  v1beta1::PreferredAllocationResponse presp;
+  s = svc_.GetPreferredAllocation(nullptr, &preq, &presp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(s.error_message().size(), 300u);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("container_requests[0].available_deviceIDs[0]: "
+                        "device ID \"xxxx"));
+
+  v1beta1::PreStartContainerRequest sreq;
+  sreq.add_devices_ids(huge);
+  v1beta1::PreStartContainerResponse sresp;
+  s = svc_.PreStartContainer(nullptr, &sreq, &sresp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(s.error_message().size(), 300u);
+
+  EXPECT_LT(logs.Text().size(), 1000u);
+  EXPECT_THAT(logs.Text(), HasSubstr("...(3145728 bytes)"));
+}
+
+TEST_F(ServiceTest, UnknownDeviceIdIsQuotedEscapedAndBounded) {
+  const std::string id = "0000:99:00.0\n" + std::string(200, 'y');
+  v1beta1::AllocateRequest req;
+  req.add_container_requests()->add_devices_ids(id);
+  v1beta1::AllocateResponse resp;
+  sk::testing::LogCapture logs;
+  grpc::Status s = svc_.Allocate(nullptr, &req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: unknown device ID \"0000:99:00.0\\n" +
+                std::string(51, 'y') + "\"...(213 bytes)");
+  EXPECT_THAT(logs.Text(), Not(HasSubstr("\n" + std::string(52, 'y'))));
+}
+
+TEST_F(ServiceTest, MoreIdsThanThePoolHasOrRepeatedIdsAreRejected) {
+  v1beta1::AllocateRequest req;
+  auto* c = req.add_container_requests();
+  for (int i = 0; i < 3; ++i) c->add_devices_ids("0000:01:10.0");
+  v1beta1::AllocateResponse resp;
+  grpc::Status s = svc_.Allocate(nullptr, &req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: the request names 3 device IDs; the "
+            "pool has 2");
+
+  v1beta1::AllocateRequest twice;
+  twice.add_container_requests()->add_devices_ids("0000:01:10.0");
+  twice.add_container_requests()->add_devices_ids("0000:01:10.0");
+  s = svc_.Allocate(nullptr, &twice, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: container_requests[1].devices_ids[0]: "
+            "device ID \"0000:01:10.0\" requested twice");
+}
+
+}  // namespace
+}  // namespace sk::deviceplugin

@@ -18,6 +18,14 @@ if(SK_SANITIZE)
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${SK_SANITIZE})
 endif()
+if(SK_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "SK_FUZZ needs clang (libFuzzer)")
+  endif()
+  # Coverage for the libraries under test too, not only the fuzz entry points.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+set(SK_FUZZ_SECONDS 30 CACHE STRING "Seconds each <fuzzer>_fuzz test fuzzes (SK_FUZZ)")
 
 # sk_add_subdirs(DIR): add every immediate child of DIR that has a CMakeLists.txt.
 function(sk_add_subdirs dir)
@@ -98,9 +106,17 @@ function(sk_fuzzer)
   if(SK_FUZZ)
     target_compile_options(${SK_NAME} PRIVATE -fsanitize=fuzzer)
     target_link_options(${SK_NAME} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME ${SK_NAME}_replay COMMAND ${SK_NAME} -runs=0 ${SK_CORPUS})
+    # Bounded fuzzing (label fuzzing): fixed seed, SK_FUZZ_SECONDS, new inputs
+    # in the build tree; a crash fails the test naming its input.
+    add_test(NAME ${SK_NAME}_fuzz
+             COMMAND ${PROJECT_SOURCE_DIR}/fuzz/run_fuzzer.sh $<TARGET_FILE:${SK_NAME}>
+                     ${SK_CORPUS} ${CMAKE_BINARY_DIR}/fuzz-work/${SK_NAME} ${SK_FUZZ_SECONDS})
+    set_tests_properties(${SK_NAME}_fuzz PROPERTIES LABELS fuzzing
+                         TIMEOUT 600)
   else()
     target_sources(${SK_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cc)
+    add_test(NAME ${SK_NAME}_replay COMMAND ${SK_NAME} ${SK_CORPUS})
   endif()
-  add_test(NAME ${SK_NAME}_replay COMMAND ${SK_NAME} ${SK_CORPUS})
   set_tests_properties(${SK_NAME}_replay PROPERTIES LABELS "unit;fuzz")
 endfunction()

@@ -3,8 +3,10 @@
 # C++ file is clang-formatted (.clang-format), then configures, builds and
 # runs ctest for
 #   1. the main build (g++, -Werror): unit, fuzz replay, integration (root), lab
-#   2. the sanitizer build (clang, ASan+UBSan): unit tests
-# Environment: SK_JOBS (parallel build jobs), SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1.
+#   2. the sanitizer build (clang, ASan+UBSan, libFuzzer): unit tests, then
+#      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
+# Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 30),
+# SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1 (shorter local runs; CI sets neither).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${SK_JOBS:-$(nproc)}
@@ -27,10 +29,13 @@ if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE=(-LE lab); fi
 (cd build && ctest --output-on-failure -j "$JOBS" "${LABEL_EXCLUDE[@]}")
 
 if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
-  echo "== sanitizer build (clang, address,undefined): unit tests"
+  echo "== sanitizer build (clang, address,undefined, libFuzzer): unit tests, fuzzing"
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja \
-    -DCMAKE_BUILD_TYPE=Debug -DSK_SANITIZE=address,undefined -DSK_BUILD_BENCH=OFF >/dev/null
+    -DCMAKE_BUILD_TYPE=Debug -DSK_SANITIZE=address,undefined -DSK_FUZZ=ON \
+    -DSK_FUZZ_SECONDS="${SK_FUZZ_SECONDS:-30}" -DSK_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j "$JOBS"
   (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L unit)
+  (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L fuzzing)
 fi

@@ -271,8 +271,6 @@ void AddInventoryCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
       "inventory",
       "List SR-IOV physical functions and their VFs (driver, IOMMU group, "
       "NUMA node, netdev, MAC, link) read from sysfs under --sysfs-root.");
-  // Global flags may follow the subcommand: sriovctl inventory --sysfs-root X.
-  cmd->fallthrough();
   auto o = std::make_shared<InventoryOptions>();
   auto pf_given = std::make_shared<bool>(false);
   cmd->add_flag("--json", o->json,

@@ -33,8 +33,6 @@ struct Args {
   bool external_injection = false;
   std::string network_status;
   std::string network_info;
-  std::string sysfs_root;  // "" = the global flag
-  std::string dev_root;
   bool full_domain = false;
   std::string domain_type = "kvm";
   bool no_preflight = false;
@@ -129,8 +127,8 @@ absl::StatusOr<std::string> Domain(const Args& a, const CtlOptions& opts,
   SK_ASSIGN_OR_RETURN(std::vector<libvirt::HostdevSpec> specs,
                       kubevirt::BuildSriovHostdevs(vmi, pool));
   if (!a.no_preflight) {
-    sysfs::Sysfs sys(a.sysfs_root.empty() ? opts.sysfs_root : a.sysfs_root);
-    sysfs::Sysfs dev(a.dev_root.empty() ? opts.dev_root : a.dev_root);
+    sysfs::Sysfs sys(opts.sysfs_root);
+    sysfs::Sysfs dev(opts.dev_root);
     SK_RETURN_IF_ERROR(kubevirt::PreflightVfio(sys, dev, specs));
   }
   if (!a.full_domain) return libvirt::HostdevsXml(specs);
@@ -263,12 +261,6 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
                   "The downward-API network-info file (/etc/podinfo/"
                   "network-info in virt-launcher); missing = empty");
   AddNadFlags(dom, a.get());
-  dom->add_option(
-      "--sysfs-root", a->sysfs_root,
-      "Root under which sys/ is read (default: the global flag, /)");
-  dom->add_option("--dev-root", a->dev_root,
-                  "Root under which dev/vfio/ is checked (default: the global "
-                  "flag, /)");
   dom->add_flag("--full-domain", a->full_domain,
                 "Print a complete minimal <domain> (name <ns>_<name>, memory, "
                 "vcpus from the VMI) around the hostdevs");

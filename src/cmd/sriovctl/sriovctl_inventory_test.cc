@@ -3,7 +3,7 @@
 //   sriovctl inventory --sysfs-root <scale fixture> --json
 // and checks every PF and VF in its output against the fixture; and checks
 // that main wires the command line as the library tests expect (a global
-// flag after the subcommand).
+// flag after the subcommand, an unknown command).
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -75,6 +75,15 @@ TEST(SriovctlBinaryTest, GlobalFlagAfterTheSubcommand) {
   nlohmann::json j = nlohmann::json::parse(o.out);
   EXPECT_EQ(j["roots"],
             nlohmann::json({{"sysfs", root}, {"proc", root}, {"dev", root}}));
+}
+
+TEST(SriovctlBinaryTest, UnknownCommandNamesTheClosestOne) {
+  Output o = Exec(std::string(SK_SRIOVCTL_PATH) + " invntory 2>&1");
+  EXPECT_EQ(o.exit_code, 64);
+  EXPECT_EQ(o.out,
+            "sriovctl: unknown command \"invntory\" for \"sriovctl\"; did "
+            "you mean \"inventory\"?\nRun with --help for more "
+            "information.\n");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "lib/ctl/ctl.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 
@@ -48,6 +49,77 @@ void AddToTree(CLI::App& app, CtlOptions& opts) {
   }
 }
 
+std::string CommandPath(const CLI::App* app) {
+  std::string path = app->get_name();
+  for (const CLI::App* p = app->get_parent(); p != nullptr;
+       p = p->get_parent()) {
+    path = sk::StrCat(p->get_name(), " ", path);
+  }
+  return path;
+}
+
+// The message for a command line that stopped at a command needing a
+// subcommand (`sriovctl invntory`, `sriovctl kubevirt`), or "" when the
+// parse error is about something else.
+std::string MissingCommandMessage(CLI::App& app) {
+  CLI::App* cur = &app;
+  for (std::vector<CLI::App*> parsed = cur->get_subcommands(); !parsed.empty();
+       parsed = cur->get_subcommands()) {
+    cur = parsed.front();
+  }
+  std::vector<std::string> names;
+  for (CLI::App* sub : cur->get_subcommands([](CLI::App*) { return true; })) {
+    if (!sub->get_name().empty()) names.push_back(sub->get_name());
+  }
+  if (names.empty()) return "";
+  std::string path = CommandPath(cur);
+  std::vector<std::string> left = cur->remaining(false);
+  if (left.empty()) {
+    std::string list;
+    for (const std::string& n : names)
+      list = list.empty() ? n : sk::StrCat(list, ", ", n);
+    return sk::StrCat(path, ": a command is required (one of: ", list, ")");
+  }
+  if (left.front().empty() || left.front()[0] == '-') return "";
+  std::string msg = sk::StrCat(app.get_name(), ": unknown command \"",
+                               left.front(), "\" for \"", path, "\"");
+  std::string closest = ClosestName(left.front(), names);
+  if (!closest.empty()) {
+    return sk::StrCat(msg, "; did you mean \"", closest, "\"?");
+  }
+  std::string list;
+  for (const std::string& n : names)
+    list = list.empty() ? n : sk::StrCat(list, ", ", n);
+  return sk::StrCat(msg, "; commands: ", list);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return out;
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent
+// transpositions, as "domian" -> "domain" is one typo, not two).
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
 }  // namespace
 
 void AddGlobalFlags(CLI::App& app, CtlOptions& opts) {
@@ -68,11 +140,34 @@ int ParseAndRun(CLI::App& app, const std::vector<std::string>& args,
       app.exit(e, *io.out, *io.err);
       return kExitOk;
     }
+    if (std::string msg = MissingCommandMessage(app); !msg.empty()) {
+      *io.err << msg << "\nRun with --help for more information.\n";
+      return kExitUsage;
+    }
     app.exit(e, *io.out, *io.err);
     return kExitUsage;
   }
   if (!run) return kExitUsage;
   return run(io);
+}
+
+std::string ClosestName(std::string_view word,
+                        const std::vector<std::string>& names) {
+  const std::string w = Lower(word);
+  std::string best;
+  size_t best_distance = 3;  // suggest only within distance 2
+  for (const std::string& n : names) {
+    size_t dist = Distance(w, Lower(n));
+    if (dist < best_distance) {
+      best = n;
+      best_distance = dist;
+    }
+  }
+  if (!best.empty() || w.empty()) return best;
+  for (const std::string& n : names) {
+    if (Lower(n).rfind(w, 0) == 0) return n;
+  }
+  return "";
 }
 
 }  // namespace sk::ctl

@@ -23,6 +23,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -55,9 +56,19 @@ void AddGlobalFlags(CLI::App& app, CtlOptions& opts);
 // Parses `args` (the command line without argv[0]) with `app` and runs the
 // command the parse selected (`run`, set by the Add*Command callbacks).
 // Returns the exit code: 0 for --help and --version (printed on io.out);
-// 64 for a usage error (printed on io.err); otherwise whatever the command
-// returns.
+// 64 for a usage error, printed on io.err, where an unknown subcommand is
+// named with the closest known one:
+//   sriovctl: unknown command "invntory" for "sriovctl"; did you mean
+//   "inventory"?
+// otherwise whatever the command returns.
 int ParseAndRun(CLI::App& app, const std::vector<std::string>& args,
                 const RunFn& run, const Io& io);
+
+// The known name closest to `word` (case-insensitive optimal string
+// alignment distance: insertions, deletions, substitutions and adjacent
+// transpositions each cost 1) when that distance is at most 2, or the first
+// name that starts with `word`; "" when none qualifies.
+std::string ClosestName(std::string_view word,
+                        const std::vector<std::string>& names);
 
 }  // namespace sk::ctl

@@ -1,6 +1,6 @@
 // The sriovctl command line as a whole (every subcommand registered, as
 // src/cmd/sriovctl/main.cc does): global flags in any position, --help of
-// every subcommand.
+// every subcommand, unknown and missing commands.
 #include "lib/ctl/ctl.h"
 
 #include <stdlib.h>
@@ -23,6 +23,8 @@ namespace sk::ctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 
 using Result = ::sk::testing::CtlResult;
 
@@ -154,6 +156,71 @@ TEST(CtlGlobalFlagsTest, NestedSubcommandAcceptsThemAnywhere) {
     EXPECT_EQ(res.code, kExitNoInput) << res.err;
     EXPECT_THAT(res.err, HasSubstr("no such PCI device " + r +
                                    "/sys/bus/pci/devices/0000:01:10.2"));
+  }
+}
+
+TEST(CtlUnknownCommandTest, NamesTheWordAndTheClosestCommand) {
+  Result r = RunCtl({"invntory"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("sriovctl: unknown command \"invntory\" for "
+                               "\"sriovctl\"; did you mean \"inventory\"?\n"));
+  EXPECT_THAT(r.out, IsEmpty());
+
+  Result nested = RunCtl({"kubevirt", "domian", "--vmi", "x.yaml"});
+  EXPECT_EQ(nested.code, kExitUsage);
+  EXPECT_THAT(nested.err,
+              HasSubstr("sriovctl: unknown command \"domian\" for \"sriovctl "
+                        "kubevirt\"; did you mean \"domain\"?\n"));
+
+  Result with_flag = RunCtl({"--sysfs-root", "/x", "doctr", "--json"});
+  EXPECT_EQ(with_flag.code, kExitUsage);
+  EXPECT_THAT(with_flag.err, HasSubstr("\"doctr\" for \"sriovctl\"; did you "
+                                       "mean \"doctor\"?"));
+}
+
+TEST(CtlUnknownCommandTest, FarFromEveryCommandListsThem) {
+  Result r = RunCtl({"frobnicate"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"frobnicate\" for "
+                               "\"sriovctl\"; commands: doctor, kubevirt, "
+                               "inventory\n"));
+}
+
+TEST(CtlUnknownCommandTest, MissingCommandListsTheChoices) {
+  Result top = RunCtl({});
+  EXPECT_EQ(top.code, kExitUsage);
+  EXPECT_THAT(top.err, HasSubstr("sriovctl: a command is required (one of: "
+                                 "doctor, kubevirt, inventory)"));
+  Result kv = RunCtl({"kubevirt"});
+  EXPECT_EQ(kv.code, kExitUsage);
+  EXPECT_THAT(kv.err, HasSubstr("sriovctl kubevirt: a command is required "
+                                "(one of: validate, render-pod, network-info, "
+                                "domain)"));
+}
+
+TEST(CtlUnknownCommandTest, UnknownFlagKeepsCliElevensMessage) {
+  Result r = RunCtl({"inventory", "--jsn"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--jsn"));
+  EXPECT_THAT(r.err, Not(HasSubstr("unknown command")));
+}
+
+TEST(ClosestNameTest, Table) {
+  const std::vector<std::string> names = {"doctor", "inventory", "kubevirt"};
+  struct Case {
+    const char* word;
+    const char* want;
+  } cases[] = {
+      {"invntory", "inventory"},                         // deletion
+      {"inventroy", "inventory"},                        // transposition
+      {"DOCTOR", "doctor"},                              // case
+      {"docter", "doctor"},                              // substitution
+      {"kubvirt", "kubevirt"},    {"inv", "inventory"},  // prefix
+      {"frobnicate", ""},         {"", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.word);
+    EXPECT_EQ(ClosestName(c.word, names), c.want);
   }
 }
 

@@ -1,11 +1,14 @@
 #include "lib/ctl/ctl.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <ostream>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 
+#include "lib/base/errno_status.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
 
@@ -168,6 +171,34 @@ std::string ClosestName(std::string_view word,
     if (Lower(n).rfind(w, 0) == 0) return n;
   }
   return "";
+}
+
+absl::Status CheckInputPath(std::string_view flag,
+                            const std::filesystem::path& path, PathKind kind) {
+  const char* what = kind == PathKind::kFile ? "file" : "directory";
+  std::error_code ec;
+  std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::not_found ||
+      ec.value() == ENOENT || ec.value() == ENOTDIR) {
+    return absl::NotFoundError(
+        sk::StrCat(flag, " ", path.string(), ": no such ", what));
+  }
+  if (ec.value() == ELOOP) {
+    return absl::NotFoundError(sk::StrCat(flag, " ", path.string(),
+                                          ": symlink loop, no ", what,
+                                          " at the end of it"));
+  }
+  if (ec) return ErrnoStatus(ec.value(), flag, " ", path.string());
+  const bool is_dir = std::filesystem::is_directory(st);
+  if (kind == PathKind::kFile && is_dir) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        flag, " ", path.string(), ": is a directory, expected a file"));
+  }
+  if (kind == PathKind::kDirectory && !is_dir) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(flag, " ", path.string(), ": not a directory"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sk::ctl

@@ -20,11 +20,14 @@
 //   sk::ctl::AddGlobalFlags(app, opts);           // then the global flags
 //   return sk::ctl::ParseAndRun(app, args, run, io);
 
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/status/status.h"
 
 namespace CLI {
 class App;
@@ -70,5 +73,17 @@ int ParseAndRun(CLI::App& app, const std::vector<std::string>& args,
 // name that starts with `word`; "" when none qualifies.
 std::string ClosestName(std::string_view word,
                         const std::vector<std::string>& names);
+
+enum class PathKind { kFile, kDirectory };
+
+// Checks a path the user gave with `flag` before anything reads it,
+// following symlinks. Every message names the flag and the path:
+//   NotFound          it does not exist, a component is not a directory, or
+//                     it is a symlink loop ("--vmi /nope: no such file")
+//   InvalidArgument   it exists but is not a `kind` (e.g. a directory for
+//                     --vmi)
+//   PermissionDenied  a component cannot be searched
+absl::Status CheckInputPath(std::string_view flag,
+                            const std::filesystem::path& path, PathKind kind);
 
 }  // namespace sk::ctl

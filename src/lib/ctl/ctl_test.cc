@@ -1,9 +1,10 @@
 // The sriovctl command line as a whole (every subcommand registered, as
 // src/cmd/sriovctl/main.cc does): global flags in any position, --help of
-// every subcommand, unknown and missing commands.
+// every subcommand, unknown and missing commands, input path checks.
 #include "lib/ctl/ctl.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -17,11 +18,14 @@
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
 #include "tests/testing/ctl_runner.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sk::ctl {
 namespace {
 
+using ::sk::testing::IsOk;
+using ::sk::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -222,6 +226,31 @@ TEST(ClosestNameTest, Table) {
     SCOPED_TRACE(c.word);
     EXPECT_EQ(ClosestName(c.word, names), c.want);
   }
+}
+
+TEST(CheckInputPathTest, CodesAndMessagesNameFlagAndPath) {
+  sk::testing::TempDir d;
+  std::ofstream(d / "f") << "x";
+  ASSERT_EQ(::symlink("loop", (d / "loop").c_str()), 0);
+  const std::string p = d.path().string();
+  EXPECT_THAT(CheckInputPath("--vmi", d / "f", PathKind::kFile), IsOk());
+  EXPECT_THAT(CheckInputPath("--nad-dir", d.path(), PathKind::kDirectory),
+              IsOk());
+  EXPECT_THAT(
+      CheckInputPath("--vmi", "/nope", PathKind::kFile),
+      StatusIs(absl::StatusCode::kNotFound, "--vmi /nope: no such file"));
+  EXPECT_THAT(CheckInputPath("--nad", d / "f" / "x", PathKind::kFile),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "--nad " + p + "/f/x: no such file"));
+  EXPECT_THAT(CheckInputPath("--nad", d / "loop", PathKind::kFile),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("--nad " + p + "/loop: symlink loop")));
+  EXPECT_THAT(CheckInputPath("--vmi", d.path(), PathKind::kFile),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--vmi " + p + ": is a directory, expected a file"));
+  EXPECT_THAT(CheckInputPath("--nad-dir", d / "f", PathKind::kDirectory),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--nad-dir " + p + "/f: not a directory"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "lib/base/errno_status.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
 
@@ -255,9 +256,17 @@ int RunInventory(const std::string& sysfs_root, const InventoryOptions& opts,
     *io.err << "sriovctl inventory: " << s.message() << "\n";
     return ExitCodeForStatus(s);
   };
+  if (absl::Status s =
+          CheckInputPath("--sysfs-root", sysfs_root, PathKind::kDirectory);
+      !s.ok()) {
+    return fail(s);
+  }
   sysfs::Sysfs fs(sysfs_root);
   auto host = HostSnapshot::Discover(fs);
-  if (!host.ok()) return fail(host.status());
+  if (!host.ok()) {
+    return fail(
+        Annotate(host.status(), sk::StrCat("--sysfs-root ", sysfs_root)));
+  }
   auto pfs = SelectPfs(*host, opts.pf);
   if (!pfs.ok()) return fail(pfs.status());
   *io.out << (opts.json ? FormatInventoryJson(sysfs_root, *host, *pfs)

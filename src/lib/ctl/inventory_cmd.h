@@ -19,7 +19,8 @@
 // Exit codes (lib/base/exit_code.h, README "Exit codes"):
 //   0   success, including "no SR-IOV PFs" and PFs carrying warnings
 //   65  --pf names a device that is not an SR-IOV PF (e.g. a VF), or is empty
-//   66  --pf matches no device; or <sysfs-root>/sys/bus/pci/devices is missing
+//   66  --pf matches no device; or --sysfs-root or its
+//       sys/bus/pci/devices is missing (or a symlink loop)
 // Errors go to the error stream as "sriovctl inventory: <message>".
 
 #include <string>

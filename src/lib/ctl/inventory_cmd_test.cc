@@ -1,5 +1,8 @@
 #include "lib/ctl/inventory_cmd.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +13,7 @@
 #include "lib/base/exit_code.h"
 #include "tests/testing/ctl_runner.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/temp_dir.h"
 
 namespace sk::ctl {
 namespace {
@@ -190,8 +194,38 @@ TEST_F(InventoryCmdTest, NoSriovSaysSoAndSucceeds) {
 TEST_F(InventoryCmdTest, MissingSysfsIsNotFound) {
   Result r = RunCtl({"inventory", "--sysfs-root", "/nonexistent/sk-root"});
   EXPECT_EQ(r.code, kExitNoInput);
-  EXPECT_THAT(r.err, HasSubstr("sriovctl inventory: open "
-                               "/nonexistent/sk-root/sys/bus/pci/devices"));
+  EXPECT_EQ(r.err,
+            "sriovctl inventory: --sysfs-root /nonexistent/sk-root: no such "
+            "directory\n");
+  sk::testing::TempDir empty;
+  const std::string e = empty.path().string();
+  Result no_bus = RunCtl({"inventory", "--sysfs-root", e});
+  EXPECT_EQ(no_bus.code, kExitNoInput);
+  EXPECT_EQ(no_bus.err, "sriovctl inventory: --sysfs-root " + e + ": open " +
+                            e +
+                            "/sys/bus/pci/devices: No such file or "
+                            "directory\n");
+}
+
+// A symlink loop is "not found" (66), never an internal error: as the root
+// itself, and inside it where discovery opens sys/bus/pci/devices.
+TEST_F(InventoryCmdTest, SymlinkLoopSysfsIsNotFound) {
+  sk::testing::TempDir d;
+  const std::filesystem::path loop = d / "loop";
+  ASSERT_EQ(::symlink("loop", loop.c_str()), 0);
+  Result root = RunCtl({"inventory", "--sysfs-root", loop.string()});
+  EXPECT_EQ(root.code, kExitNoInput);
+  EXPECT_EQ(root.err, "sriovctl inventory: --sysfs-root " + loop.string() +
+                          ": symlink loop, no directory at the end of it\n");
+
+  std::filesystem::create_directories(d / "sys" / "bus" / "pci");
+  ASSERT_EQ(::symlink("devices", (d / "sys/bus/pci/devices").c_str()), 0);
+  Result inner = RunCtl({"inventory", "--sysfs-root", d.path().string()});
+  EXPECT_EQ(inner.code, kExitNoInput);
+  EXPECT_EQ(inner.err, "sriovctl inventory: --sysfs-root " + d.path().string() +
+                           ": open " + d.path().string() +
+                           "/sys/bus/pci/devices: Too many levels of symbolic "
+                           "links\n");
 }
 
 TEST_F(InventoryCmdTest, GlobalFlagBeforeSubcommandAndNoIommu) {

@@ -43,6 +43,25 @@ int Fail(const Io& io, std::string_view cmd, const absl::Status& s) {
   return ExitCodeForStatus(s);
 }
 
+// The input files and directories named on the command line, checked before
+// anything reads them: a missing one is NotFound (exit 66) naming the flag.
+// --network-info is not among them: KubeVirt reads a missing one as empty.
+absl::Status CheckInputs(const Args& a) {
+  if (!a.vmi.empty())
+    SK_RETURN_IF_ERROR(CheckInputPath("--vmi", a.vmi, PathKind::kFile));
+  if (!a.nad_dir.empty()) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--nad-dir", a.nad_dir, PathKind::kDirectory));
+  }
+  for (const std::string& f : a.nad_files)
+    SK_RETURN_IF_ERROR(CheckInputPath("--nad", f, PathKind::kFile));
+  if (!a.network_status.empty()) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--network-status", a.network_status, PathKind::kFile));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<kubevirt::NadStore> LoadNads(const Args& a,
                                             const kubevirt::Vmi& vmi) {
   kubevirt::NadStore nads(vmi.namespace_);
@@ -52,6 +71,7 @@ absl::StatusOr<kubevirt::NadStore> LoadNads(const Args& a,
 }
 
 absl::StatusOr<std::string> RenderPod(const Args& a) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_ASSIGN_OR_RETURN(kubevirt::NadStore nads, LoadNads(a, vmi));
   kubevirt::RenderPodOptions o;
@@ -64,6 +84,7 @@ absl::StatusOr<std::string> RenderPod(const Args& a) {
 }
 
 absl::StatusOr<std::string> NetworkInfo(const Args& a, const Io& io) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_RETURN_IF_ERROR(kubevirt::AdmitVmi(vmi));
   SK_ASSIGN_OR_RETURN(std::string text, ReadFile(a.network_status));
@@ -83,6 +104,13 @@ absl::StatusOr<std::string> NetworkInfo(const Args& a, const Io& io) {
 absl::StatusOr<std::string> Domain(const Args& a, const CtlOptions& opts,
                                    const std::vector<std::string>& env,
                                    const Io& io) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
+  if (!a.no_preflight) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--sysfs-root", opts.sysfs_root, PathKind::kDirectory));
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--dev-root", opts.dev_root, PathKind::kDirectory));
+  }
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_RETURN_IF_ERROR(kubevirt::AdmitVmi(vmi));
   // KubeVirt treats a missing or unreadable network-info file as an empty
@@ -151,17 +179,17 @@ CLI::Option* AddVmiFlag(CLI::App* cmd, Args* a) {
       ->add_option("--vmi", a->vmi,
                    "VirtualMachineInstance or VirtualMachine (YAML or JSON)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
 }
 
 void AddNadFlags(CLI::App* cmd, Args* a) {
   cmd->add_option("--nad-dir", a->nad_dir,
                   "Directory of NetworkAttachmentDefinitions (*.yaml, *.yml, "
                   "*.json; multi-document files and Lists allowed)")
-      ->check(CLI::ExistingDirectory);
+      ->type_name("DIR");
   cmd->add_option("--nad", a->nad_files,
                   "A NetworkAttachmentDefinition file (repeatable)")
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
 }
 
 }  // namespace
@@ -183,6 +211,8 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
   validate->footer("Example: sriovctl kubevirt validate --vmi vmi-sriov.yaml");
   validate->callback([a, run]() {
     *run = [a](const Io& io) {
+      if (absl::Status s = CheckInputs(*a); !s.ok())
+        return Fail(io, "validate", s);
       absl::StatusOr<kubevirt::Vmi> vmi = kubevirt::LoadVmiFile(a->vmi);
       if (!vmi.ok()) return Fail(io, "validate", vmi.status());
       std::vector<kubevirt::Cause> causes = kubevirt::ValidateVmi(*vmi);
@@ -235,7 +265,7 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
                  "network-status annotation value (JSON array) or the Pod "
                  "carrying it (YAML or JSON)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
   ni->footer(
       "Example: kubectl get pod virt-launcher-x -o json > pod.json; "
       "sriovctl kubevirt network-info --vmi vmi.yaml --network-status "
@@ -259,7 +289,8 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
   AddVmiFlag(dom, a.get());
   dom->add_option("--network-info", a->network_info,
                   "The downward-API network-info file (/etc/podinfo/"
-                  "network-info in virt-launcher); missing = empty");
+                  "network-info in virt-launcher); missing = empty")
+      ->type_name("FILE");
   AddNadFlags(dom, a.get());
   dom->add_flag("--full-domain", a->full_domain,
                 "Print a complete minimal <domain> (name <ns>_<name>, memory, "

@@ -139,8 +139,8 @@ TEST(CtlGlobalFlagsTest, NestedSubcommandAcceptsThemAnywhere) {
   // An empty sysfs root: domain's preflight names the VF's path under it,
   // which proves --sysfs-root reached the command from each position.
   sk::testing::TempDir root;
-  const std::string vmi = (std::filesystem::path(__FILE__).parent_path() /
-                           ".." / "kubevirt" / "testdata" / "vm-two-sriov.json")
+  const std::string vmi = (std::filesystem::path(SK_CTL_SOURCE_DIR) / ".." /
+                           "kubevirt" / "testdata" / "vm-two-sriov.json")
                               .string();
   const std::string info = (root / "network-info").string();
   std::ofstream(info)

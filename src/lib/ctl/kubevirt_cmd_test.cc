@@ -22,8 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-const std::filesystem::path kHere =
-    std::filesystem::path(__FILE__).parent_path();
+const std::filesystem::path kHere = SK_CTL_SOURCE_DIR;
 const std::filesystem::path kCtlData = kHere / "testdata" / "kubevirt";
 const std::filesystem::path kKvData = kHere / ".." / "kubevirt" / "testdata";
 

@@ -127,7 +127,8 @@ size_t Distance(const std::string& a, const std::string& b) {
 
 void AddGlobalFlags(CLI::App& app, CtlOptions& opts) {
   for (const GlobalFlag& f : kGlobalFlags) {
-    const char* v = std::getenv(f.env);
+    // Read while the CLI is still single-threaded, before parsing.
+    const char* v = std::getenv(f.env);  // NOLINT(concurrency-mt-unsafe)
     if (v != nullptr && *v != '\0') opts.*f.field = v;
   }
   AddToTree(app, opts);

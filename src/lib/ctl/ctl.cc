@@ -62,8 +62,8 @@ std::string CommandPath(const CLI::App* app) {
 }
 
 // The message for a command line that stopped at a command needing a
-// subcommand (`sriovctl invntory`, `sriovctl kubevirt`), or "" when the
-// parse error is about something else.
+// subcommand (`sriovctl invntory`, `sriovctl kubevirt`, `sriovctl --bogus`),
+// or "" when the parse error is about something else.
 std::string MissingCommandMessage(CLI::App& app) {
   CLI::App* cur = &app;
   for (std::vector<CLI::App*> parsed = cur->get_subcommands(); !parsed.empty();
@@ -83,7 +83,11 @@ std::string MissingCommandMessage(CLI::App& app) {
       list = list.empty() ? n : sk::StrCat(list, ", ", n);
     return sk::StrCat(path, ": a command is required (one of: ", list, ")");
   }
-  if (left.front().empty() || left.front()[0] == '-') return "";
+  if (left.front().empty()) return "";
+  if (left.front()[0] == '-') {  // CLI11 would only say a command is missing
+    return sk::StrCat(app.get_name(), ": unknown flag \"", left.front(),
+                      "\" for \"", path, "\"");
+  }
   std::string msg = sk::StrCat(app.get_name(), ": unknown command \"",
                                left.front(), "\" for \"", path, "\"");
   std::string closest = ClosestName(left.front(), names);

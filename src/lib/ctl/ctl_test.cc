@@ -202,6 +202,18 @@ TEST(CtlUnknownCommandTest, MissingCommandListsTheChoices) {
                                 "domain)"));
 }
 
+TEST(CtlUnknownCommandTest, UnknownFlagBeforeAnyCommandIsNamed) {
+  Result r = RunCtl({"--bogus"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(
+      r.err,
+      HasSubstr("sriovctl: unknown flag \"--bogus\" for \"sriovctl\"\n"));
+  Result kv = RunCtl({"kubevirt", "--bogus"});
+  EXPECT_EQ(kv.code, kExitUsage);
+  EXPECT_THAT(kv.err, HasSubstr("sriovctl: unknown flag \"--bogus\" for "
+                                "\"sriovctl kubevirt\"\n"));
+}
+
 TEST(CtlUnknownCommandTest, UnknownFlagKeepsCliElevensMessage) {
   Result r = RunCtl({"inventory", "--jsn"});
   EXPECT_EQ(r.code, kExitUsage);

@@ -1,5 +1,6 @@
 // The `sriov` binary end to end for what needs no kernel SR-IOV: VERSION,
-// env and config errors as CNI error JSON with exit 1, and the logFile line.
+// env and config errors as CNI error JSON with exit 1, the logFile line, and
+// the usage a person running it by hand sees.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -16,20 +17,72 @@ namespace {
 struct Out {
   int exit_code;
   std::string stdout_text;
+  std::string stderr_text;
 };
 
-Out RunSriov(const std::string& env, const std::string& stdin_text) {
+Out RunSriov(const std::string& env, const std::string& stdin_text,
+             const std::string& args = "") {
   sk::testing::TempDir tmp;
   std::ofstream(tmp / "in") << stdin_text;
-  std::string cmd =
-      "env -i " + env + " " SK_SRIOV_BINARY " < " + (tmp / "in").string();
+  std::string cmd = "env -i " + env + " " SK_SRIOV_BINARY " " + args + " < " +
+                    (tmp / "in").string() + " 2> " + (tmp / "err").string();
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
     out.append(buf, n);
   int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  std::ifstream err_in(tmp / "err");
+  std::stringstream err;
+  err << err_in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+}
+
+// The reference plugins' first two lines (skel's "about" text).
+::testing::Matcher<const std::string&> StartsWithAbout() {
+  return ::testing::ContainsRegex(
+      "^CNI sriov plugin \\(sriovkit [0-9]+\\.[0-9]+\\.[0-9]+\\)\n"
+      "CNI protocol versions supported: 0\\.3\\.0, 0\\.3\\.1, "
+      "0\\.4\\.0, 1\\.0\\.0, 1\\.1\\.0\n");
+}
+
+// Run by hand (no CNI_COMMAND): the usage on stderr, and still the protocol's
+// error on stdout with exit 1, as the reference plugins' skel does.
+TEST(SriovBinaryTest, WithoutCniCommandPrintsUsageOnStderr) {
+  Out o = RunSriov("", "");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.stdout_text,
+            "{\"code\":4,\"msg\":\"required env variables [CNI_COMMAND] "
+            "missing\"}\n");
+  EXPECT_THAT(o.stderr_text, StartsWithAbout());
+  EXPECT_THAT(o.stderr_text,
+              ::testing::HasSubstr("CNI_COMMAND=ADD|DEL|CHECK|STATUS|GC|"
+                                   "VERSION CNI_CONTAINERID=<id>"));
+  // With a config on stdin the error keeps its cniVersion, as before.
+  Out conf = RunSriov("", R"({"cniVersion":"1.0.0"})");
+  EXPECT_EQ(conf.exit_code, 1);
+  EXPECT_EQ(conf.stdout_text,
+            "{\"cniVersion\":\"1.0.0\",\"code\":4,\"msg\":\"required env "
+            "variables [CNI_COMMAND] missing\"}\n");
+}
+
+TEST(SriovBinaryTest, HelpPrintsOnlyTheUsage) {
+  for (const char* arg : {"--help", "-h", "--version"}) {
+    SCOPED_TRACE(arg);
+    Out o = RunSriov("", "", arg);
+    EXPECT_EQ(o.exit_code, 0);
+    EXPECT_EQ(o.stdout_text, "");
+    EXPECT_THAT(o.stderr_text, StartsWithAbout());
+  }
+}
+
+// A runtime sets CNI_COMMAND: nothing on stderr, whatever the arguments.
+TEST(SriovBinaryTest, UnderARuntimeStderrStaysQuiet) {
+  Out o =
+      RunSriov("CNI_COMMAND=VERSION", R"({"cniVersion":"0.4.0"})", "--help");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_THAT(o.stdout_text, ::testing::HasSubstr("supportedVersions"));
+  EXPECT_EQ(o.stderr_text, "");
 }
 
 TEST(SriovBinaryTest, Version) {

@@ -1,8 +1,8 @@
 #pragma once
 // Runs one sriovctl subcommand in-process the way src/cmd/sriovctl/main.cc
-// does: global flags, the subcommand registered by `add`, CLI11 parsing
-// (--help and parse errors give kExitOk / kExitUsage with CLI11's text), then
-// the selected RunFn with captured streams.
+// does: the subcommand registered by `add`, then the global flags, then
+// ctl::ParseAndRun (--help gives kExitOk, parse errors kExitUsage) with
+// captured streams.
 //
 //   auto r = sk::testing::RunCtl(
 //       [](CLI::App& app, const ctl::CtlOptions& o, ctl::RunFn* run) {
@@ -36,23 +36,12 @@ inline CtlResult RunCtl(const CtlAddFn& add, std::vector<std::string> args) {
   CLI::App app{"sriovctl: SR-IOV for VMs on Kubernetes, admin CLI", "sriovctl"};
   app.require_subcommand(1);
   ctl::CtlOptions opts;
-  ctl::AddGlobalFlags(app, opts);
   ctl::RunFn run;
   add(app, opts, &run);
-  std::vector<std::string> rev(args.rbegin(), args.rend());
+  ctl::AddGlobalFlags(app, opts);
   std::ostringstream out, err;
   CtlResult r;
-  try {
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e, out, err);
-    r.code = rc == 0 ? kExitOk : kExitUsage;
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-  }
-  if (!run) return {kExitUsage, "", "no command"};
-  r.code = run(ctl::Io{&out, &err});
+  r.code = ctl::ParseAndRun(app, args, run, ctl::Io{&out, &err});
   r.out = out.str();
   r.err = err.str();
   return r;

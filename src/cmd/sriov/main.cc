@@ -4,6 +4,11 @@
 // sk::cni::Plugin, print the result or the CNI error JSON (exit 1).
 // Environment overrides: SRIOVKIT_SYSFS_ROOT (default "/"),
 // SRIOVKIT_CNI_STATE_DIR (default /var/lib/cni/sriov).
+//
+// Run by a person (no CNI_COMMAND), it also prints a short usage on stderr,
+// as the reference plugins' skel does; stdout and the exit code stay the
+// protocol's. `sriov --help` (or -h, --version) prints only the usage and
+// exits 0.
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,6 +26,7 @@
 #include "lib/cni/config.h"
 #include "lib/cni/error.h"
 #include "lib/cni/plugin.h"
+#include "lib/cni/version.h"
 #include "lib/netlink/kernel_socket.h"
 
 namespace {
@@ -103,13 +109,47 @@ void LogOutcome(const std::string& input, const absl::Status& status) {
   std::fclose(f);
 }
 
+// The reference plugins' two lines ("CNI bridge plugin v1.1.1", "CNI
+// protocol versions supported: ...") and how a runtime calls this one.
+void PrintUsage() {
+  std::string versions;
+  for (const std::string& v : sk::cni::SupportedVersions())
+    versions += (versions.empty() ? "" : ", ") + v;
+  std::fprintf(
+      stderr,
+      "CNI sriov plugin (sriovkit %s)\n"
+      "CNI protocol versions supported: %s\n"
+      "\n"
+      "A container runtime runs this plugin, one command per run:\n"
+      "  CNI_COMMAND=ADD|DEL|CHECK|STATUS|GC|VERSION CNI_CONTAINERID=<id> \\\n"
+      "  CNI_NETNS=<path> CNI_IFNAME=<name> CNI_PATH=<dirs> sriov < "
+      "<network config JSON>\n"
+      "The result, or a CNI error as JSON, goes to stdout. Also read: "
+      "SRIOVKIT_SYSFS_ROOT\n"
+      "(default /), SRIOVKIT_CNI_STATE_DIR (default /var/lib/cni/sriov).\n",
+      SK_VERSION, versions.c_str());
+}
+
+bool IsHelpArg(std::string_view a) {
+  return a == "--help" || a == "-h" || a == "help" || a == "--version" ||
+         a == "version";
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool by_hand = GetEnv("CNI_COMMAND").value_or("").empty();
+  if (by_hand) {
+    PrintUsage();
+    if (argc > 1 && IsHelpArg(argv[1])) return 0;
+  }
   std::string input;
   absl::StatusOr<std::string> out;
   try {
-    auto in = ReadStdin();
+    // A terminal would block the read; the command is missing anyway, so
+    // the answer (error code 4) does not depend on the config.
+    auto in =
+        by_hand && ::isatty(0) ? absl::StatusOr<std::string>("") : ReadStdin();
     if (in.ok()) {
       input = std::move(*in);
       out = Run(input);

@@ -1,5 +1,7 @@
 // sriovctl: the sriovkit admin CLI. Glue only: flags -> library -> exit code.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -11,11 +13,10 @@
 
 int main(int argc, char** argv) {
   try {
-    CLI::App app{"sriovctl: SR-IOV for VMs on Kubernetes, admin CLI"};
+    CLI::App app{"sriovctl: SR-IOV for VMs on Kubernetes, admin CLI",
+                 "sriovctl"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "sriovctl 0.1.0");
     sk::ctl::CtlOptions opts;
-    sk::ctl::AddGlobalFlags(app, opts);
     sk::ctl::RunFn run;
     // Subcommands (each registers itself and sets `run` when selected).
     // SK_CTL_COMMANDS_BEGIN
@@ -23,15 +24,11 @@ int main(int argc, char** argv) {
     sk::ctl::AddKubevirtCommand(app, opts, &run);
     sk::ctl::AddInventoryCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      int rc = app.exit(e);
-      return rc == 0 ? sk::kExitOk : sk::kExitUsage;
-    }
-    if (!run) return sk::kExitUsage;
+    // After the subcommands: every one of them gets the global flags.
+    sk::ctl::AddGlobalFlags(app, opts);
     sk::ctl::Io io{&std::cout, &std::cerr};
-    return run(io);
+    return sk::ctl::ParseAndRun(
+        app, std::vector<std::string>(argv + 1, argv + argc), run, io);
   } catch (const std::exception& e) {
     std::cerr << "sriovctl: internal error: " << e.what() << "\n";
     return sk::kExitSoftware;

@@ -1,7 +1,9 @@
 // Runs the real sriovctl binary (path from the build: SK_SRIOVCTL_PATH) on
-// the 8 x 256 scale fixture, as the acceptance check does:
+// the 8 x 256 scale fixture:
 //   sriovctl inventory --sysfs-root <scale fixture> --json
-// and checks every PF and VF in its output against the fixture.
+// and checks every PF and VF in its output against the fixture; and checks
+// that main wires the command line as the library tests expect (a global
+// flag after the subcommand, an unknown command).
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -61,6 +63,27 @@ TEST(SriovctlInventoryBinaryTest, ScaleFixtureJsonLists8PfsAnd2048Vfs) {
     }
   }
   EXPECT_EQ(vfs, 2048u);
+}
+
+TEST(SriovctlBinaryTest, GlobalFlagAfterTheSubcommand) {
+  sk::testing::FakeSysfsDir dir;
+  const std::string root = dir.path().string();
+  Output o =
+      Exec(std::string(SK_SRIOVCTL_PATH) + " doctor --json --sysfs-root '" +
+           root + "' --proc-root '" + root + "' --dev-root '" + root + "'");
+  ASSERT_EQ(o.exit_code, 2) << o.out;  // an empty root fails its checks
+  nlohmann::json j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["roots"],
+            nlohmann::json({{"sysfs", root}, {"proc", root}, {"dev", root}}));
+}
+
+TEST(SriovctlBinaryTest, UnknownCommandNamesTheClosestOne) {
+  Output o = Exec(std::string(SK_SRIOVCTL_PATH) + " invntory 2>&1");
+  EXPECT_EQ(o.exit_code, 64);
+  EXPECT_EQ(o.out,
+            "sriovctl: unknown command \"invntory\" for \"sriovctl\"; did "
+            "you mean \"inventory\"?\nRun with --help for more "
+            "information.\n");
 }
 
 }  // namespace

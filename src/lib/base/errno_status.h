@@ -11,7 +11,8 @@
 
 namespace sk {
 
-// Returns the status for `errnum` (absl::ErrnoToStatus code mapping) with the
+// Returns the status for `errnum` (absl::ErrnoToStatus code mapping, except
+// ELOOP, a symlink loop: NotFound rather than absl's Unknown) with the
 // message "<context...>: <strerror>".
 absl::Status ErrnoStatusWithMessage(int errnum, std::string message);
 

@@ -22,6 +22,14 @@ TEST(ErrnoStatusTest, MapsCodeAndKeepsContext) {
               StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
+TEST(ErrnoStatusTest, SymlinkLoopIsNotFoundNotUnknown) {
+  absl::Status s = ErrnoStatus(ELOOP, "open ", "/r/sys/bus/pci/devices");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound,
+                          "open /r/sys/bus/pci/devices: Too many levels of "
+                          "symbolic links"));
+  EXPECT_EQ(ExitCodeForStatus(s), kExitNoInput);
+}
+
 TEST(ErrnoStatusTest, AnnotatePrefixesAndKeepsCode) {
   absl::Status s =
       Annotate(absl::InvalidArgumentError("bad vlan"), "eth3 vf 2");

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
 
 namespace sk::ctl {
@@ -110,6 +111,17 @@ void AddDoctorCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
   cmd->add_flag("--json", *json, "Print the report as JSON");
   cmd->callback([json, &opts, run]() {
     *run = [json, &opts](const Io& io) {
+      // A mistyped root would otherwise read as a host with nothing on it.
+      for (const auto& [flag, root] :
+           {std::pair{"--sysfs-root", &opts.sysfs_root},
+            std::pair{"--proc-root", &opts.proc_root},
+            std::pair{"--dev-root", &opts.dev_root}}) {
+        if (absl::Status s = CheckInputPath(flag, *root, PathKind::kDirectory);
+            !s.ok()) {
+          *io.err << "sriovctl doctor: " << s.message() << "\n";
+          return ExitCodeForStatus(s);
+        }
+      }
       doctor::Roots roots{opts.sysfs_root, opts.proc_root, opts.dev_root};
       std::vector<Check> checks = doctor::RunAllChecks(roots);
       *io.out << (*json ? FormatDoctorJson(roots, checks)

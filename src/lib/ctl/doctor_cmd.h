@@ -5,7 +5,9 @@
 //
 // Exit code: 0 all checks pass (or skip), 1 warnings only, 2 any failure
 // (lib/base/exit_code.h; README "Exit codes"). The report goes to stdout in
-// both formats; the exit code is the same for text and --json.
+// both formats; the exit code is the same for text and --json. Before any
+// check, each root must be a directory: 66 (no such directory, or a symlink
+// loop) or 65 (not a directory), naming the flag, and no report.
 //
 // --json prints one object (schema documented in README.md, section doctor):
 //   {"schema": "sriovkit.doctor/v1",

@@ -130,6 +130,15 @@ TEST(DoctorCmdTest, JsonExitCodeMatchesTextOnFailure) {
   EXPECT_GE(j["summary"]["fail"].get<int>(), 1);
 }
 
+TEST(DoctorCmdTest, MissingRootIsNotFoundNamingTheFlag) {
+  sk::testing::TempDir d;
+  Result r = RunCtl({"doctor", "--dev-root", (d / "nope").string()});
+  EXPECT_EQ(r.code, kExitNoInput);
+  EXPECT_EQ(r.err, "sriovctl doctor: --dev-root " + (d / "nope").string() +
+                       ": no such directory\n");
+  EXPECT_EQ(r.out, "");
+}
+
 TEST(DoctorCmdTest, UnknownFlagIsUsageError) {
   Result r = RunCtl({"doctor", "--jsn"});
   EXPECT_EQ(r.code, kExitUsage);

@@ -4,12 +4,14 @@
 #include <array>
 #include <memory>
 #include <ostream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "lib/base/errno_status.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
 
@@ -106,13 +108,52 @@ std::string PciList(const HostSnapshot& host) {
 }  // namespace
 
 absl::StatusOr<std::vector<const PciDevice*>> SelectPfs(
-    const HostSnapshot& host, const std::string& pf) {
+    const sysfs::Sysfs& fs, const HostSnapshot& host, const std::string& pf) {
   if (pf.empty()) return host.PhysicalFunctions();
+  auto not_a_pf = [&pf](std::string_view what, const PciDevice* d) {
+    std::string why =
+        d == nullptr ? std::string()
+        : d->is_vf()
+            ? sk::StrCat(" is a VF of ", d->physfn->ToString())
+            : std::string(" is not SR-IOV capable (no sriov_totalvfs)");
+    return absl::InvalidArgumentError(sk::StrCat(
+        "--pf \"", pf, "\": ", what, why, ", not an SR-IOV physical function"));
+  };
   const PciDevice* d = nullptr;
   if (auto a = sysfs::PciAddress::Parse(pf); a.ok()) {
     d = host.Find(*a);
   } else {
     d = host.FindByNetdev(pf);
+    // A netdev that is not directly under its PCI function (virtio-net's is
+    // under virtioN/) or has none at all (lo, bridges, veths).
+    const std::string cls = sk::StrCat("sys/class/net/", pf);
+    const bool plain_name =
+        pf != "." && pf != ".." && pf.find('/') == std::string::npos;
+    if (d == nullptr && plain_name && fs.Exists(cls)) {
+      auto dev = fs.ResolveLink(sk::StrCat(cls, "/device"));
+      std::optional<sysfs::PciAddress> owner;
+      if (dev.ok()) {
+        for (const auto& part : *dev) {
+          if (auto parsed = sysfs::PciAddress::Parse(part.string());
+              parsed.ok())
+            owner = *parsed;
+        }
+      }
+      if (!owner) {
+        return not_a_pf(
+            sk::StrCat("netdev ", pf, " is a virtual device (no PCI function)"),
+            nullptr);
+      }
+      const PciDevice* o = host.Find(*owner);
+      std::string what =
+          sk::StrCat("netdev ", pf, " is on ", owner->ToString());
+      if (o != nullptr && o->driver)
+        absl::StrAppend(&what, " (", *o->driver, ")");
+      if (o == nullptr || !o->is_pf()) {
+        return not_a_pf(o == nullptr ? what : sk::StrCat(what, ", which"), o);
+      }
+      d = o;
+    }
   }
   if (d == nullptr) {
     std::string known;
@@ -126,14 +167,21 @@ absl::StatusOr<std::vector<const PciDevice*>> SelectPfs(
         "SR-IOV PFs here: ",
         known.empty() ? "none" : known));
   }
-  if (!d->is_pf()) {
-    return absl::InvalidArgumentError(sk::StrCat(
-        "--pf \"", pf, "\": ", d->address.ToString(), " is ",
-        d->is_vf() ? sk::StrCat("a VF of ", d->physfn->ToString())
-                   : std::string("not SR-IOV capable (no sriov_totalvfs)"),
-        ", not an SR-IOV physical function"));
-  }
+  if (!d->is_pf()) return not_a_pf(d->address.ToString(), d);
   return std::vector<const PciDevice*>{d};
+}
+
+std::vector<const PciDevice*> OtherDevices(const HostSnapshot& host) {
+  std::set<std::string> listed;
+  for (const PciDevice* pf : host.PhysicalFunctions()) {
+    listed.insert(pf->address.ToString());
+    for (const PciDevice* vf : host.VfsOf(*pf))
+      listed.insert(vf->address.ToString());
+  }
+  std::vector<const PciDevice*> out;
+  for (const PciDevice& d : host.devices())
+    if (!listed.count(d.address.ToString())) out.push_back(&d);
+  return out;
 }
 
 std::string FormatInventoryText(const HostSnapshot& host,
@@ -209,7 +257,8 @@ std::string FormatInventoryText(const HostSnapshot& host,
 
 std::string FormatInventoryJson(const std::string& sysfs_root,
                                 const HostSnapshot& host,
-                                const std::vector<const PciDevice*>& pfs) {
+                                const std::vector<const PciDevice*>& pfs,
+                                const std::vector<const PciDevice*>& others) {
   Json root;
   root["schema"] = "sriovkit.inventory/v1";
   root["sysfs_root"] = sysfs_root;
@@ -243,9 +292,20 @@ std::string FormatInventoryJson(const std::string& sysfs_root,
   }
   root["pfs"] = std::move(jpfs);
   root["warnings"] = host.warnings();
+  Json jothers = Json::array();
+  for (const PciDevice* d : others) {
+    Json j = DeviceJson(*d);
+    const NetDev* n = FirstNetdev(*d);
+    j["netdev"] = n ? Json(n->name) : Json();
+    j["netdevs"] = Json::array();
+    for (const NetDev& x : d->netdevs) j["netdevs"].push_back(NetdevJson(x));
+    j["warnings"] = d->warnings;
+    jothers.push_back(std::move(j));
+  }
   root["summary"] = {{"pfs", pfs.size()},
                      {"vfs", total_vfs},
                      {"devices", host.devices().size()}};
+  root["other_devices"] = std::move(jothers);
   return root.dump(2) + "\n";
 }
 
@@ -255,12 +315,22 @@ int RunInventory(const std::string& sysfs_root, const InventoryOptions& opts,
     *io.err << "sriovctl inventory: " << s.message() << "\n";
     return ExitCodeForStatus(s);
   };
+  if (absl::Status s =
+          CheckInputPath("--sysfs-root", sysfs_root, PathKind::kDirectory);
+      !s.ok()) {
+    return fail(s);
+  }
   sysfs::Sysfs fs(sysfs_root);
   auto host = HostSnapshot::Discover(fs);
-  if (!host.ok()) return fail(host.status());
-  auto pfs = SelectPfs(*host, opts.pf);
+  if (!host.ok()) {
+    return fail(
+        Annotate(host.status(), sk::StrCat("--sysfs-root ", sysfs_root)));
+  }
+  auto pfs = SelectPfs(fs, *host, opts.pf);
   if (!pfs.ok()) return fail(pfs.status());
-  *io.out << (opts.json ? FormatInventoryJson(sysfs_root, *host, *pfs)
+  std::vector<const PciDevice*> others;
+  if (opts.pf.empty()) others = OtherDevices(*host);
+  *io.out << (opts.json ? FormatInventoryJson(sysfs_root, *host, *pfs, others)
                         : FormatInventoryText(*host, *pfs));
   io.out->flush();
   return kExitOk;
@@ -271,8 +341,6 @@ void AddInventoryCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
       "inventory",
       "List SR-IOV physical functions and their VFs (driver, IOMMU group, "
       "NUMA node, netdev, MAC, link) read from sysfs under --sysfs-root.");
-  // Global flags may follow the subcommand: sriovctl inventory --sysfs-root X.
-  cmd->fallthrough();
   auto o = std::make_shared<InventoryOptions>();
   auto pf_given = std::make_shared<bool>(false);
   cmd->add_flag("--json", o->json,

@@ -1,5 +1,8 @@
 #include "lib/ctl/inventory_cmd.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +13,7 @@
 #include "lib/base/exit_code.h"
 #include "tests/testing/ctl_runner.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/temp_dir.h"
 
 namespace sk::ctl {
 namespace {
@@ -187,11 +191,117 @@ TEST_F(InventoryCmdTest, NoSriovSaysSoAndSucceeds) {
   EXPECT_EQ(doc["summary"]["devices"], 1);
 }
 
+// A virtio-net function as on a cloud VM: its netdev lives under virtio<N>/,
+// not under the PCI function, and sys/class/net/<name>/device is virtio<N>.
+void AddVirtioNet(FakeSysfsBuilder& b, const std::string& bdf,
+                  const std::string& ifname) {
+  sk::testing::FakeDevice virtio;
+  virtio.bdf = bdf;
+  virtio.vendor_id = 0x1af4;
+  virtio.device_id = 0x1000;
+  virtio.driver = "virtio-pci";
+  b.AddDevice(virtio);
+  const std::string vdev = b.DeviceDir(bdf) + "/virtio2";
+  b.WriteFile(vdev + "/net/" + ifname + "/address", "52:54:00:12:34:56\n");
+  b.RelativeSymlink(vdev + "/net/" + ifname + "/device", vdev);
+  b.RelativeSymlink("sys/class/net/" + ifname, vdev + "/net/" + ifname);
+}
+
+TEST_F(InventoryCmdTest, JsonListsDevicesWithoutSriov) {
+  std::vector<FakePf> pfs = sk::testing::AddIntel82576(b_);
+  AddVirtioNet(b_, "0000:00:03.0", "eth0");
+  sk::testing::FakeDevice nic;
+  nic.bdf = "0000:00:04.0";
+  nic.device_id = 0x10d3;
+  nic.driver = "e1000e";
+  sk::testing::FakeNetdev nd;
+  nd.name = "enp0s4";
+  nd.address = "52:54:00:00:00:04";
+  nic.netdevs.push_back(nd);
+  b_.AddDevice(nic);
+  ASSERT_TRUE(b_.ok());
+  Result r = Run({"--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pfs"].size(), pfs.size());
+  ASSERT_EQ(j["other_devices"].size(), 2u) << j["other_devices"].dump();
+  const auto& virtio = j["other_devices"][0];
+  EXPECT_EQ(virtio["address"], "0000:00:03.0");
+  EXPECT_EQ(virtio["vendor_id"], "1af4");
+  EXPECT_EQ(virtio["driver"], "virtio-pci");
+  EXPECT_EQ(virtio["netdev"], nullptr);
+  EXPECT_EQ(virtio["netdevs"], nlohmann::json::array());
+  EXPECT_EQ(virtio["warnings"], nlohmann::json::array());
+  const auto& e1000e = j["other_devices"][1];
+  EXPECT_EQ(e1000e["address"], "0000:00:04.0");
+  EXPECT_EQ(e1000e["netdev"], "enp0s4");
+  EXPECT_EQ(e1000e["netdevs"][0]["mac"], "52:54:00:00:00:04");
+  EXPECT_FALSE(e1000e.contains("vfs"));
+  EXPECT_EQ(j["summary"]["devices"],
+            2 + pfs.size() + pfs.size() * pfs[0].vfs.size());
+
+  Result one = Run({"--json", "--pf", pfs[0].bdf});
+  ASSERT_EQ(one.code, kExitOk) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out)["other_devices"],
+            nlohmann::json::array());
+}
+
+TEST_F(InventoryCmdTest, PfOnANetdevWithoutSriovSaysSo) {
+  AddVirtioNet(b_, "0000:00:03.0", "eth0");
+  b_.MakeDirs("sys/devices/virtual/net/lo");
+  b_.RelativeSymlink("sys/class/net/lo", "sys/devices/virtual/net/lo");
+  ASSERT_TRUE(b_.ok());
+  Result virtio = Run({"--pf", "eth0"});
+  EXPECT_EQ(virtio.code, kExitDataErr);
+  EXPECT_EQ(virtio.err,
+            "sriovctl inventory: --pf \"eth0\": netdev eth0 is on "
+            "0000:00:03.0 (virtio-pci), which is not SR-IOV capable (no "
+            "sriov_totalvfs), not an SR-IOV physical function\n");
+  Result lo = Run({"--pf", "lo"});
+  EXPECT_EQ(lo.code, kExitDataErr);
+  EXPECT_EQ(lo.err,
+            "sriovctl inventory: --pf \"lo\": netdev lo is a virtual device "
+            "(no PCI function), not an SR-IOV physical function\n");
+  Result nothing = Run({"--pf", "eth9"});
+  EXPECT_EQ(nothing.code, kExitNoInput);
+  EXPECT_THAT(nothing.err, HasSubstr("--pf \"eth9\": no network device"));
+}
+
 TEST_F(InventoryCmdTest, MissingSysfsIsNotFound) {
   Result r = RunCtl({"inventory", "--sysfs-root", "/nonexistent/sk-root"});
   EXPECT_EQ(r.code, kExitNoInput);
-  EXPECT_THAT(r.err, HasSubstr("sriovctl inventory: open "
-                               "/nonexistent/sk-root/sys/bus/pci/devices"));
+  EXPECT_EQ(r.err,
+            "sriovctl inventory: --sysfs-root /nonexistent/sk-root: no such "
+            "directory\n");
+  sk::testing::TempDir empty;
+  const std::string e = empty.path().string();
+  Result no_bus = RunCtl({"inventory", "--sysfs-root", e});
+  EXPECT_EQ(no_bus.code, kExitNoInput);
+  EXPECT_EQ(no_bus.err, "sriovctl inventory: --sysfs-root " + e + ": open " +
+                            e +
+                            "/sys/bus/pci/devices: No such file or "
+                            "directory\n");
+}
+
+// A symlink loop is "not found" (66), never an internal error: as the root
+// itself, and inside it where discovery opens sys/bus/pci/devices.
+TEST_F(InventoryCmdTest, SymlinkLoopSysfsIsNotFound) {
+  sk::testing::TempDir d;
+  const std::filesystem::path loop = d / "loop";
+  ASSERT_EQ(::symlink("loop", loop.c_str()), 0);
+  Result root = RunCtl({"inventory", "--sysfs-root", loop.string()});
+  EXPECT_EQ(root.code, kExitNoInput);
+  EXPECT_EQ(root.err, "sriovctl inventory: --sysfs-root " + loop.string() +
+                          ": symlink loop, no directory at the end of it\n");
+
+  std::filesystem::create_directories(d / "sys" / "bus" / "pci");
+  ASSERT_EQ(::symlink("devices", (d / "sys/bus/pci/devices").c_str()), 0);
+  Result inner = RunCtl({"inventory", "--sysfs-root", d.path().string()});
+  EXPECT_EQ(inner.code, kExitNoInput);
+  EXPECT_EQ(inner.err, "sriovctl inventory: --sysfs-root " + d.path().string() +
+                           ": open " + d.path().string() +
+                           "/sys/bus/pci/devices: Too many levels of symbolic "
+                           "links\n");
 }
 
 TEST_F(InventoryCmdTest, GlobalFlagBeforeSubcommandAndNoIommu) {

@@ -34,8 +34,6 @@ struct Args {
   bool external_injection = false;
   std::string network_status;
   std::string network_info;
-  std::string sysfs_root;  // "" = the global flag
-  std::string dev_root;
   bool full_domain = false;
   std::string domain_type = "kvm";
   bool no_preflight = false;
@@ -44,6 +42,25 @@ struct Args {
 int Fail(const Io& io, std::string_view cmd, const absl::Status& s) {
   *io.err << "sriovctl kubevirt " << cmd << ": " << s.message() << "\n";
   return ExitCodeForStatus(s);
+}
+
+// The input files and directories named on the command line, checked before
+// anything reads them: a missing one is NotFound (exit 66) naming the flag.
+// --network-info is not among them: KubeVirt reads a missing one as empty.
+absl::Status CheckInputs(const Args& a) {
+  if (!a.vmi.empty())
+    SK_RETURN_IF_ERROR(CheckInputPath("--vmi", a.vmi, PathKind::kFile));
+  if (!a.nad_dir.empty()) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--nad-dir", a.nad_dir, PathKind::kDirectory));
+  }
+  for (const std::string& f : a.nad_files)
+    SK_RETURN_IF_ERROR(CheckInputPath("--nad", f, PathKind::kFile));
+  if (!a.network_status.empty()) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--network-status", a.network_status, PathKind::kFile));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<kubevirt::NadStore> LoadNads(const Args& a,
@@ -55,6 +72,7 @@ absl::StatusOr<kubevirt::NadStore> LoadNads(const Args& a,
 }
 
 absl::StatusOr<std::string> RenderPod(const Args& a) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_ASSIGN_OR_RETURN(kubevirt::NadStore nads, LoadNads(a, vmi));
   kubevirt::RenderPodOptions o;
@@ -67,6 +85,7 @@ absl::StatusOr<std::string> RenderPod(const Args& a) {
 }
 
 absl::StatusOr<std::string> NetworkInfo(const Args& a, const Io& io) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_RETURN_IF_ERROR(kubevirt::AdmitVmi(vmi));
   SK_ASSIGN_OR_RETURN(std::string text,
@@ -87,6 +106,13 @@ absl::StatusOr<std::string> NetworkInfo(const Args& a, const Io& io) {
 absl::StatusOr<std::string> Domain(const Args& a, const CtlOptions& opts,
                                    const std::vector<std::string>& env,
                                    const Io& io) {
+  SK_RETURN_IF_ERROR(CheckInputs(a));
+  if (!a.no_preflight) {
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--sysfs-root", opts.sysfs_root, PathKind::kDirectory));
+    SK_RETURN_IF_ERROR(
+        CheckInputPath("--dev-root", opts.dev_root, PathKind::kDirectory));
+  }
   SK_ASSIGN_OR_RETURN(kubevirt::Vmi vmi, kubevirt::LoadVmiFile(a.vmi));
   SK_RETURN_IF_ERROR(kubevirt::AdmitVmi(vmi));
   // KubeVirt treats a missing or unreadable network-info file as an empty
@@ -134,8 +160,8 @@ absl::StatusOr<std::string> Domain(const Args& a, const CtlOptions& opts,
   SK_ASSIGN_OR_RETURN(std::vector<libvirt::HostdevSpec> specs,
                       kubevirt::BuildSriovHostdevs(vmi, pool));
   if (!a.no_preflight) {
-    sysfs::Sysfs sys(a.sysfs_root.empty() ? opts.sysfs_root : a.sysfs_root);
-    sysfs::Sysfs dev(a.dev_root.empty() ? opts.dev_root : a.dev_root);
+    sysfs::Sysfs sys(opts.sysfs_root);
+    sysfs::Sysfs dev(opts.dev_root);
     SK_RETURN_IF_ERROR(kubevirt::PreflightVfio(sys, dev, specs));
   }
   if (!a.full_domain) return libvirt::HostdevsXml(specs);
@@ -158,17 +184,17 @@ CLI::Option* AddVmiFlag(CLI::App* cmd, Args* a) {
       ->add_option("--vmi", a->vmi,
                    "VirtualMachineInstance or VirtualMachine (YAML or JSON)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
 }
 
 void AddNadFlags(CLI::App* cmd, Args* a) {
   cmd->add_option("--nad-dir", a->nad_dir,
                   "Directory of NetworkAttachmentDefinitions (*.yaml, *.yml, "
                   "*.json; multi-document files and Lists allowed)")
-      ->check(CLI::ExistingDirectory);
+      ->type_name("DIR");
   cmd->add_option("--nad", a->nad_files,
                   "A NetworkAttachmentDefinition file (repeatable)")
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
 }
 
 }  // namespace
@@ -190,6 +216,8 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
   validate->footer("Example: sriovctl kubevirt validate --vmi vmi-sriov.yaml");
   validate->callback([a, run]() {
     *run = [a](const Io& io) {
+      if (absl::Status s = CheckInputs(*a); !s.ok())
+        return Fail(io, "validate", s);
       absl::StatusOr<kubevirt::Vmi> vmi = kubevirt::LoadVmiFile(a->vmi);
       if (!vmi.ok()) return Fail(io, "validate", vmi.status());
       std::vector<kubevirt::Cause> causes = kubevirt::ValidateVmi(*vmi);
@@ -242,7 +270,7 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
                  "network-status annotation value (JSON array) or the Pod "
                  "carrying it (YAML or JSON)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->type_name("FILE");
   ni->footer(
       "Example: kubectl get pod virt-launcher-x -o json > pod.json; "
       "sriovctl kubevirt network-info --vmi vmi.yaml --network-status "
@@ -266,14 +294,9 @@ void AddKubevirtCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
   AddVmiFlag(dom, a.get());
   dom->add_option("--network-info", a->network_info,
                   "The downward-API network-info file (/etc/podinfo/"
-                  "network-info in virt-launcher); missing = empty");
+                  "network-info in virt-launcher); missing = empty")
+      ->type_name("FILE");
   AddNadFlags(dom, a.get());
-  dom->add_option(
-      "--sysfs-root", a->sysfs_root,
-      "Root under which sys/ is read (default: the global flag, /)");
-  dom->add_option("--dev-root", a->dev_root,
-                  "Root under which dev/vfio/ is checked (default: the global "
-                  "flag, /)");
   dom->add_flag("--full-domain", a->full_domain,
                 "Print a complete minimal <domain> (name <ns>_<name>, memory, "
                 "vcpus from the VMI) around the hostdevs");

@@ -23,7 +23,7 @@
 //       else from PCIDEVICE_<RESOURCE> environment variables (resource of the
 //       network's NAD, or KUBEVIRT_RESOURCE_NAME_<iface>). Before printing,
 //       each VF must be bound to vfio-pci with <dev-root>/dev/vfio/<group>
-//       present. --sysfs-root/--dev-root may be given globally or here.
+//       present (under the global --sysfs-root and --dev-root).
 //
 // VMI files are VirtualMachineInstance or VirtualMachine objects in YAML or
 // JSON. Exit codes (lib/base/exit_code.h): 0 ok; 64 usage; 65 invalid input

@@ -1,5 +1,7 @@
 #include "lib/ctl/kubevirt_cmd.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,8 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-const std::filesystem::path kHere =
-    std::filesystem::path(__FILE__).parent_path();
+const std::filesystem::path kHere = SK_CTL_SOURCE_DIR;
 const std::filesystem::path kCtlData = kHere / "testdata" / "kubevirt";
 const std::filesystem::path kKvData = kHere / ".." / "kubevirt" / "testdata";
 
@@ -63,6 +64,69 @@ TEST(KubevirtCmdTest, MissingRequiredFlagIsUsageError) {
   Result r = RunCtl({"kubevirt", "render-pod"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("--vmi is required"));
+}
+
+// A path flag naming nothing is "not found" (66) with the flag and the path,
+// not a usage error, for every command and every input flag.
+TEST(KubevirtCmdTest, MissingInputFileIsNotFoundNamingFlagAndPath) {
+  const std::string vmi = (kKvData / "vm-two-sriov.json").string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  } cases[] = {
+      {{"validate", "--vmi", "/nope"},
+       "sriovctl kubevirt validate: --vmi /nope: no such file\n"},
+      {{"render-pod", "--vmi", "/nope"},
+       "sriovctl kubevirt render-pod: --vmi /nope: no such file\n"},
+      {{"render-pod", "--vmi", vmi, "--nad", "/nope.yaml"},
+       "sriovctl kubevirt render-pod: --nad /nope.yaml: no such file\n"},
+      {{"render-pod", "--vmi", vmi, "--nad-dir", "/nope"},
+       "sriovctl kubevirt render-pod: --nad-dir /nope: no such directory\n"},
+      {{"network-info", "--vmi", vmi, "--network-status", "/nope"},
+       "sriovctl kubevirt network-info: --network-status /nope: no such "
+       "file\n"},
+      {{"domain", "--vmi", "/nope", "--no-preflight"},
+       "sriovctl kubevirt domain: --vmi /nope: no such file\n"},
+      {{"domain", "--vmi", vmi, "--nad", "/nope.yaml"},
+       "sriovctl kubevirt domain: --nad /nope.yaml: no such file\n"},
+      {{"domain", "--vmi", vmi, "--sysfs-root", "/nope"},
+       "sriovctl kubevirt domain: --sysfs-root /nope: no such directory\n"},
+  };
+  for (Case& c : cases) {
+    c.args.insert(c.args.begin(), "kubevirt");
+    SCOPED_TRACE(c.args[1] + " " + c.args[2] + " " + c.args.back());
+    Result r = RunCtl(c.args);
+    EXPECT_EQ(r.code, kExitNoInput);
+    EXPECT_EQ(r.err, c.err);
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+}
+
+TEST(KubevirtCmdTest, WrongKindOfPathIsInvalidInput) {
+  Result r = RunCtl({"kubevirt", "validate", "--vmi", kKvData.string()});
+  EXPECT_EQ(r.code, kExitDataErr);
+  EXPECT_EQ(r.err, "sriovctl kubevirt validate: --vmi " + kKvData.string() +
+                       ": is a directory, expected a file\n");
+}
+
+// A NAD file that is a symlink loop is "not found" (66), never an internal
+// error (70): given with --nad, and found in --nad-dir.
+TEST(KubevirtCmdTest, SymlinkLoopNadIsNotFound) {
+  sk::testing::TempDir d;
+  ASSERT_EQ(::symlink("loop.yaml", (d / "loop.yaml").c_str()), 0);
+  const std::string vmi = (kKvData / "vmi-sriov.yaml").string();
+  Result flag = RunCtl({"kubevirt", "render-pod", "--vmi", vmi, "--nad",
+                        (d / "loop.yaml").string()});
+  EXPECT_EQ(flag.code, kExitNoInput);
+  EXPECT_THAT(flag.err,
+              HasSubstr("sriovctl kubevirt render-pod: --nad " +
+                        (d / "loop.yaml").string() + ": symlink loop"));
+  Result dir = RunCtl(
+      {"kubevirt", "render-pod", "--vmi", vmi, "--nad-dir", d.path().string()});
+  EXPECT_EQ(dir.code, kExitNoInput);
+  EXPECT_EQ(dir.err, "sriovctl kubevirt render-pod: open " +
+                         (d / "loop.yaml").string() +
+                         ": Too many levels of symbolic links\n");
 }
 
 TEST(KubevirtCmdTest, ValidateOkAndCauses) {

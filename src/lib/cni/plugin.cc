@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/errno_status.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
@@ -33,6 +33,20 @@ using net::VfInfo;
 std::string ProtoName(uint32_t ethertype) {
   return ethertype == 0x88a8 ? "802.1ad" : "802.1q";
 }
+
+// The link retries (PF-side VF MAC, pod MAC, pod link up) retry
+// Unavailable only: EBUSY / EAGAIN from a VF driver still busy with a PF
+// mailbox request or a reset (e.g. iavf), and a MAC that did not stick yet.
+// Every other code is final (see PluginOptions::retries).
+absl::Status RetryLinkOp(const PluginOptions& o,
+                         const std::function<absl::Status()>& fn) {
+  return RetryWhile(*o.clock, o.retries, o.retry_interval,
+                    IsCode({absl::StatusCode::kUnavailable}), fn);
+}
+
+// The polls (carrier before announcing, DAD) back off 2, 4, 8 ... 100 ms.
+constexpr Backoff kPollBackoff{std::chrono::milliseconds(2),
+                               std::chrono::milliseconds(100)};
 
 // Keeps the first error, still running later steps (best-effort restore).
 void Keep(absl::Status& first, absl::Status s) {
@@ -125,7 +139,7 @@ Plugin::Plugin(const sysfs::Sysfs& sysfs, netlink::Socket& pf_socket,
       links_(links),
       ipam_(ipam),
       options_(std::move(options)),
-      state_(options_.state_dir) {}
+      state_(options_.state_dir, *options_.clock) {}
 
 void Plugin::Step(std::string_view name) {
   if (options_.step_hook_for_test) options_.step_hook_for_test(name);
@@ -163,23 +177,15 @@ absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
 absl::Status Plugin::SetVfMacVerified(LinkOps& ops, const LinkRef& pf,
                                       uint32_t vf, const net::MacAddress& mac) {
   // Some PF drivers apply the VF MAC asynchronously (i40e/iavf mailbox), so
-  // re-read until it sticks, as upstream does (20 x 100 ms).
-  absl::Status last;
-  for (int i = 0; i < std::max(1, options_.retries); ++i) {
-    last = ops.SetVfMac(pf, vf, mac);
-    if (last.ok()) {
-      auto link = ops.GetLink(pf.name, true);
-      if (!link.ok()) return link.status();
-      for (const VfInfo& v : link->vfs)
-        if (v.id == vf && v.mac == mac) return absl::OkStatus();
-      last = absl::UnavailableError("VF MAC did not change to " +
-                                    net::MacToString(mac));
-    } else if (last.code() != absl::StatusCode::kUnavailable) {
-      return last;
-    }
-    std::this_thread::sleep_for(options_.retry_interval);
-  }
-  return last;
+  // re-read until it sticks, as upstream does.
+  return RetryLinkOp(options_, [&]() -> absl::Status {
+    SK_RETURN_IF_ERROR(ops.SetVfMac(pf, vf, mac));
+    SK_ASSIGN_OR_RETURN(LinkInfo link, ops.GetLink(pf.name, true));
+    for (const VfInfo& v : link.vfs)
+      if (v.id == vf && v.mac == mac) return absl::OkStatus();
+    return absl::UnavailableError("VF MAC did not change to " +
+                                  net::MacToString(mac));
+  });
 }
 
 absl::Status Plugin::ApplyPf(AddState& st) {
@@ -284,29 +290,19 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
       st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/ndisc_notify", "1");
   if (st.mac) {
     SK_ASSIGN_OR_RETURN(net::MacAddress m, net::ParseMac(*st.mac));
-    absl::Status s;
-    for (int i = 0; i < std::max(1, options_.retries); ++i) {
-      s = pod.SetMac(ref, m);
-      if (s.ok()) {
-        SK_ASSIGN_OR_RETURN(LinkInfo now, pod.GetLink(env.ifname));
-        if (now.mac == m) break;
-        s = absl::UnavailableError("effective MAC did not change to " +
-                                   *st.mac);
-      }
-      std::this_thread::sleep_for(options_.retry_interval);
-    }
-    SK_RETURN_IF_ERROR(s);
+    absl::Status set = RetryLinkOp(options_, [&]() -> absl::Status {
+      SK_RETURN_IF_ERROR(pod.SetMac(ref, m));
+      SK_ASSIGN_OR_RETURN(LinkInfo now, pod.GetLink(env.ifname));
+      if (now.mac == m) return absl::OkStatus();
+      return absl::UnavailableError("effective MAC did not change to " +
+                                    *st.mac);
+    });
+    SK_RETURN_IF_ERROR(set);
   }
   if (st.conf.mtu) SK_RETURN_IF_ERROR(pod.SetMtu(ref, *st.conf.mtu));
   (void)links_.WriteSysctl(
       st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/optimistic_dad", "1");
-  absl::Status up;
-  for (int i = 0; i < std::max(1, options_.retries); ++i) {
-    up = pod.SetUp(ref, true);
-    if (up.code() != absl::StatusCode::kUnavailable)
-      break;  // only EBUSY/EAGAIN retry
-    std::this_thread::sleep_for(options_.retry_interval);
-  }
+  absl::Status up = RetryLinkOp(options_, [&] { return pod.SetUp(ref, true); });
   if (!up.ok())
     return Annotate(up, "error bringing interface up in container ns");
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
@@ -322,27 +318,26 @@ absl::Status Plugin::WaitForDad(LinkOps& pod, const LinkRef& ref,
         return p.addr.family == AF_INET6;
       }))
     return absl::OkStatus();
-  auto deadline = std::chrono::steady_clock::now() + options_.dad_timeout;
-  std::chrono::milliseconds delay{2};
-  for (;;) {
-    SK_ASSIGN_OR_RETURN(auto present, pod.ListAddressInfo(ref));
-    DadState dad = EvaluateDad(present, added);
-    if (dad.outcome == DadState::kSettled) return absl::OkStatus();
-    if (dad.outcome == DadState::kFailed) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "IPv6 address ", dad.address, " on ", ref.name, ": ", dad.reason));
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      Warn(absl::StrCat("IPv6 addresses on ", ref.name,
-                        " still tentative (DAD) after ",
-                        options_.dad_timeout.count(), " ms; continuing"));
-      return absl::OkStatus();
-    }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
-    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  Clock& clock = *options_.clock;
+  absl::StatusOr<bool> settled =
+      PollUntil(clock, clock.Now() + options_.dad_timeout, kPollBackoff,
+                [&]() -> absl::StatusOr<bool> {
+                  SK_ASSIGN_OR_RETURN(auto present, pod.ListAddressInfo(ref));
+                  DadState dad = EvaluateDad(present, added);
+                  if (dad.outcome == DadState::kFailed) {
+                    return absl::AlreadyExistsError(
+                        absl::StrCat("IPv6 address ", dad.address, " on ",
+                                     ref.name, ": ", dad.reason));
+                  }
+                  return dad.outcome == DadState::kSettled;
+                });
+  if (!settled.ok()) return settled.status();
+  if (!*settled) {
+    Warn(absl::StrCat("IPv6 addresses on ", ref.name,
+                      " still tentative (DAD) after ",
+                      options_.dad_timeout.count(), " ms; continuing"));
   }
+  return absl::OkStatus();
 }
 
 absl::Status Plugin::ConfigureIps(AddState& st) {
@@ -405,22 +400,20 @@ void Plugin::AnnounceIps(const CniEnv& env, AddState& st) {
   // A VF's carrier may come up a little after the link is set up; frames
   // sent before IFF_RUNNING are dropped by the driver.
   constexpr uint32_t kUpRunning = IFF_UP | IFF_RUNNING;
-  auto deadline = std::chrono::steady_clock::now() + options_.announce_wait;
-  std::chrono::milliseconds delay{2};
+  Clock& clock = *options_.clock;
   absl::StatusOr<LinkInfo> link;
-  for (;;) {
-    link = pod.GetLinkByIndex(st.pod_index);
-    if (!link.ok()) return warn(link.status());
-    if ((link->flags & kUpRunning) == kUpRunning) break;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      return warn(absl::UnavailableError(
-          absl::StrCat("link not up and running after ",
-                       options_.announce_wait.count(), " ms")));
-    }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
-    delay *= 2;
+  absl::StatusOr<bool> running =
+      PollUntil(clock, clock.Now() + options_.announce_wait, kPollBackoff,
+                [&]() -> absl::StatusOr<bool> {
+                  link = pod.GetLinkByIndex(st.pod_index);
+                  if (!link.ok()) return link.status();
+                  return (link->flags & kUpRunning) == kUpRunning;
+                });
+  if (!running.ok()) return warn(running.status());
+  if (!*running) {
+    return warn(absl::UnavailableError(
+        absl::StrCat("link not up and running after ",
+                     options_.announce_wait.count(), " ms")));
   }
   absl::Status s =
       links_.Announce(st.pod_ns.get(), link->index, link->mac, ips);

@@ -43,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/config.h"
 #include "lib/cni/env.h"
@@ -98,7 +99,14 @@ class KernelLinkEnvironment : public LinkEnvironment {
 struct PluginOptions {
   std::filesystem::path state_dir = "/var/lib/cni/sriov";
   std::chrono::milliseconds lock_timeout{60000};
-  // MAC set-and-verify and link-up-on-EBUSY retries (upstream: 20 x 100 ms).
+  // Every wait of the plugin (retries, polls, the VF lock) sleeps on this
+  // clock; tests pass a FakeClock (tests/testing/fake_clock.h). Not owned.
+  Clock* clock = &RealClock();
+  // The VF MAC set-and-verify (PF side and pod netdev) and the pod link-up
+  // are retried while they fail with Unavailable: the kernel's EBUSY or
+  // EAGAIN (a VF driver busy with a PF mailbox request or a reset, e.g.
+  // iavf) or a MAC that did not stick yet. Any other code fails at once.
+  // Upstream sriov-cni retries 20 x 100 ms.
   int retries = 20;
   std::chrono::milliseconds retry_interval{100};
   // Before announcing the addresses (GARP / unsolicited NA, netdevice mode

@@ -6,8 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
@@ -267,17 +265,21 @@ absl::StatusOr<VfLock> StateDir::LockVf(
           p.string() + " is a symlink; refusing to follow it");
     return ErrnoStatus(errno, "open ", p.string());
   }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return VfLock(std::move(fd));
-    if (errno != EWOULDBLOCK && errno != EINTR)
-      return ErrnoStatus(errno, "flock ", p.string());
-    if (std::chrono::steady_clock::now() >= deadline)
-      return CniError(kCniTryAgainLater,
-                      "time out while waiting to acquire exclusive lock on [" +
-                          p.string() + "]");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  constexpr auto kPoll = std::chrono::milliseconds(5);
+  SK_ASSIGN_OR_RETURN(
+      bool locked,
+      PollUntil(*clock_, clock_->Now() + timeout, Backoff{kPoll, kPoll},
+                [&]() -> absl::StatusOr<bool> {
+                  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return true;
+                  if (errno != EWOULDBLOCK && errno != EINTR)
+                    return ErrnoStatus(errno, "flock ", p.string());
+                  return false;
+                }));
+  if (!locked)
+    return CniError(kCniTryAgainLater,
+                    "time out while waiting to acquire exclusive lock on [" +
+                        p.string() + "]");
+  return VfLock(std::move(fd));
 }
 
 }  // namespace sk::cni

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/config.h"
 
@@ -85,7 +86,9 @@ class VfLock {
 
 class StateDir {
  public:
-  explicit StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // `clock` (not owned) times LockVf's wait.
+  explicit StateDir(std::filesystem::path dir, Clock& clock = RealClock())
+      : dir_(std::move(dir)), clock_(&clock) {}
   const std::filesystem::path& dir() const { return dir_; }
 
   std::filesystem::path CachePath(const std::string& cid,
@@ -109,7 +112,8 @@ class StateDir {
                                const std::string& netns) const;
   absl::Status RemoveAllocation(const std::string& pci) const;
 
-  // flock(LOCK_EX) on pci/vf_lock/<pci>.lock, polling until `timeout`.
+  // flock(LOCK_EX) on pci/vf_lock/<pci>.lock, polling every 5 ms on the
+  // clock until `timeout`.
   // Unavailable with CNI code 11 "time out while waiting to acquire
   // exclusive lock on [<path>]" when it expires.
   absl::StatusOr<VfLock> LockVf(const std::string& pci,
@@ -122,6 +126,7 @@ class StateDir {
   absl::StatusOr<UniqueFd> OpenTop(bool create) const;
   absl::StatusOr<UniqueFd> OpenPciDir(bool create, bool lock_dir) const;
   std::filesystem::path dir_;
+  Clock* clock_;
 };
 
 }  // namespace sk::cni

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 #include "lib/cni/error.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -179,12 +180,16 @@ TEST(StateDirTest, SymlinkedAllocationFileIsNotFollowed) {
 
 TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {
   TempDir tmp;
-  StateDir state(tmp.path());
+  sk::testing::FakeClock clock;
+  StateDir state(tmp.path(), clock);
   SK_ASSERT_OK_AND_ASSIGN(
       VfLock held, state.LockVf("0000:af:06.0", std::chrono::milliseconds(0)));
   // flock locks belong to the open file description: a second open in the
   // same process conflicts, as a second plugin process would.
-  auto second = state.LockVf("0000:af:06.0", std::chrono::milliseconds(20));
+  auto t0 = clock.Now();
+  auto second = state.LockVf("0000:af:06.0", std::chrono::seconds(1));
+  EXPECT_EQ(clock.Now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(clock.sleeps().front(), std::chrono::milliseconds(5));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(CniCodeOf(second.status()), 11);
   EXPECT_EQ(std::string(second.status().message()),

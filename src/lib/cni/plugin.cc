@@ -12,14 +12,12 @@
 #include "lib/base/errno_status.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
-#include "lib/cni/announce.h"
 #include "lib/cni/dad.h"
 #include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
 #include "lib/net/netns.h"
-#include "lib/netlink/kernel_socket.h"
 
 namespace sk::cni {
 namespace {
@@ -544,16 +542,8 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
                      pf->mtu, " of PF ", pf->name));
   }
   SK_ASSIGN_OR_RETURN(st.host_sock, links_.OpenSocket(links_.host_netns()));
+  st.entry.orig = OrigVfStateFromVf(st.orig_vf);
   OrigVfState& o = st.entry.orig;
-  o.spoofchk = st.orig_vf.spoofchk;
-  o.trust = st.orig_vf.trust;
-  o.admin_mac = net::MacToString(st.orig_vf.mac);
-  o.vlan = st.orig_vf.vlan;
-  o.vlan_qos = st.orig_vf.qos;
-  o.vlan_proto = st.orig_vf.vlan_proto;
-  o.min_tx_rate = st.orig_vf.min_tx_rate;
-  o.max_tx_rate = st.orig_vf.max_tx_rate;
-  o.link_state = st.orig_vf.link_state;
   if (st.loc.mode == VfMode::kNetdevice) {
     LinkOps host(*st.host_sock);
     auto link = host.GetLink(st.loc.netdev);
@@ -638,17 +628,7 @@ absl::Status Plugin::ResetPf(const CacheEntry& e) {
   SK_ASSIGN_OR_RETURN(LinkInfo pf, ops.GetLink(e.master));
   LinkRef ref{pf.index, pf.name};
   const NetConf& c = e.conf;
-  VfInfo v;
-  v.id = e.vf_id;
-  v.vlan = e.orig.vlan;
-  v.qos = e.orig.vlan_qos;
-  v.vlan_proto = static_cast<uint16_t>(
-      e.orig.vlan_proto == 0 ? 0x8100 : e.orig.vlan_proto);
-  v.spoofchk = e.orig.spoofchk;
-  v.trust = e.orig.trust;
-  v.min_tx_rate = e.orig.min_tx_rate;
-  v.max_tx_rate = e.orig.max_tx_rate;
-  v.link_state = e.orig.link_state;
+  VfInfo v = VfInfoFromOrigVfState(e.orig, e.vf_id);
   absl::Status first;
   // Upstream order: vlan, spoofchk, admin MAC (always), trust, rate, state.
   if (c.vlan) Keep(first, ops.SetVf(ref, VfField::kVlan, v));

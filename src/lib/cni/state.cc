@@ -48,6 +48,36 @@ absl::Status Unlink(int dirfd, const std::string& name,
 }
 }  // namespace
 
+OrigVfState OrigVfStateFromVf(const net::VfInfo& vf) {
+  OrigVfState o;
+  o.spoofchk = vf.spoofchk;
+  o.trust = vf.trust;
+  o.admin_mac = net::MacToString(vf.mac);
+  o.vlan = vf.vlan;
+  o.vlan_qos = vf.qos;
+  o.vlan_proto = vf.vlan_proto;
+  o.min_tx_rate = vf.min_tx_rate;
+  o.max_tx_rate = vf.max_tx_rate;
+  o.link_state = vf.link_state;
+  return o;
+}
+
+net::VfInfo VfInfoFromOrigVfState(const OrigVfState& orig, uint32_t vf_id) {
+  net::VfInfo v;
+  v.id = vf_id;
+  if (auto mac = net::ParseMac(orig.admin_mac); mac.ok()) v.mac = *mac;
+  v.vlan = orig.vlan;
+  v.qos = orig.vlan_qos;
+  v.vlan_proto =
+      static_cast<uint16_t>(orig.vlan_proto == 0 ? 0x8100 : orig.vlan_proto);
+  v.spoofchk = orig.spoofchk;
+  v.trust = orig.trust;
+  v.min_tx_rate = orig.min_tx_rate;
+  v.max_tx_rate = orig.max_tx_rate;
+  v.link_state = orig.link_state;
+  return v;
+}
+
 std::string EncodeCache(const CacheEntry& e) {
   json j = e.conf.raw.is_object() ? e.conf.raw : json::object();
   const OrigVfState& o = e.orig;

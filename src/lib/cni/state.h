@@ -33,6 +33,7 @@
 #include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/config.h"
+#include "lib/net/link_ops.h"
 
 namespace sk::cni {
 
@@ -53,6 +54,15 @@ struct OrigVfState {
   uint32_t link_state = 0;
   uint32_t mtu = 0;
 };
+
+// The one conversion between the live VF (the PF's IFLA_VFINFO_LIST entry)
+// and its cached original state. Only the PF-side fields: host_ifname,
+// effective_mac and mtu describe the VF netdev and stay as they are
+// (defaults from OrigVfStateFromVf). VfInfoFromOrigVfState reads a
+// vlan_proto of 0 (old caches) as 802.1Q and an admin MAC that does not
+// parse as all zeroes.
+OrigVfState OrigVfStateFromVf(const net::VfInfo& vf);
+net::VfInfo VfInfoFromOrigVfState(const OrigVfState& orig, uint32_t vf_id);
 
 struct CacheEntry {
   NetConf conf;  // the cached config (parsed leniently)

@@ -178,6 +178,33 @@ TEST(StateDirTest, SymlinkedAllocationFileIsNotFollowed) {
   EXPECT_EQ(old, "/run/netns/x");
 }
 
+TEST(OrigVfStateTest, ConvertsToAndFromTheLiveVf) {
+  net::VfInfo vf;
+  vf.id = 3;
+  vf.mac = *net::ParseMac("02:00:00:00:00:0a");
+  vf.vlan = 100;
+  vf.qos = 2;
+  vf.vlan_proto = 0x88a8;
+  vf.min_tx_rate = 10;
+  vf.max_tx_rate = 200;
+  vf.spoofchk = true;
+  vf.trust = true;
+  vf.link_state = 2;
+  OrigVfState o = OrigVfStateFromVf(vf);
+  EXPECT_EQ(o.admin_mac, "02:00:00:00:00:0a");
+  EXPECT_EQ(o.vlan_qos, 2u);
+  EXPECT_EQ(o.vlan_proto, 0x88a8u);
+  EXPECT_TRUE(o.host_ifname.empty());
+  EXPECT_EQ(o.mtu, 0u);
+  EXPECT_EQ(VfInfoFromOrigVfState(o, 3), vf);
+
+  o.vlan_proto = 0;  // an old cache: 802.1Q
+  o.admin_mac = "";
+  net::VfInfo back = VfInfoFromOrigVfState(o, 3);
+  EXPECT_EQ(back.vlan_proto, 0x8100);
+  EXPECT_EQ(back.mac, net::MacAddress{});
+}
+
 TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {
   TempDir tmp;
   sk::testing::FakeClock clock;

@@ -15,12 +15,16 @@
 #include "lib/cni/dad.h"
 #include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
+#include "lib/cni/plugin_internal.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
 #include "lib/net/netns.h"
 
 namespace sk::cni {
 namespace {
+
+using internal::Keep;
+using internal::TransitName;
 
 using net::LinkInfo;
 using net::LinkOps;
@@ -45,20 +49,6 @@ absl::Status RetryLinkOp(const PluginOptions& o,
 // The polls (carrier before announcing, DAD) back off 2, 4, 8 ... 100 ms.
 constexpr Backoff kPollBackoff{std::chrono::milliseconds(2),
                                std::chrono::milliseconds(100)};
-
-// Keeps the first error, still running later steps (best-effort restore).
-void Keep(absl::Status& first, absl::Status s) {
-  if (first.ok() && !s.ok()) first = std::move(s);
-}
-
-// A host-unique temporary name for a netdev in transit (IFNAMSIZ-safe), so
-// a rename never collides with a pod interface of the host name (#250).
-std::string TransitName(const std::string& pci) {
-  std::string n = "sk";
-  for (char c : pci)
-    if (isxdigit(static_cast<unsigned char>(c))) n += c;
-  return n.substr(0, 2) + n.substr(n.size() > 13 ? n.size() - 13 : 2);
-}
 
 }  // namespace
 
@@ -214,8 +204,9 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   st.host_was_up = (link.flags & IFF_UP) != 0;
   // Rename to a name unique to this PCI device before the move, so the
   // move can never clash with a pod interface of the host name and the
-  // rename inside the pod cannot clash with a host name (sriov-cni
-  // #40/#56/#111/#250). Upstream uses a temporary netns for this; a
+  // rename inside the pod cannot clash with a host name (name clashes
+  // upstream sriov-cni has had to fix repeatedly). Upstream v2.8 uses a
+  // temporary netns for this; a
   // deterministic transit name gives the same guarantee with one netns move
   // instead of two and no namespace creation (about 25 ms each here).
   std::string transit = TransitName(st.loc.pci);
@@ -236,7 +227,7 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
   for (const auto& alt : link.altnames) {
     // udev on kernel 6.x may keep an old name as an altname, which blocks a
-    // later rename back (sriov-cni #445).
+    // later rename back (seen with sriov-cni v2.8 on such hosts).
     if (alt == st.loc.netdev || alt == transit)
       SK_RETURN_IF_ERROR(pod.DeleteAltName({link.index, env.ifname}, alt));
   }
@@ -448,35 +439,6 @@ absl::Status Plugin::Rollback(const CniEnv& env, std::string_view stdin_data,
   return first;
 }
 
-absl::StatusOr<std::optional<std::string>> Plugin::RepairStale(
-    const NetConf& conf, const CniEnv& env) {
-  SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
-  std::optional<std::string> holder;
-  for (auto& [file, e] : caches) {
-    if (e.conf.device_id != conf.device_id) continue;
-    bool same = file == env.container_id + "-" + env.ifname;
-    bool netns_alive = !e.netns.empty() && links_.OpenNetns(e.netns).ok();
-    if (!same && e.has_ext && e.phase == Phase::kReady && netns_alive) {
-      holder = file;
-      continue;
-    }
-    if (!same && !e.has_ext) {
-      // A Go plugin's record: its owner is the allocation file's netns.
-      auto alloc = state_.ReadAllocation(conf.device_id);
-      if (alloc.ok() && alloc->has_value() && links_.OpenNetns(**alloc).ok()) {
-        holder = file;
-        continue;
-      }
-    }
-    // A crashed ADD (phase adding), a DEL that never came (netns gone), or a
-    // re-ADD of the same attachment: put the VF back first.
-    SK_RETURN_IF_ERROR(
-        Annotate(Restore(e, e.netns), "repairing leftover state " + file));
-    SK_RETURN_IF_ERROR(state_.RemoveCacheFile(file));
-  }
-  return holder;
-}
-
 absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
                                         std::string_view stdin_data) {
   AddState st;
@@ -623,154 +585,6 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   return ResultToJson(st.result, st.conf.cni_version);
 }
 
-absl::Status Plugin::ResetPf(const CacheEntry& e) {
-  LinkOps ops(pf_socket_);
-  SK_ASSIGN_OR_RETURN(LinkInfo pf, ops.GetLink(e.master));
-  LinkRef ref{pf.index, pf.name};
-  const NetConf& c = e.conf;
-  VfInfo v = VfInfoFromOrigVfState(e.orig, e.vf_id);
-  absl::Status first;
-  // Upstream order: vlan, spoofchk, admin MAC (always), trust, rate, state.
-  if (c.vlan) Keep(first, ops.SetVf(ref, VfField::kVlan, v));
-  if (c.spoofchk) Keep(first, ops.SetVf(ref, VfField::kSpoofchk, v));
-  if (!e.orig.admin_mac.empty()) {
-    auto mac = net::ParseMac(e.orig.admin_mac);
-    if (mac.ok()) Keep(first, SetVfMacVerified(ops, ref, e.vf_id, *mac));
-  }
-  if (c.trust) Keep(first, ops.SetVf(ref, VfField::kTrust, v));
-  if (c.has_rate()) Keep(first, ops.SetVf(ref, VfField::kRate, v));
-  if (c.link_state) Keep(first, ops.SetVf(ref, VfField::kLinkState, v));
-  if (!first.ok()) return Annotate(first, "error resetting VF");
-  return absl::OkStatus();
-}
-
-absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
-                                  const std::string& pod_netns,
-                                  std::vector<std::string> pod_names) {
-  const std::string& host_name = e.orig.host_ifname;
-  SK_ASSIGN_OR_RETURN(auto host_sock, links_.OpenSocket(links_.host_netns()));
-  LinkOps host(*host_sock);
-  auto restore_attrs = [&](LinkOps& ops, const LinkRef& ref) -> absl::Status {
-    SK_RETURN_IF_ERROR(ops.SetUp(ref, false));
-    if (!e.orig.effective_mac.empty()) {
-      auto mac = net::ParseMac(e.orig.effective_mac);
-      if (mac.ok() && !net::IsZeroMac(*mac))
-        SK_RETURN_IF_ERROR(ops.SetMac(ref, *mac));
-    }
-    if (e.orig.mtu != 0) SK_RETURN_IF_ERROR(ops.SetMtu(ref, e.orig.mtu));
-    return absl::OkStatus();
-  };
-  std::string transit = TransitName(e.conf.device_id);
-  // In the pod our netdev is CNI_IFNAME, or still the transit name when ADD
-  // stopped between the move and the rename.
-  if (pod_names.empty()) pod_names = {e.ifname, transit};
-  bool moved = false;
-  if (!pod_netns.empty()) {
-    auto ns = links_.OpenNetns(pod_netns);
-    if (ns.ok()) {
-      SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(ns->get()));
-      LinkOps pod(*pod_sock);
-      absl::StatusOr<LinkInfo> link = absl::NotFoundError("");
-      for (const auto& n : pod_names) {
-        link = pod.GetLink(n);
-        if (link.ok() || link.status().code() != absl::StatusCode::kNotFound)
-          break;
-      }
-      if (link.ok()) {
-        LinkRef ref{link->index, link->name};
-        SK_RETURN_IF_ERROR(restore_attrs(pod, ref));
-        if (link->name != transit)
-          SK_RETURN_IF_ERROR(pod.SetName(ref, transit));
-        SK_RETURN_IF_ERROR(
-            pod.SetNetns({link->index, transit}, links_.host_netns()));
-        moved = true;
-      } else if (link.status().code() != absl::StatusCode::kNotFound) {
-        return Annotate(link.status(),
-                        "failed to get netlink device with name " + e.ifname);
-      }
-    }
-  }
-  // Not in the pod netns: the kernel returned it to the host when the netns
-  // died, under its pod name (or devN); find it by PCI address (#126).
-  std::string current = transit;
-  if (!moved) {
-    // Candidates: the name sysfs reports for the PCI device, the transit
-    // name (a crash between rename and move), the host name (already done).
-    std::vector<std::string> names;
-    if (auto by_pci = NetdevForPci(sysfs_, e.conf.device_id); by_pci.ok())
-      names.push_back(*by_pci);
-    names.push_back(transit);
-    names.push_back(host_name);
-    current.clear();
-    for (const auto& n : names) {
-      if (host.GetLink(n).ok()) {
-        current = n;
-        break;
-      }
-    }
-    if (current.empty()) {
-      return absl::NotFoundError("netdev of VF " + e.conf.device_id +
-                                 " not found in the pod or host namespace");
-    }
-  }
-  SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(current));
-  LinkRef ref{link.index, current};
-  if (!moved) SK_RETURN_IF_ERROR(restore_attrs(host, ref));
-  if (current != host_name) SK_RETURN_IF_ERROR(host.SetName(ref, host_name));
-  SK_ASSIGN_OR_RETURN(link, host.GetLink(host_name));
-  for (const auto& alt : link.altnames)
-    if (alt == e.ifname) (void)host.DeleteAltName({link.index, host_name}, alt);
-  return absl::OkStatus();
-}
-
-absl::Status Plugin::Restore(const CacheEntry& e,
-                             const std::string& pod_netns) {
-  // Ownership: a newer ADD (ours or a Go instance's) may own the VF now
-  // (#219); then only our record goes.
-  SK_ASSIGN_OR_RETURN(auto alloc, state_.ReadAllocation(e.conf.device_id));
-  if (alloc && !e.netns.empty() && *alloc != e.netns) return absl::OkStatus();
-  if (!ResolveVf(sysfs_, e.conf.device_id).ok() &&
-      !sysfs_.Exists("sys/bus/pci/devices/" + e.conf.device_id)) {
-    // The VF itself is gone (SR-IOV disabled): nothing left to restore.
-    (void)state_.RemoveAllocation(e.conf.device_id);
-    return absl::OkStatus();
-  }
-  absl::Status first = ResetPf(e);
-  if (e.mode == VfMode::kNetdevice) Keep(first, ReturnNetdev(e, pod_netns, {}));
-  if (!first.ok()) return first;
-  return state_.RemoveAllocation(e.conf.device_id);
-}
-
-absl::StatusOr<std::string> Plugin::Del(const CniEnv& env,
-                                        std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  SK_ASSIGN_OR_RETURN(auto cached,
-                      state_.LoadCache(env.container_id, env.ifname));
-  if (!cached) {
-    // Nothing to restore (never added, already deleted, or reboot); still
-    // release IPAM from the live config (#178).
-    if (!conf.ipam_type.empty()) {
-      SK_RETURN_IF_ERROR(
-          ipam_.Run(conf.ipam_type, Command::kDel, env, stdin_data).status());
-    }
-    return std::string();
-  }
-  CacheEntry& e = *cached;
-  SK_ASSIGN_OR_RETURN(VfLock lock,
-                      state_.LockVf(e.conf.device_id, options_.lock_timeout));
-  std::string ipam_type =
-      !conf.ipam_type.empty() ? conf.ipam_type : e.conf.ipam_type;
-  if (!ipam_type.empty()) {
-    SK_RETURN_IF_ERROR(
-        ipam_.Run(ipam_type, Command::kDel, env, stdin_data).status());
-  }
-  std::string pod_netns = !env.netns.empty() ? env.netns : e.netns;
-  SK_RETURN_IF_ERROR(Annotate(Restore(e, pod_netns), "cmdDel()"));
-  SK_RETURN_IF_ERROR(state_.RemoveCache(env.container_id, env.ifname));
-  return std::string();
-}
-
 absl::StatusOr<std::string> Plugin::Check(const CniEnv& env,
                                           std::string_view stdin_data) {
   SK_ASSIGN_OR_RETURN(NetConf conf,
@@ -866,38 +680,6 @@ absl::StatusOr<std::string> Plugin::Status(const CniEnv& env,
   if (!conf.ipam_type.empty())
     SK_RETURN_IF_ERROR(
         ipam_.Run(conf.ipam_type, Command::kStatus, env, stdin_data).status());
-  return std::string();
-}
-
-absl::StatusOr<std::string> Plugin::Gc(const CniEnv& env,
-                                       std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
-    return CniError(kCniIncompatibleVersion,
-                    "config version does not allow GC");
-  absl::Status first;
-  if (conf.valid_attachments) {
-    SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
-    for (auto& [file, e] : caches) {
-      bool valid = false;
-      for (const auto& [cid, ifname] : *conf.valid_attachments)
-        if (file == cid + "-" + ifname) valid = true;
-      if (valid || e.conf.device_id.empty()) continue;
-      auto lock = state_.LockVf(e.conf.device_id, options_.lock_timeout);
-      if (!lock.ok()) {
-        Keep(first, lock.status());
-        continue;
-      }
-      absl::Status s = Restore(e, e.netns);
-      if (s.ok()) s = state_.RemoveCacheFile(file);
-      Keep(first, Annotate(s, "GC " + file));
-    }
-  }
-  if (!conf.ipam_type.empty())
-    Keep(first,
-         ipam_.Run(conf.ipam_type, Command::kGc, env, stdin_data).status());
-  if (!first.ok()) return first;
   return std::string();
 }
 

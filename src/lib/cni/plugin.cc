@@ -16,6 +16,7 @@
 #include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
 #include "lib/cni/plugin_internal.h"
+#include "lib/cni/undo_log.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
 #include "lib/net/netns.h"
@@ -61,17 +62,8 @@ struct Plugin::AddState {
   VfInfo orig_vf;
   UniqueFd pod_ns;
   std::unique_ptr<netlink::Socket> host_sock;
-  std::vector<VfField> applied;  // PF fields changed, in order
-  // Where the VF netdev is, for rollback.
-  enum class Where {
-    kHost,
-    kHostDown,
-    kHostTransit,
-    kPod
-  } where = Where::kHost;
-  bool host_was_up = false;
-  bool renamed_in_pod = false;
-  bool ipam_done = false;
+  // The inverse of every step applied so far; run backwards when ADD fails.
+  UndoLog undo;
   Result result;
   int pod_index = 0;
   uint32_t result_mtu = 0;
@@ -135,6 +127,22 @@ absl::Status Plugin::SetVfMacVerified(LinkOps& ops, const LinkRef& pf,
   });
 }
 
+void Plugin::PushPfUndo(AddState& st, VfField f) {
+  st.undo.Push("pf:" + net::VfFieldName(f), [this, &st, f] {
+    LinkOps ops(pf_socket_);
+    return ops.SetVf(st.pf, f, st.orig_vf);
+  });
+}
+
+void Plugin::PushReturnNetdevUndo(const CniEnv& env, AddState& st,
+                                  std::string pod_name) {
+  // Name it by what we know: a pod interface named CNI_IFNAME may be
+  // someone else's if our rename failed.
+  st.undo.Push("netdev:pod", [this, &env, &st, pod_name] {
+    return ReturnNetdev(st.entry, env.netns, {pod_name});
+  });
+}
+
 absl::Status Plugin::ApplyPf(AddState& st) {
   LinkOps ops(pf_socket_);
   const NetConf& c = st.conf;
@@ -142,7 +150,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
   auto apply = [&](VfField f, absl::Status s,
                    std::string what) -> absl::Status {
     if (!s.ok()) return Annotate(s, what);
-    st.applied.push_back(f);
+    PushPfUndo(st, f);
     Step("pf:" + net::VfFieldName(f));
     return absl::OkStatus();
   };
@@ -160,7 +168,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
     auto m = net::ParseMac(*st.mac);
     SK_RETURN_IF_ERROR(m.status());
     // Record before trying: a failed verify may still have changed the MAC.
-    st.applied.push_back(VfField::kMac);
+    PushPfUndo(st, VfField::kMac);
     absl::Status s = SetVfMacVerified(ops, st.pf, v.id, *m);
     if (!s.ok()) return Annotate(s, "failed to set MAC address to " + *st.mac);
     Step("pf:mac");
@@ -201,7 +209,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
 absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   LinkOps host(*st.host_sock);
   SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(st.loc.netdev));
-  st.host_was_up = (link.flags & IFF_UP) != 0;
+  bool host_was_up = (link.flags & IFF_UP) != 0;
   // Rename to a name unique to this PCI device before the move, so the
   // move can never clash with a pod interface of the host name and the
   // rename inside the pod cannot clash with a host name (name clashes
@@ -210,20 +218,34 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   // deterministic transit name gives the same guarantee with one netns move
   // instead of two and no namespace creation (about 25 ms each here).
   std::string transit = TransitName(st.loc.pci);
-  if (st.host_was_up)
+  if (host_was_up) {
     SK_RETURN_IF_ERROR(host.SetUp({link.index, link.name}, false));
-  st.where = AddState::Where::kHostDown;
+    st.undo.Push("netdev:down", [&st]() -> absl::Status {
+      // Up again only once it is back under its own name.
+      if (!st.undo.first_error().ok()) return absl::OkStatus();
+      LinkOps h(*st.host_sock);
+      SK_ASSIGN_OR_RETURN(LinkInfo l, h.GetLink(st.loc.netdev));
+      return h.SetUp({l.index, l.name}, true);
+    });
+  }
   SK_RETURN_IF_ERROR(host.SetName({link.index, link.name}, transit));
-  st.where = AddState::Where::kHostTransit;
+  st.undo.Push("netdev:transit", [&st, transit]() -> absl::Status {
+    LinkOps h(*st.host_sock);
+    SK_ASSIGN_OR_RETURN(LinkInfo l, h.GetLink(transit));
+    return h.SetName({l.index, transit}, st.loc.netdev);
+  });
   Step("netdev:transit");
   SK_RETURN_IF_ERROR(host.SetNetns({link.index, transit}, st.pod_ns.get()));
-  st.where = AddState::Where::kPod;
+  // Moving it back renames it too: that inverse replaces the rename's.
+  st.undo.Pop();
+  PushReturnNetdevUndo(env, st, transit);
   Step("netdev:pod");
   SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(st.pod_ns.get()));
   LinkOps pod(*pod_sock);
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(transit));
   SK_RETURN_IF_ERROR(pod.SetName({link.index, transit}, env.ifname));
-  st.renamed_in_pod = true;
+  st.undo.Pop();
+  PushReturnNetdevUndo(env, st, env.ifname);
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
   for (const auto& alt : link.altnames) {
     // udev on kernel 6.x may keep an old name as an altname, which blocks a
@@ -383,7 +405,10 @@ absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
   if (!st.conf.ipam_type.empty()) {
     auto out = ipam_.Run(st.conf.ipam_type, Command::kAdd, env, stdin_data);
     if (!out.ok()) return out.status();  // IPAM codes propagate unchanged
-    st.ipam_done = true;
+    st.undo.Push("ipam", [this, &env, &st, stdin_data] {
+      return ipam_.Run(st.conf.ipam_type, Command::kDel, env, stdin_data)
+          .status();
+    });
     Step("ipam");
     SK_ASSIGN_OR_RETURN(Result r, ParseResultText(*out));
     if (r.ips.empty())
@@ -395,48 +420,6 @@ absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
     if (st.loc.mode == VfMode::kNetdevice) SK_RETURN_IF_ERROR(ConfigureIps(st));
   }
   return absl::OkStatus();
-}
-
-absl::Status Plugin::Rollback(const CniEnv& env, std::string_view stdin_data,
-                              AddState& st) {
-  absl::Status first;
-  if (st.ipam_done) {
-    auto r = ipam_.Run(st.conf.ipam_type, Command::kDel, env, stdin_data);
-    Keep(first, r.status());
-  }
-  if (st.loc.mode == VfMode::kNetdevice && st.where != AddState::Where::kHost) {
-    if (st.where == AddState::Where::kPod) {
-      // Name it by what we know: a pod interface named CNI_IFNAME may be
-      // someone else's if our rename failed.
-      Keep(first, ReturnNetdev(st.entry, env.netns,
-                               {st.renamed_in_pod ? env.ifname
-                                                  : TransitName(st.loc.pci)}));
-    } else {
-      absl::Status s = [&]() -> absl::Status {
-        LinkOps host(*st.host_sock);
-        std::string name = st.where == AddState::Where::kHostTransit
-                               ? TransitName(st.loc.pci)
-                               : st.loc.netdev;
-        SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(name));
-        if (name != st.loc.netdev)
-          SK_RETURN_IF_ERROR(host.SetName({link.index, name}, st.loc.netdev));
-        return absl::OkStatus();
-      }();
-      Keep(first, s);
-    }
-    if (first.ok() && st.host_was_up) {
-      Keep(first, [&]() -> absl::Status {
-        LinkOps host(*st.host_sock);
-        SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(st.loc.netdev));
-        return host.SetUp({link.index, link.name}, true);
-      }());
-    }
-  }
-  LinkOps ops(pf_socket_);
-  for (auto it = st.applied.rbegin(); it != st.applied.rend(); ++it) {
-    Keep(first, ops.SetVf(st.pf, *it, st.orig_vf));
-  }
-  return first;
 }
 
 absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
@@ -546,7 +529,7 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
     s = state_.SaveCache(st.entry);
   }
   if (!s.ok()) {
-    absl::Status rb = Rollback(env, stdin_data, st);
+    absl::Status rb = st.undo.Rollback();
     if (rb.ok()) {
       // Allocation first: a crash between the two leaves the write-ahead
       // record (phase adding), which the next call repairs.

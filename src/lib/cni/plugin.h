@@ -112,8 +112,11 @@ class Plugin {
 
   absl::Status DoAdd(const CniEnv& env, std::string_view stdin_data,
                      AddState& st);
-  absl::Status Rollback(const CniEnv& env, std::string_view stdin_data,
-                        AddState& st);
+  // Push the inverse of a PF field change / of the netdev's move into the
+  // pod (now named `pod_name` there) onto st.undo.
+  void PushPfUndo(AddState& st, net::VfField f);
+  void PushReturnNetdevUndo(const CniEnv& env, AddState& st,
+                            std::string pod_name);
   absl::Status ApplyPf(AddState& st);
   absl::Status SetupNetdev(const CniEnv& env, AddState& st);
   absl::Status ConfigureIps(AddState& st);

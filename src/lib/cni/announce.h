@@ -1,7 +1,8 @@
 #pragma once
 
-// Gratuitous ARP and unsolicited IPv6 Neighbor Advertisement after ADD
-// (shared/reference/upstream-cni-multus.md §2.7 step 3).
+// Gratuitous ARP and unsolicited IPv6 Neighbor Advertisement after ADD, as
+// k8snetworkplumbingwg/sriov-cni v2.8 sends them once IPAM has configured
+// the interface.
 //
 // Why: an IP address is often reused by a new pod whose VF has another MAC;
 // neighbours keep the old MAC until their cache entry expires. The kernel's

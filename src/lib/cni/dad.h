@@ -1,8 +1,8 @@
 #pragma once
 
-// IPv6 duplicate address detection (DAD) after the plugin adds addresses
-// (shared/reference/upstream-cni-multus.md §2.6, as the reference plugins'
-// ipam.ConfigureIface settles addresses).
+// IPv6 duplicate address detection (DAD) after the plugin adds addresses,
+// as containernetworking/plugins pkg/ipam/ipam_linux.go ConfigureIface
+// settles them (ip.SettleAddresses).
 //
 // A new IPv6 address is IFA_F_TENTATIVE until the kernel's DAD finishes
 // (about 1-2 s with the default dad_transmits=1 and retrans timer; longer

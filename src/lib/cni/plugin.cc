@@ -5,24 +5,27 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/errno_status.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
-#include "lib/cni/announce.h"
 #include "lib/cni/dad.h"
 #include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
+#include "lib/cni/plugin_internal.h"
+#include "lib/cni/undo_log.h"
 #include "lib/cni/version.h"
 #include "lib/cni/vf.h"
 #include "lib/net/netns.h"
-#include "lib/netlink/kernel_socket.h"
 
 namespace sk::cni {
 namespace {
+
+using internal::Keep;
+using internal::TransitName;
 
 using net::LinkInfo;
 using net::LinkOps;
@@ -34,62 +37,21 @@ std::string ProtoName(uint32_t ethertype) {
   return ethertype == 0x88a8 ? "802.1ad" : "802.1q";
 }
 
-// Keeps the first error, still running later steps (best-effort restore).
-void Keep(absl::Status& first, absl::Status s) {
-  if (first.ok() && !s.ok()) first = std::move(s);
+// The link retries (PF-side VF MAC, pod MAC, pod link up) retry
+// Unavailable only: EBUSY / EAGAIN from a VF driver still busy with a PF
+// mailbox request or a reset (e.g. iavf), and a MAC that did not stick yet.
+// Every other code is final (see PluginOptions::retries).
+absl::Status RetryLinkOp(const PluginOptions& o,
+                         const std::function<absl::Status()>& fn) {
+  return RetryWhile(*o.clock, o.retries, o.retry_interval,
+                    IsCode({absl::StatusCode::kUnavailable}), fn);
 }
 
-// A host-unique temporary name for a netdev in transit (IFNAMSIZ-safe), so
-// a rename never collides with a pod interface of the host name (#250).
-std::string TransitName(const std::string& pci) {
-  std::string n = "sk";
-  for (char c : pci)
-    if (isxdigit(static_cast<unsigned char>(c))) n += c;
-  return n.substr(0, 2) + n.substr(n.size() > 13 ? n.size() - 13 : 2);
-}
+// The polls (carrier before announcing, DAD) back off 2, 4, 8 ... 100 ms.
+constexpr Backoff kPollBackoff{std::chrono::milliseconds(2),
+                               std::chrono::milliseconds(100)};
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// KernelLinkEnvironment
-
-absl::StatusOr<std::unique_ptr<KernelLinkEnvironment>>
-KernelLinkEnvironment::Create(int host_netns_fd) {
-  UniqueFd host;
-  if (host_netns_fd >= 0) {
-    host = UniqueFd(::dup(host_netns_fd));
-    if (!host) return ErrnoStatus(errno, "dup netns fd");
-  } else {
-    SK_ASSIGN_OR_RETURN(host, net::OpenCurrentNetns());
-  }
-  return std::unique_ptr<KernelLinkEnvironment>(
-      new KernelLinkEnvironment(std::move(host)));
-}
-
-absl::StatusOr<UniqueFd> KernelLinkEnvironment::OpenNetns(
-    const std::string& path) {
-  return net::OpenNetns(path);
-}
-absl::StatusOr<std::unique_ptr<netlink::Socket>>
-KernelLinkEnvironment::OpenSocket(int fd) {
-  SK_ASSIGN_OR_RETURN(auto s, netlink::KernelSocket::Open(fd));
-  return std::unique_ptr<netlink::Socket>(std::move(s));
-}
-absl::Status KernelLinkEnvironment::WriteSysctl(int fd, const std::string& key,
-                                                const std::string& value) {
-  return net::WriteSysctlInNetns(fd, key, value);
-}
-absl::Status KernelLinkEnvironment::Announce(
-    int fd, int ifindex, const net::MacAddress& mac,
-    const std::vector<net::IpAddress>& ips) {
-  // The sockets must be created inside the pod netns: a socket belongs to
-  // the namespace it was created in.
-  return net::RunInNetns(fd,
-                         [&] { return AnnounceAddresses(ifindex, mac, ips); });
-}
-
-// ---------------------------------------------------------------------------
-// Plugin
 
 struct Plugin::AddState {
   NetConf conf;
@@ -100,17 +62,8 @@ struct Plugin::AddState {
   VfInfo orig_vf;
   UniqueFd pod_ns;
   std::unique_ptr<netlink::Socket> host_sock;
-  std::vector<VfField> applied;  // PF fields changed, in order
-  // Where the VF netdev is, for rollback.
-  enum class Where {
-    kHost,
-    kHostDown,
-    kHostTransit,
-    kPod
-  } where = Where::kHost;
-  bool host_was_up = false;
-  bool renamed_in_pod = false;
-  bool ipam_done = false;
+  // The inverse of every step applied so far; run backwards when ADD fails.
+  UndoLog undo;
   Result result;
   int pod_index = 0;
   uint32_t result_mtu = 0;
@@ -125,7 +78,7 @@ Plugin::Plugin(const sysfs::Sysfs& sysfs, netlink::Socket& pf_socket,
       links_(links),
       ipam_(ipam),
       options_(std::move(options)),
-      state_(options_.state_dir) {}
+      state_(options_.state_dir, *options_.clock) {}
 
 void Plugin::Step(std::string_view name) {
   if (options_.step_hook_for_test) options_.step_hook_for_test(name);
@@ -163,23 +116,31 @@ absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
 absl::Status Plugin::SetVfMacVerified(LinkOps& ops, const LinkRef& pf,
                                       uint32_t vf, const net::MacAddress& mac) {
   // Some PF drivers apply the VF MAC asynchronously (i40e/iavf mailbox), so
-  // re-read until it sticks, as upstream does (20 x 100 ms).
-  absl::Status last;
-  for (int i = 0; i < std::max(1, options_.retries); ++i) {
-    last = ops.SetVfMac(pf, vf, mac);
-    if (last.ok()) {
-      auto link = ops.GetLink(pf.name, true);
-      if (!link.ok()) return link.status();
-      for (const VfInfo& v : link->vfs)
-        if (v.id == vf && v.mac == mac) return absl::OkStatus();
-      last = absl::UnavailableError("VF MAC did not change to " +
-                                    net::MacToString(mac));
-    } else if (last.code() != absl::StatusCode::kUnavailable) {
-      return last;
-    }
-    std::this_thread::sleep_for(options_.retry_interval);
-  }
-  return last;
+  // re-read until it sticks, as upstream does.
+  return RetryLinkOp(options_, [&]() -> absl::Status {
+    SK_RETURN_IF_ERROR(ops.SetVfMac(pf, vf, mac));
+    SK_ASSIGN_OR_RETURN(LinkInfo link, ops.GetLink(pf.name, true));
+    for (const VfInfo& v : link.vfs)
+      if (v.id == vf && v.mac == mac) return absl::OkStatus();
+    return absl::UnavailableError("VF MAC did not change to " +
+                                  net::MacToString(mac));
+  });
+}
+
+void Plugin::PushPfUndo(AddState& st, VfField f) {
+  st.undo.Push("pf:" + net::VfFieldName(f), [this, &st, f] {
+    LinkOps ops(pf_socket_);
+    return ops.SetVf(st.pf, f, st.orig_vf);
+  });
+}
+
+void Plugin::PushReturnNetdevUndo(const CniEnv& env, AddState& st,
+                                  std::string pod_name) {
+  // Name it by what we know: a pod interface named CNI_IFNAME may be
+  // someone else's if our rename failed.
+  st.undo.Push("netdev:pod", [this, &env, &st, pod_name] {
+    return ReturnNetdev(st.entry, env.netns, {pod_name});
+  });
 }
 
 absl::Status Plugin::ApplyPf(AddState& st) {
@@ -189,7 +150,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
   auto apply = [&](VfField f, absl::Status s,
                    std::string what) -> absl::Status {
     if (!s.ok()) return Annotate(s, what);
-    st.applied.push_back(f);
+    PushPfUndo(st, f);
     Step("pf:" + net::VfFieldName(f));
     return absl::OkStatus();
   };
@@ -207,7 +168,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
     auto m = net::ParseMac(*st.mac);
     SK_RETURN_IF_ERROR(m.status());
     // Record before trying: a failed verify may still have changed the MAC.
-    st.applied.push_back(VfField::kMac);
+    PushPfUndo(st, VfField::kMac);
     absl::Status s = SetVfMacVerified(ops, st.pf, v.id, *m);
     if (!s.ok()) return Annotate(s, "failed to set MAC address to " + *st.mac);
     Step("pf:mac");
@@ -248,32 +209,47 @@ absl::Status Plugin::ApplyPf(AddState& st) {
 absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
   LinkOps host(*st.host_sock);
   SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(st.loc.netdev));
-  st.host_was_up = (link.flags & IFF_UP) != 0;
+  bool host_was_up = (link.flags & IFF_UP) != 0;
   // Rename to a name unique to this PCI device before the move, so the
   // move can never clash with a pod interface of the host name and the
-  // rename inside the pod cannot clash with a host name (sriov-cni
-  // #40/#56/#111/#250). Upstream uses a temporary netns for this; a
+  // rename inside the pod cannot clash with a host name (name clashes
+  // upstream sriov-cni has had to fix repeatedly). Upstream v2.8 uses a
+  // temporary netns for this; a
   // deterministic transit name gives the same guarantee with one netns move
   // instead of two and no namespace creation (about 25 ms each here).
   std::string transit = TransitName(st.loc.pci);
-  if (st.host_was_up)
+  if (host_was_up) {
     SK_RETURN_IF_ERROR(host.SetUp({link.index, link.name}, false));
-  st.where = AddState::Where::kHostDown;
+    st.undo.Push("netdev:down", [&st]() -> absl::Status {
+      // Up again only once it is back under its own name.
+      if (!st.undo.first_error().ok()) return absl::OkStatus();
+      LinkOps h(*st.host_sock);
+      SK_ASSIGN_OR_RETURN(LinkInfo l, h.GetLink(st.loc.netdev));
+      return h.SetUp({l.index, l.name}, true);
+    });
+  }
   SK_RETURN_IF_ERROR(host.SetName({link.index, link.name}, transit));
-  st.where = AddState::Where::kHostTransit;
+  st.undo.Push("netdev:transit", [&st, transit]() -> absl::Status {
+    LinkOps h(*st.host_sock);
+    SK_ASSIGN_OR_RETURN(LinkInfo l, h.GetLink(transit));
+    return h.SetName({l.index, transit}, st.loc.netdev);
+  });
   Step("netdev:transit");
   SK_RETURN_IF_ERROR(host.SetNetns({link.index, transit}, st.pod_ns.get()));
-  st.where = AddState::Where::kPod;
+  // Moving it back renames it too: that inverse replaces the rename's.
+  st.undo.Pop();
+  PushReturnNetdevUndo(env, st, transit);
   Step("netdev:pod");
   SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(st.pod_ns.get()));
   LinkOps pod(*pod_sock);
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(transit));
   SK_RETURN_IF_ERROR(pod.SetName({link.index, transit}, env.ifname));
-  st.renamed_in_pod = true;
+  st.undo.Pop();
+  PushReturnNetdevUndo(env, st, env.ifname);
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
   for (const auto& alt : link.altnames) {
     // udev on kernel 6.x may keep an old name as an altname, which blocks a
-    // later rename back (sriov-cni #445).
+    // later rename back (seen with sriov-cni v2.8 on such hosts).
     if (alt == st.loc.netdev || alt == transit)
       SK_RETURN_IF_ERROR(pod.DeleteAltName({link.index, env.ifname}, alt));
   }
@@ -284,29 +260,19 @@ absl::Status Plugin::SetupNetdev(const CniEnv& env, AddState& st) {
       st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/ndisc_notify", "1");
   if (st.mac) {
     SK_ASSIGN_OR_RETURN(net::MacAddress m, net::ParseMac(*st.mac));
-    absl::Status s;
-    for (int i = 0; i < std::max(1, options_.retries); ++i) {
-      s = pod.SetMac(ref, m);
-      if (s.ok()) {
-        SK_ASSIGN_OR_RETURN(LinkInfo now, pod.GetLink(env.ifname));
-        if (now.mac == m) break;
-        s = absl::UnavailableError("effective MAC did not change to " +
-                                   *st.mac);
-      }
-      std::this_thread::sleep_for(options_.retry_interval);
-    }
-    SK_RETURN_IF_ERROR(s);
+    absl::Status set = RetryLinkOp(options_, [&]() -> absl::Status {
+      SK_RETURN_IF_ERROR(pod.SetMac(ref, m));
+      SK_ASSIGN_OR_RETURN(LinkInfo now, pod.GetLink(env.ifname));
+      if (now.mac == m) return absl::OkStatus();
+      return absl::UnavailableError("effective MAC did not change to " +
+                                    *st.mac);
+    });
+    SK_RETURN_IF_ERROR(set);
   }
   if (st.conf.mtu) SK_RETURN_IF_ERROR(pod.SetMtu(ref, *st.conf.mtu));
   (void)links_.WriteSysctl(
       st.pod_ns.get(), "net/ipv6/conf/" + env.ifname + "/optimistic_dad", "1");
-  absl::Status up;
-  for (int i = 0; i < std::max(1, options_.retries); ++i) {
-    up = pod.SetUp(ref, true);
-    if (up.code() != absl::StatusCode::kUnavailable)
-      break;  // only EBUSY/EAGAIN retry
-    std::this_thread::sleep_for(options_.retry_interval);
-  }
+  absl::Status up = RetryLinkOp(options_, [&] { return pod.SetUp(ref, true); });
   if (!up.ok())
     return Annotate(up, "error bringing interface up in container ns");
   SK_ASSIGN_OR_RETURN(link, pod.GetLink(env.ifname));
@@ -322,27 +288,26 @@ absl::Status Plugin::WaitForDad(LinkOps& pod, const LinkRef& ref,
         return p.addr.family == AF_INET6;
       }))
     return absl::OkStatus();
-  auto deadline = std::chrono::steady_clock::now() + options_.dad_timeout;
-  std::chrono::milliseconds delay{2};
-  for (;;) {
-    SK_ASSIGN_OR_RETURN(auto present, pod.ListAddressInfo(ref));
-    DadState dad = EvaluateDad(present, added);
-    if (dad.outcome == DadState::kSettled) return absl::OkStatus();
-    if (dad.outcome == DadState::kFailed) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "IPv6 address ", dad.address, " on ", ref.name, ": ", dad.reason));
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      Warn(absl::StrCat("IPv6 addresses on ", ref.name,
-                        " still tentative (DAD) after ",
-                        options_.dad_timeout.count(), " ms; continuing"));
-      return absl::OkStatus();
-    }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
-    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  Clock& clock = *options_.clock;
+  absl::StatusOr<bool> settled =
+      PollUntil(clock, clock.Now() + options_.dad_timeout, kPollBackoff,
+                [&]() -> absl::StatusOr<bool> {
+                  SK_ASSIGN_OR_RETURN(auto present, pod.ListAddressInfo(ref));
+                  DadState dad = EvaluateDad(present, added);
+                  if (dad.outcome == DadState::kFailed) {
+                    return absl::AlreadyExistsError(
+                        absl::StrCat("IPv6 address ", dad.address, " on ",
+                                     ref.name, ": ", dad.reason));
+                  }
+                  return dad.outcome == DadState::kSettled;
+                });
+  if (!settled.ok()) return settled.status();
+  if (!*settled) {
+    Warn(absl::StrCat("IPv6 addresses on ", ref.name,
+                      " still tentative (DAD) after ",
+                      options_.dad_timeout.count(), " ms; continuing"));
   }
+  return absl::OkStatus();
 }
 
 absl::Status Plugin::ConfigureIps(AddState& st) {
@@ -405,22 +370,20 @@ void Plugin::AnnounceIps(const CniEnv& env, AddState& st) {
   // A VF's carrier may come up a little after the link is set up; frames
   // sent before IFF_RUNNING are dropped by the driver.
   constexpr uint32_t kUpRunning = IFF_UP | IFF_RUNNING;
-  auto deadline = std::chrono::steady_clock::now() + options_.announce_wait;
-  std::chrono::milliseconds delay{2};
+  Clock& clock = *options_.clock;
   absl::StatusOr<LinkInfo> link;
-  for (;;) {
-    link = pod.GetLinkByIndex(st.pod_index);
-    if (!link.ok()) return warn(link.status());
-    if ((link->flags & kUpRunning) == kUpRunning) break;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      return warn(absl::UnavailableError(
-          absl::StrCat("link not up and running after ",
-                       options_.announce_wait.count(), " ms")));
-    }
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(delay, deadline - now));
-    delay *= 2;
+  absl::StatusOr<bool> running =
+      PollUntil(clock, clock.Now() + options_.announce_wait, kPollBackoff,
+                [&]() -> absl::StatusOr<bool> {
+                  link = pod.GetLinkByIndex(st.pod_index);
+                  if (!link.ok()) return link.status();
+                  return (link->flags & kUpRunning) == kUpRunning;
+                });
+  if (!running.ok()) return warn(running.status());
+  if (!*running) {
+    return warn(absl::UnavailableError(
+        absl::StrCat("link not up and running after ",
+                     options_.announce_wait.count(), " ms")));
   }
   absl::Status s =
       links_.Announce(st.pod_ns.get(), link->index, link->mac, ips);
@@ -442,7 +405,10 @@ absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
   if (!st.conf.ipam_type.empty()) {
     auto out = ipam_.Run(st.conf.ipam_type, Command::kAdd, env, stdin_data);
     if (!out.ok()) return out.status();  // IPAM codes propagate unchanged
-    st.ipam_done = true;
+    st.undo.Push("ipam", [this, &env, &st, stdin_data] {
+      return ipam_.Run(st.conf.ipam_type, Command::kDel, env, stdin_data)
+          .status();
+    });
     Step("ipam");
     SK_ASSIGN_OR_RETURN(Result r, ParseResultText(*out));
     if (r.ips.empty())
@@ -454,77 +420,6 @@ absl::Status Plugin::DoAdd(const CniEnv& env, std::string_view stdin_data,
     if (st.loc.mode == VfMode::kNetdevice) SK_RETURN_IF_ERROR(ConfigureIps(st));
   }
   return absl::OkStatus();
-}
-
-absl::Status Plugin::Rollback(const CniEnv& env, std::string_view stdin_data,
-                              AddState& st) {
-  absl::Status first;
-  if (st.ipam_done) {
-    auto r = ipam_.Run(st.conf.ipam_type, Command::kDel, env, stdin_data);
-    Keep(first, r.status());
-  }
-  if (st.loc.mode == VfMode::kNetdevice && st.where != AddState::Where::kHost) {
-    if (st.where == AddState::Where::kPod) {
-      // Name it by what we know: a pod interface named CNI_IFNAME may be
-      // someone else's if our rename failed.
-      Keep(first, ReturnNetdev(st.entry, env.netns,
-                               {st.renamed_in_pod ? env.ifname
-                                                  : TransitName(st.loc.pci)}));
-    } else {
-      absl::Status s = [&]() -> absl::Status {
-        LinkOps host(*st.host_sock);
-        std::string name = st.where == AddState::Where::kHostTransit
-                               ? TransitName(st.loc.pci)
-                               : st.loc.netdev;
-        SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(name));
-        if (name != st.loc.netdev)
-          SK_RETURN_IF_ERROR(host.SetName({link.index, name}, st.loc.netdev));
-        return absl::OkStatus();
-      }();
-      Keep(first, s);
-    }
-    if (first.ok() && st.host_was_up) {
-      Keep(first, [&]() -> absl::Status {
-        LinkOps host(*st.host_sock);
-        SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(st.loc.netdev));
-        return host.SetUp({link.index, link.name}, true);
-      }());
-    }
-  }
-  LinkOps ops(pf_socket_);
-  for (auto it = st.applied.rbegin(); it != st.applied.rend(); ++it) {
-    Keep(first, ops.SetVf(st.pf, *it, st.orig_vf));
-  }
-  return first;
-}
-
-absl::StatusOr<std::optional<std::string>> Plugin::RepairStale(
-    const NetConf& conf, const CniEnv& env) {
-  SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
-  std::optional<std::string> holder;
-  for (auto& [file, e] : caches) {
-    if (e.conf.device_id != conf.device_id) continue;
-    bool same = file == env.container_id + "-" + env.ifname;
-    bool netns_alive = !e.netns.empty() && links_.OpenNetns(e.netns).ok();
-    if (!same && e.has_ext && e.phase == Phase::kReady && netns_alive) {
-      holder = file;
-      continue;
-    }
-    if (!same && !e.has_ext) {
-      // A Go plugin's record: its owner is the allocation file's netns.
-      auto alloc = state_.ReadAllocation(conf.device_id);
-      if (alloc.ok() && alloc->has_value() && links_.OpenNetns(**alloc).ok()) {
-        holder = file;
-        continue;
-      }
-    }
-    // A crashed ADD (phase adding), a DEL that never came (netns gone), or a
-    // re-ADD of the same attachment: put the VF back first.
-    SK_RETURN_IF_ERROR(
-        Annotate(Restore(e, e.netns), "repairing leftover state " + file));
-    SK_RETURN_IF_ERROR(state_.RemoveCacheFile(file));
-  }
-  return holder;
 }
 
 absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
@@ -592,16 +487,8 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
                      pf->mtu, " of PF ", pf->name));
   }
   SK_ASSIGN_OR_RETURN(st.host_sock, links_.OpenSocket(links_.host_netns()));
+  st.entry.orig = OrigVfStateFromVf(st.orig_vf);
   OrigVfState& o = st.entry.orig;
-  o.spoofchk = st.orig_vf.spoofchk;
-  o.trust = st.orig_vf.trust;
-  o.admin_mac = net::MacToString(st.orig_vf.mac);
-  o.vlan = st.orig_vf.vlan;
-  o.vlan_qos = st.orig_vf.qos;
-  o.vlan_proto = st.orig_vf.vlan_proto;
-  o.min_tx_rate = st.orig_vf.min_tx_rate;
-  o.max_tx_rate = st.orig_vf.max_tx_rate;
-  o.link_state = st.orig_vf.link_state;
   if (st.loc.mode == VfMode::kNetdevice) {
     LinkOps host(*st.host_sock);
     auto link = host.GetLink(st.loc.netdev);
@@ -642,7 +529,7 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
     s = state_.SaveCache(st.entry);
   }
   if (!s.ok()) {
-    absl::Status rb = Rollback(env, stdin_data, st);
+    absl::Status rb = st.undo.Rollback();
     if (rb.ok()) {
       // Allocation first: a crash between the two leaves the write-ahead
       // record (phase adding), which the next call repairs.
@@ -679,164 +566,6 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   }
   st.result.interfaces = {ri};
   return ResultToJson(st.result, st.conf.cni_version);
-}
-
-absl::Status Plugin::ResetPf(const CacheEntry& e) {
-  LinkOps ops(pf_socket_);
-  SK_ASSIGN_OR_RETURN(LinkInfo pf, ops.GetLink(e.master));
-  LinkRef ref{pf.index, pf.name};
-  const NetConf& c = e.conf;
-  VfInfo v;
-  v.id = e.vf_id;
-  v.vlan = e.orig.vlan;
-  v.qos = e.orig.vlan_qos;
-  v.vlan_proto = static_cast<uint16_t>(
-      e.orig.vlan_proto == 0 ? 0x8100 : e.orig.vlan_proto);
-  v.spoofchk = e.orig.spoofchk;
-  v.trust = e.orig.trust;
-  v.min_tx_rate = e.orig.min_tx_rate;
-  v.max_tx_rate = e.orig.max_tx_rate;
-  v.link_state = e.orig.link_state;
-  absl::Status first;
-  // Upstream order: vlan, spoofchk, admin MAC (always), trust, rate, state.
-  if (c.vlan) Keep(first, ops.SetVf(ref, VfField::kVlan, v));
-  if (c.spoofchk) Keep(first, ops.SetVf(ref, VfField::kSpoofchk, v));
-  if (!e.orig.admin_mac.empty()) {
-    auto mac = net::ParseMac(e.orig.admin_mac);
-    if (mac.ok()) Keep(first, SetVfMacVerified(ops, ref, e.vf_id, *mac));
-  }
-  if (c.trust) Keep(first, ops.SetVf(ref, VfField::kTrust, v));
-  if (c.has_rate()) Keep(first, ops.SetVf(ref, VfField::kRate, v));
-  if (c.link_state) Keep(first, ops.SetVf(ref, VfField::kLinkState, v));
-  if (!first.ok()) return Annotate(first, "error resetting VF");
-  return absl::OkStatus();
-}
-
-absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
-                                  const std::string& pod_netns,
-                                  std::vector<std::string> pod_names) {
-  const std::string& host_name = e.orig.host_ifname;
-  SK_ASSIGN_OR_RETURN(auto host_sock, links_.OpenSocket(links_.host_netns()));
-  LinkOps host(*host_sock);
-  auto restore_attrs = [&](LinkOps& ops, const LinkRef& ref) -> absl::Status {
-    SK_RETURN_IF_ERROR(ops.SetUp(ref, false));
-    if (!e.orig.effective_mac.empty()) {
-      auto mac = net::ParseMac(e.orig.effective_mac);
-      if (mac.ok() && !net::IsZeroMac(*mac))
-        SK_RETURN_IF_ERROR(ops.SetMac(ref, *mac));
-    }
-    if (e.orig.mtu != 0) SK_RETURN_IF_ERROR(ops.SetMtu(ref, e.orig.mtu));
-    return absl::OkStatus();
-  };
-  std::string transit = TransitName(e.conf.device_id);
-  // In the pod our netdev is CNI_IFNAME, or still the transit name when ADD
-  // stopped between the move and the rename.
-  if (pod_names.empty()) pod_names = {e.ifname, transit};
-  bool moved = false;
-  if (!pod_netns.empty()) {
-    auto ns = links_.OpenNetns(pod_netns);
-    if (ns.ok()) {
-      SK_ASSIGN_OR_RETURN(auto pod_sock, links_.OpenSocket(ns->get()));
-      LinkOps pod(*pod_sock);
-      absl::StatusOr<LinkInfo> link = absl::NotFoundError("");
-      for (const auto& n : pod_names) {
-        link = pod.GetLink(n);
-        if (link.ok() || link.status().code() != absl::StatusCode::kNotFound)
-          break;
-      }
-      if (link.ok()) {
-        LinkRef ref{link->index, link->name};
-        SK_RETURN_IF_ERROR(restore_attrs(pod, ref));
-        if (link->name != transit)
-          SK_RETURN_IF_ERROR(pod.SetName(ref, transit));
-        SK_RETURN_IF_ERROR(
-            pod.SetNetns({link->index, transit}, links_.host_netns()));
-        moved = true;
-      } else if (link.status().code() != absl::StatusCode::kNotFound) {
-        return Annotate(link.status(),
-                        "failed to get netlink device with name " + e.ifname);
-      }
-    }
-  }
-  // Not in the pod netns: the kernel returned it to the host when the netns
-  // died, under its pod name (or devN); find it by PCI address (#126).
-  std::string current = transit;
-  if (!moved) {
-    // Candidates: the name sysfs reports for the PCI device, the transit
-    // name (a crash between rename and move), the host name (already done).
-    std::vector<std::string> names;
-    if (auto by_pci = NetdevForPci(sysfs_, e.conf.device_id); by_pci.ok())
-      names.push_back(*by_pci);
-    names.push_back(transit);
-    names.push_back(host_name);
-    current.clear();
-    for (const auto& n : names) {
-      if (host.GetLink(n).ok()) {
-        current = n;
-        break;
-      }
-    }
-    if (current.empty()) {
-      return absl::NotFoundError("netdev of VF " + e.conf.device_id +
-                                 " not found in the pod or host namespace");
-    }
-  }
-  SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(current));
-  LinkRef ref{link.index, current};
-  if (!moved) SK_RETURN_IF_ERROR(restore_attrs(host, ref));
-  if (current != host_name) SK_RETURN_IF_ERROR(host.SetName(ref, host_name));
-  SK_ASSIGN_OR_RETURN(link, host.GetLink(host_name));
-  for (const auto& alt : link.altnames)
-    if (alt == e.ifname) (void)host.DeleteAltName({link.index, host_name}, alt);
-  return absl::OkStatus();
-}
-
-absl::Status Plugin::Restore(const CacheEntry& e,
-                             const std::string& pod_netns) {
-  // Ownership: a newer ADD (ours or a Go instance's) may own the VF now
-  // (#219); then only our record goes.
-  SK_ASSIGN_OR_RETURN(auto alloc, state_.ReadAllocation(e.conf.device_id));
-  if (alloc && !e.netns.empty() && *alloc != e.netns) return absl::OkStatus();
-  if (!ResolveVf(sysfs_, e.conf.device_id).ok() &&
-      !sysfs_.Exists("sys/bus/pci/devices/" + e.conf.device_id)) {
-    // The VF itself is gone (SR-IOV disabled): nothing left to restore.
-    (void)state_.RemoveAllocation(e.conf.device_id);
-    return absl::OkStatus();
-  }
-  absl::Status first = ResetPf(e);
-  if (e.mode == VfMode::kNetdevice) Keep(first, ReturnNetdev(e, pod_netns, {}));
-  if (!first.ok()) return first;
-  return state_.RemoveAllocation(e.conf.device_id);
-}
-
-absl::StatusOr<std::string> Plugin::Del(const CniEnv& env,
-                                        std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  SK_ASSIGN_OR_RETURN(auto cached,
-                      state_.LoadCache(env.container_id, env.ifname));
-  if (!cached) {
-    // Nothing to restore (never added, already deleted, or reboot); still
-    // release IPAM from the live config (#178).
-    if (!conf.ipam_type.empty()) {
-      SK_RETURN_IF_ERROR(
-          ipam_.Run(conf.ipam_type, Command::kDel, env, stdin_data).status());
-    }
-    return std::string();
-  }
-  CacheEntry& e = *cached;
-  SK_ASSIGN_OR_RETURN(VfLock lock,
-                      state_.LockVf(e.conf.device_id, options_.lock_timeout));
-  std::string ipam_type =
-      !conf.ipam_type.empty() ? conf.ipam_type : e.conf.ipam_type;
-  if (!ipam_type.empty()) {
-    SK_RETURN_IF_ERROR(
-        ipam_.Run(ipam_type, Command::kDel, env, stdin_data).status());
-  }
-  std::string pod_netns = !env.netns.empty() ? env.netns : e.netns;
-  SK_RETURN_IF_ERROR(Annotate(Restore(e, pod_netns), "cmdDel()"));
-  SK_RETURN_IF_ERROR(state_.RemoveCache(env.container_id, env.ifname));
-  return std::string();
 }
 
 absl::StatusOr<std::string> Plugin::Check(const CniEnv& env,
@@ -934,38 +663,6 @@ absl::StatusOr<std::string> Plugin::Status(const CniEnv& env,
   if (!conf.ipam_type.empty())
     SK_RETURN_IF_ERROR(
         ipam_.Run(conf.ipam_type, Command::kStatus, env, stdin_data).status());
-  return std::string();
-}
-
-absl::StatusOr<std::string> Plugin::Gc(const CniEnv& env,
-                                       std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
-    return CniError(kCniIncompatibleVersion,
-                    "config version does not allow GC");
-  absl::Status first;
-  if (conf.valid_attachments) {
-    SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());
-    for (auto& [file, e] : caches) {
-      bool valid = false;
-      for (const auto& [cid, ifname] : *conf.valid_attachments)
-        if (file == cid + "-" + ifname) valid = true;
-      if (valid || e.conf.device_id.empty()) continue;
-      auto lock = state_.LockVf(e.conf.device_id, options_.lock_timeout);
-      if (!lock.ok()) {
-        Keep(first, lock.status());
-        continue;
-      }
-      absl::Status s = Restore(e, e.netns);
-      if (s.ok()) s = state_.RemoveCacheFile(file);
-      Keep(first, Annotate(s, "GC " + file));
-    }
-  }
-  if (!conf.ipam_type.empty())
-    Keep(first,
-         ipam_.Run(conf.ipam_type, Command::kGc, env, stdin_data).status());
-  if (!first.ok()) return first;
   return std::string();
 }
 

@@ -9,14 +9,13 @@
 //     (vlan, MAC, rate, spoofchk, trust, link state). Production: a
 //     KernelSocket in the host netns. Integration tests on a kernel without
 //     SR-IOV: a recording fake PF (tests/testing/fake_pf_netlink.h).
-//   * `links` (LinkEnvironment&) — the *VF netdev side*: namespace handles
-//     and netlink sockets opened inside the host and pod namespaces for
-//     moves, renames, MAC/MTU, up, addresses and routes.
-//     Production and integration tests: KernelLinkEnvironment (real kernel;
-//     tests pass a private "host" netns). Unit tests: a fake over
-//     tests/testing/fake_link_kernel.h.
+//   * `links` (LinkEnvironment&, link_env.h) — the *VF netdev side*:
+//     namespace handles and netlink sockets opened inside the host and pod
+//     namespaces for moves, renames, MAC/MTU, up, addresses and routes.
 //
-// Safety properties (shared/reference/upstream-cni-multus.md §2.8, §3):
+// Safety properties (fixes over k8snetworkplumbingwg/sriov-cni v2.8
+// pkg/sriov/sriov.go and cmd/sriov/main.go, whose ADD leaves a half-applied
+// VF behind on failure and whose DEL needs the pod netns and its cache):
 //   * write-ahead: the cache (phase "adding") and the allocation file are
 //     written after the snapshot and before the first PF change;
 //   * an ADD failure undoes every applied step in reverse (IPAM DEL, netdev
@@ -43,10 +42,12 @@
 
 #include "absl/status/statusor.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/config.h"
 #include "lib/cni/env.h"
 #include "lib/cni/ipam.h"
+#include "lib/cni/link_env.h"
 #include "lib/cni/result.h"
 #include "lib/cni/state.h"
 #include "lib/net/link_ops.h"
@@ -55,50 +56,17 @@
 
 namespace sk::cni {
 
-// Namespaces and link sockets for the VF netdev side (see file comment).
-class LinkEnvironment {
- public:
-  virtual ~LinkEnvironment() = default;
-  // The namespace the VF netdevs live in when not attached (borrowed fd).
-  virtual int host_netns() const = 0;
-  // NotFound when `path` does not exist (pod netns gone).
-  virtual absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) = 0;
-  virtual absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
-      int netns_fd) = 0;
-  // Best effort; failures are ignored by the plugin.
-  virtual absl::Status WriteSysctl(int netns_fd, const std::string& key,
-                                   const std::string& value) = 0;
-  // Sends one gratuitous ARP (IPv4) or unsolicited NA (IPv6) per address of
-  // `ips` from link `ifindex` with `mac` inside `netns_fd` (announce.h).
-  // Returns the first error; the plugin only logs it.
-  virtual absl::Status Announce(int netns_fd, int ifindex,
-                                const net::MacAddress& mac,
-                                const std::vector<net::IpAddress>& ips) = 0;
-};
-
-class KernelLinkEnvironment : public LinkEnvironment {
- public:
-  // `host_netns_fd` < 0 means the caller's current namespace.
-  static absl::StatusOr<std::unique_ptr<KernelLinkEnvironment>> Create(
-      int host_netns_fd = -1);
-  int host_netns() const override { return host_.get(); }
-  absl::StatusOr<UniqueFd> OpenNetns(const std::string& path) override;
-  absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(
-      int netns_fd) override;
-  absl::Status WriteSysctl(int netns_fd, const std::string& key,
-                           const std::string& value) override;
-  absl::Status Announce(int netns_fd, int ifindex, const net::MacAddress& mac,
-                        const std::vector<net::IpAddress>& ips) override;
-
- private:
-  explicit KernelLinkEnvironment(UniqueFd host) : host_(std::move(host)) {}
-  UniqueFd host_;
-};
-
 struct PluginOptions {
   std::filesystem::path state_dir = "/var/lib/cni/sriov";
   std::chrono::milliseconds lock_timeout{60000};
-  // MAC set-and-verify and link-up-on-EBUSY retries (upstream: 20 x 100 ms).
+  // Every wait of the plugin (retries, polls, the VF lock) sleeps on this
+  // clock; tests pass a FakeClock (tests/testing/fake_clock.h). Not owned.
+  Clock* clock = &RealClock();
+  // The VF MAC set-and-verify (PF side and pod netdev) and the pod link-up
+  // are retried while they fail with Unavailable: the kernel's EBUSY or
+  // EAGAIN (a VF driver busy with a PF mailbox request or a reset, e.g.
+  // iavf) or a MAC that did not stick yet. Any other code fails at once.
+  // Upstream sriov-cni retries 20 x 100 ms.
   int retries = 20;
   std::chrono::milliseconds retry_interval{100};
   // Before announcing the addresses (GARP / unsolicited NA, netdevice mode
@@ -144,8 +112,11 @@ class Plugin {
 
   absl::Status DoAdd(const CniEnv& env, std::string_view stdin_data,
                      AddState& st);
-  absl::Status Rollback(const CniEnv& env, std::string_view stdin_data,
-                        AddState& st);
+  // Push the inverse of a PF field change / of the netdev's move into the
+  // pod (now named `pod_name` there) onto st.undo.
+  void PushPfUndo(AddState& st, net::VfField f);
+  void PushReturnNetdevUndo(const CniEnv& env, AddState& st,
+                            std::string pod_name);
   absl::Status ApplyPf(AddState& st);
   absl::Status SetupNetdev(const CniEnv& env, AddState& st);
   absl::Status ConfigureIps(AddState& st);

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 
 #include "lib/cni/plugin.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_link_kernel.h"
 #include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_pf_netlink.h"
@@ -131,9 +132,9 @@ class PluginNetdevTest : public ::testing::Test {
   void MakePlugin(const std::function<void(PluginOptions&)>& adjust) {
     PluginOptions opts;
     opts.state_dir = tmp_ / "state";
+    opts.clock = &clock_;
     opts.lock_timeout = std::chrono::milliseconds(50);
     opts.retries = 2;
-    opts.retry_interval = std::chrono::milliseconds(0);
     opts.warn = [this](std::string_view m) { warnings_.emplace_back(m); };
     adjust(opts);
     plugin_ = std::make_unique<Plugin>(*sysfs_, pf_sock_, *links_, ipam_, opts);
@@ -174,6 +175,7 @@ class PluginNetdevTest : public ::testing::Test {
   }
 
   TempDir tmp_;
+  sk::testing::FakeClock clock_;
   sk::testing::FakePf card_;
   std::string vf_, host_name_, pod_ns_;
   FakePfNetlink fake_pf_;
@@ -319,12 +321,15 @@ TEST_F(PluginNetdevTest, AnnouncementFailureIsAWarningNotAnAddError) {
 
 TEST_F(PluginNetdevTest, NoCarrierMeansNoAnnouncementAndAWarning) {
   kernel_.set_carrier(false);
-  MakePlugin([](PluginOptions& o) { o.announce_wait = {}; });
+  auto t0 = clock_.Now();
   SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  // The whole default wait, backing off 2, 4, ... 64 ms, then the rest.
+  EXPECT_EQ(clock_.Now() - t0, std::chrono::milliseconds(200));
+  EXPECT_EQ(clock_.sleeps().back(), std::chrono::milliseconds(74));
   EXPECT_THAT(links_->announces, IsEmpty());
   EXPECT_THAT(warnings_,
               ElementsAre("not announcing the addresses of net1: link not up "
-                          "and running after 0 ms"));
+                          "and running after 200 ms"));
 }
 
 TEST_F(PluginNetdevTest, DadFailureFailsAddAndRollsBackIncludingIpam) {
@@ -344,12 +349,26 @@ TEST_F(PluginNetdevTest, StillTentativeAtTheDadDeadlineIsAWarning) {
   ipam_.add_output =
       R"({"cniVersion":"1.0.0","ips":[{"address":"fd00:56::2/64"}]})";
   kernel_.set_new_address_flags(IFA_F_TENTATIVE);
-  MakePlugin([](PluginOptions& o) { o.dad_timeout = {}; });
+  auto t0 = clock_.Now();
   SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  EXPECT_EQ(clock_.Now() - t0, std::chrono::milliseconds(5000));
   EXPECT_THAT(warnings_, ElementsAre("IPv6 addresses on net1 still tentative "
-                                     "(DAD) after 0 ms; continuing"));
+                                     "(DAD) after 5000 ms; continuing"));
   EXPECT_THAT(links_->announces,
               ElementsAre(::testing::EndsWith(" fd00:56::2")));
+}
+
+TEST_F(PluginNetdevTest, BusyLinkUpIsRetriedOtherErrorsAreNot) {
+  kernel_.FailOnce("up", EBUSY, "");
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  EXPECT_THAT(clock_.sleeps(), ElementsAre(std::chrono::milliseconds(100)));
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf(kMacMtuIpam)).status());
+
+  kernel_.FailOnce("mac", EADDRNOTAVAIL, "");
+  auto r = plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam));
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(clock_.sleeps(), ElementsAre(std::chrono::milliseconds(100)));
+  ExpectVfBackInHost(/*up=*/false);  // DEL left it down
 }
 
 TEST_F(PluginNetdevTest, DelRestoresNameMacAndMtuAndMovesBack) {

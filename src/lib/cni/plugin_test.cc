@@ -20,6 +20,7 @@
 
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_pf_netlink.h"
 #include "tests/testing/fake_sysfs.h"
@@ -109,9 +110,9 @@ class PluginTest : public ::testing::Test {
     pod_ns_ = links_->NewNetns("pod1");
     PluginOptions opts;
     opts.state_dir = tmp_ / "state";
+    opts.clock = &clock_;
     opts.lock_timeout = std::chrono::milliseconds(50);
     opts.retries = 2;
-    opts.retry_interval = std::chrono::milliseconds(0);
     opts.step_hook_for_test = [this](std::string_view s) {
       steps_.emplace_back(s);
       if (on_step_) on_step_(s);
@@ -139,6 +140,7 @@ class PluginTest : public ::testing::Test {
   StateDir State() { return StateDir(tmp_ / "state"); }
 
   TempDir tmp_;
+  sk::testing::FakeClock clock_;
   sk::testing::FakePf card_;
   std::string vf_;
   FakePfNetlink fake_pf_;
@@ -666,10 +668,30 @@ TEST_F(PluginTest, DelOfGoPluginCacheRestoresVf) {
 TEST_F(PluginTest, LockHeldGivesCode11) {
   SK_ASSERT_OK_AND_ASSIGN(VfLock held,
                           State().LockVf(vf_, std::chrono::milliseconds(0)));
+  auto t0 = clock_.Now();
   auto r = plugin_->Run(Env(Command::kAdd), Conf(""));
+  EXPECT_EQ(clock_.Now() - t0, std::chrono::milliseconds(50));
   EXPECT_EQ(CniCodeOf(r.status()), 11);
   EXPECT_THAT(std::string(r.status().message()),
               HasSubstr("time out while waiting"));
+}
+
+TEST_F(PluginTest, BusyVfMacIsRetriedAfterTheRetryInterval) {
+  fake_pf_.FailOnce(net::VfField::kMac, EBUSY, "");
+  SK_ASSERT_OK(
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"mac":"02:00:00:00:00:aa")"))
+          .status());
+  EXPECT_THAT(clock_.sleeps(), ElementsAre(std::chrono::milliseconds(100)));
+  EXPECT_EQ(net::MacToString(fake_pf_.Vf(card_.netdev, 2).mac),
+            "02:00:00:00:00:aa");
+}
+
+TEST_F(PluginTest, VfMacErrorOtherThanBusyIsNotRetried) {
+  fake_pf_.FailOnce(net::VfField::kMac, EINVAL, "");
+  auto r =
+      plugin_->Run(Env(Command::kAdd), Conf(R"(,"mac":"02:00:00:00:00:aa")"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(clock_.sleeps(), IsEmpty());
 }
 
 TEST_F(PluginTest, MtuAbovePfMtuIsCode7) {

@@ -6,8 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
@@ -49,6 +47,36 @@ absl::Status Unlink(int dirfd, const std::string& name,
   return absl::OkStatus();
 }
 }  // namespace
+
+OrigVfState OrigVfStateFromVf(const net::VfInfo& vf) {
+  OrigVfState o;
+  o.spoofchk = vf.spoofchk;
+  o.trust = vf.trust;
+  o.admin_mac = net::MacToString(vf.mac);
+  o.vlan = vf.vlan;
+  o.vlan_qos = vf.qos;
+  o.vlan_proto = vf.vlan_proto;
+  o.min_tx_rate = vf.min_tx_rate;
+  o.max_tx_rate = vf.max_tx_rate;
+  o.link_state = vf.link_state;
+  return o;
+}
+
+net::VfInfo VfInfoFromOrigVfState(const OrigVfState& orig, uint32_t vf_id) {
+  net::VfInfo v;
+  v.id = vf_id;
+  if (auto mac = net::ParseMac(orig.admin_mac); mac.ok()) v.mac = *mac;
+  v.vlan = orig.vlan;
+  v.qos = orig.vlan_qos;
+  v.vlan_proto =
+      static_cast<uint16_t>(orig.vlan_proto == 0 ? 0x8100 : orig.vlan_proto);
+  v.spoofchk = orig.spoofchk;
+  v.trust = orig.trust;
+  v.min_tx_rate = orig.min_tx_rate;
+  v.max_tx_rate = orig.max_tx_rate;
+  v.link_state = orig.link_state;
+  return v;
+}
 
 std::string EncodeCache(const CacheEntry& e) {
   json j = e.conf.raw.is_object() ? e.conf.raw : json::object();
@@ -267,17 +295,21 @@ absl::StatusOr<VfLock> StateDir::LockVf(
           p.string() + " is a symlink; refusing to follow it");
     return ErrnoStatus(errno, "open ", p.string());
   }
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return VfLock(std::move(fd));
-    if (errno != EWOULDBLOCK && errno != EINTR)
-      return ErrnoStatus(errno, "flock ", p.string());
-    if (std::chrono::steady_clock::now() >= deadline)
-      return CniError(kCniTryAgainLater,
-                      "time out while waiting to acquire exclusive lock on [" +
-                          p.string() + "]");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  constexpr auto kPoll = std::chrono::milliseconds(5);
+  SK_ASSIGN_OR_RETURN(
+      bool locked,
+      PollUntil(*clock_, clock_->Now() + timeout, Backoff{kPoll, kPoll},
+                [&]() -> absl::StatusOr<bool> {
+                  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return true;
+                  if (errno != EWOULDBLOCK && errno != EINTR)
+                    return ErrnoStatus(errno, "flock ", p.string());
+                  return false;
+                }));
+  if (!locked)
+    return CniError(kCniTryAgainLater,
+                    "time out while waiting to acquire exclusive lock on [" +
+                        p.string() + "]");
+  return VfLock(std::move(fd));
 }
 
 }  // namespace sk::cni

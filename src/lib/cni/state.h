@@ -30,8 +30,10 @@
 
 #include "absl/status/statusor.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/config.h"
+#include "lib/net/link_ops.h"
 
 namespace sk::cni {
 
@@ -52,6 +54,15 @@ struct OrigVfState {
   uint32_t link_state = 0;
   uint32_t mtu = 0;
 };
+
+// The one conversion between the live VF (the PF's IFLA_VFINFO_LIST entry)
+// and its cached original state. Only the PF-side fields: host_ifname,
+// effective_mac and mtu describe the VF netdev and stay as they are
+// (defaults from OrigVfStateFromVf). VfInfoFromOrigVfState reads a
+// vlan_proto of 0 (old caches) as 802.1Q and an admin MAC that does not
+// parse as all zeroes.
+OrigVfState OrigVfStateFromVf(const net::VfInfo& vf);
+net::VfInfo VfInfoFromOrigVfState(const OrigVfState& orig, uint32_t vf_id);
 
 struct CacheEntry {
   NetConf conf;  // the cached config (parsed leniently)
@@ -85,7 +96,9 @@ class VfLock {
 
 class StateDir {
  public:
-  explicit StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // `clock` (not owned) times LockVf's wait.
+  explicit StateDir(std::filesystem::path dir, Clock& clock = RealClock())
+      : dir_(std::move(dir)), clock_(&clock) {}
   const std::filesystem::path& dir() const { return dir_; }
 
   std::filesystem::path CachePath(const std::string& cid,
@@ -109,7 +122,8 @@ class StateDir {
                                const std::string& netns) const;
   absl::Status RemoveAllocation(const std::string& pci) const;
 
-  // flock(LOCK_EX) on pci/vf_lock/<pci>.lock, polling until `timeout`.
+  // flock(LOCK_EX) on pci/vf_lock/<pci>.lock, polling every 5 ms on the
+  // clock until `timeout`.
   // Unavailable with CNI code 11 "time out while waiting to acquire
   // exclusive lock on [<path>]" when it expires.
   absl::StatusOr<VfLock> LockVf(const std::string& pci,
@@ -122,6 +136,7 @@ class StateDir {
   absl::StatusOr<UniqueFd> OpenTop(bool create) const;
   absl::StatusOr<UniqueFd> OpenPciDir(bool create, bool lock_dir) const;
   std::filesystem::path dir_;
+  Clock* clock_;
 };
 
 }  // namespace sk::cni

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 
 #include "lib/cni/error.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -177,14 +178,45 @@ TEST(StateDirTest, SymlinkedAllocationFileIsNotFollowed) {
   EXPECT_EQ(old, "/run/netns/x");
 }
 
+TEST(OrigVfStateTest, ConvertsToAndFromTheLiveVf) {
+  net::VfInfo vf;
+  vf.id = 3;
+  vf.mac = *net::ParseMac("02:00:00:00:00:0a");
+  vf.vlan = 100;
+  vf.qos = 2;
+  vf.vlan_proto = 0x88a8;
+  vf.min_tx_rate = 10;
+  vf.max_tx_rate = 200;
+  vf.spoofchk = true;
+  vf.trust = true;
+  vf.link_state = 2;
+  OrigVfState o = OrigVfStateFromVf(vf);
+  EXPECT_EQ(o.admin_mac, "02:00:00:00:00:0a");
+  EXPECT_EQ(o.vlan_qos, 2u);
+  EXPECT_EQ(o.vlan_proto, 0x88a8u);
+  EXPECT_TRUE(o.host_ifname.empty());
+  EXPECT_EQ(o.mtu, 0u);
+  EXPECT_EQ(VfInfoFromOrigVfState(o, 3), vf);
+
+  o.vlan_proto = 0;  // an old cache: 802.1Q
+  o.admin_mac = "";
+  net::VfInfo back = VfInfoFromOrigVfState(o, 3);
+  EXPECT_EQ(back.vlan_proto, 0x8100);
+  EXPECT_EQ(back.mac, net::MacAddress{});
+}
+
 TEST(StateDirTest, LockTimesOutWithCode11WhileHeld) {
   TempDir tmp;
-  StateDir state(tmp.path());
+  sk::testing::FakeClock clock;
+  StateDir state(tmp.path(), clock);
   SK_ASSERT_OK_AND_ASSIGN(
       VfLock held, state.LockVf("0000:af:06.0", std::chrono::milliseconds(0)));
   // flock locks belong to the open file description: a second open in the
   // same process conflicts, as a second plugin process would.
-  auto second = state.LockVf("0000:af:06.0", std::chrono::milliseconds(20));
+  auto t0 = clock.Now();
+  auto second = state.LockVf("0000:af:06.0", std::chrono::seconds(1));
+  EXPECT_EQ(clock.Now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(clock.sleeps().front(), std::chrono::milliseconds(5));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(CniCodeOf(second.status()), 11);
   EXPECT_EQ(std::string(second.status().message()),

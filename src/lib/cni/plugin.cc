@@ -429,7 +429,9 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
   SK_ASSIGN_OR_RETURN(auto args, ParseCniArgs(env.args));
   SK_ASSIGN_OR_RETURN(st.mac, EffectiveMac(st.conf, args));
   const std::string& pci = st.conf.device_id;
-  SK_RETURN_IF_ERROR(ResolveVf(sysfs_, pci).status());
+  // One sysfs walk for PF, VF index, driver and mode; it also refuses an
+  // unknown device before any lock or state file exists.
+  SK_ASSIGN_OR_RETURN(st.loc, ResolveVf(sysfs_, pci));
   SK_ASSIGN_OR_RETURN(VfLock lock, state_.LockVf(pci, options_.lock_timeout));
   SK_ASSIGN_OR_RETURN(auto holder, RepairStale(st.conf, env));
   // Another live attachment holds the VF: refused even in the same netns
@@ -460,7 +462,6 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
     return CniError(
         kCniInvalidNetns,
         "plugin's netns and netns from CNI_NETNS should not be the same");
-  SK_ASSIGN_OR_RETURN(st.loc, ResolveVf(sysfs_, pci));
 
   // Snapshot the original state before touching anything.
   LinkOps pf_ops(pf_socket_);
@@ -486,10 +487,12 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
         absl::StrCat("mtu ", *st.conf.mtu, " invalid: greater than the MTU ",
                      pf->mtu, " of PF ", pf->name));
   }
-  SK_ASSIGN_OR_RETURN(st.host_sock, links_.OpenSocket(links_.host_netns()));
   st.entry.orig = OrigVfStateFromVf(st.orig_vf);
   OrigVfState& o = st.entry.orig;
   if (st.loc.mode == VfMode::kNetdevice) {
+    // Only netdevice mode touches the VF's netdev; a vfio VF has none, so
+    // vfio mode opens no host-side link socket (two setns calls saved).
+    SK_ASSIGN_OR_RETURN(st.host_sock, links_.OpenSocket(links_.host_netns()));
     LinkOps host(*st.host_sock);
     auto link = host.GetLink(st.loc.netdev);
     if (!link.ok())

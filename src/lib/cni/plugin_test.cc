@@ -57,8 +57,10 @@ class FakeLinkEnvironment : public LinkEnvironment {
     return fd;
   }
   absl::StatusOr<std::unique_ptr<netlink::Socket>> OpenSocket(int) override {
+    ++sockets_opened;
     return std::unique_ptr<netlink::Socket>(new FakeNetlinkSocket());
   }
+  int sockets_opened = 0;
   absl::Status WriteSysctl(int, const std::string&,
                            const std::string&) override {
     return absl::OkStatus();
@@ -183,6 +185,11 @@ TEST_F(PluginTest, AddUserspaceAppliesPfFieldsInUpstreamOrder) {
   EXPECT_TRUE(cache->orig.spoofchk);
   SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
   EXPECT_EQ(alloc, std::optional<std::string>(pod_ns_));
+  // A vfio VF has no netdev: vfio mode opens no link socket in any netns
+  // (each costs a setns there and back).
+  EXPECT_EQ(links_->sockets_opened, 0);
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf(kFullConfig)).status());
+  EXPECT_EQ(links_->sockets_opened, 0);
 }
 
 TEST_F(PluginTest, ResultPciIdOnlyFrom110AndIpVersionBefore100) {

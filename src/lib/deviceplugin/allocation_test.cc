@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/base/file_util.h"
-#include "lib/deviceplugin/test_fixture.h"
+#include "tests/testing/deviceplugin_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 

@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "lib/libvirt/libvirt_tools_for_test.h"
+#include "tests/testing/libvirt_tools_for_test.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "lib/deviceplugin/kubelet_stand_in.h"
+#include "tests/testing/kubelet_stand_in.h"
 
 #include <sys/stat.h>
 

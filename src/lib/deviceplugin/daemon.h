@@ -8,7 +8,9 @@
 //   d.Shutdown();   // from the signal-handling thread
 //   t.join();
 //
-// Lifecycle rules (issue 4; reference sections 1.4, 3.1, 3.6):
+// Lifecycle rules (upstream k8snetworkplumbingwg/sriov-network-device-plugin
+// v3.11.0 cmd/sriovdp/manager.go and pkg/resources/server.go, except where
+// noted):
 // - Mode: plugin-watcher when plugins_registry_dir exists at start,
 //   otherwise legacy Register on kubelet.sock.
 // - An unreadable or invalid config (or a sysfs that cannot be listed) keeps

@@ -230,7 +230,8 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
     if (!s.ok()) return RequestError("Allocate", s);
   }
   if (opts_.use_cdi) {
-    // Refresh the spec so it matches the nodes handed out now (#633).
+    // Refresh the spec so it matches the nodes handed out now
+    // (k8snetworkplumbingwg/sriov-network-device-plugin#633).
     if (auto s = WriteCdiSpec(); !s.ok()) return ToGrpc(s);
   }
   for (const auto& c : req->container_requests()) {

@@ -7,7 +7,8 @@
 //   ...
 //   svc.Stop();   // ends ListAndWatch streams before the server shuts down
 //
-// Behaviour (reference section 3.2):
+// Behaviour (upstream: k8snetworkplumbingwg/sriov-network-device-plugin
+// v3.11.0, pkg/resources/server.go):
 // - GetDevicePluginOptions: PreStartRequired=false,
 //   GetPreferredAllocationAvailable=false.
 // - ListAndWatch: sends the full list (ID, "Healthy", NUMA node unless
@@ -25,7 +26,8 @@
 //   CDI mode: no device specs; cdi_devices carries "<prefix>/<class>=<id>"
 //   and, for runtimes that read annotations, the annotation
 //   "cdi.k8s.io/<prefix>_<class>_<name>" (unique per pool: upstream's key is
-//   per prefix and class only, so two pools in one container clash, #731).
+//   per prefix and class only, so two pools in one container clash,
+//   k8snetworkplumbingwg/sriov-network-device-plugin#731).
 // - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
 // - Every RPC first checks the device IDs it was sent: an ID longer than
 //   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the

@@ -28,8 +28,10 @@ std::string Golden(const std::string& name) {
 
 PciAddress Addr(const char* s) { return PciAddress::Parse(s).value(); }
 
-// The two interfaces of shared/reference A.5: one with bootOrder and
-// pciAddress, one bare (and a non-zero domain to check the hex widths).
+// Two SR-IOV interfaces as in kubevirt/kubevirt
+// pkg/virt-launcher/virtwrap/device/hostdevice/sriov/hostdev_test.go: one with
+// bootOrder and pciAddress, one bare (and a non-zero domain to check the hex
+// widths).
 std::vector<HostdevSpec> A5Specs() {
   HostdevSpec a;
   a.source = Addr("0000:81:01.0");

@@ -42,12 +42,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 #include "lib/base/unique_fd.h"
@@ -98,7 +99,7 @@ class Daemon {
   absl::Status Run();
   // Asks Run() to clean up and return. Safe from any thread.
   void Shutdown();
-  DaemonState GetState() const;
+  DaemonState GetState() const ABSL_LOCKS_EXCLUDED(state_mu_);
 
  private:
   // Decides whether an error is worth logging: when it changes, and again
@@ -126,7 +127,7 @@ class Daemon {
   void HandleInotify();
   // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
   bool WatchSocketDir();
-  void Publish();
+  void Publish() ABSL_LOCKS_EXCLUDED(state_mu_);
   void StopAll();
   std::filesystem::path ConfigDir() const;
 
@@ -147,8 +148,8 @@ class Daemon {
   int config_dir_wd_ = -1;
   std::atomic<bool> shutdown_{false};
 
-  mutable std::mutex state_mu_;
-  DaemonState state_;  // guarded by state_mu_
+  mutable absl::Mutex state_mu_;
+  DaemonState state_ ABSL_GUARDED_BY(state_mu_);
 };
 
 }  // namespace sk::deviceplugin

@@ -1,8 +1,5 @@
 #include "lib/libvirt/hostdev_xml.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "pugixml.hpp"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,6 +7,7 @@
 #include "tests/testing/libvirt_tools_for_test.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/testdata.h"
 
 namespace sk::libvirt {
 namespace {
@@ -20,10 +18,7 @@ using ::sk::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Golden(const std::string& name) {
-  std::ifstream in(std::string(SK_LIBVIRT_TESTDATA) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ::sk::testing::ReadTestFile(SK_LIBVIRT_TESTDATA, name);
 }
 
 PciAddress Addr(const char* s) { return PciAddress::Parse(s).value(); }

@@ -23,8 +23,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "lib/deviceplugin/kubelet_stand_in.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/kubelet_stand_in.h"
 #include "tests/testing/temp_dir.h"
 
 extern char** environ;

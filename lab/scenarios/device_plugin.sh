@@ -11,7 +11,7 @@
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 
 dp="$SK_BUILD_DIR/src/cmd/sriov-device-plugin/sriov-device-plugin"
-ks="$SK_BUILD_DIR/src/lib/deviceplugin/kubelet-stand-in"
+ks="$SK_BUILD_DIR/tools/kubelet-stand-in/kubelet-stand-in"
 [ -x "$dp" ] || sk_fail "$dp not built"
 [ -x "$ks" ] || sk_fail "$ks not built"
 

@@ -78,12 +78,12 @@ trap 'rm -rf "$empty"' EXIT
 out=$(SK_BUILD_DIR=$empty SK_SRC_DIR=$src bash -c '
   . "$SK_SRC_DIR/lab/guest/lib.sh"
   . "$SK_SRC_DIR/lab/flows/flow-lib.sh"
-  x=$(sk_flow_binary src/lib/deviceplugin/kubelet-stand-in)
+  x=$(sk_flow_binary tools/kubelet-stand-in/kubelet-stand-in)
   echo "step went on with x=$x"' 2>&1)
 rc=$?
 if [ $rc -eq 0 ] || [[ $out == *"step went on"* ]]; then
   fail "a missing flow binary did not fail the flow (exit $rc): $out"
-elif [[ $out != *"FAIL: the flow needs src/lib/deviceplugin/kubelet-stand-in, which is not built"* ]]; then
+elif [[ $out != *"FAIL: the flow needs tools/kubelet-stand-in/kubelet-stand-in, which is not built"* ]]; then
   fail "missing binary: message does not name it: $out"
 else
   pass "a missing binary fails the flow (exit $rc)"

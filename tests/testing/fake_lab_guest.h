@@ -1,5 +1,5 @@
 #pragma once
-// A fixture of the QEMU lab guest (shared/reference/lab.md): what
+// A fixture of the QEMU lab guest (lab/boot.sh): what
 // `sriovctl doctor` sees inside
 //   qemu-system-x86_64 -accel tcg -machine q35,kernel-irqchip=split
 //     -device intel-iommu,intremap=on,caching-mode=on

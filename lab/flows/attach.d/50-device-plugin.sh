@@ -4,7 +4,7 @@
 # real device-plugin gRPC API (legacy Register on kubelet.sock).
 sk_step "pool advertised, VF allocated (sriov-device-plugin)"
 dp=$(sk_flow_binary src/cmd/sriov-device-plugin/sriov-device-plugin)
-ks=$(sk_flow_binary src/lib/deviceplugin/kubelet-stand-in)
+ks=$(sk_flow_binary tools/kubelet-stand-in/kubelet-stand-in)
 dpw=/tmp/sk-flow-dp
 mkdir -p "$dpw/dp" "$dpw/etc"
 printf '%s\n' '{"resourceList":[{"resourceName":"sriov_vfio",' \

@@ -1,13 +1,17 @@
 #pragma once
 // What an allocation hands to a container, computed from live sysfs at
-// Allocate time (upstream #451: cached /dev/vfio/<group> paths went stale
-// after a reboot renumbered IOMMU groups).
+// Allocate time (k8snetworkplumbingwg/sriov-network-device-plugin#451:
+// cached /dev/vfio/<group> paths went stale after a reboot renumbered IOMMU
+// groups).
 //
 //   SK_ASSIGN_OR_RETURN(DeviceOutputs o, ComputeDeviceOutputs(pool, dev, fs));
 //   o.specs   -> ContainerAllocateResponse.devices
 //   o.info    -> one entry of the PCIDEVICE_<..>_INFO JSON
 //
-// Providers and keys are upstream's (reference sections 2.4, 3.3, 3.4):
+// Providers and keys are upstream's
+// (k8snetworkplumbingwg/sriov-network-device-plugin v3.11.0: pkg/infoprovider
+// for device specs and mounts, pkg/resources/pool_stub.go for the environment
+// variables):
 //   generic {deviceID}
 //   vfio    {mount:/dev/vfio/vfio, dev-mount:/dev/vfio/<G>}   (vfio-pci)
 //           no-IOMMU: host path /dev/vfio/noiommu-<G>, container /dev/vfio/<G>

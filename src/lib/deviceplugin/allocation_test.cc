@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/base/file_util.h"
-#include "lib/deviceplugin/test_fixture.h"
+#include "tests/testing/deviceplugin_fixture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -62,7 +62,8 @@ TEST_F(AllocationTest, GroupIsReadLiveAtAllocateTime) {
   fx_.AddPf("0000:01:00.0", "ens1", 1, "vfio-pci", 40);
   Pool pool =
       MakePool(R"({"resourceList":[{"resourceName":"vfio","selectors":{}}]})");
-  // A reboot renumbered the group after discovery (upstream #451).
+  // A reboot renumbered the group after discovery
+  // (k8snetworkplumbingwg/sriov-network-device-plugin#451).
   fx_.SetGroup(fx_.devices()[1], 77);
   SK_ASSERT_OK_AND_ASSIGN(auto out,
                           ComputeDeviceOutputs(pool, pool.devices[0], fs_));

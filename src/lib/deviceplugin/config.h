@@ -8,7 +8,8 @@
 //   for (const ResourceConfig& r : c.resources) { ... }
 //   for (const absl::Status& e : c.pool_errors) { log(e); }   // dropped pools
 //
-// Compatibility rules (reference: upstream-device-plugin.md section 1):
+// Compatibility rules (upstream v3.11.0: cmd/sriovdp/manager.go reads the
+// file into the structs of pkg/types/types.go with Go's encoding/json):
 // - Object keys match case-insensitively, as Go's encoding/json does: an
 //   exact match wins, otherwise the first key equal ignoring case. The
 //   operator's "IsRdma", "NeedVhostNet" and "SelectorObj" therefore work.

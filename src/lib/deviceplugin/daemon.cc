@@ -79,7 +79,7 @@ void Daemon::Shutdown() {
 }
 
 DaemonState Daemon::GetState() const {
-  std::lock_guard lock(state_mu_);
+  absl::MutexLock lock(&state_mu_);
   return state_;
 }
 
@@ -99,7 +99,7 @@ void Daemon::Publish() {
     p.last_error = s.last_error;
     st.pools.push_back(std::move(p));
   }
-  std::lock_guard lock(state_mu_);
+  absl::MutexLock lock(&state_mu_);
   state_ = std::move(st);
 }
 

@@ -8,7 +8,9 @@
 //   d.Shutdown();   // from the signal-handling thread
 //   t.join();
 //
-// Lifecycle rules (issue 4; reference sections 1.4, 3.1, 3.6):
+// Lifecycle rules (upstream k8snetworkplumbingwg/sriov-network-device-plugin
+// v3.11.0 cmd/sriovdp/manager.go and pkg/resources/server.go, except where
+// noted):
 // - Mode: plugin-watcher when plugins_registry_dir exists at start,
 //   otherwise legacy Register on kubelet.sock.
 // - An unreadable or invalid config (or a sysfs that cannot be listed) keeps
@@ -40,12 +42,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 #include "lib/base/unique_fd.h"
@@ -96,7 +99,7 @@ class Daemon {
   absl::Status Run();
   // Asks Run() to clean up and return. Safe from any thread.
   void Shutdown();
-  DaemonState GetState() const;
+  DaemonState GetState() const ABSL_LOCKS_EXCLUDED(state_mu_);
 
  private:
   // Decides whether an error is worth logging: when it changes, and again
@@ -124,7 +127,7 @@ class Daemon {
   void HandleInotify();
   // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
   bool WatchSocketDir();
-  void Publish();
+  void Publish() ABSL_LOCKS_EXCLUDED(state_mu_);
   void StopAll();
   std::filesystem::path ConfigDir() const;
 
@@ -145,8 +148,8 @@ class Daemon {
   int config_dir_wd_ = -1;
   std::atomic<bool> shutdown_{false};
 
-  mutable std::mutex state_mu_;
-  DaemonState state_;  // guarded by state_mu_
+  mutable absl::Mutex state_mu_;
+  DaemonState state_ ABSL_GUARDED_BY(state_mu_);
 };
 
 }  // namespace sk::deviceplugin

@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 
 #include "lib/base/strings.h"
-#include "lib/deviceplugin/kubelet_stand_in.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/kubelet_stand_in.h"
 #include "tests/testing/log_capture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"

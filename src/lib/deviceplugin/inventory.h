@@ -6,7 +6,9 @@
 //   for (const Pool& p : inv.pools) { ... p.devices ... }
 //   for (const std::string& line : inv.log) { log(line); }  // why excluded
 //
-// Discovery rules, as upstream (reference section 2):
+// Discovery rules, as upstream
+// (k8snetworkplumbingwg/sriov-network-device-plugin v3.11.0: pkg/netdevice and
+// pkg/accelerator device providers, pkg/resources pools):
 // - netDevice pools consider PCI class 0x02, accelerator pools class 0x12.
 // - A PF with sriov_numvfs > 0 is hidden (its VFs are candidates).
 // - An unbound device (no driver link) is dropped.
@@ -19,7 +21,8 @@
 // reported in `log` and skipped.
 //
 // Unlike upstream, an empty pool is still returned (the server advertises
-// zero devices, so stale capacity on the node drops to 0; upstream #245).
+// zero devices, so stale capacity on the node drops to 0;
+// k8snetworkplumbingwg/sriov-network-device-plugin#245).
 //
 // Thread safety: pure apart from reading sysfs through `fs`.
 

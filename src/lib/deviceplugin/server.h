@@ -1,6 +1,8 @@
 #pragma once
 // One pool's gRPC endpoint: its unix socket, the DevicePlugin service and the
-// registration with kubelet, in either mode (reference section 3.1).
+// registration with kubelet, in either mode (as upstream
+// k8snetworkplumbingwg/sriov-network-device-plugin v3.11.0,
+// pkg/resources/server.go).
 //
 //   SK_ASSIGN_OR_RETURN(auto srv, PluginServer::Start(pool, fs, opts));
 //   if (opts.mode == RegistrationMode::kLegacy)
@@ -16,7 +18,7 @@
 //   calls GetInfo (type "DevicePlugin", endpoint = full socket path,
 //   versions v1alpha1 and v1beta1) and NotifyRegistrationStatus. A refusal is
 //   recorded in rejected(); the daemon then re-creates the socket (upstream
-//   stops for good, #411).
+//   stops for good, k8snetworkplumbingwg/sriov-network-device-plugin#411).
 //
 // Thread safety: Start/Register/Stop from one thread (the daemon's);
 // registered()/rejected()/SocketExists() from any thread.

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "spdlog/spdlog.h"
 
 #include "lib/base/file_util.h"
@@ -84,18 +85,21 @@ v1beta1::ListAndWatchResponse DevicePluginService::DeviceList() const {
 grpc::Status DevicePluginService::ListAndWatch(
     grpc::ServerContext* ctx, const v1beta1::Empty*,
     grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) {
-  std::unique_lock lock(mu_);
-  if (stopped_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stopping");
+  mu_.Lock();
+  if (stopped_) {
+    mu_.Unlock();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stopping");
+  }
   ++open_streams_;
   uint64_t sent = generation_;
   while (true) {
-    lock.unlock();
+    mu_.Unlock();
     if (auto s = WriteCdiSpec(); !s.ok()) {
       spdlog::error("{}: CDI spec: {}", pool_.config.FullName(),
                     std::string(s.message()));
     }
     bool ok = writer->Write(DeviceList());
-    lock.lock();
+    mu_.Lock();
     if (!ok) {
       // The stream broke (kubelet went away); only this stream ends.
       spdlog::warn("{}: ListAndWatch send failed; stream closed",
@@ -105,13 +109,14 @@ grpc::Status DevicePluginService::ListAndWatch(
     // Cancellation (kubelet gone, server shutdown) does not signal cv_, so
     // wake up periodically to notice it.
     while (!stopped_ && generation_ == sent && !ctx->IsCancelled()) {
-      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
     }
     if (stopped_ || ctx->IsCancelled()) break;
     sent = generation_;
   }
   --open_streams_;
-  cv_.notify_all();
+  cv_.SignalAll();
+  mu_.Unlock();
   return grpc::Status::OK;
 }
 
@@ -230,7 +235,8 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
     if (!s.ok()) return RequestError("Allocate", s);
   }
   if (opts_.use_cdi) {
-    // Refresh the spec so it matches the nodes handed out now (#633).
+    // Refresh the spec so it matches the nodes handed out now
+    // (k8snetworkplumbingwg/sriov-network-device-plugin#633).
     if (auto s = WriteCdiSpec(); !s.ok()) return ToGrpc(s);
   }
   for (const auto& c : req->container_requests()) {
@@ -298,19 +304,19 @@ void DevicePluginService::RemoveOutputs() const {
 }
 
 void DevicePluginService::Resend() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   ++generation_;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void DevicePluginService::Stop() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   stopped_ = true;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 int DevicePluginService::open_streams() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return open_streams_;
 }
 

@@ -7,7 +7,8 @@
 //   ...
 //   svc.Stop();   // ends ListAndWatch streams before the server shuts down
 //
-// Behaviour (reference section 3.2):
+// Behaviour (upstream: k8snetworkplumbingwg/sriov-network-device-plugin
+// v3.11.0, pkg/resources/server.go):
 // - GetDevicePluginOptions: PreStartRequired=false,
 //   GetPreferredAllocationAvailable=false.
 // - ListAndWatch: sends the full list (ID, "Healthy", NUMA node unless
@@ -25,7 +26,8 @@
 //   CDI mode: no device specs; cdi_devices carries "<prefix>/<class>=<id>"
 //   and, for runtimes that read annotations, the annotation
 //   "cdi.k8s.io/<prefix>_<class>_<name>" (unique per pool: upstream's key is
-//   per prefix and class only, so two pools in one container clash, #731).
+//   per prefix and class only, so two pools in one container clash,
+//   k8snetworkplumbingwg/sriov-network-device-plugin#731).
 // - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
 // - Every RPC first checks the device IDs it was sent: an ID longer than
 //   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the
@@ -35,13 +37,13 @@
 // Thread safety: all RPCs may run concurrently; Stop() and Resend() are
 // callable from any thread.
 
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
 
 #include "lib/deviceplugin/inventory.h"
@@ -64,7 +66,8 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
       v1beta1::DevicePluginOptions* resp) override;
   grpc::Status ListAndWatch(
       grpc::ServerContext* ctx, const v1beta1::Empty* req,
-      grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) override;
+      grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   grpc::Status GetPreferredAllocation(
       grpc::ServerContext* ctx, const v1beta1::PreferredAllocationRequest* req,
       v1beta1::PreferredAllocationResponse* resp) override;
@@ -87,13 +90,13 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   void RemoveOutputs() const;
 
   // Makes every open ListAndWatch stream send the list again.
-  void Resend();
+  void Resend() ABSL_LOCKS_EXCLUDED(mu_);
   // Ends every open ListAndWatch stream (and refuses new ones).
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Pool& pool() const { return pool_; }
   // Number of ListAndWatch streams currently open.
-  int open_streams() const;
+  int open_streams() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // `s` prefixed with the resource name, logged and converted.
@@ -103,11 +106,11 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   const sysfs::Sysfs fs_;
   const ServiceOptions opts_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;     // guarded by mu_
-  uint64_t generation_ = 0;  // guarded by mu_
-  int open_streams_ = 0;     // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled when any of the fields below changes
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sk::deviceplugin

@@ -1,6 +1,8 @@
 #pragma once
 // virt-controller's rendering of the virt-launcher pod, the SR-IOV parts
-// (shared/reference/upstream-kubevirt-operator.md A.3):
+// (kubevirt/kubevirt pkg/network/multus/annotation.go,
+// pkg/network/pod/annotations/generator.go and
+// pkg/virt-controller/services/template.go):
 //
 //   NadStore nads("default");
 //   SK_RETURN_IF_ERROR(nads.AddDir("nads/"));

@@ -1,13 +1,11 @@
 #include "lib/kubevirt/launcher_pod.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/testdata.h"
 
 namespace sk::kubevirt {
 namespace {
@@ -23,10 +21,7 @@ using ::testing::Pair;
 const std::string kTestdata = SK_KUBEVIRT_TESTDATA;
 
 std::string ReadTestdata(const std::string& name) {
-  std::ifstream in(kTestdata + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ::sk::testing::ReadTestFile(kTestdata, name);
 }
 
 // Hash values from KubeVirt's own tests and documentation: the network

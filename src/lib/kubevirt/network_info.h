@@ -2,7 +2,9 @@
 // The `kubevirt.io/network-info` pod annotation, which KubeVirt's VMI
 // controller writes once Multus has published `k8s.v1.cni.cncf.io/
 // network-status`, and which virt-launcher reads through the downward API
-// at /etc/podinfo/network-info (reference A.3/A.4):
+// at /etc/podinfo/network-info (kubevirt/kubevirt docs/network/sriov.md;
+// the reader is
+// pkg/virt-launcher/virtwrap/device/hostdevice/sriov/pcipool_netstatus.go):
 //
 //   {"interfaces":[{"network":"sriov-net",
 //     "deviceInfo":{"type":"pci","version":"1.0.0",

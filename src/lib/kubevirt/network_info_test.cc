@@ -1,12 +1,10 @@
 #include "lib/kubevirt/network_info.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/testdata.h"
 
 namespace sk::kubevirt {
 namespace {
@@ -21,10 +19,7 @@ using ::testing::Pair;
 const std::string kTestdata = SK_KUBEVIRT_TESTDATA;
 
 std::string ReadTestdata(const std::string& name) {
-  std::ifstream in(kTestdata + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ::sk::testing::ReadTestFile(kTestdata, name);
 }
 
 TEST(NetworkStatusTest, ParsesAnnotationArray) {

@@ -1,6 +1,8 @@
 #pragma once
-// virt-launcher's side of SR-IOV (reference A.4/A.5): find the host VF of
-// every SR-IOV interface and turn it into a libvirt <hostdev>.
+// virt-launcher's side of SR-IOV: find the host VF of every SR-IOV interface
+// and turn it into a libvirt <hostdev> (as kubevirt/kubevirt
+// pkg/virt-launcher/virtwrap/device/hostdevice/sriov/pcipool_netstatus.go and
+// hostdev.go do).
 //
 //   SK_ASSIGN_OR_RETURN(auto info, ParseNetworkInfoPci(network_info_text));
 //   PciAddressPool pool(info, *PciDeviceEnvFromEnviron(environ),

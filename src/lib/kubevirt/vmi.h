@@ -119,7 +119,7 @@ struct Cause {
 };
 
 // KubeVirt's admission rules that touch SR-IOV (pkg/network/admitter and
-// the vmi-create admitter; reference A.6), plus three of our own marked
+// the vmi-create admitter in kubevirt/kubevirt), plus three of our own marked
 // [sriovkit]:
 //  1. each interface has exactly one binding method or binding plugin;
 //     slirp, macvtap and passt are discontinued;

@@ -24,7 +24,8 @@
 //   </devices>
 //
 // Contract details (each is a KubeVirt or libvirt fact, see
-// shared/reference/upstream-kubevirt-operator.md A.5):
+// kubevirt/kubevirt
+// pkg/virt-launcher/virtwrap/device/hostdevice/sriov/hostdev.go):
 //  - managed="no": the VF is already bound to vfio-pci by the node
 //    configuration; libvirt must not unbind/rebind it. mode="subsystem" is
 //    libvirt's default and what `virsh dumpxml` prints back.

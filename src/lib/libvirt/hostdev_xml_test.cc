@@ -1,15 +1,13 @@
 #include "lib/libvirt/hostdev_xml.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "pugixml.hpp"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "lib/libvirt/libvirt_tools_for_test.h"
+#include "tests/testing/libvirt_tools_for_test.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/testdata.h"
 
 namespace sk::libvirt {
 namespace {
@@ -20,16 +18,15 @@ using ::sk::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Golden(const std::string& name) {
-  std::ifstream in(std::string(SK_LIBVIRT_TESTDATA) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ::sk::testing::ReadTestFile(SK_LIBVIRT_TESTDATA, name);
 }
 
 PciAddress Addr(const char* s) { return PciAddress::Parse(s).value(); }
 
-// The two interfaces of shared/reference A.5: one with bootOrder and
-// pciAddress, one bare (and a non-zero domain to check the hex widths).
+// Two SR-IOV interfaces as in kubevirt/kubevirt
+// pkg/virt-launcher/virtwrap/device/hostdevice/sriov/hostdev_test.go: one with
+// bootOrder and pciAddress, one bare (and a non-zero domain to check the hex
+// widths).
 std::vector<HostdevSpec> A5Specs() {
   HostdevSpec a;
   a.source = Addr("0000:81:01.0");

@@ -19,7 +19,6 @@ class DpFixture {
  public:
   explicit DpFixture(std::filesystem::path root) : root_(std::move(root)) {}
 
-  const std::filesystem::path& root() const { return root_; }
   std::vector<sysfs::PciDevice>& devices() { return devices_; }
 
   // A PF (class 0x02) with `numvfs` VFs at bus `bus`, functions 02.0...
@@ -75,15 +74,6 @@ class DpFixture {
                                     link);
   }
 
-  void SetDriverLink(const std::string& bdf, const std::string& driver) {
-    auto link = Dev(bdf) / "driver";
-    std::filesystem::remove(link);
-    if (driver.empty()) return;
-    std::filesystem::create_directories(root_ / "sys/bus/pci/drivers" / driver);
-    std::filesystem::create_symlink("../../../../bus/pci/drivers/" + driver,
-                                    link);
-  }
-
   void MkFile(const std::string& rel, const std::string& content = "") {
     auto p = root_ / rel;
     std::filesystem::create_directories(p.parent_path());
@@ -99,6 +89,15 @@ class DpFixture {
   }
 
  private:
+  void SetDriverLink(const std::string& bdf, const std::string& driver) {
+    auto link = Dev(bdf) / "driver";
+    std::filesystem::remove(link);
+    if (driver.empty()) return;
+    std::filesystem::create_directories(root_ / "sys/bus/pci/drivers" / driver);
+    std::filesystem::create_symlink("../../../../bus/pci/drivers/" + driver,
+                                    link);
+  }
+
   sysfs::PciDevice Base(const std::string& bdf, uint32_t cls, uint16_t vendor,
                         uint16_t device, const std::string& driver, int numa) {
     sysfs::PciDevice d;

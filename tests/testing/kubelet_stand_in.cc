@@ -1,4 +1,4 @@
-#include "lib/deviceplugin/kubelet_stand_in.h"
+#include "tests/testing/kubelet_stand_in.h"
 
 #include <sys/stat.h>
 
@@ -14,7 +14,9 @@ struct KubeletStandIn::Endpoint {
   std::unique_ptr<v1beta1::DevicePlugin::Stub> stub;
   grpc::ClientContext law_ctx;
   std::thread law_thread;
-  std::vector<v1beta1::Device> devices;  // guarded by the stand-in's mu_
+  // Guarded by the stand-in's mu_ (not annotated: the analysis cannot name
+  // the owner's mutex from here).
+  std::vector<v1beta1::Device> devices;
   bool got_list = false;
 
   ~Endpoint() {
@@ -35,7 +37,7 @@ class KubeletStandIn::RegistrationImpl final
                           "unsupported version " + req->version());
     }
     {
-      std::lock_guard lock(k_->mu_);
+      absl::MutexLock lock(&k_->mu_);
       k_->requests_[req->resource_name()] = *req;
     }
     // Kubelet dials back asynchronously; doing it here is equivalent for a
@@ -75,7 +77,7 @@ KubeletStandIn::~KubeletStandIn() {
   }
   std::map<std::string, std::shared_ptr<Endpoint>> eps;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     eps.swap(endpoints_);
   }
   eps.clear();
@@ -107,7 +109,7 @@ void KubeletStandIn::Connect(const std::string& resource,
   ep->stub = v1beta1::DevicePlugin::NewStub(ep->channel);
   std::shared_ptr<Endpoint> old;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     old = endpoints_[resource];
     endpoints_[resource] = ep;
   }
@@ -119,12 +121,12 @@ void KubeletStandIn::Connect(const std::string& resource,
     v1beta1::ListAndWatchResponse resp;
     bool first = true;
     while (reader->Read(&resp)) {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       raw->devices.assign(resp.devices().begin(), resp.devices().end());
       raw->got_list = true;
       if (first) ++registrations_[resource];
       first = false;
-      cv_.notify_all();
+      cv_.SignalAll();
     }
     (void)reader->Finish();
   });
@@ -140,7 +142,7 @@ void KubeletStandIn::WatcherLoop() {
       }
       std::string key = sk::StrCat(st.st_ino, ":", st.st_ctim.tv_nsec);
       {
-        std::lock_guard lock(mu_);
+        absl::MutexLock lock(&mu_);
         if (seen_sockets_[e.path().string()] == key) continue;
         seen_sockets_[e.path().string()] = key;
       }
@@ -155,7 +157,7 @@ void KubeletStandIn::WatcherLoop() {
       // A socket file exists from bind() on, before the plugin listens; like
       // kubelet's reconciler, try again on the next pass.
       if (!reg->GetInfo(&ctx, ireq, &info).ok()) {
-        std::lock_guard lock(mu_);
+        absl::MutexLock lock(&mu_);
         seen_sockets_.erase(e.path().string());
         continue;
       }
@@ -169,7 +171,7 @@ void KubeletStandIn::WatcherLoop() {
                         std::chrono::seconds(1));
       (void)reg->NotifyRegistrationStatus(&nctx, status, &sresp);
       {
-        std::lock_guard lock(mu_);
+        absl::MutexLock lock(&mu_);
         watcher_endpoints_[info.name()] = info.endpoint();
       }
       if (ok) Connect(info.name(), info.endpoint());
@@ -180,54 +182,60 @@ void KubeletStandIn::WatcherLoop() {
 
 std::shared_ptr<KubeletStandIn::Endpoint> KubeletStandIn::Find(
     const std::string& resource) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = endpoints_.find(resource);
   return it == endpoints_.end() ? nullptr : it->second;
 }
 
 absl::StatusOr<std::vector<v1beta1::Device>> KubeletStandIn::WaitForDevices(
     const std::string& resource, size_t min_devices, absl::Duration timeout) {
-  std::unique_lock lock(mu_);
-  auto ok = [&] {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (true) {
     auto it = endpoints_.find(resource);
-    return it != endpoints_.end() && it->second->got_list &&
-           it->second->devices.size() >= min_devices;
-  };
-  if (!cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), ok)) {
-    return absl::DeadlineExceededError(
-        sk::StrCat("KubeletStandIn: no device list for ", resource));
+    if (it != endpoints_.end() && it->second->got_list &&
+        it->second->devices.size() >= min_devices) {
+      return it->second->devices;
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          sk::StrCat("KubeletStandIn: no device list for ", resource));
+    }
+    cv_.WaitWithDeadline(&mu_, deadline);
   }
-  return endpoints_.at(resource)->devices;
 }
 
 absl::Status KubeletStandIn::WaitForRegistrations(const std::string& resource,
                                                   int count,
                                                   absl::Duration timeout) {
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout),
-                      [&] { return registrations_[resource] >= count; })) {
-    return absl::DeadlineExceededError(
-        sk::StrCat("KubeletStandIn: ", resource, " registered ",
-                   registrations_[resource], " times, want ", count));
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (registrations_[resource] < count) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          sk::StrCat("KubeletStandIn: ", resource, " registered ",
+                     registrations_[resource], " times, want ", count));
+    }
+    cv_.WaitWithDeadline(&mu_, deadline);
   }
   return absl::OkStatus();
 }
 
 int KubeletStandIn::registrations(const std::string& resource) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = registrations_.find(resource);
   return it == registrations_.end() ? 0 : it->second;
 }
 
 v1beta1::RegisterRequest KubeletStandIn::last_request(
     const std::string& resource) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = requests_.find(resource);
   return it == requests_.end() ? v1beta1::RegisterRequest() : it->second;
 }
 
 std::string KubeletStandIn::last_endpoint(const std::string& resource) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = watcher_endpoints_.find(resource);
   return it == watcher_endpoints_.end() ? "" : it->second;
 }

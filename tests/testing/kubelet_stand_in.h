@@ -15,16 +15,16 @@
 // Thread safety: all methods are thread-safe.
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
 #include <grpcpp/grpcpp.h>
@@ -44,15 +44,19 @@ class KubeletStandIn {
   // Waits until `resource` has registered and its ListAndWatch stream has
   // delivered at least `min_devices` devices. DeadlineExceeded on timeout.
   absl::StatusOr<std::vector<v1beta1::Device>> WaitForDevices(
-      const std::string& resource, size_t min_devices, absl::Duration timeout);
+      const std::string& resource, size_t min_devices, absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until `resource` has registered at least `count` times in total.
   absl::Status WaitForRegistrations(const std::string& resource, int count,
-                                    absl::Duration timeout);
-  int registrations(const std::string& resource) const;
+                                    absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  int registrations(const std::string& resource) const ABSL_LOCKS_EXCLUDED(mu_);
   // The last RegisterRequest received (legacy) for `resource`.
-  v1beta1::RegisterRequest last_request(const std::string& resource) const;
+  v1beta1::RegisterRequest last_request(const std::string& resource) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The PluginInfo of the last GetInfo (watcher) for `resource`.
-  std::string last_endpoint(const std::string& resource) const;
+  std::string last_endpoint(const std::string& resource) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Allocate over the plugin's socket, one container with `ids`.
   absl::StatusOr<v1beta1::AllocateResponse> Allocate(
@@ -73,9 +77,11 @@ class KubeletStandIn {
   class RegistrationImpl;
   KubeletStandIn() = default;
   absl::Status ServeKubeletSock();
-  void Connect(const std::string& resource, const std::string& socket);
-  void WatcherLoop();
-  std::shared_ptr<Endpoint> Find(const std::string& resource) const;
+  void Connect(const std::string& resource, const std::string& socket)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void WatcherLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Endpoint> Find(const std::string& resource) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   std::filesystem::path dir_;
   bool watcher_ = false;
@@ -85,13 +91,16 @@ class KubeletStandIn {
   std::unique_ptr<grpc::Server> server_;
   std::thread watcher_thread_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;
-  std::map<std::string, int> registrations_;
-  std::map<std::string, v1beta1::RegisterRequest> requests_;
-  std::map<std::string, std::string> watcher_endpoints_;
-  std::map<std::string, std::string> seen_sockets_;  // path -> inode key
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // signalled when a device list arrives
+  std::map<std::string, std::shared_ptr<Endpoint>> endpoints_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> registrations_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1beta1::RegisterRequest> requests_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> watcher_endpoints_ ABSL_GUARDED_BY(mu_);
+  // path -> inode key
+  std::map<std::string, std::string> seen_sockets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sk::deviceplugin

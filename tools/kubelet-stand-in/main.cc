@@ -11,7 +11,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "lib/base/exit_code.h"
-#include "lib/deviceplugin/kubelet_stand_in.h"
+#include "tests/testing/kubelet_stand_in.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kubelet-stand-in: kubelet's device-manager side, for tests"};

@@ -1,7 +1,8 @@
 #pragma once
 
 // The sriov plugin's network configuration (stdin JSON), field-compatible
-// with upstream sriov-cni (shared/reference/upstream-cni-multus.md §1).
+// with upstream sriov-cni (k8snetworkplumbingwg/sriov-cni v2.8
+// pkg/types/types.go NetConf, pkg/config/config.go LoadConf).
 //
 // Semantics kept from upstream: `vlan` absent means "leave the VF VLAN
 // alone" and `0` clears it; unknown keys are ignored; MAC precedence is

@@ -1,8 +1,8 @@
 #pragma once
 
-// The CNIDeviceInfoFile capability (device-info-spec v1.1.0; reference
-// §7.3 and the feature-table row "write a pci devinfo {pci-address,
-// pf-pci-address} if it is absent").
+// The CNIDeviceInfoFile capability (k8snetworkplumbingwg
+// device-info-spec v1.1.0; sriov-cni writes a pci device-info document
+// {pci-address, pf-pci-address} when none is there yet).
 //
 // Multus passes runtimeConfig.CNIDeviceInfoFile (a path under
 // /var/run/k8s.cni.cncf.io/devinfo/cni/) to plugins that declare the

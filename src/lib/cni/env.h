@@ -2,8 +2,8 @@
 
 // The CNI execution environment (CNI_* variables) and CNI_ARGS.
 //
-// Validation follows libcni's skel (the table in
-// shared/reference/upstream-cni-multus.md §4); every error carries its CNI
+// Validation follows containernetworking/cni v1.1 pkg/skel/skel.go
+// (getCmdArgsFromEnv and its checks); every error carries its CNI
 // code (error.h): missing/unknown CNI_COMMAND and required variables -> 4,
 // empty container id -> 3, bad container id or ifname -> 4.
 

@@ -24,7 +24,6 @@
 namespace sk::cni {
 namespace {
 
-using internal::Keep;
 using internal::TransitName;
 
 using net::LinkInfo;

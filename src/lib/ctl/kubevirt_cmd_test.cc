@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "lib/base/exit_code.h"
-#include "lib/libvirt/libvirt_tools_for_test.h"
 #include "tests/testing/ctl_runner.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/libvirt_tools_for_test.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sk::ctl {

@@ -35,6 +35,7 @@
 #include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_pf_netlink.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/fork_each.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -567,27 +568,11 @@ TEST_F(CniIntegrationTest, CrashThenNextAddOfAnotherPodRepairs) {
 
 TEST_F(CniIntegrationTest, TwoConcurrentAddsOnOneVf) {
   std::string pod2 = NewPodNs("p2");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  std::vector<pid_t> kids;
-  for (int i = 0; i < 2; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto r = Run(Command::kAdd, Conf(""), i == 0 ? "c1" : "c2",
-                   i == 0 ? pod_ns_ : pod2);
-      int code = r.ok() ? 0 : CniCodeOf(r.status());
-      (void)!::write(fds[1], &code, sizeof(code));
-      ::_exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
-  ::close(fds[1]);
-  std::vector<int> codes(2, -1);
-  ASSERT_EQ(::read(fds[0], codes.data(), sizeof(int) * 2),
-            static_cast<ssize_t>(sizeof(int) * 2));
-  ::close(fds[0]);
+  std::vector<int> codes = sk::testing::ForkEach(2, [&](int i) {
+    auto r = Run(Command::kAdd, Conf(""), i == 0 ? "c1" : "c2",
+                 i == 0 ? pod_ns_ : pod2);
+    return r.ok() ? 0 : CniCodeOf(r.status());
+  });
   std::sort(codes.begin(), codes.end());
   EXPECT_EQ(codes, (std::vector<int>{0, 11}));
   int in_pods = (LinkIn(pod_ns_, "net1").ok() ? 1 : 0) +

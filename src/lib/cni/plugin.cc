@@ -12,6 +12,7 @@
 #include "lib/base/errno_status.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
 #include "lib/cni/dad.h"
 #include "lib/cni/devinfo.h"
 #include "lib/cni/error.h"
@@ -572,11 +573,9 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
 
 absl::StatusOr<std::string> Plugin::Check(const CniEnv& env,
                                           std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kFull));
-  if (CompareVersions(conf.cni_version, "0.4.0") < 0)
-    return CniError(kCniIncompatibleVersion,
-                    "config version does not allow CHECK");
+  SK_ASSIGN_OR_RETURN(
+      NetConf conf,
+      internal::ParseConfFor(stdin_data, Strictness::kFull, "0.4.0", "CHECK"));
   SK_ASSIGN_OR_RETURN(auto args, ParseCniArgs(env.args));
   SK_ASSIGN_OR_RETURN(auto mac, EffectiveMac(conf, args));
   SK_ASSIGN_OR_RETURN(auto cached,
@@ -649,13 +648,25 @@ absl::StatusOr<std::string> Plugin::Check(const CniEnv& env,
   return std::string();
 }
 
+namespace internal {
+absl::StatusOr<NetConf> ParseConfFor(std::string_view stdin_data,
+                                     Strictness strictness,
+                                     std::string_view min,
+                                     std::string_view verb) {
+  SK_ASSIGN_OR_RETURN(NetConf conf, ParseNetConf(stdin_data, strictness));
+  if (CompareVersions(conf.cni_version, min) < 0)
+    return CniError(
+        kCniIncompatibleVersion,
+        absl::StrCat("config version does not allow ", ToAbsl(verb)));
+  return conf;
+}
+}  // namespace internal
+
 absl::StatusOr<std::string> Plugin::Status(const CniEnv& env,
                                            std::string_view stdin_data) {
   SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
-    return CniError(kCniIncompatibleVersion,
-                    "config version does not allow STATUS");
+                      internal::ParseConfFor(stdin_data, Strictness::kLenient,
+                                             "1.1.0", "STATUS"));
   if (!conf.device_id.empty()) {
     auto loc = ResolveVf(sysfs_, conf.device_id);
     if (!loc.ok())

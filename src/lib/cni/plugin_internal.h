@@ -7,6 +7,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#include "lib/cni/config.h"
 
 namespace sk::cni::internal {
 
@@ -24,5 +27,13 @@ inline std::string TransitName(const std::string& pci) {
     if (std::isxdigit(static_cast<unsigned char>(c))) n += c;
   return n.substr(0, 2) + n.substr(n.size() > 13 ? n.size() - 13 : 2);
 }
+
+// The config of a command that needs cniVersion >= `min` (CHECK 0.4.0,
+// STATUS and GC 1.1.0): CNI code 2 "config version does not allow <verb>"
+// for an older one.
+absl::StatusOr<NetConf> ParseConfFor(std::string_view stdin_data,
+                                     Strictness strictness,
+                                     std::string_view min,
+                                     std::string_view verb);
 
 }  // namespace sk::cni::internal

@@ -24,6 +24,7 @@
 #include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_pf_netlink.h"
 #include "tests/testing/fake_sysfs.h"
+#include "tests/testing/fork_each.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -395,30 +396,14 @@ TEST_F(PluginTest, IdempotentReAddOfTheSameAttachmentIsAccepted) {
 // code 11, and exactly one attachment is recorded.
 TEST_F(PluginTest, FiftyConcurrentAddsInOneNetnsGiveTheVfOnce) {
   constexpr int kAdds = 50;
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  std::vector<pid_t> kids;
-  for (int i = 0; i < kAdds; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      PluginOptions opts;
-      opts.state_dir = tmp_ / "state";
-      opts.lock_timeout = std::chrono::seconds(30);
-      Plugin p(*sysfs_, pf_sock_, *links_, ipam_, opts);
-      auto r = p.Run(Env(Command::kAdd, "c" + std::to_string(i)), Conf(""));
-      int code = r.ok() ? 0 : CniCodeOf(r.status());
-      (void)!::write(fds[1], &code, sizeof(code));
-      ::_exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
-  ::close(fds[1]);
-  std::vector<int> codes(kAdds, -1);
-  ASSERT_EQ(::read(fds[0], codes.data(), sizeof(int) * kAdds),
-            static_cast<ssize_t>(sizeof(int) * kAdds));
-  ::close(fds[0]);
+  std::vector<int> codes = sk::testing::ForkEach(kAdds, [&](int i) {
+    PluginOptions opts;
+    opts.state_dir = tmp_ / "state";
+    opts.lock_timeout = std::chrono::seconds(30);
+    Plugin p(*sysfs_, pf_sock_, *links_, ipam_, opts);
+    auto r = p.Run(Env(Command::kAdd, "c" + std::to_string(i)), Conf(""));
+    return r.ok() ? 0 : CniCodeOf(r.status());
+  });
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 0), 1);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), 11), kAdds - 1);
   SK_ASSERT_OK_AND_ASSIGN(auto caches, State().ListCaches());
@@ -449,43 +434,28 @@ TEST_F(PluginTest, HundredConcurrentAddsForSevenVfsGiveEachVfOnce) {
   std::vector<std::string> netns;
   for (int i = 0; i < kAdds; ++i)
     netns.push_back(links_->NewNetns("p" + std::to_string(i)));
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  std::vector<pid_t> kids;
-  for (int i = 0; i < kAdds; ++i) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      PluginOptions opts;
-      opts.state_dir = tmp_ / "state7";
-      opts.lock_timeout = std::chrono::seconds(30);
-      Plugin p(fs, sock, *links_, ipam_, opts);
-      std::string conf =
-          R"({"cniVersion":"1.0.0","name":"sriov-net","type":"sriov","deviceID":")" +
-          card.vfs[i % kVfs] + R"("})";
-      auto r =
-          p.Run(Env(Command::kAdd, "c" + std::to_string(i), netns[i]), conf);
-      int rec[2] = {i, r.ok() ? 0 : CniCodeOf(r.status())};
-      (void)!::write(fds[1], rec, sizeof(rec));
-      ::_exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
-  ::close(fds[1]);
+  std::vector<int> codes = sk::testing::ForkEach(kAdds, [&](int i) {
+    PluginOptions opts;
+    opts.state_dir = tmp_ / "state7";
+    opts.lock_timeout = std::chrono::seconds(30);
+    Plugin p(fs, sock, *links_, ipam_, opts);
+    std::string conf =
+        R"({"cniVersion":"1.0.0","name":"sriov-net","type":"sriov","deviceID":")" +
+        card.vfs[i % kVfs] + R"("})";
+    auto r = p.Run(Env(Command::kAdd, "c" + std::to_string(i), netns[i]), conf);
+    return r.ok() ? 0 : CniCodeOf(r.status());
+  });
   std::vector<int> winners_per_vf(kVfs, 0);
   int losers = 0, records = 0;
-  int rec[2];
-  while (::read(fds[0], rec, sizeof(rec)) == sizeof(rec)) {
-    ++records;
-    if (rec[1] == 0) {
-      ++winners_per_vf[rec[0] % kVfs];
+  for (int i = 0; i < kAdds; ++i) {
+    if (codes[i] != -1) ++records;
+    if (codes[i] == 0) {
+      ++winners_per_vf[i % kVfs];
     } else {
-      EXPECT_EQ(rec[1], 11) << "pod " << rec[0];
+      EXPECT_EQ(codes[i], 11) << "pod " << i;
       ++losers;
     }
   }
-  ::close(fds[0]);
   EXPECT_EQ(records, kAdds);
   EXPECT_EQ(winners_per_vf, std::vector<int>(kVfs, 1));
   EXPECT_EQ(losers, kAdds - kVfs);

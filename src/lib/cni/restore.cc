@@ -203,11 +203,9 @@ absl::StatusOr<std::string> Plugin::Del(const CniEnv& env,
 
 absl::StatusOr<std::string> Plugin::Gc(const CniEnv& env,
                                        std::string_view stdin_data) {
-  SK_ASSIGN_OR_RETURN(NetConf conf,
-                      ParseNetConf(stdin_data, Strictness::kLenient));
-  if (CompareVersions(conf.cni_version, "1.1.0") < 0)
-    return CniError(kCniIncompatibleVersion,
-                    "config version does not allow GC");
+  SK_ASSIGN_OR_RETURN(
+      NetConf conf,
+      internal::ParseConfFor(stdin_data, Strictness::kLenient, "1.1.0", "GC"));
   absl::Status first;
   if (conf.valid_attachments) {
     SK_ASSIGN_OR_RETURN(auto caches, state_.ListCaches());

@@ -10,32 +10,17 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "tests/testing/run_shell.h"
 #include "tests/testing/temp_dir.h"
 
 namespace {
 
-struct Out {
-  int exit_code;
-  std::string stdout_text;
-  std::string stderr_text;
-};
+using Out = sk::testing::ShellResult;
 
 Out RunSriov(const std::string& env, const std::string& stdin_text,
              const std::string& args = "") {
-  sk::testing::TempDir tmp;
-  std::ofstream(tmp / "in") << stdin_text;
-  std::string cmd = "env -i " + env + " " SK_SRIOV_BINARY " " + args + " < " +
-                    (tmp / "in").string() + " 2> " + (tmp / "err").string();
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;)
-    out.append(buf, n);
-  int status = ::pclose(p);
-  std::ifstream err_in(tmp / "err");
-  std::stringstream err;
-  err << err_in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err.str()};
+  return sk::testing::RunShell("env -i " + env + " " SK_SRIOV_BINARY " " + args,
+                               stdin_text);
 }
 
 // The reference plugins' first two lines (skel's "about" text).

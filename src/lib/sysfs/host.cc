@@ -22,6 +22,7 @@
 #include "lib/base/errno_status.h"
 #include "lib/base/strings.h"
 #include "lib/base/unique_fd.h"
+#include "lib/sysfs/pci_ids.h"
 
 namespace sk::sysfs {
 namespace {
@@ -233,70 +234,6 @@ NetDev ReadNetdev(int devfd, const std::string& name, bool details,
   return nd;
 }
 
-// Vendor and device names from a pci.ids database, looked up only for the
-// IDs in `wanted` (vendor << 16 | device). Format: "vvvv  Vendor" lines at
-// column 0, "\tdddd  Device" lines below their vendor, "\t\t..." subsystem
-// lines and the "C xx" class section (the end of the vendor list) skipped.
-struct PciNames {
-  std::unordered_map<uint16_t, std::string> vendors;
-  std::unordered_map<uint32_t, std::string> devices;
-};
-
-bool Hex4(std::string_view s, uint16_t* out) {
-  if (s.size() < 4) return false;
-  uint16_t v = 0;
-  for (size_t i = 0; i < 4; ++i) {
-    char c = s[i];
-    int d = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (d < 0) return false;
-    v = static_cast<uint16_t>((v << 4) | d);
-  }
-  *out = v;
-  return true;
-}
-
-std::string NameAfterId(std::string_view line, size_t id_len) {
-  line.remove_prefix(std::min(line.size(), id_len));
-  return std::string(absl::StripAsciiWhitespace(ToAbsl(line)));
-}
-
-PciNames ParsePciIds(std::string_view text,
-                     const std::unordered_set<uint32_t>& wanted) {
-  std::unordered_set<uint16_t> wanted_vendors;
-  for (uint32_t id : wanted)
-    wanted_vendors.insert(static_cast<uint16_t>(id >> 16));
-  PciNames names;
-  bool in_wanted_vendor = false;
-  uint16_t vendor = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
-    if (line[0] == 'C' && line.size() > 1 && line[1] == ' ') break;
-    if (line[0] != '\t') {
-      uint16_t v;
-      in_wanted_vendor = Hex4(line, &v) && wanted_vendors.count(v) > 0;
-      if (in_wanted_vendor) {
-        vendor = v;
-        names.vendors[v] = NameAfterId(line, 4);
-      }
-      continue;
-    }
-    if (!in_wanted_vendor || line.size() < 2 || line[1] == '\t') continue;
-    uint16_t d;
-    if (!Hex4(line.substr(1), &d)) continue;
-    uint32_t key = (uint32_t{vendor} << 16) | d;
-    if (wanted.count(key)) names.devices[key] = NameAfterId(line, 5);
-  }
-  return names;
-}
-
 void ResolveNames(const Sysfs& fs, const DiscoverOptions& opts,
                   std::vector<PciDevice>& devices) {
   std::unordered_set<uint32_t> wanted;
@@ -325,7 +262,8 @@ struct Uevent {
 
 // "vvvv:dddd" as in PCI_ID / PCI_SUBSYS_ID.
 bool ParseIdPair(std::string_view v, uint16_t* a, uint16_t* b) {
-  return v.size() == 9 && v[4] == ':' && Hex4(v, a) && Hex4(v.substr(5), b);
+  return v.size() == 9 && v[4] == ':' && ParseHex4(v, a) &&
+         ParseHex4(v.substr(5), b);
 }
 
 Uevent ParseUevent(std::string_view text, AttrReader& r) {

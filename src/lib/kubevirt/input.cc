@@ -207,7 +207,8 @@ size_t FirstInvalidUtf8(std::string_view s) {
 // Size, then encoding: Kubernetes objects are UTF-8 (the API server refuses
 // anything else), and a name that is not UTF-8 cannot be written back into
 // the JSON of an annotation.
-absl::Status CheckSize(std::string_view text, const YamlLimits& limits) {
+absl::Status CheckSizeAndEncoding(std::string_view text,
+                                  const YamlLimits& limits) {
   if (text.size() > limits.max_bytes)
     return absl::InvalidArgumentError(
         sk::StrCat("input of ", text.size(), " bytes exceeds the ",
@@ -226,7 +227,7 @@ absl::StatusOr<std::string> ReadInputFile(const std::filesystem::path& path) {
 
 absl::StatusOr<YAML::Node> LoadYamlDocument(std::string_view text,
                                             const YamlLimits& limits) {
-  if (absl::Status s = CheckSize(text, limits); !s.ok()) return s;
+  if (absl::Status s = CheckSizeAndEncoding(text, limits); !s.ok()) return s;
   if (LooksLikeJson(text)) return FromJson(text, limits);
   if (absl::Status s = CheckYaml(text, limits, 1); !s.ok()) return s;
   try {
@@ -239,7 +240,7 @@ absl::StatusOr<YAML::Node> LoadYamlDocument(std::string_view text,
 
 absl::StatusOr<std::vector<YAML::Node>> LoadYamlDocuments(
     std::string_view text, const YamlLimits& limits) {
-  if (absl::Status s = CheckSize(text, limits); !s.ok()) return s;
+  if (absl::Status s = CheckSizeAndEncoding(text, limits); !s.ok()) return s;
   if (LooksLikeJson(text)) {
     absl::StatusOr<YAML::Node> doc = FromJson(text, limits);
     if (!doc.ok()) return doc.status();

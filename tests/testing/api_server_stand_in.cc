@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -919,6 +920,8 @@ ApiServerStandIn::ApiServerStandIn(std::unique_ptr<Impl> impl)
 
 absl::StatusOr<std::unique_ptr<ApiServerStandIn>> ApiServerStandIn::Start(
     const TestPki& pki, Options options) {
+  // A client that hangs up mid-response must not kill the test process.
+  ::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<Impl>();
   impl->pki = pki;
   impl->options = std::move(options);

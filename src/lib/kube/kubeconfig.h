@@ -52,7 +52,7 @@ struct RestConfig {
 
 struct KubeconfigOptions {
   // The context to use; empty: current-context.
-  std::string context;
+  std::string context{};
   // Honour `insecure-skip-tls-verify: true`; without it such a cluster is an
   // error naming the field.
   bool allow_insecure = false;

@@ -292,11 +292,13 @@ class Conn {
     buf_.append(tmp, static_cast<size_t>(n));
     return true;
   }
-  // True when the peer has closed (or reset) the socket.
+  // For a streaming response: true when the peer closed or reset the
+  // socket, or sent anything (a TLS close_notify; a watching client sends
+  // nothing else).
   bool PeerClosed() {
     char c;
     ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
   }
   std::string& buf() { return buf_; }
   SSL* ssl() { return ssl_; }
@@ -339,6 +341,7 @@ struct ApiServerStandIn::Impl {
   GoneMode gone_mode = GoneMode::kErrorEvent;
   uint64_t expire_generation = 0;
   uint64_t bookmark_generation = 0;
+  uint64_t close_generation = 0;
   int watches = 0;
   struct Failure {
     int remaining;
@@ -542,7 +545,7 @@ void ApiServerStandIn::Impl::Serve(int fd) {
           logged.content_type = it->second;
         }
         bool keep = Handle(c, req, &logged);
-        {
+        if (!logged.method.empty()) {  // a watch logs itself as it starts
           std::lock_guard<std::mutex> l(mu);
           log.push_back(logged);
         }
@@ -813,16 +816,24 @@ void ApiServerStandIn::Impl::Watch(Conn& c, const Ref& ref,
   std::unique_lock<std::mutex> l(mu);
   bool too_old = from > 0 && from < compacted_rv;
   if (too_old && gone_mode == GoneMode::kHttpStatus) {
-    l.unlock();
     HttpResponse r{410,
                    StatusBody(410, absl::StrCat("too old resource version: ",
                                                 from, " (", compacted_rv, ")")),
                    {}};
     logged->status = 410;
+    log.push_back(*logged);
+    logged->method.clear();
+    l.unlock();
     Respond(c, r, false);
     return;
   }
   logged->status = 200;
+  log.push_back(*logged);
+  logged->method.clear();
+  // Knob generations are taken as the watch opens, so a knob used after
+  // WaitForWatches() always reaches this watch.
+  uint64_t expire_gen = expire_generation, bookmark_gen = bookmark_generation;
+  uint64_t close_gen = close_generation;
   ++watches;
   cv.notify_all();
   std::string head =
@@ -865,7 +876,6 @@ void ApiServerStandIn::Impl::Watch(Conn& c, const Ref& ref,
       if (!(ok = send_line({{"type", "ADDED"}, {"object", o}}))) break;
     }
   }
-  uint64_t expire_gen = expire_generation, bookmark_gen = bookmark_generation;
   while (ok && !stopping) {
     // Everything after the cursor, in order.
     std::vector<Event> pending;
@@ -883,6 +893,7 @@ void ApiServerStandIn::Impl::Watch(Conn& c, const Ref& ref,
            {"object", StatusBody(410, "too old resource version", "Expired")}});
       break;
     }
+    if (close_generation != close_gen) break;
     if (bookmark_generation != bookmark_gen) {
       bookmark_gen = bookmark_generation;
       if (bookmarks) {
@@ -897,6 +908,7 @@ void ApiServerStandIn::Impl::Watch(Conn& c, const Ref& ref,
     int64_t seen_rv = rv;
     cv.wait_for(l, std::chrono::milliseconds(50), [&] {
       return stopping || rv != seen_rv || expire_generation != expire_gen ||
+             close_generation != close_gen ||
              bookmark_generation != bookmark_gen;
     });
     if (!stopping && rv == seen_rv) {
@@ -1061,6 +1073,12 @@ void ApiServerStandIn::SetCompactedResourceVersion(int64_t rv, GoneMode mode) {
 void ApiServerStandIn::ExpireWatches() {
   std::lock_guard<std::mutex> l(impl_->mu);
   ++impl_->expire_generation;
+  impl_->cv.notify_all();
+}
+
+void ApiServerStandIn::CloseWatches() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  ++impl_->close_generation;
   impl_->cv.notify_all();
 }
 

@@ -119,6 +119,8 @@ class ApiServerStandIn {
   // Ends every open watch with an ERROR event carrying a 410 Status, as the
   // server does when the watch cache has moved past a watcher.
   void ExpireWatches();
+  // Ends every open watch cleanly (as when its timeoutSeconds runs out).
+  void CloseWatches();
   // Sends a BOOKMARK at the current resourceVersion on every open watch that
   // asked for bookmarks.
   void SendBookmarks();

@@ -2,12 +2,15 @@
 
 #include <cstdlib>
 #include <exception>
+#include <sstream>
 #include <system_error>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include "lib/base/file_util.h"
@@ -213,6 +216,56 @@ absl::StatusOr<RestConfig> Resolve(const YAML::Node& root,
   return cfg;
 }
 
+// yaml-cpp 0.7 alone can be made to recurse or expand without bound by a few
+// bytes (deep nesting; aliases standing for exponentially large trees), so
+// the first document's parse events are checked before YAML::Load builds it,
+// as src/lib/kubevirt/input.cc does for KubeVirt inputs. A kubeconfig is
+// about 4 levels deep and never needs anchors.
+class BoundsChecker : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { Node(m, a); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override {
+    Fail(m, "aliases are not accepted");
+  }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a,
+                const std::string&) override {
+    Node(m, a);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&,
+                       YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    Open(m, a);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a,
+                  YAML::EmitterStyle::value) override {
+    Open(m, a);
+  }
+  void OnMapEnd() override { --depth_; }
+  void OnAnchor(const YAML::Mark& m, const std::string&) override {
+    Fail(m, "anchors are not accepted");
+  }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  static constexpr int kMaxDepth = 32;
+  void Node(const YAML::Mark& m, YAML::anchor_t a) {
+    if (a != YAML::NullAnchor) Fail(m, "anchors are not accepted");
+  }
+  void Open(const YAML::Mark& m, YAML::anchor_t a) {
+    Node(m, a);
+    if (++depth_ > kMaxDepth)
+      Fail(m, absl::StrCat("nested deeper than ", kMaxDepth, " levels"));
+  }
+  void Fail(const YAML::Mark& m, const std::string& why) {
+    if (problem_.empty())
+      problem_ = absl::StrCat("line ", m.line + 1, ": ", why);
+  }
+  int depth_ = 0;
+  std::string problem_;
+};
+
 }  // namespace
 
 absl::StatusOr<RestConfig> ParseKubeconfig(std::string_view yaml,
@@ -225,6 +278,14 @@ absl::StatusOr<RestConfig> ParseKubeconfig(std::string_view yaml,
   }
   // yaml-cpp reports errors by exception; they stop here.
   try {
+    std::istringstream in{std::string(yaml)};
+    BoundsChecker checker;
+    YAML::Parser parser(in);
+    parser.HandleNextDocument(checker);
+    if (!checker.problem().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kubeconfig ", origin.string(), ": ", checker.problem()));
+    }
     YAML::Node root = YAML::Load(std::string(yaml));
     return Resolve(root, origin, options);
   } catch (const YAML::Exception& e) {

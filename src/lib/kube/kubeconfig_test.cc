@@ -184,6 +184,10 @@ TEST_F(KubeconfigTest, ErrorsNameTheirField) {
        "not valid YAML at line"},
       {"not a mapping", "- 1\n- 2\n", absl::StatusCode::kInvalidArgument,
        "not a YAML mapping"},
+      {"deep nesting", std::string(100, '[') + std::string(100, ']'),
+       absl::StatusCode::kInvalidArgument, "nested deeper than 32 levels"},
+      {"alias", "a: &x {b: 1}\nc: *x\n", absl::StatusCode::kInvalidArgument,
+       "are not accepted"},
       {"bad boolean",
        Kubeconfig(
            "    server: https://h:1\n    insecure-skip-tls-verify: maybe",

@@ -52,6 +52,8 @@ class FakeDevicePlugin final : public v1beta1::DevicePlugin::Service {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(5));
+    // kubelet.sock may exist a moment before the kubelet listens on it.
+    ctx.set_wait_for_ready(true);
     grpc::Status st = reg->Register(&ctx, req, &resp);
     if (!st.ok())
       return absl::UnavailableError("Register: " + st.error_message());

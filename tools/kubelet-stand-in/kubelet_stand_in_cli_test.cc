@@ -74,6 +74,7 @@ TEST(KubeletStandInCliTest, ServesItsAllocationOverPodResourcesAndCheckpoint) {
   ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr,
                         const_cast<char* const*>(argv), environ),
             0);
+  Reaper reaper{pid};
   ASSERT_TRUE(
       WaitFor([&] { return std::filesystem::exists(dp / "kubelet.sock"); },
               absl::Seconds(10)));

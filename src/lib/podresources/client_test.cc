@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "podresources/v1/api.grpc.pb.h"
 
 #include "tests/testing/fake_device_plugin.h"
 #include "tests/testing/kubelet_stand_in.h"
@@ -24,10 +25,8 @@ using ::sk::testing::IsOk;
 using ::sk::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::testing::SizeIs;
-using ::testing::UnorderedElementsAre;
 
 constexpr char kResA[] = "intel.com/sriov_a";
 constexpr char kResB[] = "intel.com/sriov_b";
@@ -151,6 +150,25 @@ TEST_F(PodResourcesClientTest, GetFallsBackToListWhenUnimplemented) {
   EXPECT_THAT(client->Get("default", "nope").status(),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("PodResources List on " + socket_)));
+}
+
+// The client has no use for it, so the stand-in's GetAllocatableResources
+// is checked over a raw stub: every device each plugin advertised.
+TEST_F(PodResourcesClientTest, StandInServesAllocatableResources) {
+  auto stub = v1::PodResourcesLister::NewStub(grpc::CreateChannel(
+      "unix:" + socket_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::AllocatableResourcesRequest req;
+  v1::AllocatableResourcesResponse resp;
+  ASSERT_TRUE(stub->GetAllocatableResources(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.devices_size(), 2);
+  EXPECT_EQ(resp.devices(0).resource_name(), kResA);
+  EXPECT_THAT(resp.devices(0).device_ids(),
+              ElementsAre("0000:03:02.0", "0000:03:02.1", "0000:03:02.2"));
+  EXPECT_EQ(resp.devices(1).resource_name(), kResB);
+  EXPECT_THAT(resp.devices(1).device_ids(),
+              ElementsAre("0000:04:02.0", "0000:04:02.1"));
 }
 
 TEST(PodResourcesClientErrorsTest, RejectsBadOptions) {

@@ -2,8 +2,12 @@
 
 #include <sys/stat.h>
 
+#include "absl/strings/escaping.h"
+#include "nlohmann/json.hpp"
 #include "pluginregistration/v1/api.grpc.pb.h"
+#include "podresources/v1/api.grpc.pb.h"
 
+#include "lib/base/file_util.h"
 #include "lib/base/strings.h"
 
 namespace sk::deviceplugin {
@@ -50,6 +54,89 @@ class KubeletStandIn::RegistrationImpl final
   KubeletStandIn* k_;
 };
 
+class KubeletStandIn::PodResourcesImpl final
+    : public v1::PodResourcesLister::Service {
+ public:
+  explicit PodResourcesImpl(KubeletStandIn* k) : k_(k) {}
+
+  grpc::Status List(grpc::ServerContext*, const v1::ListPodResourcesRequest*,
+                    v1::ListPodResourcesResponse* resp) override {
+    for (auto& p : Snapshot()) *resp->add_pod_resources() = std::move(p);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Get(grpc::ServerContext*, const v1::GetPodResourcesRequest* req,
+                   v1::GetPodResourcesResponse* resp) override {
+    if (k_->get_unimplemented_.load()) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "KubeletStandIn: Get disabled");
+    }
+    for (auto& p : Snapshot()) {
+      if (p.namespace_() == req->pod_namespace() &&
+          p.name() == req->pod_name()) {
+        *resp->mutable_pod_resources() = std::move(p);
+        return grpc::Status::OK;
+      }
+    }
+    // kubelet returns a plain error here, which gRPC sends as UNKNOWN
+    // (pkg/kubelet/apis/podresources/server_v1.go).
+    return grpc::Status(grpc::StatusCode::UNKNOWN,
+                        sk::StrCat("pod ", req->pod_name(), " in namespace ",
+                                   req->pod_namespace(), " not found"));
+  }
+
+  grpc::Status GetAllocatableResources(
+      grpc::ServerContext*, const v1::AllocatableResourcesRequest*,
+      v1::AllocatableResourcesResponse* resp) override {
+    absl::MutexLock lock(&k_->mu_);
+    for (const auto& [resource, ep] : k_->endpoints_) {
+      auto* d = resp->add_devices();
+      d->set_resource_name(resource);
+      for (const auto& dev : ep->devices) d->add_device_ids(dev.id());
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  // Pods in the order of their first allocation, each container once, each
+  // resource once per container.
+  std::vector<v1::PodResources> Snapshot() {
+    absl::MutexLock lock(&k_->mu_);
+    std::vector<v1::PodResources> pods;
+    for (const Allocation& a : k_->allocations_) {
+      v1::PodResources* pod = nullptr;
+      for (auto& p : pods) {
+        if (p.namespace_() == a.who.ns && p.name() == a.who.name) pod = &p;
+      }
+      if (pod == nullptr) {
+        pod = &pods.emplace_back();
+        pod->set_namespace_(a.who.ns);
+        pod->set_name(a.who.name);
+      }
+      v1::ContainerResources* c = nullptr;
+      for (auto& x : *pod->mutable_containers()) {
+        if (x.name() == a.who.container) c = &x;
+      }
+      if (c == nullptr) {
+        c = pod->add_containers();
+        c->set_name(a.who.container);
+      }
+      v1::ContainerDevices* d = nullptr;
+      for (auto& x : *c->mutable_devices()) {
+        if (x.resource_name() == a.resource) d = &x;
+      }
+      if (d == nullptr) {
+        d = c->add_devices();
+        d->set_resource_name(a.resource);
+      }
+      for (const auto& id : a.ids) d->add_device_ids(id);
+    }
+    return pods;
+  }
+
+  KubeletStandIn* k_;
+};
+
 absl::StatusOr<std::unique_ptr<KubeletStandIn>> KubeletStandIn::StartLegacy(
     const std::filesystem::path& device_plugin_dir) {
   std::unique_ptr<KubeletStandIn> k(new KubeletStandIn());
@@ -71,6 +158,10 @@ absl::StatusOr<std::unique_ptr<KubeletStandIn>> KubeletStandIn::StartWatcher(
 KubeletStandIn::~KubeletStandIn() {
   stop_.store(true);
   if (watcher_thread_.joinable()) watcher_thread_.join();
+  if (pod_resources_server_) {
+    pod_resources_server_->Shutdown(std::chrono::system_clock::now());
+    pod_resources_server_->Wait();
+  }
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
@@ -290,6 +381,82 @@ absl::Status KubeletStandIn::SimulateRestart(bool wipe_sockets) {
   }
   if (watcher_) return absl::OkStatus();
   return ServeKubeletSock();
+}
+
+absl::StatusOr<v1beta1::AllocateResponse> KubeletStandIn::AllocateFor(
+    const PodContainer& who, const std::string& resource,
+    const std::vector<std::string>& ids) {
+  auto resp = Allocate(resource, ids);
+  if (!resp.ok()) return resp;
+  Allocation a{who, resource, ids, ""};
+  if (resp->container_responses_size() > 0) {
+    (void)resp->container_responses(0).SerializeToString(&a.container_response);
+  }
+  absl::MutexLock lock(&mu_);
+  allocations_.push_back(std::move(a));
+  return resp;
+}
+
+absl::Status KubeletStandIn::ServePodResources(
+    const std::filesystem::path& socket) {
+  if (pod_resources_server_) {
+    return absl::FailedPreconditionError(
+        "KubeletStandIn: PodResources already served");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(socket.parent_path(), ec);
+  std::filesystem::remove(socket, ec);
+  pod_resources_ = std::make_unique<PodResourcesImpl>(this);
+  grpc::ServerBuilder b;
+  b.AddListeningPort("unix:" + socket.string(),
+                     grpc::InsecureServerCredentials());
+  b.RegisterService(pod_resources_.get());
+  pod_resources_server_ = b.BuildAndStart();
+  if (!pod_resources_server_) {
+    return absl::UnavailableError(sk::StrCat("cannot serve ", socket));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KubeletStandIn::WriteCheckpoint(
+    const std::filesystem::path& path) const {
+  nlohmann::json entries = nlohmann::json::array();
+  nlohmann::json registered = nlohmann::json::object();
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Allocation& a : allocations_) {
+      nlohmann::json by_numa = nlohmann::json::object();
+      auto ep = endpoints_.find(a.resource);
+      for (const auto& id : a.ids) {
+        std::string numa = "-1";
+        if (ep != endpoints_.end()) {
+          for (const auto& d : ep->second->devices) {
+            if (d.id() == id && d.has_topology() &&
+                d.topology().nodes_size() > 0) {
+              numa = std::to_string(d.topology().nodes(0).id());
+            }
+          }
+        }
+        by_numa[numa].push_back(id);
+      }
+      entries.push_back(
+          {{"PodUID", a.who.uid},
+           {"ContainerName", a.who.container},
+           {"ResourceName", a.resource},
+           {"DeviceIDs", by_numa},
+           {"AllocResp", absl::Base64Escape(a.container_response)}});
+    }
+    for (const auto& [resource, ep] : endpoints_) {
+      nlohmann::json ids = nlohmann::json::array();
+      for (const auto& d : ep->devices) ids.push_back(d.id());
+      registered[resource] = ids;
+    }
+  }
+  nlohmann::json doc = {
+      {"Data",
+       {{"PodDeviceEntries", entries}, {"RegisteredDevices", registered}}},
+      {"Checksum", 0}};
+  return sk::WriteFileAtomic(path, doc.dump(), 0600);
 }
 
 }  // namespace sk::deviceplugin

@@ -10,7 +10,13 @@
 // After registration it keeps a ListAndWatch stream open per resource and
 // records the latest device list.
 //
-// It is not kubelet: no checkpointing, no pod admission, no topology manager.
+// Allocations made with AllocateFor are recorded against a pod and
+// container, as kubelet's device manager does, and can be read back the two
+// ways kubelet exposes them: the PodResources v1 API (ServePodResources, on
+// its own socket) and the device-manager checkpoint file (WriteCheckpoint).
+//
+// It is not kubelet: no pod admission, no topology manager, no pod
+// lifecycle (an allocation is held until the stand-in is destroyed).
 //
 // Thread safety: all methods are thread-safe.
 
@@ -64,6 +70,40 @@ class KubeletStandIn {
   absl::StatusOr<v1beta1::DevicePluginOptions> GetOptions(
       const std::string& resource);
 
+  // Who an allocation is for. PodResources names pods by namespace and
+  // name; the checkpoint by UID.
+  struct PodContainer {
+    std::string ns;
+    std::string name;
+    std::string uid;
+    std::string container;
+  };
+  // Allocate, then record `ids` of `resource` as held by `who` (appended to
+  // what `who` already holds). Errors as Allocate; nothing is recorded then.
+  absl::StatusOr<v1beta1::AllocateResponse> AllocateFor(
+      const PodContainer& who, const std::string& resource,
+      const std::vector<std::string>& ids) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Serves v1.PodResourcesLister on the unix socket `socket` (replacing a
+  // stale file): List (every pod with an allocation, containers in the
+  // order of their first allocation), Get (as kubelet: UNKNOWN "pod <name>
+  // in namespace <ns> not found" for an unknown pod) and
+  // GetAllocatableResources (every device the plugins advertised).
+  // Unavailable when the socket cannot be served.
+  absl::Status ServePodResources(const std::filesystem::path& socket);
+  // Makes Get answer UNIMPLEMENTED, as a kubelet before 1.27 or with the
+  // KubeletPodResourcesGet feature gate off.
+  void set_get_unimplemented(bool v) { get_unimplemented_.store(v); }
+  // Writes the device-manager checkpoint in kubelet's JSON format
+  // (k8s.io/kubernetes pkg/kubelet/cm/devicemanager/checkpoint): one
+  // PodDeviceEntry per allocation, DeviceIDs keyed by NUMA node ("-1" when
+  // the device has no topology), AllocResp the base64 of the container's
+  // ContainerAllocateResponse, RegisteredDevices from the device lists.
+  // Checksum is 0: kubelet's checksum hashes a Go-specific dump of the
+  // struct, and the readers we stand in for (Multus) do not verify it.
+  absl::Status WriteCheckpoint(const std::filesystem::path& path) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // What kubelet does on restart in legacy mode: stop serving kubelet.sock,
   // delete every socket in the directory, serve kubelet.sock again. With
   // `wipe_sockets` false, only kubelet.sock is re-created (a kubelet that
@@ -75,6 +115,13 @@ class KubeletStandIn {
  private:
   struct Endpoint;
   class RegistrationImpl;
+  class PodResourcesImpl;
+  struct Allocation {
+    PodContainer who;
+    std::string resource;
+    std::vector<std::string> ids;
+    std::string container_response;  // serialized ContainerAllocateResponse
+  };
   KubeletStandIn() = default;
   absl::Status ServeKubeletSock();
   void Connect(const std::string& resource, const std::string& socket)
@@ -87,6 +134,9 @@ class KubeletStandIn {
   bool watcher_ = false;
   std::atomic<bool> accept_{true};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> get_unimplemented_{false};
+  std::unique_ptr<PodResourcesImpl> pod_resources_;
+  std::unique_ptr<grpc::Server> pod_resources_server_;
   std::unique_ptr<RegistrationImpl> registration_;
   std::unique_ptr<grpc::Server> server_;
   std::thread watcher_thread_;
@@ -101,6 +151,7 @@ class KubeletStandIn {
   std::map<std::string, std::string> watcher_endpoints_ ABSL_GUARDED_BY(mu_);
   // path -> inode key
   std::map<std::string, std::string> seen_sockets_ ABSL_GUARDED_BY(mu_);
+  std::vector<Allocation> allocations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sk::deviceplugin

@@ -4,7 +4,14 @@
 // least --expect devices, optionally Allocates --allocate IDs, and prints
 // one JSON object: {"devices":[ListAndWatch devices], "allocate":
 // AllocateResponse} (protobuf JSON mapping). Exit 0 on success, 69 when the
-// plugin does not register in time, 65 when Allocate fails.
+// plugin does not register in time, 65 when Allocate fails, 64 on bad usage.
+//
+// The allocation is recorded for --pod NS/NAME (--pod-uid, --container);
+// with --pod-resources-socket the PodResources v1 API serves it, with
+// --checkpoint it is written in kubelet's checkpoint format, and --linger
+// keeps serving for N seconds after printing (-1: until SIGTERM or SIGINT).
+#include <signal.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +28,13 @@ int main(int argc, char** argv) {
   size_t expect = 1;
   double timeout_s = 10;
   std::vector<std::string> ids;
+  std::string pod = "default/stand-in-pod";
+  std::string pod_uid = "stand-in-pod-uid";
+  std::string container = "compute";
+  std::string pod_resources_socket;
+  bool get_unimplemented = false;
+  std::string checkpoint;
+  double linger_s = 0;
   app.add_option("--device-plugin-path", dir, "serve <dir>/kubelet.sock");
   app.add_option("--plugins-registry-path", registry,
                  "watcher mode: scan this directory instead");
@@ -28,7 +42,29 @@ int main(int argc, char** argv) {
   app.add_option("--expect", expect, "wait for at least N devices");
   app.add_option("--timeout", timeout_s, "seconds");
   app.add_option("--allocate", ids, "device IDs for one container");
+  app.add_option("--pod", pod, "NAMESPACE/NAME the allocation is for");
+  app.add_option("--pod-uid", pod_uid, "UID of --pod (checkpoint key)");
+  app.add_option("--container", container, "container of --pod");
+  app.add_option("--pod-resources-socket", pod_resources_socket,
+                 "serve v1.PodResourcesLister on this unix socket");
+  app.add_flag("--get-unimplemented", get_unimplemented,
+               "PodResources Get answers UNIMPLEMENTED (kubelet < 1.27)");
+  app.add_option("--checkpoint", checkpoint,
+                 "write kubelet's device-manager checkpoint here");
+  app.add_option("--linger", linger_s,
+                 "keep serving N seconds after printing (-1: until signalled)");
   CLI11_PARSE(app, argc, argv);
+  const size_t slash = pod.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == pod.size()) {
+    std::cerr << "--pod " << pod << ": want NAMESPACE/NAME\n";
+    return sk::kExitUsage;
+  }
+  // Blocked before any thread starts, so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (linger_s < 0) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   using sk::deviceplugin::KubeletStandIn;
   auto k = registry.empty() ? KubeletStandIn::StartLegacy(dir)
@@ -36,6 +72,13 @@ int main(int argc, char** argv) {
   if (!k.ok()) {
     std::cerr << k.status() << "\n";
     return sk::kExitUnavailable;
+  }
+  (*k)->set_get_unimplemented(get_unimplemented);
+  if (!pod_resources_socket.empty()) {
+    if (auto s = (*k)->ServePodResources(pod_resources_socket); !s.ok()) {
+      std::cerr << s << "\n";
+      return sk::kExitUnavailable;
+    }
   }
   auto devices =
       (*k)->WaitForDevices(resource, expect, absl::Seconds(timeout_s));
@@ -54,7 +97,9 @@ int main(int argc, char** argv) {
   out += "]";
   int rc = sk::kExitOk;
   if (!ids.empty()) {
-    auto resp = (*k)->Allocate(resource, ids);
+    KubeletStandIn::PodContainer who{pod.substr(0, slash),
+                                     pod.substr(slash + 1), pod_uid, container};
+    auto resp = (*k)->AllocateFor(who, resource, ids);
     if (resp.ok()) {
       std::string j;
       (void)google::protobuf::util::MessageToJsonString(*resp, &j, opts);
@@ -64,6 +109,18 @@ int main(int argc, char** argv) {
       rc = sk::kExitDataErr;
     }
   }
-  std::cout << out << "}\n";
+  if (!checkpoint.empty()) {
+    if (auto s = (*k)->WriteCheckpoint(checkpoint); !s.ok()) {
+      std::cerr << s << "\n";
+      rc = sk::ExitCodeForStatus(s);
+    }
+  }
+  std::cout << out << "}" << std::endl;
+  if (linger_s < 0) {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+  } else if (linger_s > 0) {
+    absl::SleepFor(absl::Seconds(linger_s));
+  }
   return rc;
 }

@@ -317,9 +317,11 @@ void SocketServer::Serve(UniqueFd conn) {
           ErrorResponse(kCniInternal, "sriovkit-netattachd: internal error");
     }
   }
-  // The shim may be gone (it timed out); nothing more to do then.
+  // Not cancelled by Stop(): a call that has run (an ADD done) must reach
+  // the shim; write_timeout bounds it. The shim may be gone (it timed out);
+  // nothing more to do then.
   (void)WriteFrame(conn.get(), EncodeResponse(response),
-                   After(options_.write_timeout), stop_fd_.get());
+                   After(options_.write_timeout));
 }
 
 }  // namespace sk::netattach

@@ -31,9 +31,9 @@
 // Handle() that throws is answered with code 999.
 //
 // Stop() (idempotent; the destructor calls it) stops accepting, interrupts
-// workers still reading or writing, waits for workers inside Handle() to
-// return, joins every thread, and removes the socket file if it is still
-// the one this server bound.
+// workers still reading a request, waits for workers inside Handle() to
+// return and write their response (within write_timeout), joins every thread,
+// and removes the socket file if it is still the one this server bound.
 //
 // Thread safety: Stop() may be called from any thread, but not from inside
 // Handle(). `handler` is not owned and must outlive the server; it is

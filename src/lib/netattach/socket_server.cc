@@ -174,17 +174,19 @@ absl::StatusOr<std::unique_ptr<SocketServer>> SocketServer::Start(
              sizeof(addr)) != 0) {
     return ErrnoStatus(errno, "bind ", path);
   }
-  // The directory is 0700, so the moment between bind and chmod exposes
-  // nothing.
-  if (::fchmodat(dirfd.get(), kSocketName, 0600, 0) != 0) {
-    return ErrnoStatus(errno, "chmod 0600 ", path);
-  }
+  // Recorded first: from here on, a failed Start() leaves no socket behind
+  // (the destructor's Stop() removes the file with this identity).
   struct stat st {};
   if (::fstatat(dirfd.get(), kSocketName, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, "stat ", path);
   }
   s->socket_dev_ = st.st_dev;
   s->socket_ino_ = st.st_ino;
+  // The directory is 0700, so the moment between bind and chmod exposes
+  // nothing.
+  if (::fchmodat(dirfd.get(), kSocketName, 0600, 0) != 0) {
+    return ErrnoStatus(errno, "chmod 0600 ", path);
+  }
   if (::listen(s->listen_fd_.get(), kListenBacklog) != 0) {
     return ErrnoStatus(errno, "listen ", path);
   }

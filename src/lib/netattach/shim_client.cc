@@ -1,0 +1,221 @@
+#include "lib/netattach/shim_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "nlohmann/json.hpp"
+
+#include "lib/base/errno_status.h"
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
+#include "lib/base/strings.h"
+#include "lib/base/unique_fd.h"
+#include "lib/cni/version.h"
+#include "lib/netattach/shim_protocol.h"
+
+namespace sk::netattach {
+namespace {
+
+constexpr int kCniInvalidConfig = 7;
+constexpr int kCniTryAgainLater = 11;
+constexpr int kCniInternal = 999;
+constexpr int64_t kMaxTimeoutSeconds = 3600;
+
+struct ShimConfig {
+  std::string cni_version = "1.0.0";
+  std::string socket_dir = kDefaultSocketDir;
+  absl::Duration reply_timeout = kDefaultReplyTimeout;
+};
+
+CniResponse ErrorResponse(std::string_view cni_version, int code,
+                          std::string_view msg) {
+  nlohmann::ordered_json j;
+  j["cniVersion"] = cni_version;
+  j["code"] = code;
+  j["msg"] = msg;
+  return CniResponse{
+      .exit_code = 1,
+      .stdout_data =
+          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+          "\n"};
+}
+
+// The cniVersion for an error: stdin's when it has a string one, even when
+// the rest of the config is bad.
+std::string CniVersionOf(const nlohmann::json& conf) {
+  if (conf.is_object()) {
+    auto v = conf.find("cniVersion");
+    if (v != conf.end() && v->is_string() && !v->get<std::string>().empty())
+      return v->get<std::string>();
+  }
+  return "1.0.0";
+}
+
+absl::Status ParseShimConfig(const nlohmann::json& conf, ShimConfig* out) {
+  if (!conf.is_object()) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        "network configuration is ", conf.type_name(), ", not an object"));
+  }
+  if (auto it = conf.find("socketDir"); it != conf.end()) {
+    if (!it->is_string() || it->get<std::string>().empty()) {
+      return absl::InvalidArgumentError(sk::StrCat(
+          "socketDir ", it->dump(), " is not a non-empty string (a path)"));
+    }
+    out->socket_dir = it->get<std::string>();
+  }
+  if (auto it = conf.find("daemonTimeoutSeconds"); it != conf.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 ||
+        it->get<int64_t>() > kMaxTimeoutSeconds) {
+      return absl::InvalidArgumentError(
+          sk::StrCat("daemonTimeoutSeconds ", it->dump(),
+                     " is not an integer in [1, ", kMaxTimeoutSeconds, "]"));
+    }
+    out->reply_timeout = absl::Seconds(it->get<int64_t>());
+  }
+  return absl::OkStatus();
+}
+
+std::chrono::steady_clock::time_point DeadlineAfter(absl::Duration d) {
+  return std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(d);
+}
+
+// Connects to `path`, retrying while the daemon's accept backlog is full
+// (EAGAIN: a non-blocking unix connect never returns EINPROGRESS) until
+// `timeout` passes.
+absl::StatusOr<UniqueFd> Connect(const std::string& path,
+                                 absl::Duration timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  auto deadline = DeadlineAfter(timeout);
+  auto pause = std::chrono::milliseconds(1);
+  while (true) {
+    UniqueFd fd(
+        ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return ErrnoStatus(errno, "socket");
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr),
+                  sizeof(addr)) == 0) {
+      return fd;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err != EAGAIN) {
+      // ENOENT: no socket; ECONNREFUSED: a socket nobody listens on.
+      return ErrnoStatus(err, "connect");
+    }
+    if (std::chrono::steady_clock::now() + pause >= deadline) {
+      return absl::DeadlineExceededError(
+          sk::StrCat("connect timed out after ", absl::FormatDuration(timeout),
+                     " (the daemon's backlog is full)"));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+CniResponse RunShim(const CniRequest& request,
+                    const ShimClientOptions& options) {
+  auto parsed = ParseJsonBounded(request.stdin_data);
+  std::string cni_version =
+      parsed.ok() ? CniVersionOf(*parsed) : std::string("1.0.0");
+
+  auto cmd = request.env.find("CNI_COMMAND");
+  if (cmd != request.env.end() && cmd->second == "VERSION") {
+    std::string requested;
+    if (parsed.ok() && parsed->is_object() && parsed->contains("cniVersion"))
+      requested = cni_version;
+    return CniResponse{.exit_code = 0,
+                       .stdout_data = cni::VersionJson(requested)};
+  }
+
+  if (request.stdin_data.size() > kMaxShimStdinBytes) {
+    return ErrorResponse(
+        cni_version, kCniInvalidConfig,
+        sk::StrCat("network configuration of ", request.stdin_data.size(),
+                   " bytes exceeds the ", kMaxShimStdinBytes, "-byte limit"));
+  }
+  if (!parsed.ok()) {
+    return ErrorResponse(
+        cni_version, kCniInvalidConfig,
+        sk::StrCat("network configuration: ", parsed.status().message()));
+  }
+  ShimConfig conf;
+  if (absl::Status s = ParseShimConfig(*parsed, &conf); !s.ok()) {
+    return ErrorResponse(cni_version, kCniInvalidConfig, ToStd(s.message()));
+  }
+  std::string path = conf.socket_dir + "/" + kSocketName;
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return ErrorResponse(
+        cni_version, kCniInvalidConfig,
+        sk::StrCat("socketDir: socket path ", path, " is ", path.size(),
+                   " bytes, over the ", sizeof(sockaddr_un::sun_path) - 1,
+                   "-byte unix socket limit"));
+  }
+  absl::StatusOr<std::string> body = EncodeRequest(request);
+  if (!body.ok()) {
+    return ErrorResponse(cni_version, kCniInvalidConfig,
+                         ToStd(body.status().message()));
+  }
+
+  auto unreachable = [&](const absl::Status& s) {
+    return ErrorResponse(cni_version, kCniTryAgainLater,
+                         sk::StrCat("sriovkit-netattachd unreachable at ", path,
+                                    ": ", s.message()));
+  };
+  absl::StatusOr<UniqueFd> fd = Connect(path, options.connect_timeout);
+  if (!fd.ok()) return unreachable(fd.status());
+  absl::Duration timeout = options.reply_timeout.value_or(conf.reply_timeout);
+  auto deadline = DeadlineAfter(timeout);
+  if (absl::Status s = WriteFrame(fd->get(), *body, deadline); !s.ok()) {
+    return unreachable(s);
+  }
+  // Half-close: the daemon sees the request is complete, and a daemon that
+  // reads past it gets EOF instead of waiting.
+  (void)::shutdown(fd->get(), SHUT_WR);
+  absl::StatusOr<std::string> reply = ReadFrame(fd->get(), deadline);
+  if (!reply.ok()) {
+    if (reply.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return unreachable(absl::DeadlineExceededError(
+          sk::StrCat("no reply within ", absl::FormatDuration(timeout),
+                     " (daemonTimeoutSeconds)")));
+    }
+    return unreachable(reply.status());
+  }
+  absl::StatusOr<CniResponse> resp = DecodeResponse(*reply);
+  if (!resp.ok()) {
+    return ErrorResponse(
+        cni_version, kCniInternal,
+        sk::StrCat("sriovkit-netattachd at ", path,
+                   " sent a malformed reply: ", resp.status().message()));
+  }
+  return *std::move(resp);
+}
+
+CniResponse RunShimProcess(const char* const* envp, int stdin_fd,
+                           const ShimClientOptions& options) {
+  CniRequest request;
+  for (const char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || kv.substr(0, 4) != "CNI_") continue;
+    request.env.emplace(std::string(kv.substr(0, eq)),
+                        std::string(kv.substr(eq + 1)));
+  }
+  absl::StatusOr<std::string> in =
+      ReadFdBounded(stdin_fd, kMaxShimStdinBytes, "stdin");
+  if (!in.ok()) {
+    return ErrorResponse(
+        "1.0.0", kCniInvalidConfig,
+        sk::StrCat("network configuration: ", in.status().message()));
+  }
+  request.stdin_data = *std::move(in);
+  return RunShim(request, options);
+}
+
+}  // namespace sk::netattach

@@ -1,0 +1,352 @@
+#include "lib/netattach/delegate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
+
+#include "lib/base/errno_status.h"
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+#include "lib/base/unique_fd.h"
+#include "lib/cni/error.h"
+#include "lib/cni/version.h"
+
+extern char** environ;
+
+namespace sk::netattach {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(c));
+  return s;
+}
+
+// containernetworking/cni pkg/utils: container IDs and network names become
+// cache file names, so both are held to this pattern.
+bool ValidCacheComponent(const std::string& s) {
+  static const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
+  return !s.empty() && s.size() <= 1024 && std::regex_match(s, re);
+}
+
+absl::Status WriteAll(int fd, std::string_view data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "write plugin stdin");
+    }
+    off += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string FormatCniArgs(
+    const std::vector<std::pair<std::string, std::string>>& args) {
+  std::string out;
+  for (const auto& [k, v] : args) {
+    if (!out.empty()) out += ';';
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+DelegateRunner::DelegateRunner(RunnerOptions options)
+    : options_(std::move(options)) {}
+
+absl::StatusOr<std::string> DelegateRunner::FindPlugin(
+    const std::string& type) const {
+  if (type.empty() || type.find('/') != std::string::npos || type == "." ||
+      type == "..")
+    return cni::CniError(cni::kCniInvalidConfig,
+                         sk::StrCat("invalid plugin type \"", type, "\""));
+  for (const auto& dir : options_.bin_dirs) {
+    std::string p = dir + "/" + type;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return cni::CniError(
+      cni::kCniInvalidConfig,
+      sk::StrCat("failed to find plugin \"", type, "\" in path [",
+                 absl::StrJoin(options_.bin_dirs, " "), "]"));
+}
+
+absl::Status DelegateRunner::PluginsExist(const NetConfig& net) const {
+  for (const auto& t : net.plugin_types)
+    SK_RETURN_IF_ERROR(FindPlugin(t).status());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DelegateRunner::Exec(
+    const std::string& type, const std::string& command, const RuntimeConf& rt,
+    const std::string& stdin_data) const {
+  SK_ASSIGN_OR_RETURN(std::string bin, FindPlugin(type));
+  std::vector<std::string> vars;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).substr(0, 4) != "CNI_") vars.emplace_back(*e);
+  vars.push_back("CNI_COMMAND=" + command);
+  vars.push_back("CNI_CONTAINERID=" + rt.container_id);
+  vars.push_back("CNI_NETNS=" + rt.netns);
+  vars.push_back("CNI_IFNAME=" + rt.ifname);
+  vars.push_back("CNI_ARGS=" + FormatCniArgs(rt.args));
+  vars.push_back("CNI_PATH=" + absl::StrJoin(options_.bin_dirs, ":"));
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+
+  // stdin from a memfd: the plugin may exit before reading it all, and we
+  // never block writing to it.
+  UniqueFd in(::memfd_create("cni-stdin", MFD_CLOEXEC));
+  if (!in) return ErrnoStatus(errno, "memfd_create");
+  SK_RETURN_IF_ERROR(WriteAll(in.get(), stdin_data));
+  if (::lseek(in.get(), 0, SEEK_SET) != 0) return ErrnoStatus(errno, "lseek");
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  std::string argv0 = type;
+  char* argv[] = {argv0.data(), nullptr};
+  // Its own process group, so a timeout kills what the plugin started too.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return ErrnoStatus(rc, "exec ", bin);
+  out_w.Reset();
+  in.Reset();
+  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+
+  const std::string what =
+      sk::StrCat("plugin type=\"", type, "\" (", Lower(command), ")");
+  auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  std::string output;
+  int status = 0;
+  bool reaped = false;
+  absl::Status failure;
+  while (true) {
+    char buf[16384];
+    ssize_t n = ::read(out_r.get(), buf, sizeof(buf));
+    if (n > 0) {
+      output.append(buf, static_cast<size_t>(n));
+      if (output.size() > options_.max_output_bytes) {
+        failure = cni::CniError(
+            cni::kCniInvalidConfig,
+            sk::StrCat(what, ": output exceeds the ", options_.max_output_bytes,
+                       "-byte limit; killed"));
+        break;
+      }
+      continue;
+    }
+    if (n == 0) break;  // EOF
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      failure = ErrnoStatus(errno, "read ", what, " output");
+      break;
+    }
+    // A plugin may leave a child holding stdout open; its own exit ends
+    // the call.
+    if (reaped) break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+      continue;  // one more drain of what is buffered
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      failure =
+          cni::CniError(cni::kCniTryAgainLater,
+                        sk::StrCat(what, ": no answer within ",
+                                   options_.timeout.count(), " ms; killed"));
+      break;
+    }
+    pollfd p{out_r.get(), POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+  }
+  out_r.Reset();
+  if (!reaped) {
+    if (!failure.ok()) ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (!failure.ok()) return failure;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
+  absl::StatusOr<nlohmann::json> err =
+      ParseJsonBounded(output, {.max_bytes = options_.max_output_bytes});
+  if (err.ok() && err->is_object() && err->contains("code") &&
+      (*err)["code"].is_number_integer()) {
+    auto str = [&](const char* k) {
+      auto it = err->find(k);
+      return it != err->end() && it->is_string() ? it->get<std::string>()
+                                                 : std::string();
+    };
+    std::string msg = str("msg");
+    std::string details = str("details");
+    // libcni's types.Error.Error(): "msg; details".
+    return cni::CniError((*err)["code"].get<int>(),
+                         sk::StrCat(what, " failed: ", msg,
+                                    details.empty() ? "" : "; ", details),
+                         details);
+  }
+  return cni::CniError(
+      cni::kCniInternal,
+      sk::StrCat(what, " failed (",
+                 WIFEXITED(status) ? sk::StrCat("exit ", WEXITSTATUS(status))
+                                   : sk::StrCat("signal ", WTERMSIG(status)),
+                 ")", output.empty() ? "" : ": ", output.substr(0, 512)));
+}
+
+absl::StatusOr<nlohmann::json> DelegateRunner::RunPlugin(
+    const NetConfig& net, size_t index, const std::string& command,
+    const RuntimeConf& rt, const nlohmann::json* prev) const {
+  nlohmann::json conf = net.is_list ? net.json["plugins"][index] : net.json;
+  if (net.is_list) {
+    conf["name"] = net.name;
+    if (!net.cni_version.empty()) conf["cniVersion"] = net.cni_version;
+  }
+  if (prev != nullptr && !prev->is_null()) conf["prevResult"] = *prev;
+  nlohmann::json rc = nlohmann::json::object();
+  if (auto caps = conf.find("capabilities");
+      caps != conf.end() && caps->is_object()) {
+    for (const auto& [k, v] : rt.capability_args.items())
+      if (auto c = caps->find(k);
+          c != caps->end() && c->is_boolean() && c->get<bool>())
+        rc[k] = v;
+  }
+  if (!rc.empty()) conf["runtimeConfig"] = rc;
+  const std::string& type = net.plugin_types[index];
+  SK_ASSIGN_OR_RETURN(std::string out, Exec(type, command, rt, conf.dump()));
+  if (command != "ADD") return nlohmann::json();
+  absl::StatusOr<nlohmann::json> result =
+      ParseJsonBounded(out, {.max_bytes = options_.max_output_bytes});
+  if (!result.ok() || !result->is_object())
+    return cni::CniError(
+        cni::kCniDecodeFailure,
+        sk::StrCat("plugin type=\"", type,
+                   "\" (add): result is not a JSON "
+                   "object: ",
+                   result.ok() ? std::string(result->type_name())
+                               : std::string(result.status().message())));
+  return *result;
+}
+
+std::filesystem::path DelegateRunner::CachePath(
+    const std::string& network, const std::string& container_id,
+    const std::string& ifname) const {
+  return options_.cache_dir / "results" /
+         sk::StrCat(network, "-", container_id, "-", ifname);
+}
+
+absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
+    const std::string& network, const RuntimeConf& rt) const {
+  absl::StatusOr<std::string> text =
+      ReadFileBounded(CachePath(network, rt.container_id, rt.ifname),
+                      kMaxDelegateConfBytes * 2);
+  if (absl::IsNotFound(text.status())) return std::nullopt;
+  if (!text.ok()) return text.status();
+  absl::StatusOr<nlohmann::json> j = ParseJsonBounded(*text);
+  if (!j.ok() || !j->is_object())
+    return absl::DataLossError(
+        sk::StrCat(CachePath(network, rt.container_id, rt.ifname),
+                   ": not a result cache"));
+  auto it = j->find("result");
+  if (it == j->end() || !it->is_object()) return std::nullopt;
+  return *it;
+}
+
+absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
+                                                   const RuntimeConf& rt) {
+  if (!ValidCacheComponent(net.name) || !ValidCacheComponent(rt.container_id))
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat("network name \"", net.name, "\" or container id \"",
+                   rt.container_id, "\" is not a valid cache file name"));
+  nlohmann::json prev;
+  for (size_t i = 0; i < net.plugin_types.size(); ++i) {
+    SK_ASSIGN_OR_RETURN(prev, RunPlugin(net, i, "ADD", rt, &prev));
+  }
+  nlohmann::json args = nlohmann::json::array();
+  for (const auto& [k, v] : rt.args) args.push_back({k, v});
+  std::string conf_bytes = net.json.dump();
+  nlohmann::json cache = {
+      {"kind", "cniCacheV1"},
+      {"containerId", rt.container_id},
+      {"config", absl::Base64Escape(conf_bytes)},
+      {"ifName", rt.ifname},
+      {"networkName", net.name},
+      {"netns", rt.netns},
+      {"cniArgs", args},
+      {"capabilityArgs", rt.capability_args},
+      {"result", prev},
+  };
+  std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
+  SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
+  SK_RETURN_IF_ERROR(WriteFileAtomic(path, cache.dump(), 0600,
+                                     /*sync_dir=*/false));
+  return prev;
+}
+
+absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
+  std::optional<nlohmann::json> cached;
+  if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
+    absl::StatusOr<std::optional<nlohmann::json>> c =
+        CachedResult(net.name, rt);
+    if (c.ok()) cached = *c;  // a corrupt cache must not block DEL
+  }
+  const nlohmann::json* prev = nullptr;
+  if (cached && cni::CompareVersions(net.cni_version, "0.4.0") >= 0)
+    prev = &*cached;
+  for (size_t i = net.plugin_types.size(); i-- > 0;) {
+    SK_RETURN_IF_ERROR(RunPlugin(net, i, "DEL", rt, prev).status());
+  }
+  if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
+    std::error_code ec;
+    std::filesystem::remove(CachePath(net.name, rt.container_id, rt.ifname),
+                            ec);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DelegateRunner::Check(const NetConfig& net,
+                                   const RuntimeConf& rt) {
+  if (cni::CompareVersions(net.cni_version, "0.4.0") < 0)
+    return cni::CniError(
+        cni::kCniIncompatibleVersion,
+        sk::StrCat("network \"", net.name, "\": configuration version \"",
+                   net.cni_version, "\" does not support the CHECK command"));
+  if (auto it = net.json.find("disableCheck");
+      it != net.json.end() && it->is_boolean() && it->get<bool>())
+    return absl::OkStatus();
+  if (!ValidCacheComponent(net.name) || !ValidCacheComponent(rt.container_id))
+    return cni::CniError(cni::kCniInvalidConfig,
+                         sk::StrCat("network name \"", net.name,
+                                    "\" is not a valid cache file name"));
+  SK_ASSIGN_OR_RETURN(std::optional<nlohmann::json> cached,
+                      CachedResult(net.name, rt));
+  for (size_t i = 0; i < net.plugin_types.size(); ++i) {
+    SK_RETURN_IF_ERROR(
+        RunPlugin(net, i, "CHECK", rt, cached ? &*cached : nullptr).status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sk::netattach

@@ -1,0 +1,103 @@
+#pragma once
+
+// Runs a delegate network (a conf or a conflist) the way libcni does
+// (containernetworking/cni libcni/api.go AddNetworkList / DelNetworkList /
+// CheckNetworkList, pkg/invoke):
+//
+//   * ADD runs the plugins in order, each getting the previous plugin's
+//     result as `prevResult`; DEL runs them in reverse with the cached ADD
+//     result as `prevResult` (cniVersion >= 0.4.0); CHECK in order, also
+//     with the cached result.
+//   * Each plugin gets on stdin its own object with the list's `cniVersion`
+//     and `name`, and `runtimeConfig` holding only the capability args whose
+//     key it declares true in `capabilities`.
+//   * The binary is `<dir>/<type>` from the first bin dir that has it; the
+//     environment is ours minus CNI_*, plus CNI_COMMAND, CNI_CONTAINERID,
+//     CNI_NETNS, CNI_IFNAME, CNI_ARGS and CNI_PATH (the bin dirs).
+//   * The ADD result is cached at <cacheDir>/results/<net>-<cid>-<ifname> in
+//     libcni's cniCacheV1 format, so DEL and CHECK get the same prevResult
+//     (and other libcni users can read it).
+//
+// Each exec is bounded: stdout beyond `max_output_bytes` or a run longer
+// than `timeout` kills the plugin. Thread-safe (no shared mutable state);
+// the caller serialises calls for one (container, ifname).
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+#include "lib/netattach/delegate_conf.h"
+
+namespace sk::netattach {
+
+// The per-attachment runtime inputs (libcni's RuntimeConf).
+struct RuntimeConf {
+  std::string container_id;
+  std::string netns;
+  std::string ifname;
+  // CNI_ARGS as ordered pairs ("IgnoreUnknown","true"), ...
+  std::vector<std::pair<std::string, std::string>> args;
+  // Capability name -> value ("mac", "ips", "deviceID", ...).
+  nlohmann::json capability_args = nlohmann::json::object();
+};
+
+// "K=V;K2=V2".
+std::string FormatCniArgs(
+    const std::vector<std::pair<std::string, std::string>>& args);
+
+struct RunnerOptions {
+  std::vector<std::string> bin_dirs;
+  std::filesystem::path cache_dir;  // results under <cache_dir>/results
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  size_t max_output_bytes = size_t{1} << 20;
+};
+
+class DelegateRunner {
+ public:
+  explicit DelegateRunner(RunnerOptions options);
+
+  // Runs the ADD chain and caches the final result, which it returns.
+  // A plugin's CNI error keeps its code; the message names the plugin and
+  // verb: "plugin type=\"macvlan\" failed (add): <msg>[; <details>]".
+  // Code 7 for a plugin not in the bin dirs, 11 for a timeout.
+  absl::StatusOr<nlohmann::json> Add(const NetConfig& net,
+                                     const RuntimeConf& rt);
+  // Runs DEL in reverse (stopping at the first error, as libcni does) and
+  // removes the cached result when every plugin succeeded.
+  absl::Status Del(const NetConfig& net, const RuntimeConf& rt);
+  // Runs CHECK (skipped with `disableCheck`); code 1 below cniVersion 0.4.0.
+  absl::Status Check(const NetConfig& net, const RuntimeConf& rt);
+  // OK when every plugin binary of `net` is in the bin dirs; else code 7
+  // naming the missing one.
+  absl::Status PluginsExist(const NetConfig& net) const;
+
+  // <cache_dir>/results/<network>-<container_id>-<ifname>.
+  std::filesystem::path CachePath(const std::string& network,
+                                  const std::string& container_id,
+                                  const std::string& ifname) const;
+  // The cached `result` of an attachment; nullopt when none is cached.
+  absl::StatusOr<std::optional<nlohmann::json>> CachedResult(
+      const std::string& network, const RuntimeConf& rt) const;
+
+ private:
+  absl::StatusOr<std::string> FindPlugin(const std::string& type) const;
+  absl::StatusOr<std::string> Exec(const std::string& type,
+                                   const std::string& command,
+                                   const RuntimeConf& rt,
+                                   const std::string& stdin_data) const;
+  absl::StatusOr<nlohmann::json> RunPlugin(const NetConfig& net, size_t index,
+                                           const std::string& command,
+                                           const RuntimeConf& rt,
+                                           const nlohmann::json* prev) const;
+
+  RunnerOptions options_;
+};
+
+}  // namespace sk::netattach

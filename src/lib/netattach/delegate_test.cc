@@ -1,0 +1,189 @@
+#include "lib/netattach/delegate.h"
+
+#include <fstream>
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "lib/base/file_util.h"
+#include "lib/cni/error.h"
+#include "tests/testing/netattach_fakes.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::netattach {
+namespace {
+
+using ::sk::testing::FakePluginCall;
+using ::sk::testing::IsOk;
+using ::sk::testing::ReadFakePluginCalls;
+using ::sk::testing::StatusIs;
+using ::sk::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class DelegateRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "bin");
+    testing::WriteFakePlugin(dir_ / "bin", "first", log(), 1);
+    testing::WriteFakePlugin(dir_ / "bin", "second", log(), 2);
+  }
+  std::filesystem::path log() { return dir_ / "calls.log"; }
+  DelegateRunner Runner(
+      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return DelegateRunner(
+        {.bin_dirs = {(dir_ / "none").string(), (dir_ / "bin").string()},
+         .cache_dir = dir_ / "cache",
+         .timeout = timeout,
+         .max_output_bytes = 64 << 10});
+  }
+  NetConfig Conf(const std::string& json) {
+    absl::StatusOr<NetConfig> c = ParseNetConfig(json, "", "test");
+    EXPECT_TRUE(c.ok()) << c.status();
+    return *c;
+  }
+  RuntimeConf Rt() {
+    RuntimeConf rt;
+    rt.container_id = "cid1";
+    rt.netns = "/run/netns/x";
+    rt.ifname = "net1";
+    rt.args = {{"IgnoreUnknown", "true"}, {"K8S_POD_NAME", "p"}};
+    rt.capability_args = {{"mac", "02:aa:00:00:00:01"},
+                          {"deviceID", "0000:03:02.0"}};
+    return rt;
+  }
+  TempDir dir_;
+};
+
+TEST_F(DelegateRunnerTest, ConflistChainsPrevResultAndCaches) {
+  NetConfig net = Conf(R"({"cniVersion":"1.0.0","name":"chain","plugins":[
+      {"type":"first","capabilities":{"mac":true}},{"type":"second"}]})");
+  DelegateRunner r = Runner();
+  absl::StatusOr<nlohmann::json> res = r.Add(net, Rt());
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ((*res)["interfaces"][0]["mac"], "02:00:00:00:00:02");
+
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].type, "first");
+  EXPECT_EQ(calls[0].command, "ADD");
+  EXPECT_EQ(calls[0].ifname, "net1");
+  EXPECT_EQ(calls[0].netns, "/run/netns/x");
+  EXPECT_EQ(calls[0].args, "IgnoreUnknown=true;K8S_POD_NAME=p");
+  nlohmann::json in0 = nlohmann::json::parse(calls[0].stdin_json);
+  EXPECT_EQ(in0["name"], "chain");
+  EXPECT_EQ(in0["cniVersion"], "1.0.0");
+  EXPECT_FALSE(in0.contains("prevResult"));
+  // Only the declared capability reaches the plugin.
+  EXPECT_EQ(in0["runtimeConfig"].dump(), R"({"mac":"02:aa:00:00:00:01"})");
+  nlohmann::json in1 = nlohmann::json::parse(calls[1].stdin_json);
+  EXPECT_EQ(in1["prevResult"]["interfaces"][0]["mac"], "02:00:00:00:00:01");
+  EXPECT_FALSE(in1.contains("runtimeConfig"));
+
+  // libcni's cache shape.
+  absl::StatusOr<std::string> text =
+      ReadFile(dir_ / "cache/results/chain-cid1-net1");
+  ASSERT_TRUE(text.ok()) << text.status();
+  nlohmann::json cache = nlohmann::json::parse(*text);
+  EXPECT_EQ(cache["kind"], "cniCacheV1");
+  EXPECT_EQ(cache["containerId"], "cid1");
+  EXPECT_EQ(cache["ifName"], "net1");
+  EXPECT_EQ(cache["networkName"], "chain");
+  EXPECT_EQ(cache["cniArgs"].dump(),
+            R"([["IgnoreUnknown","true"],["K8S_POD_NAME","p"]])");
+  EXPECT_EQ(cache["capabilityArgs"]["deviceID"], "0000:03:02.0");
+  EXPECT_EQ(cache["result"], *res);
+  std::string conf_bytes;
+  ASSERT_TRUE(
+      absl::Base64Unescape(cache["config"].get<std::string>(), &conf_bytes));
+  EXPECT_EQ(nlohmann::json::parse(conf_bytes), net.json);
+
+  // CHECK in order with the cached result, DEL in reverse, cache removed.
+  ASSERT_THAT(r.Check(net, Rt()), IsOk());
+  ASSERT_THAT(r.Del(net, Rt()), IsOk());
+  calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 6u);
+  EXPECT_EQ(calls[2].command + calls[2].type, "CHECKfirst");
+  EXPECT_EQ(calls[3].command + calls[3].type, "CHECKsecond");
+  EXPECT_EQ(nlohmann::json::parse(calls[2].stdin_json)["prevResult"], *res);
+  EXPECT_EQ(calls[4].command + calls[4].type, "DELsecond");
+  EXPECT_EQ(calls[5].command + calls[5].type, "DELfirst");
+  EXPECT_EQ(nlohmann::json::parse(calls[5].stdin_json)["prevResult"], *res);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cache/results/chain-cid1-net1"));
+  // A second DEL still runs (no prevResult) and succeeds.
+  ASSERT_THAT(r.Del(net, Rt()), IsOk());
+  calls = ReadFakePluginCalls(log());
+  EXPECT_FALSE(
+      nlohmann::json::parse(calls.back().stdin_json).contains("prevResult"));
+}
+
+TEST_F(DelegateRunnerTest, PluginErrorKeepsCodeAndNamesPlugin) {
+  testing::WriteFailingPlugin(dir_ / "bin", "bad", log(), "ADD", 7,
+                              "vlan id invalid");
+  absl::StatusOr<nlohmann::json> res = Runner().Add(
+      Conf(R"({"cniVersion":"1.0.0","name":"n","type":"bad"})"), Rt());
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(cni::CniCodeOf(res.status()), 7);
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("plugin type=\"bad\" (add) failed: vlan id invalid; "
+                        "more"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cache/results/n-cid1-net1"));
+}
+
+TEST_F(DelegateRunnerTest, MissingAndInvalidPlugins) {
+  absl::StatusOr<nlohmann::json> res = Runner().Add(
+      Conf(R"({"cniVersion":"1.0.0","name":"n","type":"absent"})"), Rt());
+  EXPECT_EQ(cni::CniCodeOf(res.status()), 7);
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("failed to find plugin \"absent\" in path"));
+  NetConfig ok = Conf(R"({"name":"n","type":"first"})");
+  EXPECT_THAT(Runner().PluginsExist(ok), IsOk());
+  ok.plugin_types[0] = "..";
+  EXPECT_THAT(Runner().PluginsExist(ok).message(),
+              HasSubstr("invalid plugin type \"..\""));
+}
+
+TEST_F(DelegateRunnerTest, TimeoutKillsThePlugin) {
+  testing::WriteFakePlugin(dir_ / "bin", "slow", log(), 3, "sleep 30");
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<nlohmann::json> res =
+      Runner(std::chrono::milliseconds(300))
+          .Add(Conf(R"({"name":"n","type":"slow"})"), Rt());
+  EXPECT_EQ(cni::CniCodeOf(res.status()), 11);
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("no answer within 300 ms; killed"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST_F(DelegateRunnerTest, OversizedOutputRefused) {
+  testing::WriteFakePlugin(dir_ / "bin", "chatty", log(), 3,
+                           "head -c 200000 /dev/zero | tr '\\\\0' a; exit 0");
+  absl::StatusOr<nlohmann::json> res =
+      Runner().Add(Conf(R"({"name":"n","type":"chatty"})"), Rt());
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("output exceeds the 65536-byte limit"));
+}
+
+TEST_F(DelegateRunnerTest, CheckNeedsVersion040) {
+  EXPECT_EQ(
+      cni::CniCodeOf(Runner().Check(
+          Conf(R"({"cniVersion":"0.3.1","name":"n","type":"first"})"), Rt())),
+      1);
+}
+
+TEST_F(DelegateRunnerTest, RefusesUnsafeNamesForTheCache) {
+  absl::StatusOr<nlohmann::json> res =
+      Runner().Add(Conf(R"({"name":"../x","type":"first"})"), Rt());
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("is not a valid cache file name"));
+}
+
+TEST(FormatCniArgsTest, JoinsPairs) {
+  EXPECT_EQ(FormatCniArgs({{"A", "1"}, {"B", "x=y"}}), "A=1;B=x=y");
+  EXPECT_EQ(FormatCniArgs({}), "");
+}
+
+}  // namespace
+}  // namespace sk::netattach

@@ -1,0 +1,416 @@
+#include "lib/netattach/metaplugin.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "lib/base/file_util.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/netattach_fakes.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::netattach {
+namespace {
+
+using ::sk::testing::FakePluginCall;
+using ::sk::testing::ReadFakePluginCalls;
+using ::sk::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class MetaPluginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* d : {"bin", "conf", "cni", "devinfo/dp"})
+      std::filesystem::create_directories(dir_ / d);
+    testing::WriteFakePlugin(dir_ / "bin", "first", log(), 1);
+    testing::WriteFakePlugin(dir_ / "bin", "second", log(), 2);
+    testing::WriteFakePlugin(dir_ / "bin", "third", log(), 3);
+    std::ofstream(dir_ / "conf/10-cluster.conf")
+        << R"({"cniVersion":"1.0.0","name":"cluster","type":"first"})";
+    nads_.Put("ns1", "net-a",
+              R"({"cniVersion":"1.0.0","type":"second",
+                  "capabilities":{"mac":true,"deviceID":true,"CNIDeviceInfoFile":true}})",
+              "r/a");
+    nads_.Put("ns1", "net-b",
+              R"({"cniVersion":"1.0.0","plugins":[{"type":"third"}]})");
+    devices_.Set("uid1", {{"r/a", {"0000:03:02.1", "0000:03:02.0"}}});
+    std::ofstream(dir_ / "devinfo/dp/r-a-0000:03:02.0-device.json")
+        << R"({"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:03:02.0"}})";
+    Pod pod{"ns1", "pod1", "uid1", {}};
+    pod.annotations[kNetworksAnnotation] =
+        R"([{"name":"net-a","interface":"sriov0","mac":"02:aa:00:00:00:01"},
+            {"name":"net-b"}])";
+    pods_.Put(pod);
+  }
+  std::filesystem::path log() { return dir_ / "calls.log"; }
+  MetaPluginOptions Options() {
+    MetaPluginOptions o;
+    o.pods = &pods_;
+    o.nads = &nads_;
+    o.devices = &devices_;
+    o.status_writer = &writer_;
+    o.devinfo_root = dir_ / "devinfo";
+    o.clock = &clock_;
+    o.readiness_timeout = std::chrono::seconds(5);
+    o.exec_timeout = std::chrono::seconds(20);
+    o.interface_exists = [this](const std::string&, const std::string& name)
+        -> absl::StatusOr<bool> { return existing_.count(name) > 0; };
+    return o;
+  }
+  std::string Config(const std::string& extra = "") {
+    return R"({"cniVersion":"1.0.0","name":"sriovkit","type":"sriov-netattach",)"
+           R"("clusterNetwork":"cluster","confDir":")" +
+           (dir_ / "conf").string() + R"(","cniDir":")" +
+           (dir_ / "cni").string() + R"(","binDir":")" +
+           (dir_ / "bin").string() + "\"" + extra + "}";
+  }
+  CniRequest Request(const std::string& command,
+                     const std::string& config = "") {
+    CniRequest r;
+    r.env = {{"CNI_COMMAND", command},
+             {"CNI_CONTAINERID", "cid1"},
+             {"CNI_NETNS", "/run/netns/pod1"},
+             {"CNI_IFNAME", "eth0"},
+             {"CNI_PATH", "/nonexistent"},
+             {"CNI_ARGS",
+              "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;"
+              "K8S_POD_INFRA_CONTAINER_ID=cid1;K8S_POD_UID=uid1"}};
+    r.stdin_data = config.empty() ? Config() : config;
+    return r;
+  }
+  std::vector<std::string> CallSummary() {
+    std::vector<std::string> out;
+    for (const auto& c : ReadFakePluginCalls(log()))
+      out.push_back(c.command + " " + c.type + " " + c.ifname);
+    return out;
+  }
+  nlohmann::json ErrorOf(const CniResponse& r) {
+    EXPECT_EQ(r.exit_code, 1) << r.stdout_data;
+    return nlohmann::json::parse(r.stdout_data);
+  }
+
+  TempDir dir_;
+  testing::FakePodSource pods_;
+  testing::FakeNadSource nads_;
+  testing::FakeDeviceSource devices_;
+  testing::FakePodStatusWriter writer_;
+  testing::FakeClock clock_;
+  std::set<std::string> existing_;
+};
+
+TEST_F(MetaPluginTest, AddRunsDelegatesInOrderAndWritesStatus) {
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  nlohmann::json result = nlohmann::json::parse(r.stdout_data);
+  EXPECT_EQ(result["cniVersion"], "1.0.0");
+  EXPECT_EQ(result["interfaces"][0]["name"], "eth0");
+  EXPECT_EQ(result["interfaces"][0]["mac"], "02:00:00:00:00:01");
+
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "ADD second sriov0",
+                                         "ADD third net2"));
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  EXPECT_EQ(calls[0].args,
+            "IgnoreUnknown=true;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;"
+            "K8S_POD_INFRA_CONTAINER_ID=cid1;K8S_POD_UID=uid1");
+  EXPECT_EQ(calls[1].args,
+            "IgnoreUnknown=true;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;"
+            "K8S_POD_INFRA_CONTAINER_ID=cid1;K8S_POD_UID=uid1;"
+            "MAC=02:aa:00:00:00:01");
+  EXPECT_EQ(calls[1].netns, "/run/netns/pod1");
+  nlohmann::json in = nlohmann::json::parse(calls[1].stdin_json);
+  // The sorted first device of r/a.
+  EXPECT_EQ(in["deviceID"], "0000:03:02.0");
+  EXPECT_EQ(in["pciBusID"], "0000:03:02.0");
+  EXPECT_EQ(in["name"], "net-a");
+  std::string devinfo = (dir_ / "devinfo/cni/ns1-net-a-cid1_sriov0").string();
+  EXPECT_EQ(in["runtimeConfig"],
+            nlohmann::json({{"mac", "02:aa:00:00:00:01"},
+                            {"deviceID", "0000:03:02.0"},
+                            {"CNIDeviceInfoFile", devinfo}}));
+  EXPECT_TRUE(std::filesystem::exists(devinfo));
+
+  EXPECT_EQ(writer_.Written("ns1/pod1"),
+            R"([{"name":"cluster","interface":"eth0","ips":["10.0.1.2"],)"
+            R"("mac":"02:00:00:00:00:01","mtu":1400,"default":true,)"
+            R"("dns":{"nameservers":["10.0.1.53"]},"gateway":["10.0.1.1"]},)"
+            R"({"name":"ns1/net-a","interface":"sriov0","ips":["10.0.2.2"],)"
+            R"("mac":"02:00:00:00:00:02","mtu":1400,)"
+            R"("dns":{"nameservers":["10.0.2.53"]},)"
+            R"("device-info":{"type":"pci","version":"1.1.0",)"
+            R"("pci":{"pci-address":"0000:03:02.0"}},"gateway":["10.0.2.1"]},)"
+            R"({"name":"ns1/net-b","interface":"net2","ips":["10.0.3.2"],)"
+            R"("mac":"02:00:00:00:00:03","mtu":1400,)"
+            R"("dns":{"nameservers":["10.0.3.53"]},"gateway":["10.0.3.1"]}])");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+  for (const char* f :
+       {"cni/results/cluster-cid1-eth0", "cni/results/net-a-cid1-sriov0",
+        "cni/results/net-b-cid1-net2"})
+    EXPECT_TRUE(std::filesystem::exists(dir_ / f)) << f;
+
+  // DEL: reverse order, everything removed.
+  r = mp.Handle(Request("DEL"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(
+      CallSummary(),
+      ElementsAre("ADD first eth0", "ADD second sriov0", "ADD third net2",
+                  "DEL third net2", "DEL second sriov0", "DEL first eth0"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_FALSE(std::filesystem::exists(devinfo));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "cni/results"));
+}
+
+TEST_F(MetaPluginTest, CheckRunsEveryDelegate) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  CniResponse r = mp.Handle(Request("CHECK"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  std::vector<std::string> calls = CallSummary();
+  ASSERT_EQ(calls.size(), 6u);
+  EXPECT_THAT(std::vector<std::string>(calls.begin() + 3, calls.end()),
+              ElementsAre("CHECK first eth0", "CHECK second sriov0",
+                          "CHECK third net2"));
+}
+
+TEST_F(MetaPluginTest, FailureRollsBackInReverseAndNamesTheNetwork) {
+  testing::WriteFailingPlugin(dir_ / "bin", "bad", log(), "ADD", 7, "boom");
+  nads_.Put("ns1", "net-c", R"({"cniVersion":"1.0.0","type":"bad"})");
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = "net-b, net-c";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_EQ(err["msg"],
+            "[ns1/pod1:net-c]: error adding container to network \"net-c\": "
+            "plugin type=\"bad\" (add) failed: boom; more");
+  EXPECT_THAT(CallSummary(),
+              ElementsAre("ADD first eth0", "ADD third net1", "ADD bad net2",
+                          "DEL bad net2", "DEL third net1", "DEL first eth0"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_EQ(writer_.writes(), 0);
+}
+
+TEST_F(MetaPluginTest, PodNotFoundGivesPlaceholder) {
+  pods_.Remove("ns1", "pod1");
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  nlohmann::json j = nlohmann::json::parse(r.stdout_data);
+  EXPECT_EQ(j["interfaces"][0]["name"], "eth0");
+  EXPECT_EQ(j["interfaces"][0]["sandbox"], "/run/netns/pod1");
+  EXPECT_EQ(j["ips"][0]["address"], "0.0.0.0/0");
+  EXPECT_EQ(j["ips"][0]["gateway"], "0.0.0.0");
+  EXPECT_TRUE(CallSummary().empty());
+}
+
+TEST_F(MetaPluginTest, ApiUnavailableIsTryAgainLater) {
+  pods_.FailWith(absl::UnavailableError("connection refused"));
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 11);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("get pod ns1/pod1: connection refused"));
+  EXPECT_EQ(pods_.calls(), 3);
+}
+
+TEST_F(MetaPluginTest, NoDeviceLeftNamesPodNetworkAndResource) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = "net-a@s1, net-a@s2, net-a@s3";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 11);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: network ns1/net-a: no device of "
+                        "resource r/a left (2 assigned"));
+  EXPECT_TRUE(CallSummary().empty());
+}
+
+TEST_F(MetaPluginTest, DevicesHandedOutInNetworkOrder) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = "net-a@s1, net-b, net-a@s2";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(calls[1].stdin_json)["deviceID"],
+            "0000:03:02.0");
+  EXPECT_EQ(calls[2].ifname, "net2");
+  EXPECT_FALSE(nlohmann::json::parse(calls[2].stdin_json).contains("deviceID"));
+  EXPECT_EQ(nlohmann::json::parse(calls[3].stdin_json)["deviceID"],
+            "0000:03:02.1");
+}
+
+TEST_F(MetaPluginTest, NamespaceIsolation) {
+  nads_.Put("other", "net-x", R"({"type":"third"})");
+  nads_.Put("default", "net-g", R"({"type":"third"})");
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = "default/net-g, other/net-x";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(
+      mp.Handle(Request("ADD", Config(R"(,"namespaceIsolation":true)"))));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("network other/net-x is outside the pod's namespace"));
+  // Without isolation both are fine.
+  EXPECT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+}
+
+TEST_F(MetaPluginTest, ExistingInterfaceIsRefused) {
+  existing_.insert("sriov0");
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("network \"net-a\": interface sriov0 already exists "
+                        "in /run/netns/pod1"));
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "DEL first eth0"));
+}
+
+TEST_F(MetaPluginTest, SystemNamespacePodsGetNoDefaultNetworksNorStatus) {
+  std::ofstream(dir_ / "conf/20-extra.conf")
+      << R"({"cniVersion":"1.0.0","name":"extra","type":"third"})";
+  Pod pod{"kube-system", "pod1", "uid1", {}};
+  pods_.Put(pod);
+  CniRequest req = Request("ADD", Config(R"(,"defaultNetworks":["extra"])"));
+  req.env["CNI_ARGS"] = "K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=pod1";
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(req).exit_code, 0);
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0"));
+  EXPECT_EQ(writer_.writes(), 0);
+  // In another namespace the default network runs as net1.
+  mp.Handle(Request("DEL"));
+  ASSERT_EQ(mp.Handle(Request("ADD", Config(R"(,"defaultNetworks":["extra"])")))
+                .exit_code,
+            0);
+  EXPECT_THAT(CallSummary(),
+              ::testing::IsSupersetOf({"ADD third net1", "ADD second sriov0"}));
+}
+
+TEST_F(MetaPluginTest, DefaultNetworkAnnotationOverridesClusterNetwork) {
+  nads_.Put("kube-system", "alt", R"({"cniVersion":"1.0.0","type":"third"})");
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kDefaultNetworkAnnotation] = "alt";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD third eth0"));
+  EXPECT_THAT(writer_.Written("ns1/pod1"),
+              HasSubstr(R"({"name":"kube-system/alt","interface":"eth0")"));
+}
+
+TEST_F(MetaPluginTest, ReadinessFileWaitIsBounded) {
+  MetaPlugin mp(Options());
+  std::string missing = (dir_ / "ready").string();
+  nlohmann::json err = ErrorOf(mp.Handle(Request(
+      "ADD", Config(R"(,"readinessindicatorfile":")" + missing + "\""))));
+  EXPECT_EQ(err["code"], 11);
+  EXPECT_THAT(
+      err["msg"].get<std::string>(),
+      HasSubstr("still waiting for readinessindicatorfile @ " + missing));
+  EXPECT_GE(clock_.Now() - testing::FakeClock().Now(), std::chrono::seconds(5));
+  std::ofstream(missing) << "";
+  EXPECT_EQ(mp.Handle(Request("ADD", Config(R"(,"readinessindicatorfile":")" +
+                                            missing + "\"")))
+                .exit_code,
+            0);
+}
+
+TEST_F(MetaPluginTest, StatusChecksReadinessAndPlugins) {
+  MetaPlugin mp(Options());
+  EXPECT_EQ(mp.Handle(Request("STATUS")).exit_code, 0);
+  std::string missing = (dir_ / "ready").string();
+  nlohmann::json err = ErrorOf(mp.Handle(Request(
+      "STATUS", Config(R"(,"readinessindicatorfile":")" + missing + "\""))));
+  EXPECT_EQ(err["code"], 50);
+  std::filesystem::remove(dir_ / "bin/first");
+  err = ErrorOf(mp.Handle(Request("STATUS")));
+  EXPECT_EQ(err["code"], 50);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("failed to find plugin \"first\""));
+}
+
+TEST_F(MetaPluginTest, DelWithoutCacheOrPodSucceeds) {
+  pods_.Remove("ns1", "pod1");
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("DEL"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_TRUE(CallSummary().empty());
+  pods_.FailWith(absl::UnavailableError("down"));
+  EXPECT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+}
+
+TEST_F(MetaPluginTest, DelWithoutCacheRebuildsFromThePod) {
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("DEL"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(CallSummary(), ElementsAre("DEL third net2", "DEL second sriov0",
+                                         "DEL first eth0"));
+}
+
+TEST_F(MetaPluginTest, VersionAndInputErrors) {
+  MetaPlugin mp(Options());
+  CniResponse v = mp.Handle(Request("VERSION", R"({"cniVersion":"0.4.0"})"));
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_THAT(v.stdout_data, HasSubstr("supportedVersions"));
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD", R"({"confDir":1})")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(), HasSubstr("key \"confDir\""));
+  CniRequest bad = Request("ADD");
+  bad.env.erase("CNI_IFNAME");
+  EXPECT_EQ(ErrorOf(mp.Handle(bad))["code"], 4);
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = "a/b/c";
+  pods_.Put(pod);
+  err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: network 0 (\"a/b/c\")"));
+  nads_.Put("ns1", "x", "");
+  pod.annotations[kNetworksAnnotation] = "missing";
+  pods_.Put(pod);
+  err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("cannot find a network-attachment-definition (missing) "
+                        "in namespace (ns1)"));
+}
+
+TEST(AttachmentsTest, RoundTrip) {
+  absl::StatusOr<NetConfig> c =
+      ParseNetConfig(R"({"name":"n","plugins":[{"type":"a"}]})", "", "t");
+  ASSERT_TRUE(c.ok());
+  Attachment a;
+  a.conf = *c;
+  a.status_name = "ns/n";
+  a.is_default = true;
+  a.rt.container_id = "cid";
+  a.rt.netns = "/x";
+  a.rt.ifname = "net1";
+  a.rt.args = {{"A", "1"}};
+  a.rt.capability_args = {{"mac", "m"}};
+  a.resource = "r/a";
+  a.devinfo_file = "/d";
+  absl::StatusOr<std::vector<Attachment>> back =
+      DecodeAttachments(EncodeAttachments({a}));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 1u);
+  const Attachment& b = (*back)[0];
+  EXPECT_EQ(b.conf.json, a.conf.json);
+  EXPECT_EQ(b.status_name, "ns/n");
+  EXPECT_TRUE(b.is_default);
+  EXPECT_EQ(b.rt.ifname, "net1");
+  EXPECT_EQ(b.rt.args, a.rt.args);
+  EXPECT_EQ(b.rt.capability_args, a.rt.capability_args);
+  EXPECT_EQ(b.resource, "r/a");
+  EXPECT_EQ(b.devinfo_file, "/d");
+  EXPECT_FALSE(DecodeAttachments(R"({"kind":"x"})").ok());
+}
+
+}  // namespace
+}  // namespace sk::netattach

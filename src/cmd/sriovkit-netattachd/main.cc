@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
 
     auto handler = na::MakeDaemonHandler(cl->options);
     if (!handler.ok()) {
-      std::cerr << handler.status().message() << "\n";
+      std::cerr << "sriovkit-netattachd: " << handler.status().message()
+                << "\n";
       return sk::ExitCodeForStatus(handler.status());
     }
     na::SocketServerOptions so;

@@ -110,6 +110,9 @@ absl::StatusOr<DaemonCommandLine> ParseDaemonCommandLine(
   app.add_option("--cache-dir", o.cache_dir,
                  "delegate results kept for DEL and CHECK")
       ->capture_default_str();
+  app.add_option("--devinfo-dir", o.devinfo_dir,
+                 "device-information files (dp/ and cni/ below it)")
+      ->capture_default_str();
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -153,6 +156,7 @@ absl::StatusOr<DaemonCommandLine> ParseDaemonCommandLine(
   SK_RETURN_IF_ERROR(CheckPath("--cni-bin-dir", o.cni_bin_dir, false));
   SK_RETURN_IF_ERROR(CheckPath("--cni-conf-dir", o.cni_conf_dir, false));
   SK_RETURN_IF_ERROR(CheckPath("--cache-dir", o.cache_dir, false));
+  SK_RETURN_IF_ERROR(CheckPath("--devinfo-dir", o.devinfo_dir, false));
 
   std::string socket = o.socket_dir + "/" + kSocketName;
   if (socket.size() >= sizeof(sockaddr_un::sun_path)) {

@@ -6,7 +6,7 @@
 //   sriovkit-netattachd [--kubeconfig FILE] [--node-name NAME]
 //       [--socket-dir DIR] [--config FILE] [--pod-resources-socket PATH]
 //       [--kubelet-checkpoint PATH] [--cni-bin-dir DIR] [--cni-conf-dir DIR]
-//       [--cache-dir DIR]
+//       [--cache-dir DIR] [--devinfo-dir DIR]
 //
 // Every path is overridable so that the daemon runs unprivileged against
 // stand-ins. Defaults are the DaemonOptions field initialisers; the node
@@ -47,6 +47,9 @@ struct DaemonOptions {
   std::string cni_conf_dir = "/etc/cni/net.d";
   // Delegate results for DEL and CHECK (libcni's cache is /var/lib/cni).
   std::string cache_dir = "/var/lib/cni/sriovkit-netattach";
+  // Device-information files (device-info-spec): the device plugin's under
+  // dp/, the per-attachment copies under cni/.
+  std::string devinfo_dir = "/var/run/k8s.cni.cncf.io/devinfo";
 };
 
 // Where defaults come from besides the flags; injectable for tests.

@@ -1,5 +1,6 @@
 #include "lib/netattach/daemon_options.h"
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ TEST(DaemonOptionsTest, Defaults) {
   EXPECT_EQ(o.cni_bin_dir, "/opt/cni/bin");
   EXPECT_EQ(o.cni_conf_dir, "/etc/cni/net.d");
   EXPECT_EQ(o.cache_dir, "/var/lib/cni/sriovkit-netattach");
+  EXPECT_EQ(o.devinfo_dir, "/var/run/k8s.cni.cncf.io/devinfo");
 }
 
 TEST(DaemonOptionsTest, EveryFlag) {
@@ -53,7 +55,7 @@ TEST(DaemonOptionsTest, EveryFlag) {
       {"--kubeconfig", "/k/config", "--node-name=worker-0.lab", "--socket-dir",
        "/tmp/s", "--config", "/etc/x.json", "--pod-resources-socket",
        "/tmp/pr.sock", "--kubelet-checkpoint", "/tmp/cp", "--cni-bin-dir", "/b",
-       "--cni-conf-dir", "/c", "--cache-dir", "/d"},
+       "--cni-conf-dir", "/c", "--cache-dir", "/d", "--devinfo-dir", "/e"},
       Env({{"NODE_NAME", "from-env"}}));
   ASSERT_THAT(cl, IsOk());
   const DaemonOptions& o = cl->options;
@@ -66,6 +68,7 @@ TEST(DaemonOptionsTest, EveryFlag) {
   EXPECT_EQ(o.cni_bin_dir, "/b");
   EXPECT_EQ(o.cni_conf_dir, "/c");
   EXPECT_EQ(o.cache_dir, "/d");
+  EXPECT_EQ(o.devinfo_dir, "/e");
 }
 
 TEST(DaemonOptionsTest, NodeNameFromEnvThenHostname) {
@@ -126,7 +129,7 @@ TEST(DaemonOptionsTest, HelpListsEveryFlag) {
   for (const char* flag :
        {"--kubeconfig", "--node-name", "--socket-dir", "--config",
         "--pod-resources-socket", "--kubelet-checkpoint", "--cni-bin-dir",
-        "--cni-conf-dir", "--cache-dir"}) {
+        "--cni-conf-dir", "--cache-dir", "--devinfo-dir"}) {
     EXPECT_THAT(cl->output, HasSubstr(flag));
   }
 }
@@ -144,10 +147,14 @@ TEST(DaemonBinaryTest, ExitCodes) {
   r = ::sk::testing::RunShell(bin + " --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.stdout_text, HasSubstr("--pod-resources-socket"));
+  // No --kubeconfig and not in a pod: it cannot reach the API and says why.
   r = ::sk::testing::RunShell("env -i NODE_NAME=n " + bin +
                               " --socket-dir /tmp/sk-netattachd-unused");
   EXPECT_EQ(r.exit_code, 78);
-  EXPECT_THAT(r.stderr_text, HasSubstr("not wired yet"));
+  EXPECT_THAT(
+      r.stderr_text,
+      HasSubstr("in-cluster config: KUBERNETES_SERVICE_HOST is not set"));
+  EXPECT_FALSE(std::filesystem::exists("/tmp/sk-netattachd-unused"));
 }
 
 }  // namespace

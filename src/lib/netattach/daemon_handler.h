@@ -1,0 +1,101 @@
+#pragma once
+
+// The daemon's cluster seams over the Kubernetes API and the kubelet: the
+// sources.h interfaces as sriovkit-netattachd implements them.
+//
+// - Pods: a watch cache of the pods on this node (field selector
+//   spec.nodeName=<node>), falling back to a GET when the cache misses (a
+//   pod created a moment ago, or a cache not synced yet).
+// - NetworkAttachmentDefinitions: a watch cache of every NAD in the cluster
+//   (k8s.cni.cncf.io/v1), with the same GET fallback, so a pod's ADD needs
+//   no API round trip for its networks.
+// - Devices: the kubelet PodResources API, else its checkpoint file
+//   (src/lib/podresources/pod_devices.h).
+// - network-status: a merge patch of the annotation on pods/<name>/status,
+//   as Multus writes it (multus-cni pkg/k8sclient/k8sclient.go
+//   SetNetworkStatus, through the status subresource).
+//
+// Namespaces and names are checked as DNS-1123 names before they become part
+// of an API path.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+#include "lib/kube/client.h"
+#include "lib/kube/informer.h"
+#include "lib/netattach/sources.h"
+#include "lib/podresources/pod_devices.h"
+
+namespace sk::netattach {
+
+// InvalidArgument naming `what` unless `value` is a DNS-1123 subdomain
+// (lowercase alphanumerics, '-' and '.', at most 253 characters).
+absl::Status CheckObjectName(const std::string& what, const std::string& value);
+
+// The Pod fields the meta-plugin uses, from a pod object.
+Pod PodFromObject(const nlohmann::json& object);
+
+class KubePodSource final : public PodSource {
+ public:
+  // `cache` may be null (every lookup is a GET).
+  KubePodSource(kube::Client& client, const kube::Informer* cache)
+      : client_(client), cache_(cache) {}
+  absl::StatusOr<Pod> GetPod(const std::string& ns,
+                             const std::string& name) override;
+
+ private:
+  kube::Client& client_;
+  const kube::Informer* cache_;
+};
+
+class KubeNadSource final : public NadSource {
+ public:
+  KubeNadSource(kube::Client& client, const kube::Informer* cache)
+      : client_(client), cache_(cache) {}
+  absl::StatusOr<nlohmann::json> GetNad(const std::string& ns,
+                                        const std::string& name) override;
+
+ private:
+  kube::Client& client_;
+  const kube::Informer* cache_;
+};
+
+class KubeletDeviceSource final : public DeviceSource {
+ public:
+  explicit KubeletDeviceSource(podresources::PodDeviceLookup& lookup)
+      : lookup_(lookup) {}
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> PodDevices(
+      const Pod& pod) override;
+
+ private:
+  podresources::PodDeviceLookup& lookup_;
+};
+
+class KubePodStatusWriter final : public PodStatusWriter {
+ public:
+  explicit KubePodStatusWriter(kube::Client& client) : client_(client) {}
+  absl::Status SetNetworkStatus(
+      const std::string& ns, const std::string& name,
+      const std::string& network_status_json) override;
+
+ private:
+  kube::Client& client_;
+};
+
+// API paths.
+std::string PodPath(const std::string& ns, const std::string& name);
+std::string NadPath(const std::string& ns, const std::string& name);
+inline constexpr const char kNadCollection[] =
+    "/apis/k8s.cni.cncf.io/v1/network-attachment-definitions";
+
+// The daemon's configuration file (--config) applied over the shim's: each
+// top-level key of `daemon_config` replaces the shim's, as Multus's thick
+// server overrides the request's configuration with its own. InvalidArgument
+// when `shim_stdin` is not a JSON object.
+absl::StatusOr<std::string> OverlayDaemonConfig(
+    const std::string& shim_stdin, const nlohmann::json& daemon_config);
+
+}  // namespace sk::netattach

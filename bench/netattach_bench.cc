@@ -1,0 +1,294 @@
+// The meta layer's cost (issue 11 "Figures"): one pod ADD+DEL through the
+// `sriov-netattach` shim and a running `sriovkit-netattachd` (pod from the
+// HTTPS API-server stand-in's watch cache, network-status patched back over
+// TLS) with a single macvlan + host-local delegate, against the same
+// delegate config exec'd directly by this process as a CNI runtime would
+// (the peer, measured in the same run, interleaved cycle by cycle). The
+// difference of the medians is what the meta layer adds per pod.
+//
+// Then the daemon's resident memory (VmRSS) with 5,000
+// NetworkAttachmentDefinitions and 500 pods on its node in its watch caches,
+// against the same daemon with empty caches, and the JSON size of those
+// objects as the API serves them.
+//
+// Needs root (network namespaces); runs in a private netns.
+//   build/bench/netattach_bench [cycles=200]
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+#include "lib/net/netns.h"
+#include "tests/testing/api_server_stand_in.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_pki.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ::sk::testing::ApiServerStandIn;
+using ::sk::testing::TestPki;
+
+constexpr char kCniBin[] = "/usr/lib/cni";
+
+void Die(const std::string& what) {
+  std::cerr << "netattach_bench: " << what << "\n";
+  std::exit(1);
+}
+
+int Sh(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
+
+// fork+exec `bin` with `env` and `input` on stdin; returns the exit status
+// (stdout discarded into a pipe read fully, as a runtime reads it).
+int Run(const std::string& bin, const std::vector<std::string>& env,
+        const std::string& input) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) Die("pipe");
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  char* argv[] = {const_cast<char*>(bin.c_str()), nullptr};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::execve(bin.c_str(), argv, envp.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  if (::write(in[1], input.data(), input.size()) !=
+      static_cast<ssize_t>(input.size())) {
+    Die("write stdin");
+  }
+  ::close(in[1]);
+  char buf[4096];
+  while (::read(out[0], buf, sizeof buf) > 0) {
+  }
+  ::close(out[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+long RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+double Pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[static_cast<size_t>(p * (v.size() - 1))];
+}
+
+struct Daemon {
+  pid_t pid = -1;
+  ~Daemon() { Stop(); }
+  void Stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+};
+
+void StartDaemon(Daemon& d, const std::filesystem::path& dir,
+                 const std::string& sock_dir) {
+  std::filesystem::remove_all(sock_dir);
+  d.pid = ::fork();
+  if (d.pid == 0) {
+    int fd = ::open((dir / "daemon.log").c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                    0600);
+    ::dup2(fd, 2);
+    const std::string s = dir.string();
+    ::execl(SK_NETATTACHD_BINARY, "sriovkit-netattachd", "--kubeconfig",
+            (s + "/kubeconfig").c_str(), "--node-name", "node-1",
+            "--socket-dir", sock_dir.c_str(), "--config",
+            (s + "/daemon.json").c_str(), "--pod-resources-socket",
+            (s + "/none.sock").c_str(), "--kubelet-checkpoint",
+            (s + "/none").c_str(), "--cni-bin-dir", kCniBin, "--cni-conf-dir",
+            (s + "/conf").c_str(), "--cache-dir", (s + "/cache").c_str(),
+            "--devinfo-dir", (s + "/devinfo").c_str(), nullptr);
+    ::_exit(127);
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(sock_dir + "/netattach.sock")) {
+    if (Clock::now() > deadline) Die("daemon did not start; see daemon.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int cycles = argc > 1 ? std::atoi(argv[1]) : 200;
+  if (::geteuid() != 0) Die("needs root (network namespaces)");
+  sk::testing::TempDir dir;
+  const std::string tag = std::to_string(::getpid());
+  const std::string host_ns = "sknb-host-" + tag, pod_ns = "sknb-pod-" + tag;
+  if (Sh("ip netns add " + host_ns) || Sh("ip netns add " + pod_ns) ||
+      Sh("ip -n " + host_ns + " link add skm0 type veth peer name skm1") ||
+      Sh("ip -n " + host_ns + " link set skm0 up") ||
+      Sh("ip -n " + host_ns + " link set lo up")) {
+    Die("netns setup");
+  }
+  struct Cleanup {
+    std::string a, b;
+    ~Cleanup() {
+      Sh("ip netns del " + a);
+      Sh("ip netns del " + b);
+    }
+  } cleanup{host_ns, pod_ns};
+  auto host = sk::net::OpenNetns("/run/netns/" + host_ns);
+  if (!host.ok() || ::setns(host->get(), CLONE_NEWNET) != 0) Die("setns");
+
+  absl::StatusOr<TestPki> pki = TestPki::Create();
+  if (!pki.ok()) Die(std::string(pki.status().message()));
+  auto api = ApiServerStandIn::Start(*pki, {.tokens = {{"tok", "bench"}}});
+  if (!api.ok()) Die(std::string(api.status().message()));
+  for (const char* d : {"conf", "cache", "ipam", "devinfo"}) {
+    std::filesystem::create_directories(dir / d);
+  }
+  std::ofstream(dir / "kubeconfig")
+      << "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n"
+         "- name: k\n  cluster:\n    server: "
+      << (*api)->url() << "\n    certificate-authority-data: "
+      << absl::Base64Escape(pki->ca_pem())
+      << "\nusers:\n- name: u\n  user:\n    token: tok\ncontexts:\n"
+         "- name: c\n  context:\n    cluster: k\n    user: u\n";
+  const std::string delegate =
+      R"({"cniVersion":"1.0.0","name":"macnet","type":"macvlan",)"
+      R"("master":"skm0","mode":"bridge","ipam":{"type":"host-local",)"
+      R"("subnet":"10.97.0.0/16","dataDir":")" +
+      (dir / "ipam").string() + R"("}})";
+  std::ofstream(dir / "conf/10-macnet.conf") << delegate;
+  std::ofstream(dir / "daemon.json") << R"({"clusterNetwork":"macnet"})";
+  (*api)->Put("/api/v1/namespaces/bench/pods/p0",
+              nlohmann::json::parse(R"({"metadata":{"uid":"u0"},)"
+                                    R"("spec":{"nodeName":"node-1"}})"));
+
+  Daemon daemon;
+  const std::string sock_dir = (dir / "sock").string();
+  StartDaemon(daemon, dir.path(), sock_dir);
+
+  const std::string shim_conf =
+      R"({"cniVersion":"1.0.0","name":"sriovkit","type":"sriov-netattach",)"
+      R"("socketDir":")" +
+      sock_dir + R"("})";
+  auto env = [&](const char* cmd, int i) {
+    return std::vector<std::string>{
+        absl::StrCat("CNI_COMMAND=", cmd),
+        absl::StrCat("CNI_CONTAINERID=c", i),
+        "CNI_NETNS=/run/netns/" + pod_ns,
+        "CNI_IFNAME=eth0",
+        absl::StrCat("CNI_PATH=", kCniBin),
+        "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=p0;"
+        "K8S_POD_INFRA_CONTAINER_ID=c;K8S_POD_UID=u0"};
+  };
+  const std::string macvlan = std::string(kCniBin) + "/macvlan";
+  std::vector<double> meta_ms, direct_ms;
+  for (int i = -5; i < cycles; ++i) {  // 5 warm-up cycles, not counted
+    auto t0 = Clock::now();
+    if (Run(SK_NETATTACH_SHIM_BINARY, env("ADD", i), shim_conf) != 0 ||
+        Run(SK_NETATTACH_SHIM_BINARY, env("DEL", i), shim_conf) != 0) {
+      Die("shim ADD/DEL failed; see daemon.log");
+    }
+    auto t1 = Clock::now();
+    if (Run(macvlan, env("ADD", 100000 + i), delegate) != 0 ||
+        Run(macvlan, env("DEL", 100000 + i), delegate) != 0) {
+      Die("macvlan ADD/DEL failed");
+    }
+    auto t2 = Clock::now();
+    if (i >= 0) {
+      meta_ms.push_back(
+          std::chrono::duration<double, std::milli>(t1 - t0).count());
+      direct_ms.push_back(
+          std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+  }
+  const double m = Median(meta_ms), d = Median(direct_ms);
+  std::printf(
+      "pod ADD+DEL, %d cycles interleaved (median / p90 ms):\n"
+      "  via sriov-netattach + daemon : %7.2f / %7.2f\n"
+      "  macvlan exec'd directly      : %7.2f / %7.2f\n"
+      "  meta-layer overhead (median) : %7.2f ms  (ratio %.2fx)\n",
+      cycles, m, Pct(meta_ms, 0.9), d, Pct(direct_ms, 0.9), m - d, m / d);
+  const long rss_empty = RssKiB(daemon.pid);
+  daemon.Stop();
+
+  // 5,000 NADs and 500 pods on this node (plus 500 on another, filtered out
+  // by the field selector), then a fresh daemon syncs its caches.
+  size_t bytes = 0;
+  for (int i = 0; i < 5000; ++i) {
+    nlohmann::json nad = nlohmann::json::parse(
+        R"({"apiVersion":"k8s.cni.cncf.io/v1","kind":"NetworkAttachmentDefinition",
+            "metadata":{"annotations":{"k8s.v1.cni.cncf.io/resourceName":
+              "example.com/sriov_a"}},"spec":{}})");
+    nad["spec"]["config"] = absl::StrCat(
+        R"({"cniVersion":"1.0.0","name":"net-)", i,
+        R"(","type":"sriov","vlan":)", i % 4095,
+        R"(,"spoofchk":"on","trust":"off","ipam":{"type":"host-local","subnet":"10.)",
+        i % 250, ".", i / 250, R"(.0/24"}})");
+    (*api)->Put(absl::StrCat("/apis/k8s.cni.cncf.io/v1/namespaces/ns", i % 50,
+                             "/network-attachment-definitions/net-", i),
+                nad);
+    bytes +=
+        (*api)
+            ->Get(absl::StrCat("/apis/k8s.cni.cncf.io/v1/namespaces/ns", i % 50,
+                               "/network-attachment-definitions/net-", i))
+            ->dump()
+            .size();
+  }
+  for (int i = 0; i < 1000; ++i) {
+    nlohmann::json pod = nlohmann::json::parse(
+        R"({"metadata":{"labels":{"kubevirt.io":"virt-launcher"},"annotations":{
+            "k8s.v1.cni.cncf.io/networks":"[{\"name\":\"net-1\",\"interface\":\"net1\"}]"}},
+            "spec":{"containers":[{"name":"compute","image":"virt-launcher",
+              "resources":{"limits":{"example.com/sriov_a":"1"}}}]}})");
+    pod["spec"]["nodeName"] = i % 2 ? "node-2" : "node-1";
+    const std::string path =
+        absl::StrCat("/api/v1/namespaces/ns", i % 50, "/pods/vm-", i);
+    (*api)->Put(path, pod);
+    if (i % 2 == 0) bytes += (*api)->Get(path)->dump().size();
+  }
+  StartDaemon(daemon, dir.path(), sock_dir);  // serves after the caches sync
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const long rss_full = RssKiB(daemon.pid);
+  std::printf(
+      "daemon VmRSS: %ld KiB with empty caches, %ld KiB with 5000 NADs + 500 "
+      "pods cached (+%ld KiB; the objects are %zu KiB of JSON)\n",
+      rss_empty, rss_full, rss_full - rss_empty, bytes / 1024);
+  double load[3] = {0, 0, 0};
+  if (::getloadavg(load, 3) == 3) {
+    std::printf("load average at the end: %.2f %.2f %.2f\n", load[0], load[1],
+                load[2]);
+  }
+  return 0;
+}

@@ -11,7 +11,7 @@
 # ratios are the figures. With strace in the guest (the host's root is
 # shared), one more ADD and DEL are traced and their syscall counts printed.
 # Run on a quiet host (check `uptime` first):
-#   SK_BENCH_CYCLES=20 lab/run-scenario.sh cni_vfio_bench --timeout 900
+#   lab/run-scenario.sh cni_vfio_bench --env SK_BENCH_CYCLES=20 --timeout 900
 # sk-lab: pfs=1
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 

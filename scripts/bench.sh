@@ -71,7 +71,7 @@ for p in "${PROGRAMS[@]}"; do
 done
 
 python3 - "$OUT" "$LOAD" "$MAX_LOAD" "$BUSY" <<'EOF'
-import json, os, statistics, sys
+import json, os, re, statistics, sys
 
 out, load, max_load, busy = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 # Figure -> the floor or peer it is compared with, both from the same run.
@@ -98,7 +98,9 @@ for prog in ("discovery_bench", "deviceplugin_bench", "cni_bench"):
     for b in data.get("benchmarks", []):
         if b.get("run_type") != "iteration" or b.get("error_occurred"):
             continue
-        name = b["run_name"].split("/manual_time")[0].split("/real_time")[0]
+        # "BM_X/vfs:2048/iterations:60/process_time/real_time" -> "BM_X/vfs:2048"
+        name = re.sub(r"/(iterations:\d+|process_time|real_time|manual_time)", "",
+                      b["run_name"])
         figures = [(name, b.get("time_unit", "ns"), b["real_time"])]
         for k, v in b.items():
             if k in SKIP_COUNTERS or not isinstance(v, (int, float)):
@@ -116,8 +118,8 @@ def med(key):
 
 flag = " *" if busy else ""
 if busy:
-    print(f"!! load average {load} > {max_load}: run with --force on a busy"
-          " machine; every figure below is suspect (*)")
+    print(f"!! load average {load} > {max_load} (--force): the machine was busy;"
+          " every figure below is suspect (*)")
 print(f"{'figure':<48} {'median':>11} {'spread':>7}  {'floor/peer (same run)':<34} {'ratio':>6}")
 for key in order:
     unit, vals = rows[key]

@@ -3,6 +3,10 @@
 // in-memory FakePfNetlink (a PF named by SK_BENCH_PF with 8 VFs) instead of
 // the kernel. Netdev moves/renames, namespaces, sysfs and state files are
 // real, as in production. Built only for bench/cni_bench.
+//
+// With SK_BENCH_COUNTS=<file>, appends "pf_requests <n>" to it at exit: the
+// PF-side netlink round trips this command made (they never reach the
+// kernel here, so an strace of this process does not see them).
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,7 +44,14 @@ int main() {
     if (!links.ok()) return links.status();
     sk::cni::ExecIpamDelegate ipam;
     sk::cni::Plugin plugin(sysfs, pf_socket, **links, ipam, opts);
-    return plugin.Run(*env, input);
+    auto r = plugin.Run(*env, input);
+    if (auto counts = GetEnv("SK_BENCH_COUNTS")) {
+      if (FILE* f = std::fopen(counts->c_str(), "ae")) {
+        std::fprintf(f, "pf_requests %zu\n", pf_socket.requests().size());
+        std::fclose(f);
+      }
+    }
+    return r;
   }();
   if (out.ok()) {
     std::fwrite(out->data(), 1, out->size(), stdout);

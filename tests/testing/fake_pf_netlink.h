@@ -22,9 +22,11 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -77,7 +79,15 @@ class FakePfNetlink {
     Save();
   }
   void FailOnce(net::VfField f, int errnum, const std::string& text) {
-    fail_[f] = {errnum, text};
+    FailTimes(f, 1, errnum, text);
+  }
+  // The next `times` sets of `f` fail.
+  void FailTimes(net::VfField f, int times, int errnum,
+                 const std::string& text) {
+    fail_[f] = {times, {errnum, text}};
+  }
+  void FailAlways(net::VfField f, int errnum, const std::string& text) {
+    fail_always_[f] = {errnum, text};
   }
   std::vector<std::string> calls() {
     if (state_file_.empty()) return calls_;
@@ -129,7 +139,7 @@ class FakePfNetlink {
       }
       return KernelError(ENODEV, "");
     }
-    auto req = net::ParseSetVf(m);
+    auto req = net::ParseSetVfs(m);
     if (!req.ok())
       return KernelError(EOPNOTSUPP, "fake PF: unsupported request");
     net::LinkInfo* pf = nullptr;
@@ -138,66 +148,84 @@ class FakePfNetlink {
     if (pf == nullptr) return KernelError(ENODEV, "");
     if (req->values.id >= pf->vfs.size())
       return KernelError(EINVAL, "vf id out of range");
-    if (auto it = fail_.find(req->field); it != fail_.end()) {
-      auto [errnum, text] = it->second;
-      fail_.erase(it);
-      Log(*pf, *req, " -> errno " + std::to_string(errnum));
-      return KernelError(errnum, text);
-    }
     net::VfInfo& v = pf->vfs[req->values.id];
     const net::VfInfo& n = req->values;
-    switch (req->field) {
-      case net::VfField::kVlan:
-        v.vlan = n.vlan;
-        v.qos = n.qos;
-        v.vlan_proto = n.vlan_proto;
-        break;
-      case net::VfField::kMac:
-        v.mac = n.mac;
-        break;
-      case net::VfField::kRate:
-        v.min_tx_rate = n.min_tx_rate;
-        v.max_tx_rate = n.max_tx_rate;
-        break;
-      case net::VfField::kSpoofchk:
-        v.spoofchk = n.spoofchk;
-        break;
-      case net::VfField::kTrust:
-        v.trust = n.trust;
-        break;
-      case net::VfField::kLinkState:
-        v.link_state = n.link_state;
-        break;
+    for (net::VfField f : net::kKernelVfApplyOrder) {
+      if (std::find(req->fields.begin(), req->fields.end(), f) ==
+          req->fields.end())
+        continue;
+      std::optional<std::pair<int, std::string>> refuse;
+      if (auto it = fail_.find(f); it != fail_.end()) {
+        refuse = it->second.second;
+        if (--it->second.first == 0) fail_.erase(it);
+      } else if (auto a = fail_always_.find(f); a != fail_always_.end()) {
+        refuse = a->second;
+      }
+      if (refuse) {
+        std::string at = req->fields.size() > 1 ? " at " + net::VfFieldName(f)
+                                                : std::string();
+        Log(*pf, *req, " -> errno " + std::to_string(refuse->first) + at);
+        return KernelError(refuse->first, refuse->second);
+      }
+      switch (f) {
+        case net::VfField::kVlan:
+          v.vlan = n.vlan;
+          v.qos = n.qos;
+          v.vlan_proto = n.vlan_proto;
+          break;
+        case net::VfField::kMac:
+          v.mac = n.mac;
+          break;
+        case net::VfField::kRate:
+          v.min_tx_rate = n.min_tx_rate;
+          v.max_tx_rate = n.max_tx_rate;
+          break;
+        case net::VfField::kSpoofchk:
+          v.spoofchk = n.spoofchk;
+          break;
+        case net::VfField::kTrust:
+          v.trust = n.trust;
+          break;
+        case net::VfField::kLinkState:
+          v.link_state = n.link_state;
+          break;
+      }
     }
     Log(*pf, *req, "");
     return std::vector<netlink::Message>{};
   }
 
-  void Log(const net::LinkInfo& pf, const net::SetVfRequest& r,
+  void Log(const net::LinkInfo& pf, const net::SetVfsRequest& r,
            const std::string& suffix) {
     const net::VfInfo& n = r.values;
-    std::string line = absl::StrCat("SetVf ", pf.name, " vf ", n.id, " ",
-                                    net::VfFieldName(r.field), " ");
-    switch (r.field) {
-      case net::VfField::kVlan:
-        absl::StrAppend(&line, n.vlan, " ", n.qos,
-                        absl::StrFormat(" 0x%04x", n.vlan_proto));
-        break;
-      case net::VfField::kMac:
-        absl::StrAppend(&line, net::MacToString(n.mac));
-        break;
-      case net::VfField::kRate:
-        absl::StrAppend(&line, n.min_tx_rate, " ", n.max_tx_rate);
-        break;
-      case net::VfField::kSpoofchk:
-        absl::StrAppend(&line, n.spoofchk ? "on" : "off");
-        break;
-      case net::VfField::kTrust:
-        absl::StrAppend(&line, n.trust ? "on" : "off");
-        break;
-      case net::VfField::kLinkState:
-        absl::StrAppend(&line, n.link_state);
-        break;
+    std::string line = absl::StrCat(r.fields.size() > 1 ? "SetVfs " : "SetVf ",
+                                    pf.name, " vf ", n.id, " ");
+    bool first = true;
+    for (net::VfField f : r.fields) {
+      if (!first) line += ", ";
+      first = false;
+      absl::StrAppend(&line, net::VfFieldName(f), " ");
+      switch (f) {
+        case net::VfField::kVlan:
+          absl::StrAppend(&line, n.vlan, " ", n.qos,
+                          absl::StrFormat(" 0x%04x", n.vlan_proto));
+          break;
+        case net::VfField::kMac:
+          absl::StrAppend(&line, net::MacToString(n.mac));
+          break;
+        case net::VfField::kRate:
+          absl::StrAppend(&line, n.min_tx_rate, " ", n.max_tx_rate);
+          break;
+        case net::VfField::kSpoofchk:
+          absl::StrAppend(&line, n.spoofchk ? "on" : "off");
+          break;
+        case net::VfField::kTrust:
+          absl::StrAppend(&line, n.trust ? "on" : "off");
+          break;
+        case net::VfField::kLinkState:
+          absl::StrAppend(&line, n.link_state);
+          break;
+      }
     }
     line += suffix;
     if (state_file_.empty()) {
@@ -268,7 +296,9 @@ class FakePfNetlink {
 
   std::filesystem::path state_file_;
   std::map<std::string, net::LinkInfo> pfs_;
-  std::map<net::VfField, std::pair<int, std::string>> fail_;
+  // field -> (sets left to fail, (errno, text))
+  std::map<net::VfField, std::pair<int, std::pair<int, std::string>>> fail_;
+  std::map<net::VfField, std::pair<int, std::string>> fail_always_;
   std::vector<std::string> calls_;
 };
 

@@ -5,8 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <random>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 
@@ -80,9 +81,14 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
 
 absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,
                                std::string_view contents, int mode,
-                               bool sync_dir, const std::string& display) {
-  std::random_device rd;
-  std::string tmp = sk::StrCat(name, ".tmp.", ::getpid(), ".", rd());
+                               bool sync_dir, const std::string& display,
+                               bool sync_file) {
+  // Unique among live writers: the pid among processes, the counter within
+  // one (O_EXCL refuses a leftover of a dead process that had this pid).
+  // std::random_device may open and read /dev/urandom on every call.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = sk::StrCat(name, ".tmp.", ::getpid(), ".",
+                               counter.fetch_add(1, std::memory_order_relaxed));
   std::string tmp_display = sk::StrCat(display, ".tmp.");
   UniqueFd fd(::openat(dirfd, tmp.c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -100,7 +106,7 @@ absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,
     off += static_cast<size_t>(n);
   }
   if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0 ||
-      ::fsync(fd.get()) != 0) {
+      (sync_file && ::fsync(fd.get()) != 0)) {
     int e = errno;
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return ErrnoStatus(e, "fsync ", tmp_display);

@@ -57,9 +57,14 @@ absl::StatusOr<UniqueFd> OpenDirAt(int dirfd, const std::string& name,
 // The whole file `name` in `dirfd`; nullopt when it does not exist.
 absl::StatusOr<std::optional<std::string>> ReadFileAt(
     int dirfd, const std::string& name, const std::string& display);
-// WriteFileAtomic inside `dirfd` (temp file, fsync, renameat).
+// WriteFileAtomic inside `dirfd` (temp file, fsync, renameat). Without
+// `sync_file` the temp file is not fsync'ed: the rename is still atomic for
+// every reader and after a crash of the writing process, but after a power
+// loss the file may be absent, old, empty or partial; only for state whose
+// every such outcome is safe.
 absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,
                                std::string_view contents, int mode,
-                               bool sync_dir, const std::string& display);
+                               bool sync_dir, const std::string& display,
+                               bool sync_file = true);
 
 }  // namespace sk

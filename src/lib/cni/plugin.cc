@@ -113,18 +113,85 @@ absl::StatusOr<std::string> Plugin::Run(const CniEnv& env,
   return absl::InternalError("unreachable");
 }
 
-absl::Status Plugin::SetVfMacVerified(LinkOps& ops, const LinkRef& pf,
-                                      uint32_t vf, const net::MacAddress& mac) {
-  // Some PF drivers apply the VF MAC asynchronously (i40e/iavf mailbox), so
-  // re-read until it sticks, as upstream does.
+absl::Status Plugin::SetVfMacChecked(LinkOps& ops, const LinkRef& pf,
+                                     uint32_t vf, const net::MacAddress& mac,
+                                     bool verify) {
+  // EBUSY / EAGAIN (Unavailable) are retried in both modes. The re-read is
+  // only done with `verify`: see NeedsMacVerify.
   return RetryLinkOp(options_, [&]() -> absl::Status {
     SK_RETURN_IF_ERROR(ops.SetVfMac(pf, vf, mac));
-    SK_ASSIGN_OR_RETURN(LinkInfo link, ops.GetLink(pf.name, true));
-    for (const VfInfo& v : link.vfs)
-      if (v.id == vf && v.mac == mac) return absl::OkStatus();
-    return absl::UnavailableError("VF MAC did not change to " +
-                                  net::MacToString(mac));
+    if (!verify) return absl::OkStatus();
+    return CheckVfMac(ops, pf, vf, mac);
   });
+}
+
+absl::Status Plugin::CheckVfMac(LinkOps& ops, const LinkRef& pf, uint32_t vf,
+                                const net::MacAddress& mac) {
+  SK_ASSIGN_OR_RETURN(LinkInfo link, ops.GetLink(pf.name, true));
+  for (const VfInfo& v : link.vfs)
+    if (v.id == vf && v.mac == mac) return absl::OkStatus();
+  return absl::UnavailableError("VF MAC did not change to " +
+                                net::MacToString(mac));
+}
+
+absl::Status Plugin::SetPfFields(LinkOps& ops, const LinkRef& pf,
+                                 const std::vector<VfField>& fields,
+                                 const VfInfo& v, bool verify_mac) {
+  SK_RETURN_IF_ERROR(ops.SetVfs(pf, fields, v));
+  bool has_mac =
+      std::find(fields.begin(), fields.end(), VfField::kMac) != fields.end();
+  if (!has_mac || !verify_mac) return absl::OkStatus();
+  // Set-and-verify as SetVfMacChecked does, the first set being the batch's.
+  if (CheckVfMac(ops, pf, v.id, v.mac).ok()) return absl::OkStatus();
+  return SetVfMacChecked(ops, pf, v.id, v.mac, /*verify=*/true);
+}
+
+absl::Status Plugin::RestorePfFields(const LinkRef& pf,
+                                     const std::vector<VfField>& fields,
+                                     const VfInfo& orig) {
+  LinkOps ops(pf_socket_);
+  SK_ASSIGN_OR_RETURN(LinkInfo link, ops.GetLink(pf.name, true));
+  const VfInfo* now = nullptr;
+  for (const VfInfo& v : link.vfs)
+    if (v.id == orig.id) now = &v;
+  if (now == nullptr)
+    return absl::NotFoundError(
+        absl::StrCat("vf ", orig.id, " not in the VF list of ", pf.name));
+  // Only what differs from the snapshot: a field the driver refuses (and so
+  // never changed) is not sent again, so it cannot fail the restore.
+  std::vector<VfField> changed;
+  for (VfField f : fields) {
+    bool same = false;
+    switch (f) {
+      case VfField::kVlan:
+        same = now->vlan == orig.vlan && now->qos == orig.qos &&
+               now->vlan_proto == orig.vlan_proto;
+        break;
+      case VfField::kMac:
+        same = now->mac == orig.mac;
+        break;
+      case VfField::kRate:
+        same = now->min_tx_rate == orig.min_tx_rate &&
+               now->max_tx_rate == orig.max_tx_rate;
+        break;
+      case VfField::kSpoofchk:
+        same = now->spoofchk == orig.spoofchk;
+        break;
+      case VfField::kTrust:
+        same = now->trust == orig.trust;
+        break;
+      case VfField::kLinkState:
+        same = now->link_state == orig.link_state;
+        break;
+    }
+    if (!same) changed.push_back(f);
+  }
+  if (changed.empty()) return absl::OkStatus();
+  if (changed.size() > 1 && ops.SetVfs(pf, changed, orig).ok())
+    return absl::OkStatus();
+  absl::Status first;
+  for (VfField f : changed) internal::Keep(first, ops.SetVf(pf, f, orig));
+  return first;
 }
 
 void Plugin::PushPfUndo(AddState& st, VfField f) {
@@ -143,8 +210,80 @@ void Plugin::PushReturnNetdevUndo(const CniEnv& env, AddState& st,
   });
 }
 
+bool Plugin::NeedsMacVerify(VfMode mode) {
+  // Netdevice mode: the VF's host driver (iavf, mlx5...) picks a new admin
+  // MAC up asynchronously after a PF mailbox message or a VF reset, and the
+  // pod-side steps that follow depend on it, so the MAC is re-read until it
+  // sticks (as upstream sriov-cni does). Vfio mode: no host driver binds the
+  // VF; the PF driver records the admin MAC in ndo_set_vf_mac before it
+  // returns (that record is what the re-read reports) and the guest's
+  // driver reads it when it probes, so a successful set is final and the
+  // second PF dump is skipped.
+  return mode == VfMode::kNetdevice;
+}
+
 absl::Status Plugin::ApplyPf(AddState& st) {
   LinkOps ops(pf_socket_);
+  const NetConf& c = st.conf;
+  // Upstream's order: vlan, MAC, rate, spoofchk, trust, link state.
+  std::vector<VfField> fields;
+  VfInfo want = st.orig_vf;
+  if (c.vlan) {
+    fields.push_back(VfField::kVlan);
+    want.vlan = *c.vlan;
+    want.qos = c.vlan_qos.value_or(0);
+    want.vlan_proto = c.vlan_proto_ethertype();
+  }
+  if (st.mac) {
+    SK_ASSIGN_OR_RETURN(want.mac, net::ParseMac(*st.mac));
+    fields.push_back(VfField::kMac);
+  }
+  if (c.has_rate()) {
+    fields.push_back(VfField::kRate);
+    want.min_tx_rate = c.min_tx_rate.value_or(0);
+    want.max_tx_rate = c.max_tx_rate.value_or(0);
+  }
+  if (c.spoofchk) {
+    fields.push_back(VfField::kSpoofchk);
+    want.spoofchk = *c.spoofchk;
+  }
+  if (c.trust) {
+    fields.push_back(VfField::kTrust);
+    want.trust = *c.trust;
+  }
+  if (c.link_state) {
+    fields.push_back(VfField::kLinkState);
+    want.link_state = c.link_state_value();
+  }
+  if (fields.size() < 2) return ApplyPfPerField(st, ops, want);
+
+  // All fields in one RTM_SETLINK. A refused request may still have applied
+  // the fields the kernel handles before the refused one, so the inverse
+  // goes in first: put back whatever differs from the snapshot.
+  st.undo.Push("pf:fields", [this, &st, fields] {
+    return RestorePfFields(st.pf, fields, st.orig_vf);
+  });
+  absl::Status s =
+      SetPfFields(ops, st.pf, fields, want, NeedsMacVerify(st.loc.mode));
+  if (s.ok()) {
+    for (VfField f : fields) Step("pf:" + net::VfFieldName(f));
+    return absl::OkStatus();
+  }
+  // The kernel does not say which field it refused: restore exactly the
+  // snapshot, then set the fields one by one, which either succeeds (a
+  // transient refusal) or fails with the error naming the field.
+  absl::Status restored = RestorePfFields(st.pf, fields, st.orig_vf);
+  if (!restored.ok()) {
+    return Annotate(restored, absl::StrCat("failed to set vf ", want.id, " ",
+                                           net::VfFieldNames(fields), " (",
+                                           s.message(), "); restoring it"));
+  }
+  st.undo.Pop();
+  return ApplyPfPerField(st, ops, want);
+}
+
+absl::Status Plugin::ApplyPfPerField(AddState& st, LinkOps& ops,
+                                     const VfInfo& want) {
   const NetConf& c = st.conf;
   VfInfo v = st.orig_vf;
   auto apply = [&](VfField f, absl::Status s,
@@ -155,9 +294,9 @@ absl::Status Plugin::ApplyPf(AddState& st) {
     return absl::OkStatus();
   };
   if (c.vlan) {
-    v.vlan = *c.vlan;
-    v.qos = c.vlan_qos.value_or(0);
-    v.vlan_proto = c.vlan_proto_ethertype();
+    v.vlan = want.vlan;
+    v.qos = want.qos;
+    v.vlan_proto = want.vlan_proto;
     SK_RETURN_IF_ERROR(
         apply(VfField::kVlan, ops.SetVf(st.pf, VfField::kVlan, v),
               absl::StrCat("failed to set vf ", v.id,
@@ -165,17 +304,16 @@ absl::Status Plugin::ApplyPf(AddState& st) {
                            " and proto ", ProtoName(v.vlan_proto))));
   }
   if (st.mac) {
-    auto m = net::ParseMac(*st.mac);
-    SK_RETURN_IF_ERROR(m.status());
     // Record before trying: a failed verify may still have changed the MAC.
     PushPfUndo(st, VfField::kMac);
-    absl::Status s = SetVfMacVerified(ops, st.pf, v.id, *m);
+    absl::Status s = SetVfMacChecked(ops, st.pf, v.id, want.mac,
+                                     NeedsMacVerify(st.loc.mode));
     if (!s.ok()) return Annotate(s, "failed to set MAC address to " + *st.mac);
     Step("pf:mac");
   }
   if (c.has_rate()) {
-    v.min_tx_rate = c.min_tx_rate.value_or(0);
-    v.max_tx_rate = c.max_tx_rate.value_or(0);
+    v.min_tx_rate = want.min_tx_rate;
+    v.max_tx_rate = want.max_tx_rate;
     SK_RETURN_IF_ERROR(
         apply(VfField::kRate, ops.SetVf(st.pf, VfField::kRate, v),
               absl::StrCat("failed to set vf ", v.id, " min_tx_rate to ",
@@ -197,7 +335,7 @@ absl::Status Plugin::ApplyPf(AddState& st) {
                            *c.trust ? "on" : "off")));
   }
   if (c.link_state) {
-    v.link_state = c.link_state_value();
+    v.link_state = want.link_state;
     SK_RETURN_IF_ERROR(apply(VfField::kLinkState,
                              ops.SetVf(st.pf, VfField::kLinkState, v),
                              absl::StrCat("failed to set vf ", v.id,

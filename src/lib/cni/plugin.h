@@ -117,7 +117,24 @@ class Plugin {
   void PushPfUndo(AddState& st, net::VfField f);
   void PushReturnNetdevUndo(const CniEnv& env, AddState& st,
                             std::string pod_name);
+  // Sets every PF-side field the config names in one RTM_SETLINK; when the
+  // kernel refuses it, restores the snapshot and goes field by field
+  // (ApplyPfPerField) so a refusal names its field.
   absl::Status ApplyPf(AddState& st);
+  absl::Status ApplyPfPerField(AddState& st, net::LinkOps& ops,
+                               const net::VfInfo& want);
+  // One request for `fields` of `v`; with `verify_mac` and a MAC among them,
+  // the MAC is re-read (and set again while it does not stick).
+  absl::Status SetPfFields(net::LinkOps& ops, const net::LinkRef& pf,
+                           const std::vector<net::VfField>& fields,
+                           const net::VfInfo& v, bool verify_mac);
+  // Re-reads VF orig.id and puts back those of `fields` that differ from
+  // `orig` (one request; field by field if that is refused).
+  absl::Status RestorePfFields(const net::LinkRef& pf,
+                               const std::vector<net::VfField>& fields,
+                               const net::VfInfo& orig);
+  // Whether a VF admin MAC set needs a read-back (see plugin.cc).
+  static bool NeedsMacVerify(VfMode mode);
   absl::Status SetupNetdev(const CniEnv& env, AddState& st);
   absl::Status ConfigureIps(AddState& st);
   // Best effort: GARP / unsolicited NA for the IPAM addresses (netdevice
@@ -146,8 +163,13 @@ class Plugin {
   // any other container or interface, whatever the netns.
   absl::StatusOr<std::optional<std::string>> RepairStale(const NetConf& conf,
                                                          const CniEnv& env);
-  absl::Status SetVfMacVerified(net::LinkOps& ops, const net::LinkRef& pf,
-                                uint32_t vf, const net::MacAddress& mac);
+  // Sets the VF admin MAC, retrying Unavailable; with `verify`, also
+  // re-reads it until it sticks (CheckVfMac).
+  absl::Status SetVfMacChecked(net::LinkOps& ops, const net::LinkRef& pf,
+                               uint32_t vf, const net::MacAddress& mac,
+                               bool verify);
+  absl::Status CheckVfMac(net::LinkOps& ops, const net::LinkRef& pf,
+                          uint32_t vf, const net::MacAddress& mac);
   void Step(std::string_view name);
 
   const sysfs::Sysfs& sysfs_;

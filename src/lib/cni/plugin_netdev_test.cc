@@ -261,11 +261,11 @@ TEST_F(PluginNetdevTest, FailureMidwayUndoesEveryStepInReverse) {
           "pod1: " + t + " move host", "host: " + t + " rename " + host_name_,
           "host: " + host_name_ + " up"));
   std::string pf = card_.netdev;
-  EXPECT_THAT(fake_pf_.calls(),
-              ElementsAre("SetVf " + pf + " vf 2 vlan 100 0 0x8100",
-                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
-                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
-                          "SetVf " + pf + " vf 2 vlan 0 0 0x8100"));
+  EXPECT_THAT(
+      fake_pf_.calls(),
+      ElementsAre(
+          "SetVfs " + pf + " vf 2 vlan 100 0 0x8100, mac 02:00:00:00:00:aa",
+          "SetVfs " + pf + " vf 2 vlan 0 0 0x8100, mac 00:00:00:00:00:00"));
   EXPECT_THAT(ipam_.calls, IsEmpty());  // failed before IPAM ran
   ExpectVfBackInHost(/*up=*/true);
 }

@@ -5,6 +5,7 @@
 #include "lib/cni/plugin.h"
 
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -160,17 +161,40 @@ class PluginTest : public ::testing::Test {
 constexpr char kFullConfig[] =
     R"(,"vlan":100,"vlanQoS":3,"vlanProto":"802.1ad","mac":"02:00:00:00:00:aa","min_tx_rate":10,"max_tx_rate":20,"spoofchk":"off","trust":"on","link_state":"disable")";
 
-TEST_F(PluginTest, AddUserspaceAppliesPfFieldsInUpstreamOrder) {
+// The PF-side requests of one command: (type, VF fields set).
+std::vector<std::string> PfRequests(const FakeNetlinkSocket& sock) {
+  std::vector<std::string> out;
+  for (const netlink::Message& m : sock.requests()) {
+    auto set = net::ParseSetVfs(m);
+    out.push_back(set.ok() ? "SETLINK " + net::VfFieldNames(set->fields)
+                  : m.type() == RTM_GETLINK ? "GETLINK"
+                                            : std::to_string(m.type()));
+  }
+  return out;
+}
+
+TEST_F(PluginTest, AddUserspaceSetsAllPfFieldsInOneRequestInUpstreamOrder) {
+  pf_sock_.ClearRequests();
   SK_ASSERT_OK_AND_ASSIGN(std::string out,
                           plugin_->Run(Env(Command::kAdd), Conf(kFullConfig)));
   std::string pf = card_.netdev;
   EXPECT_THAT(fake_pf_.calls(),
-              ElementsAre("SetVf " + pf + " vf 2 vlan 100 3 0x88a8",
-                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
-                          "SetVf " + pf + " vf 2 rate 10 20",
-                          "SetVf " + pf + " vf 2 spoofchk off",
-                          "SetVf " + pf + " vf 2 trust on",
-                          "SetVf " + pf + " vf 2 link_state 2"));
+              ElementsAre("SetVfs " + pf +
+                          " vf 2 vlan 100 3 0x88a8, mac 02:00:00:00:00:aa, "
+                          "rate 10 20, spoofchk off, trust on, link_state 2"));
+  // The snapshot dump and one RTM_SETLINK: no MAC read-back in vfio mode.
+  EXPECT_THAT(PfRequests(pf_sock_),
+              ElementsAre("GETLINK",
+                          "SETLINK vlan,mac,rate,spoofchk,trust,link_state"));
+  net::VfInfo vf = fake_pf_.Vf(card_.netdev, 2);
+  EXPECT_EQ(vf.vlan, 100u);
+  EXPECT_EQ(vf.qos, 3u);
+  EXPECT_EQ(vf.vlan_proto, net::kEthP8021AD);
+  EXPECT_EQ(net::MacToString(vf.mac), "02:00:00:00:00:aa");
+  EXPECT_EQ(vf.max_tx_rate, 20u);
+  EXPECT_FALSE(vf.spoofchk);
+  EXPECT_TRUE(vf.trust);
+  EXPECT_EQ(vf.link_state, 2u);
   EXPECT_EQ(
       out,
       R"({"cniVersion":"1.0.0","interfaces":[{"name":"net1","mac":"02:00:00:00:00:aa","mtu":9000,"sandbox":")" +
@@ -189,8 +213,14 @@ TEST_F(PluginTest, AddUserspaceAppliesPfFieldsInUpstreamOrder) {
   // A vfio VF has no netdev: vfio mode opens no link socket in any netns
   // (each costs a setns there and back).
   EXPECT_EQ(links_->sockets_opened, 0);
+  pf_sock_.ClearRequests();
   SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf(kFullConfig)).status());
   EXPECT_EQ(links_->sockets_opened, 0);
+  EXPECT_THAT(PfRequests(pf_sock_),
+              ElementsAre("GETLINK",
+                          "SETLINK vlan,spoofchk,mac,trust,rate,link_state"));
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2),
+            (net::VfInfo{.id = 2, .spoofchk = true}));
 }
 
 TEST_F(PluginTest, ResultPciIdOnlyFrom110AndIpVersionBefore100) {
@@ -227,10 +257,12 @@ TEST_F(PluginTest, WriteAheadCacheExistsBeforeFirstPfChange) {
   EXPECT_TRUE(checked);
 }
 
-TEST_F(PluginTest, DriverRefusalRollsBackEveryAppliedFieldInReverse) {
+TEST_F(PluginTest, DriverRefusalRestoresSnapshotThenNamesTheField) {
   net::VfInfo before = fake_pf_.Vf(card_.netdev, 2);
-  fake_pf_.FailOnce(net::VfField::kTrust, EOPNOTSUPP,
-                    "VF trust not supported by igb");
+  // igb has no ndo_set_vf_trust: every trust set fails.
+  fake_pf_.FailAlways(net::VfField::kTrust, EOPNOTSUPP,
+                      "VF trust not supported by igb");
+  pf_sock_.ClearRequests();
   auto r = plugin_->Run(Env(Command::kAdd), Conf(kFullConfig));
   EXPECT_THAT(
       r, StatusIs(absl::StatusCode::kUnimplemented,
@@ -240,21 +272,77 @@ TEST_F(PluginTest, DriverRefusalRollsBackEveryAppliedFieldInReverse) {
                       " vf 2: set trust: Operation not supported: VF trust not "
                       "supported by igb"));
   std::string pf = card_.netdev;
-  EXPECT_THAT(fake_pf_.calls(),
-              ElementsAre("SetVf " + pf + " vf 2 vlan 100 3 0x88a8",
-                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
-                          "SetVf " + pf + " vf 2 rate 10 20",
-                          "SetVf " + pf + " vf 2 spoofchk off",
-                          "SetVf " + pf + " vf 2 trust on -> errno 95",
-                          "SetVf " + pf + " vf 2 spoofchk on",
-                          "SetVf " + pf + " vf 2 rate 0 0",
-                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
-                          "SetVf " + pf + " vf 2 vlan 0 0 0x8100"));
+  EXPECT_THAT(
+      fake_pf_.calls(),
+      ElementsAre(
+          // The batch: the kernel applies trust last, so everything else
+          // was applied when it refused.
+          "SetVfs " + pf +
+              " vf 2 vlan 100 3 0x88a8, mac 02:00:00:00:00:aa, rate 10 20, "
+              "spoofchk off, trust on, link_state 2 -> errno 95 at trust",
+          // The snapshot, for what differs (trust never changed).
+          "SetVfs " + pf +
+              " vf 2 vlan 0 0 0x8100, mac 00:00:00:00:00:00, rate 0 0, "
+              "spoofchk on, link_state 0",
+          // Field by field, for the error naming the field.
+          "SetVf " + pf + " vf 2 vlan 100 3 0x88a8",
+          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa",
+          "SetVf " + pf + " vf 2 rate 10 20",
+          "SetVf " + pf + " vf 2 spoofchk off",
+          "SetVf " + pf + " vf 2 trust on -> errno 95",
+          // rollback, newest first
+          "SetVf " + pf + " vf 2 spoofchk on", "SetVf " + pf + " vf 2 rate 0 0",
+          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
+          "SetVf " + pf + " vf 2 vlan 0 0 0x8100"));
   EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2), before);
   SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
   EXPECT_FALSE(cache.has_value());
   SK_ASSERT_OK_AND_ASSIGN(auto alloc, State().ReadAllocation(vf_));
   EXPECT_FALSE(alloc.has_value());
+}
+
+TEST_F(PluginTest, TransientBatchRefusalRestoresThenSucceedsFieldByField) {
+  // EBUSY on the VLAN, once: the kernel handles the MAC first, so the
+  // refused batch changed the MAC only.
+  fake_pf_.FailOnce(net::VfField::kVlan, EBUSY, "");
+  SK_ASSERT_OK(plugin_
+                   ->Run(Env(Command::kAdd),
+                         Conf(R"(,"vlan":100,"mac":"02:00:00:00:00:aa")"))
+                   .status());
+  std::string pf = card_.netdev;
+  EXPECT_THAT(fake_pf_.calls(),
+              ElementsAre("SetVfs " + pf +
+                              " vf 2 vlan 100 0 0x8100, mac "
+                              "02:00:00:00:00:aa -> errno 16 at vlan",
+                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
+                          "SetVf " + pf + " vf 2 vlan 100 0 0x8100",
+                          "SetVf " + pf + " vf 2 mac 02:00:00:00:00:aa"));
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2).vlan, 100u);
+  // The per-field undo log works as before: DEL restores everything.
+  SK_ASSERT_OK(plugin_
+                   ->Run(Env(Command::kDel),
+                         Conf(R"(,"vlan":100,"mac":"02:00:00:00:00:aa")"))
+                   .status());
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2),
+            (net::VfInfo{.id = 2, .spoofchk = true}));
+}
+
+TEST_F(PluginTest, RollbackAfterBatchRestoresExactlyTheSnapshot) {
+  net::VfInfo dirty = fake_pf_.Vf(card_.netdev, 2);
+  dirty.max_tx_rate = 55;
+  dirty.trust = true;
+  fake_pf_.SetVfState(card_.netdev, dirty);
+  ipam_.add_error = CniError(11, "no IP addresses available in range set");
+  auto r = plugin_->Run(
+      Env(Command::kAdd),
+      Conf(R"(,"vlan":7,"spoofchk":"off","ipam":{"type":"host-local"})"));
+  EXPECT_EQ(CniCodeOf(r.status()), 11);
+  std::string pf = card_.netdev;
+  EXPECT_THAT(
+      fake_pf_.calls(),
+      ElementsAre("SetVfs " + pf + " vf 2 vlan 7 0 0x8100, spoofchk off",
+                  "SetVfs " + pf + " vf 2 vlan 0 0 0x8100, spoofchk on"));
+  EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2), dirty);
 }
 
 TEST_F(PluginTest, IpamFailureRollsBackPfAndPropagatesCode) {
@@ -291,9 +379,9 @@ TEST_F(PluginTest, DelRestoresOnlyConfiguredFieldsPlusAdminMacAndIsIdempotent) {
           .status());
   std::string pf = card_.netdev;
   EXPECT_THAT(fake_pf_.calls(),
-              ElementsAre("SetVf " + pf + " vf 2 vlan 0 0 0x8100",
-                          "SetVf " + pf + " vf 2 mac 00:00:00:00:00:00",
-                          "SetVf " + pf + " vf 2 trust off"));
+              ElementsAre("SetVfs " + pf +
+                          " vf 2 vlan 0 0 0x8100, mac 00:00:00:00:00:00, "
+                          "trust off"));
   EXPECT_EQ(fake_pf_.Vf(card_.netdev, 2), dirty);
   SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));
   EXPECT_FALSE(cache.has_value());
@@ -315,7 +403,8 @@ TEST_F(PluginTest, DelWithoutCacheStillReleasesIpam) {
 TEST_F(PluginTest, DelFailureKeepsCacheForRetry) {
   SK_ASSERT_OK(
       plugin_->Run(Env(Command::kAdd), Conf(R"(,"vlan":100)")).status());
-  fake_pf_.FailOnce(net::VfField::kVlan, EBUSY, "");
+  // Busy for the batch and for the field-by-field retry.
+  fake_pf_.FailTimes(net::VfField::kVlan, 2, EBUSY, "");
   auto r = plugin_->Run(Env(Command::kDel), Conf(R"(,"vlan":100)"));
   EXPECT_EQ(CniCodeOf(r.status()), 11);
   SK_ASSERT_OK_AND_ASSIGN(auto cache, State().LoadCache("c1", "net1"));

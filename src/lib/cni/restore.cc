@@ -59,17 +59,27 @@ absl::Status Plugin::ResetPf(const CacheEntry& e) {
   LinkRef ref{pf.index, pf.name};
   const NetConf& c = e.conf;
   VfInfo v = VfInfoFromOrigVfState(e.orig, e.vf_id);
-  absl::Status first;
   // Upstream order: vlan, spoofchk, admin MAC (always), trust, rate, state.
-  if (c.vlan) Keep(first, ops.SetVf(ref, VfField::kVlan, v));
-  if (c.spoofchk) Keep(first, ops.SetVf(ref, VfField::kSpoofchk, v));
-  if (!e.orig.admin_mac.empty()) {
-    auto mac = net::ParseMac(e.orig.admin_mac);
-    if (mac.ok()) Keep(first, SetVfMacVerified(ops, ref, e.vf_id, *mac));
+  std::vector<VfField> fields;
+  if (c.vlan) fields.push_back(VfField::kVlan);
+  if (c.spoofchk) fields.push_back(VfField::kSpoofchk);
+  bool mac = !e.orig.admin_mac.empty() && net::ParseMac(e.orig.admin_mac).ok();
+  if (mac) fields.push_back(VfField::kMac);
+  if (c.trust) fields.push_back(VfField::kTrust);
+  if (c.has_rate()) fields.push_back(VfField::kRate);
+  if (c.link_state) fields.push_back(VfField::kLinkState);
+  bool verify = NeedsMacVerify(e.mode);
+  // All in one request; if the kernel refuses it, field by field, so every
+  // field that can be restored is and the error names the one that cannot.
+  if (fields.size() > 1 && SetPfFields(ops, ref, fields, v, verify).ok())
+    return absl::OkStatus();
+  absl::Status first;
+  for (VfField f : fields) {
+    if (f == VfField::kMac)
+      Keep(first, SetVfMacChecked(ops, ref, e.vf_id, v.mac, verify));
+    else
+      Keep(first, ops.SetVf(ref, f, v));
   }
-  if (c.trust) Keep(first, ops.SetVf(ref, VfField::kTrust, v));
-  if (c.has_rate()) Keep(first, ops.SetVf(ref, VfField::kRate, v));
-  if (c.link_state) Keep(first, ops.SetVf(ref, VfField::kLinkState, v));
   if (!first.ok()) return Annotate(first, "error resetting VF");
   return absl::OkStatus();
 }

@@ -163,34 +163,43 @@ absl::StatusOr<CacheEntry> DecodeCache(std::string_view text) {
   return e;
 }
 
-absl::StatusOr<UniqueFd> StateDir::OpenTop(bool create) const {
+absl::StatusOr<int> StateDir::OpenTop(bool create) const {
+  if (top_) return top_.get();
   if (create) {
     SK_RETURN_IF_ERROR(MakeDirs(dir_));
     ::chmod(dir_.c_str(), kDirMode);
   }
   UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
-    if (errno == ENOENT && !create) return UniqueFd();
+    if (errno == ENOENT && !create) return -1;
     return ErrnoStatus(errno, "open ", dir_.string());
   }
-  return fd;
+  top_ = std::move(fd);
+  return top_.get();
 }
 
-// pci/ (and pci/vf_lock/ with `lock_dir`) under the state dir; an invalid fd
-// when absent and not `create`.
-absl::StatusOr<UniqueFd> StateDir::OpenPciDir(bool create,
-                                              bool lock_dir) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(create));
-  if (!top) return UniqueFd();
-  auto pci =
-      OpenDirAt(top.get(), "pci", create, kDirMode, (dir_ / "pci").string());
-  if (!pci.ok() || !lock_dir) {
-    if (!pci.ok() && !create && absl::IsNotFound(pci.status()))
-      return UniqueFd();
-    return pci;
+absl::StatusOr<int> StateDir::OpenPciDir(bool create, bool lock_dir) const {
+  if (!pci_) {
+    SK_ASSIGN_OR_RETURN(int top, OpenTop(create));
+    if (top < 0) return -1;
+    auto pci = OpenDirAt(top, "pci", create, kDirMode, (dir_ / "pci").string());
+    if (!pci.ok()) {
+      if (!create && absl::IsNotFound(pci.status())) return -1;
+      return pci.status();
+    }
+    pci_ = std::move(*pci);
   }
-  return OpenDirAt(pci->get(), "vf_lock", create, kDirMode,
-                   (dir_ / "pci" / "vf_lock").string());
+  if (!lock_dir) return pci_.get();
+  if (!lock_dir_) {
+    auto lock = OpenDirAt(pci_.get(), "vf_lock", create, kDirMode,
+                          (dir_ / "pci" / "vf_lock").string());
+    if (!lock.ok()) {
+      if (!create && absl::IsNotFound(lock.status())) return -1;
+      return lock.status();
+    }
+    lock_dir_ = std::move(*lock);
+  }
+  return lock_dir_.get();
 }
 
 std::filesystem::path StateDir::CachePath(const std::string& cid,
@@ -199,10 +208,10 @@ std::filesystem::path StateDir::CachePath(const std::string& cid,
 }
 
 absl::Status StateDir::SaveCache(const CacheEntry& e) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(true));
+  SK_ASSIGN_OR_RETURN(int top, OpenTop(true));
   std::string name = e.container_id + "-" + e.ifname;
   absl::Status s =
-      WriteFileAtomicAt(top.get(), name, EncodeCache(e), kFileMode,
+      WriteFileAtomicAt(top, name, EncodeCache(e), kFileMode,
                         /*sync_dir=*/false, (dir_ / name).string());
   if (!s.ok()) return Annotate(s, "error saving NetConf");
   return absl::OkStatus();
@@ -210,11 +219,10 @@ absl::Status StateDir::SaveCache(const CacheEntry& e) const {
 
 absl::StatusOr<std::optional<CacheEntry>> StateDir::LoadCache(
     const std::string& cid, const std::string& ifname) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
-  if (!top) return std::optional<CacheEntry>();
+  SK_ASSIGN_OR_RETURN(int top, OpenTop(false));
+  if (top < 0) return std::optional<CacheEntry>();
   std::string name = cid + "-" + ifname;
-  SK_ASSIGN_OR_RETURN(auto text,
-                      ReadFileAt(top.get(), name, (dir_ / name).string()));
+  SK_ASSIGN_OR_RETURN(auto text, ReadFileAt(top, name, (dir_ / name).string()));
   if (!text) return std::optional<CacheEntry>();
   SK_ASSIGN_OR_RETURN(CacheEntry e, DecodeCache(*text));
   if (e.container_id.empty()) e.container_id = cid;
@@ -228,16 +236,16 @@ absl::Status StateDir::RemoveCache(const std::string& cid,
 }
 
 absl::Status StateDir::RemoveCacheFile(const std::string& name) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
-  if (!top) return absl::OkStatus();
-  return Unlink(top.get(), name, (dir_ / name).string());
+  SK_ASSIGN_OR_RETURN(int top, OpenTop(false));
+  if (top < 0) return absl::OkStatus();
+  return Unlink(top, name, (dir_ / name).string());
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, CacheEntry>>>
 StateDir::ListCaches() const {
   std::vector<std::pair<std::string, CacheEntry>> out;
-  SK_ASSIGN_OR_RETURN(UniqueFd top, OpenTop(false));
-  if (!top) return out;
+  SK_ASSIGN_OR_RETURN(int top, OpenTop(false));
+  if (top < 0) return out;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir_, ec);
   if (ec) {
@@ -253,7 +261,7 @@ StateDir::ListCaches() const {
   }
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
-    auto text = ReadFileAt(top.get(), n, (dir_ / n).string());
+    auto text = ReadFileAt(top, n, (dir_ / n).string());
     if (!text.ok() || !text->has_value()) continue;
     auto entry = DecodeCache(**text);
     if (!entry.ok()) continue;
@@ -264,30 +272,38 @@ StateDir::ListCaches() const {
 
 absl::StatusOr<std::optional<std::string>> StateDir::ReadAllocation(
     const std::string& pci) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(false, false));
-  if (!d) return std::optional<std::string>();
-  return ReadFileAt(d.get(), pci, (dir_ / "pci" / pci).string());
+  SK_ASSIGN_OR_RETURN(int d, OpenPciDir(false, false));
+  if (d < 0) return std::optional<std::string>();
+  return ReadFileAt(d, pci, (dir_ / "pci" / pci).string());
 }
 
 absl::Status StateDir::WriteAllocation(const std::string& pci,
                                        const std::string& netns) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(true, false));
-  return WriteFileAtomicAt(d.get(), pci, netns, kFileMode, /*sync_dir=*/false,
-                           (dir_ / "pci" / pci).string());
+  SK_ASSIGN_OR_RETURN(int d, OpenPciDir(true, false));
+  // No fsync: the allocation only matters while the node stays up (a crash
+  // of the plugin process cannot lose a completed rename). After a power
+  // loss the node reboots with its VFs reset and every old netns gone, and
+  // whatever the file then holds (nothing, the old or new netns path, an
+  // empty or partial one) names no live netns: ADD takes the VF (ours and
+  // the Go plugin's IsAllocated alike) and a restore finds nothing to keep.
+  // The cache, which DEL must be able to decode, keeps its fsync.
+  return WriteFileAtomicAt(d, pci, netns, kFileMode, /*sync_dir=*/false,
+                           (dir_ / "pci" / pci).string(),
+                           /*sync_file=*/false);
 }
 
 absl::Status StateDir::RemoveAllocation(const std::string& pci) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(false, false));
-  if (!d) return absl::OkStatus();
-  return Unlink(d.get(), pci, (dir_ / "pci" / pci).string());
+  SK_ASSIGN_OR_RETURN(int d, OpenPciDir(false, false));
+  if (d < 0) return absl::OkStatus();
+  return Unlink(d, pci, (dir_ / "pci" / pci).string());
 }
 
 absl::StatusOr<VfLock> StateDir::LockVf(
     const std::string& pci, std::chrono::milliseconds timeout) const {
-  SK_ASSIGN_OR_RETURN(UniqueFd d, OpenPciDir(true, true));
+  SK_ASSIGN_OR_RETURN(int d, OpenPciDir(true, true));
   std::string name = pci + ".lock";
   std::filesystem::path p = dir_ / "pci" / "vf_lock" / name;
-  UniqueFd fd(::openat(d.get(), name.c_str(),
+  UniqueFd fd(::openat(d, name.c_str(),
                        O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, kFileMode));
   if (!fd) {
     if (errno == ELOOP)

@@ -17,10 +17,12 @@
 // change; a cache without "sriovkit" came from the Go plugin (its mode is
 // re-detected: Go sets OrigVfState.HostIFName only for netdevice VFs).
 //
-// Files are written atomically (temp + fsync + rename), mode 0600 in 0700
-// directories. Every file and subdirectory under the state dir is opened
-// relative to its parent's fd with O_NOFOLLOW: a symlink planted as pci/,
-// pci/vf_lock/ or a state file is refused, never followed.
+// Files are written atomically (temp + write + fsync + rename), mode 0600
+// in 0700 directories. Every file and subdirectory under the state dir is
+// opened relative to its parent's fd with O_NOFOLLOW: a symlink planted as
+// pci/, pci/vf_lock/ or a state file is refused, never followed. A StateDir
+// opens (and creates) each directory once and keeps its fd: one plugin
+// command resolves the state dir, pci/ and pci/vf_lock/ once each.
 
 #include <chrono>
 #include <filesystem>
@@ -96,9 +98,12 @@ class VfLock {
 
 class StateDir {
  public:
-  // `clock` (not owned) times LockVf's wait.
+  // `clock` (not owned) times LockVf's wait. Move-only (it owns the
+  // directory fds).
   explicit StateDir(std::filesystem::path dir, Clock& clock = RealClock())
       : dir_(std::move(dir)), clock_(&clock) {}
+  StateDir(StateDir&&) = default;
+  StateDir& operator=(StateDir&&) = default;
   const std::filesystem::path& dir() const { return dir_; }
 
   std::filesystem::path CachePath(const std::string& cid,
@@ -130,13 +135,20 @@ class StateDir {
                                 std::chrono::milliseconds timeout) const;
 
  private:
-  // The state dir itself (created with `create`; an invalid fd when absent
-  // and not `create`). The configured path may be a symlink; nothing under
-  // it is followed.
-  absl::StatusOr<UniqueFd> OpenTop(bool create) const;
-  absl::StatusOr<UniqueFd> OpenPciDir(bool create, bool lock_dir) const;
+  // The state dir itself (created with `create`; -1 when absent and not
+  // `create`). The configured path may be a symlink; nothing under it is
+  // followed. The fd stays owned by the StateDir (cached after the first
+  // successful open).
+  absl::StatusOr<int> OpenTop(bool create) const;
+  // pci/, or pci/vf_lock/ with `lock_dir`; the same contract.
+  absl::StatusOr<int> OpenPciDir(bool create, bool lock_dir) const;
   std::filesystem::path dir_;
   Clock* clock_;
+  // Cached directory fds (invalid until opened). Mutable: caching is not
+  // an observable change. Not thread-safe, like the rest of the plugin.
+  mutable UniqueFd top_;
+  mutable UniqueFd pci_;
+  mutable UniqueFd lock_dir_;
 };
 
 }  // namespace sk::cni

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -97,6 +98,45 @@ TEST(StateDirTest, SaveLoadRemoveWithModes) {
   SK_ASSERT_OK(state.RemoveCache("c1", "net1"));  // idempotent
   SK_ASSERT_OK_AND_ASSIGN(auto gone, state.LoadCache("c1", "net1"));
   EXPECT_FALSE(gone.has_value());
+}
+
+size_t OpenFds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/self/fd"))
+    ++n;
+  return n;
+}
+
+// One plugin command makes several state operations; the state dir, pci/
+// and pci/vf_lock/ are each opened once and kept, and nothing leaks.
+TEST(StateDirTest, KeepsItsThreeDirectoryFdsAcrossOperations) {
+  TempDir tmp;
+  size_t before = OpenFds();
+  {
+    StateDir state(tmp / "sriov");
+    SK_ASSERT_OK_AND_ASSIGN(auto none, state.ReadAllocation("0000:01:10.0"));
+    EXPECT_FALSE(none.has_value());
+    EXPECT_EQ(OpenFds(), before);  // absent and not created: nothing kept
+    SK_ASSERT_OK_AND_ASSIGN(CacheEntry e, DecodeCache(kGoCache));
+    e.container_id = "c1";
+    e.ifname = "net1";
+    for (int i = 0; i < 5; ++i) {
+      SK_ASSERT_OK_AND_ASSIGN(
+          VfLock lock,
+          state.LockVf("0000:01:10.0", std::chrono::milliseconds(100)));
+      SK_ASSERT_OK(state.SaveCache(e));
+      SK_ASSERT_OK(state.WriteAllocation("0000:01:10.0", "/run/netns/p"));
+      SK_ASSERT_OK(state.SaveCache(e));
+      SK_ASSERT_OK_AND_ASSIGN(auto alloc, state.ReadAllocation("0000:01:10.0"));
+      EXPECT_EQ(alloc, std::optional<std::string>("/run/netns/p"));
+      SK_ASSERT_OK(state.RemoveAllocation("0000:01:10.0"));
+      SK_ASSERT_OK(state.RemoveCache("c1", "net1"));
+      EXPECT_EQ(OpenFds(), before + 3 + 1);  // three dirs and the lock
+    }
+    EXPECT_EQ(OpenFds(), before + 3);
+  }
+  EXPECT_EQ(OpenFds(), before);
 }
 
 TEST(StateDirTest, DoesNotFollowSymlinkedCache) {

@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -143,6 +144,15 @@ std::string VfFieldName(VfField f) {
   return "?";
 }
 
+std::string VfFieldNames(const std::vector<VfField>& fields) {
+  std::string out;
+  for (VfField f : fields) {
+    if (!out.empty()) out += ',';
+    out += VfFieldName(f);
+  }
+  return out;
+}
+
 absl::StatusOr<LinkInfo> ParseLink(const Message& m) {
   if (m.type() != RTM_NEWLINK)
     return absl::InvalidArgumentError(
@@ -218,9 +228,21 @@ Message BuildSetVf(int pf_index, VfField field, const VfInfo& v) {
   return std::move(b).Build();
 }
 
-absl::StatusOr<SetVfRequest> ParseSetVf(const Message& m) {
+Message BuildSetVfs(int pf_index, const std::vector<VfField>& fields,
+                    const VfInfo& v) {
+  MessageBuilder b(RTM_SETLINK, NLM_F_REQUEST);
+  b.PutHeader(IfInfo(pf_index));
+  size_t list = b.BeginNested(IFLA_VFINFO_LIST);
+  size_t info = b.BeginNested(IFLA_VF_INFO);
+  for (VfField f : fields) PutVfField(b, f, v);
+  b.EndNested(info);
+  b.EndNested(list);
+  return std::move(b).Build();
+}
+
+absl::StatusOr<SetVfsRequest> ParseSetVfs(const Message& m) {
   auto not_one = [] {
-    return absl::InvalidArgumentError("not a single-field VF RTM_SETLINK");
+    return absl::InvalidArgumentError("not a VF RTM_SETLINK");
   };
   if (m.type() != RTM_SETLINK) return not_one();
   SK_ASSIGN_OR_RETURN(ifinfomsg ifi, m.Header<ifinfomsg>());
@@ -231,66 +253,88 @@ absl::StatusOr<SetVfRequest> ParseSetVf(const Message& m) {
   const Attr* info_attr = list.Find(IFLA_VF_INFO);
   if (info_attr == nullptr) return not_one();
   SK_ASSIGN_OR_RETURN(AttrList info, info_attr->Nested());
-  if (info.all().size() != 1) return not_one();
-  const Attr& a = info.all()[0];
-  SetVfRequest r;
+  if (info.all().empty()) return not_one();
+  SetVfsRequest r;
   r.pf_index = ifi.ifi_index;
-  switch (a.type) {
-    case IFLA_VF_VLAN_LIST: {
-      SK_ASSIGN_OR_RETURN(AttrList vl, a.Nested());
-      const Attr* vi = vl.Find(IFLA_VF_VLAN_INFO);
-      if (vi == nullptr) return not_one();
-      if (vi->payload.size() != sizeof(ifla_vf_vlan_info))
-        return absl::InvalidArgumentError(absl::StrCat(
-            "ifla_vf_vlan_info of ", vi->payload.size(), " bytes, want 16"));
-      SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
-      r.field = VfField::kVlan;
-      r.values.id = v.vf;
-      r.values.vlan = v.vlan;
-      r.values.qos = v.qos;
-      r.values.vlan_proto = ntohs(v.vlan_proto);
-      break;
+  std::optional<uint32_t> id;
+  for (const Attr& a : info.all()) {
+    VfField field;
+    uint32_t vf = 0;
+    switch (a.type) {
+      case IFLA_VF_VLAN_LIST: {
+        SK_ASSIGN_OR_RETURN(AttrList vl, a.Nested());
+        const Attr* vi = vl.Find(IFLA_VF_VLAN_INFO);
+        if (vi == nullptr) return not_one();
+        if (vi->payload.size() != sizeof(ifla_vf_vlan_info))
+          return absl::InvalidArgumentError(absl::StrCat(
+              "ifla_vf_vlan_info of ", vi->payload.size(), " bytes, want 16"));
+        SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
+        field = VfField::kVlan;
+        vf = v.vf;
+        r.values.vlan = v.vlan;
+        r.values.qos = v.qos;
+        r.values.vlan_proto = ntohs(v.vlan_proto);
+        break;
+      }
+      case IFLA_VF_MAC: {
+        SK_ASSIGN_OR_RETURN(ifla_vf_mac v, a.As<ifla_vf_mac>());
+        field = VfField::kMac;
+        vf = v.vf;
+        std::memcpy(r.values.mac.data(), v.mac, 6);
+        break;
+      }
+      case IFLA_VF_RATE: {
+        SK_ASSIGN_OR_RETURN(ifla_vf_rate v, a.As<ifla_vf_rate>());
+        field = VfField::kRate;
+        vf = v.vf;
+        r.values.min_tx_rate = v.min_tx_rate;
+        r.values.max_tx_rate = v.max_tx_rate;
+        break;
+      }
+      case IFLA_VF_SPOOFCHK: {
+        SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk v, a.As<ifla_vf_spoofchk>());
+        field = VfField::kSpoofchk;
+        vf = v.vf;
+        r.values.spoofchk = v.setting != 0;
+        break;
+      }
+      case IFLA_VF_TRUST: {
+        SK_ASSIGN_OR_RETURN(ifla_vf_trust v, a.As<ifla_vf_trust>());
+        field = VfField::kTrust;
+        vf = v.vf;
+        r.values.trust = v.setting != 0;
+        break;
+      }
+      case IFLA_VF_LINK_STATE: {
+        SK_ASSIGN_OR_RETURN(ifla_vf_link_state v, a.As<ifla_vf_link_state>());
+        field = VfField::kLinkState;
+        vf = v.vf;
+        r.values.link_state = v.link_state;
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("IFLA_VF_INFO attribute type ", a.type,
+                         " is not a VF field we set"));
     }
-    case IFLA_VF_MAC: {
-      SK_ASSIGN_OR_RETURN(ifla_vf_mac v, a.As<ifla_vf_mac>());
-      r.field = VfField::kMac;
-      r.values.id = v.vf;
-      std::memcpy(r.values.mac.data(), v.mac, 6);
-      break;
-    }
-    case IFLA_VF_RATE: {
-      SK_ASSIGN_OR_RETURN(ifla_vf_rate v, a.As<ifla_vf_rate>());
-      r.field = VfField::kRate;
-      r.values.id = v.vf;
-      r.values.min_tx_rate = v.min_tx_rate;
-      r.values.max_tx_rate = v.max_tx_rate;
-      break;
-    }
-    case IFLA_VF_SPOOFCHK: {
-      SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk v, a.As<ifla_vf_spoofchk>());
-      r.field = VfField::kSpoofchk;
-      r.values.id = v.vf;
-      r.values.spoofchk = v.setting != 0;
-      break;
-    }
-    case IFLA_VF_TRUST: {
-      SK_ASSIGN_OR_RETURN(ifla_vf_trust v, a.As<ifla_vf_trust>());
-      r.field = VfField::kTrust;
-      r.values.id = v.vf;
-      r.values.trust = v.setting != 0;
-      break;
-    }
-    case IFLA_VF_LINK_STATE: {
-      SK_ASSIGN_OR_RETURN(ifla_vf_link_state v, a.As<ifla_vf_link_state>());
-      r.field = VfField::kLinkState;
-      r.values.id = v.vf;
-      r.values.link_state = v.link_state;
-      break;
-    }
-    default:
-      return not_one();
+    if (std::find(r.fields.begin(), r.fields.end(), field) != r.fields.end())
+      return absl::InvalidArgumentError(
+          absl::StrCat("IFLA_VF_INFO sets ", VfFieldName(field), " twice"));
+    if (id && *id != vf)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "IFLA_VF_INFO names vf ", *id, " and vf ", vf, " in one entry"));
+    id = vf;
+    r.fields.push_back(field);
   }
+  r.values.id = *id;
   return r;
+}
+
+absl::StatusOr<SetVfRequest> ParseSetVf(const Message& m) {
+  SK_ASSIGN_OR_RETURN(SetVfsRequest all, ParseSetVfs(m));
+  if (all.fields.size() != 1)
+    return absl::InvalidArgumentError("not a single-field VF RTM_SETLINK");
+  return SetVfRequest{all.pf_index, all.fields[0], all.values};
 }
 
 absl::Status LinkOps::Exec(const Message& m, std::string_view context) {
@@ -348,6 +392,14 @@ absl::Status LinkOps::SetVf(const LinkRef& pf, VfField field, const VfInfo& v) {
   return Exec(
       BuildSetVf(pf.index, field, v),
       absl::StrCat(Describe(pf), " vf ", v.id, ": set ", VfFieldName(field)));
+}
+
+absl::Status LinkOps::SetVfs(const LinkRef& pf,
+                             const std::vector<VfField>& fields,
+                             const VfInfo& v) {
+  return Exec(
+      BuildSetVfs(pf.index, fields, v),
+      absl::StrCat(Describe(pf), " vf ", v.id, ": set ", VfFieldNames(fields)));
 }
 
 absl::Status LinkOps::SetVfVlan(const LinkRef& pf, uint32_t vf, uint32_t vlan,

@@ -6,7 +6,8 @@
 //   - PF-side VF operations (SetVf*), each one RTM_SETLINK on the PF with
 //     IFLA_VFINFO_LIST { IFLA_VF_INFO { <one attribute> } } using the
 //     kernel's UAPI structs (ifla_vf_vlan_info with the protocol in network
-//     byte order, sizeof = 16; sriov-cni #303 / s390x e38ca8e9).
+//     byte order, sizeof = 16; sriov-cni #303 / s390x e38ca8e9), and SetVfs,
+//     one RTM_SETLINK whose IFLA_VF_INFO carries several fields at once.
 //   - Link operations on a netdev (rename, MAC, MTU, up/down, netns move,
 //     altname delete, addresses, routes) in whatever namespace the socket
 //     was opened in.
@@ -94,6 +95,29 @@ struct SetVfRequest {
 };
 absl::StatusOr<SetVfRequest> ParseSetVf(const netlink::Message& m);
 
+// Several fields of one VF in one RTM_SETLINK: IFLA_VFINFO_LIST with one
+// IFLA_VF_INFO holding the attribute of each of `fields`, in that order.
+//
+// The kernel (do_setvfinfo, net/core/rtnetlink.c) does not apply them in
+// message order but in its own fixed order, kKernelVfApplyOrder, and stops
+// at the first field the driver refuses: the fields before it in that order
+// are applied, the rest are not, and the error does not say which field it
+// was. Callers that need "exactly as before" on failure re-read the VF.
+inline constexpr VfField kKernelVfApplyOrder[] = {
+    VfField::kMac,      VfField::kVlan,      VfField::kRate,
+    VfField::kSpoofchk, VfField::kLinkState, VfField::kTrust};
+netlink::Message BuildSetVfs(int pf_index, const std::vector<VfField>& fields,
+                             const VfInfo& v);
+struct SetVfsRequest {
+  int pf_index = 0;
+  std::vector<VfField> fields;  // in message order
+  VfInfo values;
+};
+// The inverse of BuildSetVfs (and of BuildSetVf, as one field).
+// InvalidArgument if it is not a VF RTM_SETLINK, a field repeats, or an
+// IFLA_VF_INFO attribute is not one of VfField's.
+absl::StatusOr<SetVfsRequest> ParseSetVfs(const netlink::Message& m);
+
 class LinkOps {
  public:
   explicit LinkOps(netlink::Socket& socket) : socket_(socket) {}
@@ -115,6 +139,10 @@ class LinkOps {
   absl::Status SetVfLinkState(const LinkRef& pf, uint32_t vf, uint32_t state);
   // Applies one field of `v` to VF v.id.
   absl::Status SetVf(const LinkRef& pf, VfField field, const VfInfo& v);
+  // Applies `fields` of `v` to VF v.id in one request (BuildSetVfs). The
+  // error names the fields, not the one refused (the kernel does not say).
+  absl::Status SetVfs(const LinkRef& pf, const std::vector<VfField>& fields,
+                      const VfInfo& v);
 
   absl::Status SetName(const LinkRef& link, std::string_view name);
   absl::Status SetMac(const LinkRef& link, const MacAddress& mac);
@@ -143,5 +171,7 @@ class LinkOps {
 };
 
 std::string VfFieldName(VfField f);
+// "vlan,mac,trust".
+std::string VfFieldNames(const std::vector<VfField>& fields);
 
 }  // namespace sk::net

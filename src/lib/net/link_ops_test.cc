@@ -84,6 +84,48 @@ TEST(LinkCodecTest, SetVfRoundTripsEveryField) {
   EXPECT_EQ(r.values.max_tx_rate, 200u);
 }
 
+TEST(LinkCodecTest, SetVfsCarriesEveryFieldInOneVfInfoInTheGivenOrder) {
+  VfInfo v = SamplePf().vfs[1];
+  std::vector<VfField> fields = {VfField::kVlan,  VfField::kMac,
+                                 VfField::kRate,  VfField::kSpoofchk,
+                                 VfField::kTrust, VfField::kLinkState};
+  Message m = BuildSetVfs(9, fields, v);
+  SK_ASSERT_OK_AND_ASSIGN(SetVfsRequest r, ParseSetVfs(m));
+  EXPECT_EQ(r.pf_index, 9);
+  EXPECT_EQ(r.fields, fields);
+  EXPECT_EQ(r.values, v);
+  // One IFLA_VFINFO_LIST, one IFLA_VF_INFO, six attributes in that order.
+  SK_ASSERT_OK_AND_ASSIGN(AttrList attrs, m.Attributes(sizeof(ifinfomsg)));
+  ASSERT_EQ(attrs.all().size(), 1u);
+  SK_ASSERT_OK_AND_ASSIGN(AttrList list, attrs.all()[0].Nested());
+  ASSERT_EQ(list.all().size(), 1u);
+  SK_ASSERT_OK_AND_ASSIGN(AttrList info, list.all()[0].Nested());
+  std::vector<uint16_t> types;
+  for (const auto& a : info.all()) types.push_back(a.type);
+  EXPECT_EQ(types, (std::vector<uint16_t>{IFLA_VF_VLAN_LIST, IFLA_VF_MAC,
+                                          IFLA_VF_RATE, IFLA_VF_SPOOFCHK,
+                                          IFLA_VF_TRUST, IFLA_VF_LINK_STATE}));
+  // A multi-field request is not a single-field one.
+  EXPECT_THAT(ParseSetVf(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      HasSubstr("single-field")));
+  // A field twice is refused, naming it.
+  EXPECT_THAT(ParseSetVfs(BuildSetVfs(9, {VfField::kMac, VfField::kMac}, v)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sets mac twice")));
+}
+
+TEST(LinkOpsTest, SetVfsErrorNamesTheFields) {
+  FakeNetlinkSocket sock;
+  sock.PushError(absl::InvalidArgumentError("Invalid argument"));
+  LinkOps ops(sock);
+  VfInfo v;
+  v.id = 3;
+  EXPECT_THAT(ops.SetVfs({4, "eth3"}, {VfField::kVlan, VfField::kTrust}, v),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("eth3 vf 3: set vlan,trust: ")));
+  EXPECT_EQ(sock.requests().size(), 1u);
+}
+
 TEST(LinkCodecTest, VlanInfoIsSixteenBytesWithProtoInNetworkOrder) {
   VfInfo v;
   v.id = 3;

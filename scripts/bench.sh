@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Runs every benchmark program in bench/ (discovery, device plugin, CNI in
+# netdevice and vfio mode) with repetitions and prints one table: each
+# figure's median over the repetitions, its spread ((max - min) / median),
+# the floor or peer measured in the same run and the ratio to it. The CNI
+# benchmark's deterministic syscall / netlink counts follow the table.
+#
+#   scripts/bench.sh [--force] [--reps N] [--build-dir DIR] [--no-build]
+#
+# Refuses to run (exit 2) when the 1-minute load average exceeds
+# SK_BENCH_MAX_LOAD (default 0.5 x cores): a busy machine makes every figure
+# a measurement of the neighbours. --force runs anyway and flags the table.
+# cni_bench needs root (network namespaces); without it its rows are
+# skipped. Builds only the benchmark targets (never `all`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FORCE=0
+REPS=5
+BUILD=build
+DO_BUILD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) FORCE=1 ;;
+    --reps) REPS=$2; shift ;;
+    --build-dir) BUILD=$2; shift ;;
+    --no-build) DO_BUILD=0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument: $1" >&2; exit 64 ;;
+  esac
+  shift
+done
+case "$REPS" in
+  ''|*[!0-9]*) echo "bench.sh: --reps wants a positive integer, got '$REPS'" >&2; exit 64 ;;
+esac
+
+CORES=$(nproc)
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+MAX_LOAD=${SK_BENCH_MAX_LOAD:-$(awk -v c="$CORES" 'BEGIN { printf "%.2f", 0.5 * c }')}
+BUSY=$(awk -v l="$LOAD" -v m="$MAX_LOAD" 'BEGIN { print (l > m) ? 1 : 0 }')
+if [ "$BUSY" = 1 ] && [ "$FORCE" = 0 ]; then
+  echo "bench.sh: load average $LOAD exceeds $MAX_LOAD ($CORES cores);" \
+    "refusing to measure (wait for a quiet machine, or --force to flag the table)" >&2
+  exit 2
+fi
+
+PROGRAMS=(discovery_bench deviceplugin_bench cni_bench)
+if [ "$DO_BUILD" = 1 ]; then
+  if [ ! -f "$BUILD/build.ninja" ]; then
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "$BUILD" --target "${PROGRAMS[@]}" -j "${SK_JOBS:-2}" >/dev/null
+fi
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+for p in "${PROGRAMS[@]}"; do
+  bin="$BUILD/bench/$p"
+  if [ ! -x "$bin" ]; then
+    echo "bench.sh: $bin not built; skipped" >&2
+    continue
+  fi
+  if [ "$p" = cni_bench ] && [ "$(id -u)" != 0 ]; then
+    echo "bench.sh: cni_bench needs root; skipped" >&2
+    continue
+  fi
+  echo "== $p ($REPS repetitions)" >&2
+  "$bin" --benchmark_repetitions="$REPS" \
+    --benchmark_out="$OUT/$p.json" --benchmark_out_format=json \
+    >"$OUT/$p.txt" 2>"$OUT/$p.err" || echo "bench.sh: $p failed (see its output)" >&2
+done
+
+python3 - "$OUT" "$LOAD" "$MAX_LOAD" "$BUSY" <<'EOF'
+import json, os, re, statistics, sys
+
+out, load, max_load, busy = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+# Figure -> the floor or peer it is compared with, both from the same run.
+REF = {
+    "BM_Discover/vfs:2048/threads:0": "BM_SyscallFloor/vfs:2048",
+    "BM_Discover/vfs:2048/threads:1": "BM_SyscallFloor/vfs:2048",
+    "BM_DiscoverLean/vfs:2048/threads:0": "BM_SyscallFloor/vfs:2048",
+    "BM_DiscoverLean/vfs:2048/threads:1": "BM_SyscallFloor/vfs:2048",
+    "BM_SriovAddDel": "BM_KernelNetnsMoveFloor",
+    "BM_GoHostDeviceAddDel": "BM_KernelNetnsMoveFloor",
+    "BM_SriovVfioAddDel": "BM_ExecTrueFloor",
+}
+PEER = {"BM_SriovAddDel": "BM_GoHostDeviceAddDel"}
+SKIP_COUNTERS = {"vfs", "devices", "threads"}
+
+rows = {}  # key -> (unit, [values])
+order = []
+for prog in ("discovery_bench", "deviceplugin_bench", "cni_bench"):
+    path = os.path.join(out, prog + ".json")
+    if not os.path.exists(path):
+        continue
+    with open(path) as f:
+        data = json.load(f)
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") != "iteration" or b.get("error_occurred"):
+            continue
+        # "BM_X/vfs:2048/iterations:60/process_time/real_time" -> "BM_X/vfs:2048"
+        name = re.sub(r"/(iterations:\d+|process_time|real_time|manual_time)", "",
+                      b["run_name"])
+        figures = [(name, b.get("time_unit", "ns"), b["real_time"])]
+        for k, v in b.items():
+            if k in SKIP_COUNTERS or not isinstance(v, (int, float)):
+                continue
+            if k.endswith("_us") or k.endswith("_kib") or k.endswith("_kb"):
+                figures.append((name + " [" + k + "]", k.split("_")[-1], v))
+        for key, unit, v in figures:
+            if key not in rows:
+                rows[key] = (unit, [])
+                order.append(key)
+            rows[key][1].append(float(v))
+
+def med(key):
+    return statistics.median(rows[key][1])
+
+flag = " *" if busy else ""
+if busy:
+    print(f"!! load average {load} > {max_load} (--force): the machine was busy;"
+          " every figure below is suspect (*)")
+print(f"{'figure':<48} {'median':>11} {'spread':>7}  {'floor/peer (same run)':<34} {'ratio':>6}")
+for key in order:
+    unit, vals = rows[key]
+    m = med(key)
+    spread = (max(vals) - min(vals)) / m * 100 if m else 0.0
+    ref = ""
+    ratio = ""
+    for table in (REF, PEER):
+        r = table.get(key)
+        if r and r in rows and med(r) > 0:
+            ref += ("; " if ref else "") + f"{r} {med(r):.2f} {rows[r][0]}"
+            ratio += ("/" if ratio else "") + f"{m / med(r):.2f}x"
+    print(f"{key:<48} {m:>8.2f} {unit:<2} {spread:>6.1f}%  {ref or '-':<34} {ratio or '-':>6}{flag}")
+print(f"(median and spread over the repetitions; load average {load}, threshold {max_load})")
+EOF
+
+if [ -f "$OUT/cni_bench.txt" ]; then
+  sed -n '/^Per command/,$p' "$OUT/cni_bench.txt"
+fi

@@ -114,40 +114,47 @@ PodResourcesClient::Connected(const char* rpc) {
     return RpcError(rpc, path, absl::StatusCode::kUnavailable,
                     "not a unix socket");
   }
-  std::shared_ptr<Channel> ch;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!channel_) {
-      grpc::ChannelArguments args;
-      args.SetMaxReceiveMessageSize(options_.max_receive_bytes);
-      auto c = std::make_shared<Channel>();
-      c->channel = grpc::CreateCustomChannel(
-          "unix:" + path, grpc::InsecureChannelCredentials(), args);
-      c->stub = v1::PodResourcesLister::NewStub(c->channel);
-      channel_ = std::move(c);
+  // A cached channel in TRANSIENT_FAILURE (the kubelet restarted while we
+  // were connected) would wait out gRPC's reconnect backoff, up to 2 min;
+  // it is dropped and dialed afresh once.
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<Channel> ch;
+    bool fresh = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!channel_) {
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+        auto c = std::make_shared<Channel>();
+        c->channel = grpc::CreateCustomChannel(
+            "unix:" + path, grpc::InsecureChannelCredentials(), args);
+        c->stub = v1::PodResourcesLister::NewStub(c->channel);
+        channel_ = std::move(c);
+        fresh = true;
+      }
+      ch = channel_;
     }
-    ch = channel_;
+    const auto deadline = Deadline(options_.dial_timeout);
+    grpc_connectivity_state state = ch->channel->GetState(true);
+    while (state != GRPC_CHANNEL_READY) {
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+          state == GRPC_CHANNEL_SHUTDOWN) {
+        Forget(ch);
+        if (!fresh && attempt == 0) break;
+        return RpcError(rpc, path, absl::StatusCode::kUnavailable,
+                        "cannot connect");
+      }
+      if (!ch->channel->WaitForStateChange(state, deadline)) {
+        Forget(ch);
+        return RpcError(
+            rpc, path, absl::StatusCode::kDeadlineExceeded,
+            sk::StrCat("not connected after ",
+                       absl::FormatDuration(options_.dial_timeout)));
+      }
+      state = ch->channel->GetState(true);
+    }
+    if (state == GRPC_CHANNEL_READY) return ch;
   }
-  const auto deadline = Deadline(options_.dial_timeout);
-  grpc_connectivity_state state = ch->channel->GetState(true);
-  while (state != GRPC_CHANNEL_READY) {
-    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
-        state == GRPC_CHANNEL_SHUTDOWN) {
-      // A failed channel waits out gRPC's reconnect backoff (up to 2 min);
-      // the next call dials afresh instead.
-      Forget(ch);
-      return RpcError(rpc, path, absl::StatusCode::kUnavailable,
-                      "cannot connect");
-    }
-    if (!ch->channel->WaitForStateChange(state, deadline)) {
-      Forget(ch);
-      return RpcError(rpc, path, absl::StatusCode::kDeadlineExceeded,
-                      sk::StrCat("not connected after ",
-                                 absl::FormatDuration(options_.dial_timeout)));
-    }
-    state = ch->channel->GetState(true);
-  }
-  return ch;
 }
 
 void PodResourcesClient::Forget(const std::shared_ptr<Channel>& ch) {

@@ -38,8 +38,9 @@ namespace sk::podresources {
 
 inline constexpr char kDefaultSocket[] =
     "/var/lib/kubelet/pod-resources/kubelet.sock";
-// kubelet's own client (k8s.io/kubernetes pkg/kubelet/apis/podresources
-// client.go) allows 16 MiB replies; a List on a busy node can be large.
+// As Multus (multus-cni pkg/kubeletclient/kubeletclient.go) and kubelet's
+// node e2e tests (kubernetes test/e2e_node/util.go): replies up to 16 MiB,
+// since a List on a busy node can be large.
 inline constexpr int kMaxReceiveBytes = 16 << 20;
 
 // The devices of one container: resource name -> device IDs, in the order

@@ -22,6 +22,7 @@ namespace {
 using ::sk::deviceplugin::KubeletStandIn;
 using ::sk::testing::FakeDevicePlugin;
 using ::sk::testing::IsOk;
+using ::sk::testing::IsOkAndHolds;
 using ::sk::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -150,6 +151,21 @@ TEST_F(PodResourcesClientTest, GetFallsBackToListWhenUnimplemented) {
   EXPECT_THAT(client->Get("default", "nope").status(),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("PodResources List on " + socket_)));
+}
+
+TEST_F(PodResourcesClientTest, RecoversWhenTheKubeletRestarts) {
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  ASSERT_THAT(client->List(), IsOkAndHolds(SizeIs(2)));
+  kubelet_.reset();
+  EXPECT_THAT(client->List().status(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("PodResources List on " + socket_)));
+  // A new kubelet on the same socket: the next call reaches it (it has
+  // allocated nothing yet).
+  SK_ASSERT_OK_AND_ASSIGN(kubelet_, KubeletStandIn::StartLegacy(tmp_ / "dp2"));
+  SK_ASSERT_OK(kubelet_->ServePodResources(socket_));
+  EXPECT_THAT(client->List(), IsOkAndHolds(SizeIs(0)));
 }
 
 // The client has no use for it, so the stand-in's GetAllocatableResources

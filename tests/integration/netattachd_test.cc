@@ -28,6 +28,8 @@
 
 #include "lib/net/netns.h"
 #include "tests/testing/api_server_stand_in.h"
+#include "tests/testing/fake_device_plugin.h"
+#include "tests/testing/kubelet_stand_in.h"
 #include "tests/testing/run_shell.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_pki.h"
@@ -171,7 +173,7 @@ class NetattachdTest : public ::testing::Test {
               (d + "/kubeconfig").c_str(), "--node-name", "node-1",
               "--socket-dir", (d + "/sock").c_str(), "--config",
               (d + "/daemon.json").c_str(), "--pod-resources-socket",
-              (d + "/no-kubelet.sock").c_str(), "--kubelet-checkpoint",
+              (d + "/" + pod_resources_socket_).c_str(), "--kubelet-checkpoint",
               (d + "/checkpoint").c_str(), "--cni-bin-dir", kCniBin,
               "--cni-conf-dir", (d + "/conf").c_str(), "--cache-dir",
               (d + "/cache").c_str(), "--devinfo-dir", (d + "/devinfo").c_str(),
@@ -227,6 +229,7 @@ class NetattachdTest : public ::testing::Test {
   TestPki pki_;
   std::unique_ptr<ApiServerStandIn> api_;
   pid_t daemon_ = -1;
+  std::string pod_resources_socket_ = "no-kubelet.sock";
 };
 
 TEST_F(NetattachdTest, AddWritesNetworkStatusAndDelUndoesEverything) {
@@ -313,6 +316,52 @@ TEST_F(NetattachdTest, UnknownNetworkFailsNamingItAndLeavesNothing) {
   // The cluster network and data-net were rolled back.
   EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show eth0").exit_code, 1);
   EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show net1").exit_code, 1);
+}
+
+// The kubelet's PodResources API answers (the stand-in allocated two VFs of
+// one pool to the pod, listed out of order): the two networks of that pool
+// get them sorted, in annotation order, as Multus hands them out.
+TEST_F(NetattachdTest, DevicesFromPodResourcesHandedOutSortedInOrder) {
+  const std::filesystem::path dp_dir = dir_ / "dp";
+  std::filesystem::create_directories(dp_dir);
+  auto kubelet = deviceplugin::KubeletStandIn::StartLegacy(dp_dir);
+  ASSERT_TRUE(kubelet.ok()) << kubelet.status();
+  const std::vector<std::string> ids = {"0000:00:0a.3", "0000:00:0a.2"};
+  auto plugin = ::sk::testing::FakeDevicePlugin::Start(
+      dp_dir, "sriov_a.sock", "example.com/sriov_a", ids);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  ASSERT_TRUE((*kubelet)
+                  ->WaitForDevices("example.com/sriov_a", 2, absl::Seconds(10))
+                  .ok());
+  ASSERT_TRUE((*kubelet)
+                  ->AllocateFor({"vms", "virt-launcher-a", "uid-a", "compute"},
+                                "example.com/sriov_a", ids)
+                  .ok());
+  pod_resources_socket_ = "podres.sock";
+  ASSERT_TRUE((*kubelet)->ServePodResources(dir_ / pod_resources_socket_).ok());
+  for (const std::string& id : ids) {
+    std::ofstream(dir_ / "devinfo/dp" /
+                  ("example.com-sriov_a-" + id + "-device.json"))
+        << R"({"type":"pci","version":"1.1.0","pci":{"pci-address":")" << id
+        << R"("}})";
+  }
+  nlohmann::json pod = *api_->Get(kPodPath);
+  pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"] =
+      "data-net@net1,data-net@net2";
+  api_->Put(kPodPath, pod);
+  StartDaemon();
+  auto add = Shim("ADD");
+  ASSERT_EQ(add.exit_code, 0) << add.stdout_text << Slurp(dir_ / "daemon.log");
+  nlohmann::json status = nlohmann::json::parse((*api_->Get(
+      kPodPath))["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
+                                                    .get<std::string>());
+  ASSERT_EQ(status.size(), 3u) << status.dump();
+  EXPECT_EQ(status[1]["interface"], "net1");
+  EXPECT_EQ(status[1]["device-info"]["pci"]["pci-address"], "0000:00:0a.2");
+  EXPECT_EQ(status[2]["interface"], "net2");
+  EXPECT_EQ(status[2]["device-info"]["pci"]["pci-address"], "0000:00:0a.3");
+  ASSERT_EQ(Shim("DEL").exit_code, 0);
+  EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show net2").exit_code, 1);
 }
 
 }  // namespace

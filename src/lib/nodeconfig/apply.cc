@@ -121,6 +121,11 @@ class PfApplier {
         }
         return s;
       }
+      if (std::string now = DriverOf(bdf); now != "vfio-pci") {
+        return absl::FailedPreconditionError(
+            sk::StrCat("VF ", bdf, " is on \"", now.empty() ? "no driver" : now,
+                       "\" after drivers/vfio-pci/bind"));
+      }
       return clear;
     }
     // Default kernel driver.

@@ -142,6 +142,23 @@ class PfApplier {
     return absl::OkStatus();
   }
 
+  // The VF netdev's MTU (sys/class/net/<vf netdev>/mtu), when it differs.
+  absl::Status SetVfMtu(const VfPlan& v) {
+    SK_ASSIGN_OR_RETURN(std::string bdf,
+                        fs_.ReadLinkBasename(Dev(
+                            p_.pci_address, sk::StrCat("virtfn", v.index))));
+    absl::StatusOr<std::vector<std::string>> nets =
+        fs_.ListDir(Dev(bdf, "net"));
+    if (!nets.ok() || nets->empty()) {
+      return absl::FailedPreconditionError(sk::StrCat(
+          "VF ", bdf, ": no netdev to set MTU ", v.desired_mtu, " on"));
+    }
+    std::string rel = sk::StrCat("sys/class/net/", nets->front(), "/mtu");
+    absl::StatusOr<int64_t> cur = fs_.ReadInt(rel);
+    if (cur.ok() && *cur == v.desired_mtu) return absl::OkStatus();
+    return Write(rel, std::to_string(v.desired_mtu));
+  }
+
   absl::Status Configure() {
     if (p_.desired_mtu != 0 && !p_.name.empty()) {
       SK_RETURN_IF_ERROR(Write(sk::StrCat("sys/class/net/", p_.name, "/mtu"),
@@ -155,6 +172,7 @@ class PfApplier {
     for (const VfPlan& v : p_.vfs) {
       if (v.desired_driver.empty()) continue;
       SK_RETURN_IF_ERROR(BindVf(v.index, v.desired_driver));
+      if (v.desired_mtu > 0) SK_RETURN_IF_ERROR(SetVfMtu(v));
     }
     return absl::OkStatus();
   }

@@ -19,7 +19,8 @@
 //   4. each VF of a vfio-pci group not on vfio-pci: driver_override
 //      "vfio-pci", unbind, drivers/vfio-pci/bind, driver_override cleared;
 //      each VF of a netdevice group unbound or on a userspace driver:
-//      driver_override cleared, unbind, drivers_probe;
+//      driver_override cleared, unbind, drivers_probe; then the group's mtu
+//      on the VF netdev (sys/class/net/<vf>/mtu);
 //   5. the PF's record written under <state_dir>/pfs/<bdf>.json (atomic;
 //      no symlink under the state dir is followed).
 // An error rolls that PF back (numVfs and MTU to what they were) and the
@@ -28,7 +29,7 @@
 // reset).
 //
 // Not done yet (the operator does them): VF admin MAC from the VF netdev
-// before vfio binding, VF MTU for netdevice groups, PF link up, switchdev.
+// before vfio binding, PF link up, switchdev.
 
 #include <chrono>
 #include <filesystem>

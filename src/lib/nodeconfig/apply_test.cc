@@ -211,6 +211,27 @@ TEST_F(ApplyTest, NetdeviceGroupMovesVfsBackFromVfio) {
               Contains(Pair("sys/bus/pci/drivers_probe", Vf(0, 1))));
 }
 
+TEST_F(ApplyTest, NetdeviceGroupMtuIsSetOnTheVfNetdevOnce) {
+  std::vector<Policy> ps = {
+      Make("net", 2, pfs_[0].netdev, VfDeviceType::kNetdevice, 9000)};
+  ApplyResult r = Run(ps);
+  ASSERT_THAT(r.pfs, SizeIs(1));
+  EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kApplied) << FormatApplyText(r);
+  auto nets = fs_.ListDir("sys/bus/pci/devices/" + Vf(0, 1) + "/net");
+  ASSERT_TRUE(nets.ok() && !nets->empty());
+  EXPECT_EQ(*fs_.ReadAttribute("sys/class/net/" + nets->front() + "/mtu"),
+            "9000");
+  Plan plan;
+  r = Run(ps, {}, &plan);
+  EXPECT_FALSE(plan.changes()) << FormatPlanText(plan);
+  // Someone lowers it: the next run puts it back.
+  b_.WriteFile("sys/class/net/" + nets->front() + "/mtu", "1500\n");
+  r = Run(ps, {}, &plan);
+  EXPECT_THAT(FormatPlanText(plan), HasSubstr("mtu -> 9000"));
+  EXPECT_EQ(*fs_.ReadAttribute("sys/class/net/" + nets->front() + "/mtu"),
+            "9000");
+}
+
 TEST_F(ApplyTest, SymlinkedRecordDirIsRefused) {
   std::filesystem::create_directories(opts_.state_dir);
   std::filesystem::create_directory_symlink("/tmp", opts_.state_dir / "pfs");

@@ -305,6 +305,12 @@ Plan MakePlan(const std::vector<DesiredPf>& desired, const HostSnapshot& host,
           // step checks and probes them when they did not.
           v.rebind = cur != nullptr && (v.current_driver.empty() ||
                                         IsUserspaceDriver(v.current_driver));
+          if (g->mtu > 0) {
+            v.desired_mtu = g->mtu;
+            const sysfs::NetDev* nd =
+                cur && !cur->netdevs.empty() ? &cur->netdevs.front() : nullptr;
+            v.mtu_change = nd == nullptr || !nd->mtu || *nd->mtu != g->mtu;
+          }
         }
       }
       if (cur && v.rebind) {
@@ -315,7 +321,7 @@ Plan MakePlan(const std::vector<DesiredPf>& desired, const HostSnapshot& host,
                                            " would be rebound: ", u->second));
         }
       }
-      any_rebind |= v.rebind;
+      any_rebind |= v.rebind || v.mtu_change;
       pp.vfs.push_back(std::move(v));
     }
     if (pp.recreate_vfs || pp.desired_mtu != 0 || any_rebind) {
@@ -348,12 +354,13 @@ std::string FormatPlanText(const Plan& plan) {
                             VfDeviceTypeName(g.device_type), g.policy_name);
     }
     for (const VfPlan& v : p.vfs) {
-      if (!v.rebind && !p.recreate_vfs) continue;
+      if (!v.rebind && !v.mtu_change && !p.recreate_vfs) continue;
       absl::StrAppendFormat(
-          &out, "  VF %d %s  %s -> %s%s\n", v.index,
+          &out, "  VF %d %s  %s -> %s%s%s\n", v.index,
           v.pci_address.empty() ? "(new)" : v.pci_address,
           v.current_driver.empty() ? "-" : v.current_driver,
           v.desired_driver.empty() ? "(unchanged)" : v.desired_driver,
+          v.mtu_change ? sk::StrCat("  mtu -> ", v.desired_mtu) : std::string(),
           v.in_use.empty() ? "" : "  IN USE: " + v.in_use);
     }
     for (const std::string& b : p.blockers)

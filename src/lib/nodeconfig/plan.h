@@ -109,6 +109,10 @@ struct VfPlan {
   std::string current_driver;  // "" unbound or not yet created
   std::string desired_driver;  // "vfio-pci", kDefaultDriver, or "" (leave)
   bool rebind = false;
+  // Netdevice groups with an mtu: the VF netdev's MTU is set to it, as the
+  // operator does for kernel-driver VFs (0 = leave alone).
+  int desired_mtu = 0;
+  bool mtu_change = false;
   std::string in_use;  // non-empty: why
 };
 

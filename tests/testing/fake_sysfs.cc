@@ -349,6 +349,21 @@ void FakeSysfsBuilder::RemoveAttribute(std::string_view bdf,
   Remove(e->dir + "/" + std::string(rel));
 }
 
+void FakeSysfsBuilder::RemoveDevice(std::string_view bdf) {
+  Entry* e = Find(bdf);
+  if (e == nullptr) return;
+  std::string b(bdf);
+  BindDriver(bdf, "");
+  RemoveNetdevs(bdf);
+  if (e->group) {
+    Remove("sys/kernel/iommu_groups/" + std::to_string(*e->group) +
+           "/devices/" + b);
+  }
+  Remove(e->dir);
+  Remove("sys/bus/pci/devices/" + b);
+  devices_.erase(devices_.find(bdf));
+}
+
 void FakeSysfsBuilder::BindDriver(std::string_view bdf,
                                   std::string_view driver) {
   Entry* e = Find(bdf);

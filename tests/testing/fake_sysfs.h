@@ -156,6 +156,11 @@ class FakeSysfsBuilder {
   // Removes <device>/net/* and their sys/class/net links: what a host sees
   // when the VF's netdev was moved into another network namespace.
   void RemoveNetdevs(std::string_view bdf);
+  // Removes the device as hot-unplug (or sriov_numvfs=0 for a VF) does: its
+  // driver binding, netdevs, IOMMU group membership, directory and
+  // sys/bus/pci/devices link. The caller removes links that point at it
+  // from elsewhere (a PF's virtfn<N>).
+  void RemoveDevice(std::string_view bdf);
   // Replaces the iommu_group link (kNoIommuGroup removes it).
   void SetIommuGroup(std::string_view bdf, int group);
   // The device's IOMMU group, if it has one.

@@ -10,6 +10,7 @@
 #include "lib/ctl/doctor_cmd.h"
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
+#include "lib/ctl/nodeconfig_cmd.h"
 
 int main(int argc, char** argv) {
   try {
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
     sk::ctl::AddDoctorCommand(app, opts, &run);
     sk::ctl::AddKubevirtCommand(app, opts, &run);
     sk::ctl::AddInventoryCommand(app, opts, &run);
+    sk::ctl::AddApplyCommand(app, opts, &run);
+    sk::ctl::AddRenderCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
     // After the subcommands: every one of them gets the global flags.
     sk::ctl::AddGlobalFlags(app, opts);

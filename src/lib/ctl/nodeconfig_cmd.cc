@@ -1,0 +1,238 @@
+#include "lib/ctl/nodeconfig_cmd.h"
+
+#include <unistd.h>
+
+#include <memory>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "lib/base/exit_code.h"
+#include "lib/base/strings.h"
+#include "lib/nodeconfig/apply.h"
+#include "lib/nodeconfig/plan.h"
+#include "lib/nodeconfig/policy.h"
+#include "lib/nodeconfig/render.h"
+#include "lib/sysfs/host.h"
+
+namespace sk::ctl {
+namespace {
+
+namespace nc = ::sk::nodeconfig;
+
+struct ApplyArgs {
+  std::string policies;
+  std::string node;
+  std::string node_labels;
+  bool dry_run = false;
+  bool force = false;
+  bool json = false;
+  std::string state_dir = nc::kDefaultStateDir;
+  std::string cni_state_dir = "/var/lib/cni/sriov";
+  int vf_timeout_ms = 10000;
+  std::string resource_prefix = nc::kDefaultResourcePrefix;
+};
+
+int Fail(const Io& io, std::string_view cmd, const absl::Status& s) {
+  *io.err << "sriovctl " << cmd << ": " << s.message() << "\n";
+  return ExitCodeForStatus(s);
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+void PrintWarnings(const Io& io, std::string_view cmd,
+                   const std::vector<std::string>& w) {
+  for (const std::string& s : w)
+    *io.err << "sriovctl " << cmd << ": warning: " << s << "\n";
+}
+
+// Policies, node and host; shared by apply and render device-plugin-config.
+struct Inputs {
+  std::vector<nc::Policy> policies;
+  nc::NodeInfo node;
+  sysfs::HostSnapshot host;
+};
+
+absl::StatusOr<Inputs> LoadInputs(const ApplyArgs& a, const CtlOptions& opts,
+                                  std::vector<std::string>* warnings) {
+  Inputs in;
+  absl::StatusOr<std::vector<nc::Policy>> ps =
+      nc::LoadPolicies(a.policies, warnings);
+  if (!ps.ok()) return ps.status();
+  in.policies = *std::move(ps);
+  absl::StatusOr<nc::NodeInfo> node =
+      nc::LoadNodeInfo(a.node.empty() ? HostName() : a.node, a.node_labels);
+  if (!node.ok()) return node.status();
+  in.node = *std::move(node);
+  sysfs::DiscoverOptions dopts;
+  dopts.resolve_names = false;
+  absl::StatusOr<sysfs::HostSnapshot> host =
+      sysfs::HostSnapshot::Discover(sysfs::Sysfs(opts.sysfs_root), dopts);
+  if (!host.ok()) return host.status();
+  in.host = *std::move(host);
+  absl::Status v =
+      nc::ValidatePolicies(in.policies, in.node, in.host, warnings);
+  if (!v.ok()) return v;
+  return in;
+}
+
+int RunApply(const ApplyArgs& a, const CtlOptions& opts, const Io& io) {
+  std::vector<std::string> warnings;
+  absl::StatusOr<Inputs> in = LoadInputs(a, opts, &warnings);
+  PrintWarnings(io, "apply", warnings);
+  warnings.clear();
+  if (!in.ok()) return Fail(io, "apply", in.status());
+  absl::StatusOr<std::map<std::string, nc::OwnedPf>> owned =
+      nc::LoadOwnedPfs(a.state_dir);
+  if (!owned.ok()) return Fail(io, "apply", owned.status());
+  nc::UsageSources src;
+  src.cni_state_dir = a.cni_state_dir;
+  src.proc_root = opts.proc_root;
+  src.dev_root = opts.dev_root;
+  absl::StatusOr<nc::VfUsage> use = nc::FindVfsInUse(in->host, src);
+  if (!use.ok()) return Fail(io, "apply", use.status());
+  nc::Plan plan =
+      nc::MakePlan(nc::MergePolicies(in->policies, in->node, in->host),
+                   in->host, *owned, *use);
+  nlohmann::ordered_json out;
+  if (a.json) {
+    out["node"] = in->node.name;
+    out["plan"] = nlohmann::ordered_json::parse(nc::FormatPlanJson(plan));
+  } else {
+    *io.out << "Plan for node " << in->node.name << ":\n"
+            << nc::FormatPlanText(plan);
+  }
+  auto finish = [&](int code) {
+    if (a.json) *io.out << out.dump(2) << "\n";
+    return code;
+  };
+  if (a.dry_run || !plan.changes()) {
+    if (a.json) out["result"] = nullptr;
+    return finish(kExitOk);
+  }
+  absl::Status ready =
+      nc::CheckVfioReadiness(plan, opts.sysfs_root, opts.proc_root, &warnings);
+  PrintWarnings(io, "apply", warnings);
+  if (!ready.ok()) {
+    finish(kExitConfig);
+    return Fail(io, "apply", ready);
+  }
+  sysfs::Sysfs fs(opts.sysfs_root);
+  nc::SysfsNodeOs os(fs);
+  nc::ApplyOptions aopts;
+  aopts.force = a.force;
+  aopts.state_dir = a.state_dir;
+  aopts.vf_timeout = std::chrono::milliseconds(a.vf_timeout_ms);
+  absl::StatusOr<nc::ApplyResult> r = nc::ApplyPlan(plan, fs, os, aopts);
+  if (!r.ok()) {
+    finish(ExitCodeForStatus(r.status()));
+    return Fail(io, "apply", r.status());
+  }
+  if (a.json) {
+    out["result"] = nlohmann::ordered_json::parse(nc::FormatApplyJson(*r));
+  } else {
+    *io.out << "Result:\n" << nc::FormatApplyText(*r);
+  }
+  int code = kExitOk;
+  for (const nc::PfResult& p : r->pfs) {
+    if (p.outcome == nc::PfOutcome::kBlocked && code == kExitOk)
+      code = kExitUnavailable;
+    if (p.outcome == nc::PfOutcome::kRolledBack) code = kExitFailure;
+  }
+  return finish(code);
+}
+
+void AddPolicyFlags(CLI::App* cmd, ApplyArgs* a) {
+  cmd->add_option("-f,--filename", a->policies,
+                  "SriovNetworkNodePolicy file or directory (YAML or JSON)")
+      ->required()
+      ->type_name("PATH");
+  cmd->add_option("--node", a->node, "Node name (default: the host name)");
+  cmd->add_option("--node-labels", a->node_labels,
+                  "Node labels: YAML/JSON map, Node object or key=value lines")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
+void AddApplyCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
+  auto a = std::make_shared<ApplyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "apply",
+      "Configure this node's SR-IOV PFs from SriovNetworkNodePolicy objects "
+      "(numVfs, VF drivers, PF MTU) as the SR-IOV Network Operator would");
+  AddPolicyFlags(cmd, a.get());
+  cmd->add_flag("--dry-run", a->dry_run, "Print the plan and change nothing");
+  cmd->add_flag("--force", a->force,
+                "Also destroy or rebind VFs that are in use");
+  cmd->add_flag("--json", a->json, "Print {\"plan\":..,\"result\":..} JSON");
+  cmd->add_option("--state-dir", a->state_dir,
+                  "Where sriovkit records the PFs it configured")
+      ->capture_default_str();
+  cmd->add_option("--cni-state-dir", a->cni_state_dir,
+                  "The SR-IOV CNI state directory (VF allocations)")
+      ->capture_default_str();
+  cmd->add_option("--vf-timeout", a->vf_timeout_ms,
+                  "Milliseconds to wait for VFs to appear")
+      ->capture_default_str();
+  cmd->footer("Example: sriovctl apply -f policies/ --node worker-0 --dry-run");
+  cmd->callback([a, &opts, run]() {
+    *run = [a, &opts](const Io& io) { return RunApply(*a, opts, io); };
+  });
+}
+
+void AddRenderCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
+  auto a = std::make_shared<ApplyArgs>();
+  CLI::App* render = app.add_subcommand(
+      "render", "Print what the SR-IOV Network Operator renders");
+  render->require_subcommand(1);
+  CLI::App* dp = render->add_subcommand(
+      "device-plugin-config",
+      "This node's device-plugin config.json from SriovNetworkNodePolicies");
+  AddPolicyFlags(dp, a.get());
+  dp->callback([a, &opts, run]() {
+    *run = [a, &opts](const Io& io) {
+      std::vector<std::string> warnings;
+      absl::StatusOr<Inputs> in = LoadInputs(*a, opts, &warnings);
+      PrintWarnings(io, "render", warnings);
+      if (!in.ok()) return Fail(io, "render", in.status());
+      absl::StatusOr<std::string> cfg = nc::RenderDevicePluginConfig(
+          in->policies, in->node, sysfs::Sysfs(opts.sysfs_root), in->host);
+      if (!cfg.ok()) return Fail(io, "render", cfg.status());
+      *io.out << *cfg;
+      return kExitOk;
+    };
+  });
+  CLI::App* nad = render->add_subcommand(
+      "nad", "NetworkAttachmentDefinitions from SriovNetwork objects");
+  nad->add_option("-f,--filename", a->policies,
+                  "SriovNetwork file or directory (YAML or JSON)")
+      ->required()
+      ->type_name("PATH");
+  nad->add_option("--resource-prefix", a->resource_prefix,
+                  "The operator's RESOURCE_PREFIX")
+      ->capture_default_str();
+  nad->callback([a, run]() {
+    *run = [a](const Io& io) {
+      std::vector<std::string> warnings;
+      absl::StatusOr<std::vector<nc::SriovNetwork>> nets =
+          nc::LoadSriovNetworks(a->policies, &warnings);
+      PrintWarnings(io, "render", warnings);
+      if (!nets.ok()) return Fail(io, "render", nets.status());
+      nc::NadOptions nopts;
+      nopts.resource_prefix = a->resource_prefix;
+      for (size_t i = 0; i < nets->size(); ++i) {
+        if (i > 0) *io.out << "---\n";
+        *io.out << nc::RenderNad((*nets)[i], nopts).dump(2) << "\n";
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace sk::ctl

@@ -1,0 +1,299 @@
+#include "lib/nodeconfig/policy.h"
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "tests/testing/fake_sysfs.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace sk::nodeconfig {
+namespace {
+
+using ::sk::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kTwoPolicies[] = R"(
+apiVersion: sriovnetwork.openshift.io/v1
+kind: SriovNetworkNodePolicy
+metadata:
+  name: vfio-policy
+  namespace: sriov-network-operator
+spec:
+  resourceName: intel_vfio
+  nodeSelector:
+    feature.node.kubernetes.io/network-sriov.capable: "true"
+  priority: 10
+  mtu: 9000
+  numVfs: 4
+  nicSelector:
+    vendor: "8086"
+    pfNames: ["ens1f0#0-1"]
+  deviceType: vfio-pci
+---
+apiVersion: sriovnetwork.openshift.io/v1
+kind: SriovNetworkNodePolicy
+metadata:
+  name: net-policy
+spec:
+  resourceName: intel_net
+  nodeSelector: {}
+  numVfs: 4
+  nicSelector:
+    pfNames: ["ens1f0#2-3"]
+    rootDevices: ["0000:01:00.0"]
+  linkType: eth
+)";
+
+absl::StatusOr<std::vector<Policy>> Parse(std::string_view text) {
+  return ParsePolicies(text, "p.yaml");
+}
+
+TEST(PolicyTest, ParsesEveryFieldOfMultiDocumentYaml) {
+  SK_ASSERT_OK_AND_ASSIGN(std::vector<Policy> ps, Parse(kTwoPolicies));
+  ASSERT_THAT(ps, SizeIs(2));
+  const Policy& a = ps[0];
+  EXPECT_EQ(a.name, "vfio-policy");
+  EXPECT_EQ(a.namespace_name, "sriov-network-operator");
+  EXPECT_EQ(a.resource_name, "intel_vfio");
+  EXPECT_EQ(
+      a.node_selector.at("feature.node.kubernetes.io/network-sriov.capable"),
+      "true");
+  EXPECT_EQ(a.priority, 10);
+  EXPECT_EQ(a.mtu, 9000);
+  EXPECT_EQ(a.num_vfs, 4);
+  EXPECT_EQ(a.nic_selector.vendor, "8086");
+  EXPECT_THAT(a.nic_selector.pf_names, ElementsAre("ens1f0#0-1"));
+  EXPECT_EQ(a.device_type, VfDeviceType::kVfioPci);
+  const Policy& b = ps[1];
+  EXPECT_EQ(b.priority, 99);  // webhook default
+  EXPECT_EQ(b.device_type, VfDeviceType::kNetdevice);
+  EXPECT_EQ(b.link_type, "eth");
+  EXPECT_THAT(b.nic_selector.root_devices, ElementsAre("0000:01:00.0"));
+}
+
+TEST(PolicyTest, JsonAndListKindsAreAccepted) {
+  SK_ASSERT_OK_AND_ASSIGN(std::vector<Policy> ps, Parse(R"({
+    "apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "sriovnetwork.openshift.io/v1",
+       "kind": "SriovNetworkNodePolicy", "metadata": {"name": "a"},
+       "spec": {"resourceName": "r", "nodeSelector": {}, "numVfs": 2,
+                "nicSelector": {"deviceID": "10c9"}, "isRdma": false,
+                "externallyManaged": true, "excludeTopology": true}},
+      {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}]})"));
+  ASSERT_THAT(ps, SizeIs(1));
+  EXPECT_TRUE(ps[0].externally_managed);
+  EXPECT_TRUE(ps[0].exclude_topology);
+  EXPECT_EQ(ps[0].nic_selector.device_id, "10c9");
+}
+
+struct BadCase {
+  const char* name;
+  const char* spec;  // YAML lines under spec:, indented by 2
+  const char* message;
+};
+
+TEST(PolicyTest, BadFieldsNamePolicyFieldAndValue) {
+  const BadCase cases[] = {
+      {"unknown",
+       "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
+       "  nicSelector: {vendr: \"8086\"}\n",
+       "policy \"p\" (p.yaml): spec.nicSelector.vendr: unknown field"},
+      {"numVfs type",
+       "  resourceName: r\n  nodeSelector: {}\n"
+       "  numVfs: four\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.numVfs: expected an integer in 0..65535, got \"four\""},
+      {"quoted number",
+       "  resourceName: r\n  nodeSelector: {}\n"
+       "  numVfs: \"4\"\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.numVfs: expected an integer in 0..65535, got \"4\""},
+      {"priority",
+       "  resourceName: r\n  nodeSelector: {}\n  priority: 100\n"
+       "  numVfs: 1\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.priority: expected an integer in 0..99, got 100"},
+      {"deviceType",
+       "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
+       "  deviceType: vfio\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.deviceType: \"vfio\" is not one of netdevice, vfio-pci"},
+      {"linkType",
+       "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
+       "  linkType: Ether\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.linkType: \"Ether\" is not one of eth, ETH, ib, IB"},
+      {"resourceName",
+       "  resourceName: intel-vfio\n  nodeSelector: {}\n"
+       "  numVfs: 1\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.resourceName: \"intel-vfio\" contains invalid characters"},
+      {"nodeSelector",
+       "  resourceName: r\n  numVfs: 1\n"
+       "  nicSelector: {vendor: \"8086\"}\n",
+       "spec.nodeSelector: required"},
+      {"eswitch",
+       "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
+       "  eSwitchMode: offload\n  nicSelector: {vendor: \"8086\"}\n",
+       "spec.eSwitchMode: \"offload\" is not one of legacy, switchdev"},
+  };
+  for (const BadCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string text = std::string(
+                           "apiVersion: sriovnetwork.openshift.io/v1\n"
+                           "kind: SriovNetworkNodePolicy\nmetadata:\n"
+                           "  name: p\nspec:\n") +
+                       c.spec;
+    EXPECT_THAT(Parse(text), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      HasSubstr(c.message)));
+  }
+}
+
+TEST(PolicyTest, PfNameRangesParseAsTheOperatorDoes) {
+  SK_ASSERT_OK_AND_ASSIGN(PfNameRange r, ParsePfNameRange("ens1f0#2-5"));
+  EXPECT_EQ(r.name, "ens1f0");
+  EXPECT_EQ(r.start, 2);
+  EXPECT_EQ(r.end, 5);
+  SK_ASSERT_OK_AND_ASSIGN(r, ParsePfNameRange("ens1f0"));
+  EXPECT_EQ(r.start, -1);
+  EXPECT_EQ(r.end, -1);
+  EXPECT_THAT(ParsePfNameRange("ens1f0#5-2"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("end is smaller than its start")));
+  EXPECT_THAT(ParsePfNameRange("ens1f0#1"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePfNameRange("a#1-2#3"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+class ValidateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pfs_ = sk::testing::AddIntel82576(b_);  // 2 PFs, 7 of 8 VFs
+    auto host = sysfs::HostSnapshot::Discover(sysfs::Sysfs(dir_.path()));
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = *std::move(host);
+    node_ = NodeInfo{"n1", {{"sriov", "true"}}};
+  }
+  std::string PfName() const { return pfs_[0].netdev; }
+  Policy Make(std::string name, int num_vfs, std::string pf) {
+    Policy p;
+    p.name = std::move(name);
+    p.source = "t";
+    p.resource_name = "r_" + p.name;
+    p.num_vfs = num_vfs;
+    p.nic_selector.pf_names.push_back(std::move(pf));
+    return p;
+  }
+  sk::testing::FakeSysfsDir dir_;
+  sk::testing::FakeSysfsBuilder b_{dir_.path()};
+  std::vector<sk::testing::FakePf> pfs_;
+  sysfs::HostSnapshot host_;
+  NodeInfo node_;
+};
+
+TEST_F(ValidateTest, NumVfsAboveTotalVfsNamesPfAndLimit) {
+  std::vector<Policy> ps = {Make("big", 9, PfName())};
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("policy \"big\" (t): spec.numVfs: 9 exceeds "
+                                 "sriov_totalvfs 8 of PF 0000:01:00.0")));
+  ps[0].num_vfs = 7;
+  SK_EXPECT_OK(ValidatePolicies(ps, node_, host_));
+}
+
+TEST_F(ValidateTest, RangeBeyondNumVfsIsRejected) {
+  std::vector<Policy> ps = {Make("r", 4, PfName() + "#2-4")};
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.nicSelector.pfNames[0]")));
+}
+
+TEST_F(ValidateTest, OverlappingRangesAreRejectedDisjointAccepted) {
+  std::vector<Policy> ps = {Make("a", 4, PfName() + "#0-1"),
+                            Make("b", 4, PfName() + "#1-3")};
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("overlaps policy")));
+  ps[1].nic_selector.pf_names[0] = PfName() + "#2-3";
+  SK_EXPECT_OK(ValidatePolicies(ps, node_, host_));
+  // Two range-less selections of one PF overlap (the operator's -1..-1).
+  ps = {Make("a", 4, PfName()), Make("b", 4, PfName())};
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("overlaps policy")));
+  // Not when one of them does not select the node.
+  ps[1].node_selector["sriov"] = "false";
+  SK_EXPECT_OK(ValidatePolicies(ps, node_, host_));
+}
+
+TEST_F(ValidateTest, VfioWithRdmaAndEmptySelectorAreRejected) {
+  std::vector<Policy> ps = {Make("a", 2, PfName())};
+  ps[0].device_type = VfDeviceType::kVfioPci;
+  ps[0].is_rdma = true;
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("conflicts with isRdma")));
+  ps[0].is_rdma = false;
+  ps[0].nic_selector = {};
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.nicSelector: at least one of")));
+}
+
+TEST_F(ValidateTest, NoMatchingPfIsAWarning) {
+  std::vector<Policy> ps = {Make("a", 2, "nope0")};
+  std::vector<std::string> w;
+  SK_EXPECT_OK(ValidatePolicies(ps, node_, host_, &w));
+  EXPECT_THAT(w, ElementsAre(HasSubstr("none of its PFs")));
+}
+
+TEST_F(ValidateTest, ExternallyManagedCannotAskForMoreVfsThanExist) {
+  std::vector<Policy> ps = {Make("a", 7, PfName())};
+  ps[0].externally_managed = true;
+  SK_EXPECT_OK(ValidatePolicies(ps, node_, host_));  // 7 exist
+  b_.WriteAttribute(pfs_[0].bdf, "sriov_numvfs", "3\n");
+  SK_ASSERT_OK_AND_ASSIGN(
+      host_, sysfs::HostSnapshot::Discover(sysfs::Sysfs(dir_.path())));
+  EXPECT_THAT(ValidatePolicies(ps, node_, host_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("higher than the VFs created externally")));
+}
+
+TEST(NodeTest, LabelsFromFileAndSelection) {
+  sk::testing::TempDir dir;
+  std::filesystem::path f = dir.path() / "labels";
+  { std::ofstream(f) << "# comment\nsriov=true\nzone=a\n"; }
+  SK_ASSERT_OK_AND_ASSIGN(NodeInfo n, LoadNodeInfo("w1", f));
+  EXPECT_EQ(n.labels.at("kubernetes.io/hostname"), "w1");
+  Policy p;
+  p.node_selector = {{"sriov", "true"}};
+  EXPECT_TRUE(SelectsNode(p, n));
+  p.node_selector["zone"] = "b";
+  EXPECT_FALSE(SelectsNode(p, n));
+  { std::ofstream(f) << "metadata:\n  labels:\n    zone: b\n"; }
+  SK_ASSERT_OK_AND_ASSIGN(n, LoadNodeInfo("w1", f));
+  EXPECT_EQ(n.labels.at("zone"), "b");
+}
+
+TEST(LoadTest, DirectoryDuplicateNamesAndBounds) {
+  sk::testing::TempDir dir;
+  {
+    std::ofstream(dir.path() / "a.yaml") << kTwoPolicies;
+    std::ofstream(dir.path() / "README.md") << "not a policy";
+  }
+  SK_ASSERT_OK_AND_ASSIGN(std::vector<Policy> ps, LoadPolicies(dir.path()));
+  EXPECT_THAT(ps, SizeIs(2));
+  { std::ofstream(dir.path() / "b.yml") << kTwoPolicies; }
+  EXPECT_THAT(LoadPolicies(dir.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("defined more than once")));
+  EXPECT_THAT(LoadPolicies(dir.path() / "missing.yaml"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Parse(std::string(100, '[')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace sk::nodeconfig

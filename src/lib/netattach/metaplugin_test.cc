@@ -381,6 +381,52 @@ TEST_F(MetaPluginTest, VersionAndInputErrors) {
                         "in namespace (ns1)"));
 }
 
+TEST_F(MetaPluginTest, SelectionCapabilitiesArgsAndDeviceId) {
+  nads_.Put("ns1", "net-all",
+            R"({"cniVersion":"1.0.0","plugins":[{"type":"third",
+                "capabilities":{"ips":true,"portMappings":true,
+                "bandwidth":true,"infinibandGUID":true,"deviceID":true,
+                "CNIDeviceInfoFile":true}},{"type":"second"}]})");
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = R"([{"name":"net-all",
+      "ips":["10.5.0.7/24","fd00::7"],"portMappings":[{"hostPort":80}],
+      "bandwidth":{"ingressRate":1000},
+      "infiniband-guid":"00:11:22:33:44:55:66:77",
+      "deviceID":"0000:09:00.1","cni-args":{"k":"v"}}])";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].args,
+            "IgnoreUnknown=true;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;"
+            "K8S_POD_INFRA_CONTAINER_ID=cid1;K8S_POD_UID=uid1;"
+            "IP=10.5.0.7/24,fd00::7");
+  nlohmann::json in = nlohmann::json::parse(calls[1].stdin_json);
+  // The element's deviceID (the NAD has no resourceName) in every plugin,
+  // cni-args under args.cni, and each declared capability.
+  EXPECT_EQ(in["deviceID"], "0000:09:00.1");
+  EXPECT_EQ(in["pciBusID"], "0000:09:00.1");
+  EXPECT_EQ(in["args"]["cni"]["k"], "v");
+  EXPECT_EQ(in["runtimeConfig"]["ips"],
+            nlohmann::json({"10.5.0.7/24", "fd00::7"}));
+  EXPECT_EQ(in["runtimeConfig"]["portMappings"][0]["hostPort"], 80);
+  EXPECT_EQ(in["runtimeConfig"]["bandwidth"]["ingressRate"], 1000);
+  EXPECT_EQ(in["runtimeConfig"]["infinibandGUID"], "00:11:22:33:44:55:66:77");
+  EXPECT_EQ(in["runtimeConfig"]["deviceID"], "0000:09:00.1");
+  // The device-info path is announced whenever there is a device (as
+  // multus-cni's CreateCNIRuntimeConf does); with no resourceName there is
+  // no device plugin file to copy into it.
+  std::string devinfo = (dir_ / "devinfo/cni/ns1-net-all-cid1_net1").string();
+  EXPECT_EQ(in["runtimeConfig"]["CNIDeviceInfoFile"], devinfo);
+  EXPECT_FALSE(std::filesystem::exists(devinfo));
+  nlohmann::json in2 = nlohmann::json::parse(calls[2].stdin_json);
+  EXPECT_EQ(in2["deviceID"], "0000:09:00.1");
+  EXPECT_FALSE(in2.contains("runtimeConfig"));
+  EXPECT_EQ(in2["prevResult"]["interfaces"][0]["name"], "net1");
+}
+
 TEST(AttachmentsTest, RoundTrip) {
   absl::StatusOr<NetConfig> c =
       ParseNetConfig(R"({"name":"n","plugins":[{"type":"a"}]})", "", "t");

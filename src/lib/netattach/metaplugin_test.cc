@@ -1,6 +1,7 @@
 #include "lib/netattach/metaplugin.h"
 
 #include <fstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -425,6 +426,29 @@ TEST_F(MetaPluginTest, SelectionCapabilitiesArgsAndDeviceId) {
   EXPECT_EQ(in2["deviceID"], "0000:09:00.1");
   EXPECT_FALSE(in2.contains("runtimeConfig"));
   EXPECT_EQ(in2["prevResult"]["interfaces"][0]["name"], "net1");
+}
+
+TEST_F(MetaPluginTest, ConcurrentRequestsForDifferentContainers) {
+  MetaPlugin mp(Options());
+  constexpr int kThreads = 4;
+  std::vector<CniResponse> responses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      CniRequest req = Request("ADD");
+      req.env["CNI_CONTAINERID"] = "cid-" + std::to_string(i);
+      responses[i] = mp.Handle(req);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_EQ(responses[i].exit_code, 0) << responses[i].stdout_data;
+    EXPECT_TRUE(
+        std::filesystem::exists(dir_ / "cni" / ("cid-" + std::to_string(i))));
+    EXPECT_TRUE(std::filesystem::exists(
+        dir_ / "cni/results" / ("net-b-cid-" + std::to_string(i) + "-net2")));
+  }
+  EXPECT_EQ(ReadFakePluginCalls(log()).size(), 3u * kThreads);
 }
 
 TEST(AttachmentsTest, RoundTrip) {

@@ -451,6 +451,51 @@ TEST_F(MetaPluginTest, ConcurrentRequestsForDifferentContainers) {
   EXPECT_EQ(ReadFakePluginCalls(log()).size(), 3u * kThreads);
 }
 
+TEST_F(MetaPluginTest, StatusWriteOutcomes) {
+  MetaPlugin mp(Options());
+  // The pod deleted meanwhile is not an error.
+  writer_.FailWith(absl::NotFoundError("pods \"pod1\" not found"));
+  EXPECT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  writer_.FailWith(absl::UnavailableError("apiserver down"));
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 11);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: error setting the networks status: "
+                        "apiserver down"));
+}
+
+TEST_F(MetaPluginTest, ClusterNetworkAsFileOrDirectoryPath) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pods_.Put(pod);
+  std::filesystem::create_directories(dir_ / "other");
+  std::ofstream(dir_ / "other/b.conf")
+      << R"({"cniVersion":"1.0.0","name":"by-dir","type":"third"})";
+  std::ofstream(dir_ / "other/a.txt") << "ignored";
+  std::ofstream(dir_ / "file.conflist")
+      << R"({"cniVersion":"1.0.0","name":"by-file","plugins":[{"type":"second"}]})";
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(
+      Request("ADD", Config(R"(,"clusterNetwork":")" +
+                            (dir_ / "file.conflist").string() + "\"")));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(writer_.Written("ns1/pod1"), HasSubstr(R"("name":"by-file")"));
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  r = mp.Handle(Request("ADD", Config(R"(,"clusterNetwork":")" +
+                                      (dir_ / "other").string() + "\"")));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(writer_.Written("ns1/pod1"), HasSubstr(R"("name":"by-dir")"));
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD second eth0", "DEL second eth0",
+                                         "ADD third eth0"));
+  // A name that is neither a NAD nor a conf in confDir.
+  nlohmann::json err = ErrorOf(
+      mp.Handle(Request("ADD", Config(R"(,"clusterNetwork":"nowhere")"))));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("cannot find network \"nowhere\": no NAD in "
+                        "kube-system"));
+}
+
 TEST(AttachmentsTest, RoundTrip) {
   absl::StatusOr<NetConfig> c =
       ParseNetConfig(R"({"name":"n","plugins":[{"type":"a"}]})", "", "t");

@@ -60,7 +60,7 @@ std::string FormatCniArgs(
   std::string out;
   for (const auto& [k, v] : args) {
     if (!out.empty()) out += ';';
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out;
 }
@@ -75,7 +75,7 @@ absl::StatusOr<std::string> DelegateRunner::FindPlugin(
     return cni::CniError(cni::kCniInvalidConfig,
                          sk::StrCat("invalid plugin type \"", type, "\""));
   for (const auto& dir : options_.bin_dirs) {
-    std::string p = dir + "/" + type;
+    std::string p = sk::StrCat(dir, "/", type);
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
   return cni::CniError(
@@ -104,6 +104,7 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   vars.push_back("CNI_ARGS=" + FormatCniArgs(rt.args));
   vars.push_back("CNI_PATH=" + absl::StrJoin(options_.bin_dirs, ":"));
   std::vector<char*> envp;
+  envp.reserve(vars.size() + 1);
   for (auto& v : vars) envp.push_back(v.data());
   envp.push_back(nullptr);
 

@@ -39,7 +39,8 @@ inline constexpr size_t kMaxDevinfoBytes = size_t{64} << 10;
 
 // A delegate network configuration: a conf or a conflist, with its name.
 struct NetConfig {
-  nlohmann::json json;  // the object as given (plus injected keys)
+  nlohmann::json json =
+      nlohmann::json::object();  // as given, plus injected keys
   bool is_list = false;
   std::string name;         // the network name (`name` key)
   std::string cni_version;  // `cniVersion`, may be empty

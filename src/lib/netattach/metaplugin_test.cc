@@ -1,6 +1,7 @@
 #include "lib/netattach/metaplugin.h"
 
 #include <fstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -379,6 +380,120 @@ TEST_F(MetaPluginTest, VersionAndInputErrors) {
   EXPECT_THAT(err["msg"].get<std::string>(),
               HasSubstr("cannot find a network-attachment-definition (missing) "
                         "in namespace (ns1)"));
+}
+
+TEST_F(MetaPluginTest, SelectionCapabilitiesArgsAndDeviceId) {
+  nads_.Put("ns1", "net-all",
+            R"({"cniVersion":"1.0.0","plugins":[{"type":"third",
+                "capabilities":{"ips":true,"portMappings":true,
+                "bandwidth":true,"infinibandGUID":true,"deviceID":true,
+                "CNIDeviceInfoFile":true}},{"type":"second"}]})");
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] = R"([{"name":"net-all",
+      "ips":["10.5.0.7/24","fd00::7"],"portMappings":[{"hostPort":80}],
+      "bandwidth":{"ingressRate":1000},
+      "infiniband-guid":"00:11:22:33:44:55:66:77",
+      "deviceID":"0000:09:00.1","cni-args":{"k":"v"}}])";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].args,
+            "IgnoreUnknown=true;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1;"
+            "K8S_POD_INFRA_CONTAINER_ID=cid1;K8S_POD_UID=uid1;"
+            "IP=10.5.0.7/24,fd00::7");
+  nlohmann::json in = nlohmann::json::parse(calls[1].stdin_json);
+  // The element's deviceID (the NAD has no resourceName) in every plugin,
+  // cni-args under args.cni, and each declared capability.
+  EXPECT_EQ(in["deviceID"], "0000:09:00.1");
+  EXPECT_EQ(in["pciBusID"], "0000:09:00.1");
+  EXPECT_EQ(in["args"]["cni"]["k"], "v");
+  EXPECT_EQ(in["runtimeConfig"]["ips"],
+            nlohmann::json({"10.5.0.7/24", "fd00::7"}));
+  EXPECT_EQ(in["runtimeConfig"]["portMappings"][0]["hostPort"], 80);
+  EXPECT_EQ(in["runtimeConfig"]["bandwidth"]["ingressRate"], 1000);
+  EXPECT_EQ(in["runtimeConfig"]["infinibandGUID"], "00:11:22:33:44:55:66:77");
+  EXPECT_EQ(in["runtimeConfig"]["deviceID"], "0000:09:00.1");
+  // The device-info path is announced whenever there is a device (as
+  // multus-cni's CreateCNIRuntimeConf does); with no resourceName there is
+  // no device plugin file to copy into it.
+  std::string devinfo = (dir_ / "devinfo/cni/ns1-net-all-cid1_net1").string();
+  EXPECT_EQ(in["runtimeConfig"]["CNIDeviceInfoFile"], devinfo);
+  EXPECT_FALSE(std::filesystem::exists(devinfo));
+  nlohmann::json in2 = nlohmann::json::parse(calls[2].stdin_json);
+  EXPECT_EQ(in2["deviceID"], "0000:09:00.1");
+  EXPECT_FALSE(in2.contains("runtimeConfig"));
+  EXPECT_EQ(in2["prevResult"]["interfaces"][0]["name"], "net1");
+}
+
+TEST_F(MetaPluginTest, ConcurrentRequestsForDifferentContainers) {
+  MetaPlugin mp(Options());
+  constexpr int kThreads = 4;
+  std::vector<CniResponse> responses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      CniRequest req = Request("ADD");
+      req.env["CNI_CONTAINERID"] = "cid-" + std::to_string(i);
+      responses[i] = mp.Handle(req);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_EQ(responses[i].exit_code, 0) << responses[i].stdout_data;
+    EXPECT_TRUE(
+        std::filesystem::exists(dir_ / "cni" / ("cid-" + std::to_string(i))));
+    EXPECT_TRUE(std::filesystem::exists(
+        dir_ / "cni/results" / ("net-b-cid-" + std::to_string(i) + "-net2")));
+  }
+  EXPECT_EQ(ReadFakePluginCalls(log()).size(), 3u * kThreads);
+}
+
+TEST_F(MetaPluginTest, StatusWriteOutcomes) {
+  MetaPlugin mp(Options());
+  // The pod deleted meanwhile is not an error.
+  writer_.FailWith(absl::NotFoundError("pods \"pod1\" not found"));
+  EXPECT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  writer_.FailWith(absl::UnavailableError("apiserver down"));
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 11);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: error setting the networks status: "
+                        "apiserver down"));
+}
+
+TEST_F(MetaPluginTest, ClusterNetworkAsFileOrDirectoryPath) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pods_.Put(pod);
+  std::filesystem::create_directories(dir_ / "other");
+  std::ofstream(dir_ / "other/b.conf")
+      << R"({"cniVersion":"1.0.0","name":"by-dir","type":"third"})";
+  std::ofstream(dir_ / "other/a.txt") << "ignored";
+  std::ofstream(dir_ / "file.conflist")
+      << R"({"cniVersion":"1.0.0","name":"by-file","plugins":[{"type":"second"}]})";
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(
+      Request("ADD", Config(R"(,"clusterNetwork":")" +
+                            (dir_ / "file.conflist").string() + "\"")));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(writer_.Written("ns1/pod1"), HasSubstr(R"("name":"by-file")"));
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  r = mp.Handle(Request("ADD", Config(R"(,"clusterNetwork":")" +
+                                      (dir_ / "other").string() + "\"")));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(writer_.Written("ns1/pod1"), HasSubstr(R"("name":"by-dir")"));
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD second eth0", "DEL second eth0",
+                                         "ADD third eth0"));
+  // A name that is neither a NAD nor a conf in confDir.
+  nlohmann::json err = ErrorOf(
+      mp.Handle(Request("ADD", Config(R"(,"clusterNetwork":"nowhere")"))));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("cannot find network \"nowhere\": no NAD in "
+                        "kube-system"));
 }
 
 TEST(AttachmentsTest, RoundTrip) {

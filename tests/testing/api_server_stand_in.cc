@@ -1028,6 +1028,7 @@ std::string ApiServerStandIn::url() const {
 
 int64_t ApiServerStandIn::Put(const std::string& path, nlohmann::json object) {
   Ref ref = ParseRef(path);
+  if (!ref.valid || ref.name.empty() || !ref.sub.empty()) return 0;
   std::lock_guard<std::mutex> l(impl_->mu);
   return impl_->PutLocked(ref, std::move(object), "");
 }

@@ -553,6 +553,8 @@ void ApiServerStandIn::Impl::Serve(int fd) {
       }
       SSL_shutdown(ssl);
     }
+    // Forget the fd before ~Conn closes it, so Stop() never shuts down a
+    // reused descriptor.
     std::lock_guard<std::mutex> l(mu);
     open_fds.erase(fd);
   }

@@ -553,6 +553,8 @@ void ApiServerStandIn::Impl::Serve(int fd) {
       }
       SSL_shutdown(ssl);
     }
+    // Forget the fd before ~Conn closes it, so Stop() never shuts down a
+    // reused descriptor.
     std::lock_guard<std::mutex> l(mu);
     open_fds.erase(fd);
   }
@@ -1028,6 +1030,7 @@ std::string ApiServerStandIn::url() const {
 
 int64_t ApiServerStandIn::Put(const std::string& path, nlohmann::json object) {
   Ref ref = ParseRef(path);
+  if (!ref.valid || ref.name.empty() || !ref.sub.empty()) return 0;
   std::lock_guard<std::mutex> l(impl_->mu);
   return impl_->PutLocked(ref, std::move(object), "");
 }

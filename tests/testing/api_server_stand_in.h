@@ -96,7 +96,8 @@ class ApiServerStandIn {
 
   // Creates or replaces the object at `path` (e.g.
   // "/api/v1/namespaces/ns/pods/p1"); metadata.name/namespace are set from
-  // the path, a uid is made up when missing. Returns its new resourceVersion.
+  // the path, a uid is made up when missing. Returns its new resourceVersion,
+  // or 0 (storing nothing) when `path` is not an object path.
   int64_t Put(const std::string& path, nlohmann::json object);
   // Removes the object; false when there was none.
   bool Delete(const std::string& path);

@@ -523,11 +523,10 @@ absl::StatusOr<ListResult> Client::List(const std::string& path,
                       DoJson("GET", path, ListQuery(esc.get(), options), "", "",
                              options_.max_list_bytes));
   ListResult out;
-  if (!list.is_object() || !list["items"].is_array()) {
-    if (!list.is_object() || !list["items"].is_null()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("LIST ", path, ": the response has no items list"));
-    }
+  if (!list.is_object() ||
+      !(list["items"].is_array() || list["items"].is_null())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "LIST ", path, ": the response is not a list (no items array)"));
   }
   if (list["items"].is_array()) {
     out.items.reserve(list["items"].size());

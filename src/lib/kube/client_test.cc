@@ -418,6 +418,48 @@ TEST_F(ClientTest, CreateAndDelete) {
                HasSubstr("network-attachment-definitions \"net1\" not found")));
 }
 
+TEST_F(ClientTest, ResponsesAndWatchEventsAreSizeBounded) {
+  server_->Put(kPod, {{"metadata",
+                       {{"annotations", {{"big", std::string(4096, 'x')}}}}}});
+  ClientOptions o = Options();
+  o.max_object_bytes = 1024;
+  o.max_event_bytes = 1024;
+  auto c = MakeClient(Config(), o);
+  EXPECT_THAT(c->Get(kPod).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("larger than 1024 bytes")));
+  int events = 0;
+  absl::Status s = c->Watch("/api/v1/pods", {}, [&](const WatchEvent&) {
+    ++events;
+    return true;
+  });
+  EXPECT_THAT(
+      s,
+      StatusIs(
+          absl::StatusCode::kResourceExhausted,
+          HasSubstr("WATCH /api/v1/pods: an event is larger than 1024 bytes")));
+  EXPECT_EQ(events, 0);
+}
+
+TEST_F(ClientTest, WatchWithoutResourceVersionStartsWithTheCurrentState) {
+  server_->Put(kPod, {});
+  server_->Put("/api/v1/namespaces/default/pods/p2", {});
+  auto c = MakeClient();
+  std::vector<std::string> seen;
+  std::atomic<bool> cancel{false};
+  absl::Status s = c->Watch(
+      "/api/v1/pods", {.timeout_seconds = 1, .cancel = &cancel},
+      [&](const WatchEvent& ev) {
+        seen.push_back(ev.type + " " +
+                       ev.object["metadata"]["name"].get<std::string>());
+        return true;
+      });
+  EXPECT_THAT(s, IsOk());  // the server ended it after timeoutSeconds
+  EXPECT_THAT(seen, ElementsAre("ADDED p1", "ADDED p2"));
+  EXPECT_NE(server_->requests().back().query.find("timeoutSeconds=1"),
+            std::string::npos);
+}
+
 TEST_F(ClientTest, UsableFromSeveralThreads) {
   server_->Put(kPod, {});
   auto c = MakeClient();

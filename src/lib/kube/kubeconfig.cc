@@ -176,6 +176,14 @@ absl::StatusOr<RestConfig> Resolve(const YAML::Node& root,
                      ": insecure-skip-tls-verify: true is refused unless "
                      "explicitly allowed"));
   }
+  if (insecure && !cfg.ca_pem.empty()) {
+    // As clientcmd: "specifying a root certificates file with the insecure
+    // flag is not allowed".
+    return absl::InvalidArgumentError(absl::StrCat(
+        cluster.where,
+        ": insecure-skip-tls-verify: true together with a certificate "
+        "authority is not allowed"));
+  }
   cfg.insecure_skip_tls_verify = insecure;
   if (!user_name.empty()) {
     SK_ASSIGN_OR_RETURN(Entry user,

@@ -343,6 +343,7 @@ struct ApiServerStandIn::Impl {
   uint64_t bookmark_generation = 0;
   uint64_t close_generation = 0;
   int watches = 0;
+  int accepted = 0;  // TLS connections accepted so far
   struct Failure {
     int remaining;
     int status;
@@ -367,6 +368,8 @@ struct ApiServerStandIn::Impl {
   void Respond(Conn& c, const HttpResponse& r, bool keep_alive);
   // Returns false when the connection must close after it.
   bool Handle(Conn& c, const HttpRequest& req, Request* logged);
+  void LogThenRespond(Conn& c, const HttpResponse& r, bool keep_alive,
+                      Request* logged);
   HttpResponse HandleRest(const HttpRequest& req, const Ref& ref,
                           const std::map<std::string, std::string>& q);
   void Watch(Conn& c, const Ref& ref,
@@ -526,6 +529,10 @@ void ApiServerStandIn::Impl::Serve(int fd) {
     Conn c(fd, ssl);
     SSL_set_fd(ssl, fd);
     if (SSL_accept(ssl) == 1) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        ++accepted;
+      }
       while (true) {
         HttpRequest req;
         int err = 0;
@@ -580,7 +587,7 @@ bool ApiServerStandIn::Impl::Handle(Conn& c, const HttpRequest& req,
   if (logged->user.empty()) {
     HttpResponse r{401, StatusBody(401, "Unauthorized"), {}};
     logged->status = 401;
-    Respond(c, r, keep_alive);
+    LogThenRespond(c, r, keep_alive, logged);
     return keep_alive;
   }
   {
@@ -604,6 +611,8 @@ bool ApiServerStandIn::Impl::Handle(Conn& c, const HttpRequest& req,
       }
       if (--it->remaining <= 0) failures.erase(it);
       logged->status = r.status;
+      log.push_back(*logged);  // mu is held
+      logged->method.clear();
       Respond(c, r, keep_alive);
       return keep_alive;
     }
@@ -624,8 +633,20 @@ bool ApiServerStandIn::Impl::Handle(Conn& c, const HttpRequest& req,
     r = HandleRest(req, ref, q);
   }
   logged->status = r.status;
-  Respond(c, r, keep_alive);
+  LogThenRespond(c, r, keep_alive, logged);
   return keep_alive;
+}
+
+// The request is in the log before the client can see the answer (on a
+// kept-alive connection the client's next step may read the log at once).
+void ApiServerStandIn::Impl::LogThenRespond(Conn& c, const HttpResponse& r,
+                                            bool keep_alive, Request* logged) {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    log.push_back(*logged);
+  }
+  logged->method.clear();
+  Respond(c, r, keep_alive);
 }
 
 HttpResponse ApiServerStandIn::Impl::HandleRest(
@@ -974,6 +995,12 @@ absl::StatusOr<std::unique_ptr<ApiServerStandIn>> ApiServerStandIn::Start(
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER,
                        [](int, X509_STORE_CTX*) { return 1; });
   }
+  // Clients resume TLS sessions on new connections (libcurl does, as Go's
+  // client does); with peer verification on, OpenSSL refuses a resumption
+  // (alert "internal error") unless the session id context is set.
+  static const unsigned char kSessionContext[] = "sk-api-server-stand-in";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext,
+                                 sizeof(kSessionContext) - 1);
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("api-server stand-in: socket failed");
   impl->listen_fd = fd;
@@ -1089,6 +1116,11 @@ void ApiServerStandIn::SendBookmarks() {
   std::lock_guard<std::mutex> l(impl_->mu);
   ++impl_->bookmark_generation;
   impl_->cv.notify_all();
+}
+
+int ApiServerStandIn::connections() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->accepted;
 }
 
 int ApiServerStandIn::open_watches() const {

@@ -125,6 +125,9 @@ class ApiServerStandIn {
   // Sends a BOOKMARK at the current resourceVersion on every open watch that
   // asked for bookmarks.
   void SendBookmarks();
+  // TLS connections accepted since Start (a client that keeps its
+  // connections open makes one for many requests).
+  int connections() const;
   // Open watch streams right now.
   int open_watches() const;
   // Waits (real time, bounded) until at least `n` watches are open.

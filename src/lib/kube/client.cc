@@ -145,6 +145,44 @@ struct CurlDeleter {
   void operator()(curl_slist* s) const { curl_slist_free_all(s); }
 };
 
+}  // namespace
+
+// At most kMaxIdle handles are kept; a request takes one (or makes one) and
+// gives it back reset (options cleared, connection cache kept: see
+// curl_easy_reset(3)), so requests from several threads never share one.
+struct Client::HandlePool {
+  static constexpr size_t kMaxIdle = 4;
+  std::mutex mu;
+  std::vector<CURL*> idle;
+  ~HandlePool() {
+    for (CURL* c : idle) curl_easy_cleanup(c);
+  }
+  CURL* Take() {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!idle.empty()) {
+        CURL* c = idle.back();
+        idle.pop_back();
+        return c;
+      }
+    }
+    return curl_easy_init();
+  }
+  void Give(CURL* c) {
+    curl_easy_reset(c);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (idle.size() < kMaxIdle) {
+        idle.push_back(c);
+        return;
+      }
+    }
+    curl_easy_cleanup(c);
+  }
+};
+
+namespace {
+
 // Per-transfer state shared with curl's callbacks.
 struct Transfer {
   CURL* curl = nullptr;
@@ -284,6 +322,7 @@ Client::Client(RestConfig config, ClientOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
   token_ = std::make_unique<BearerToken>(config_.token, config_.token_file,
                                          *options_.clock);
+  pool_ = std::make_unique<HandlePool>();
 }
 
 Client::~Client() = default;
@@ -305,14 +344,21 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(RestConfig config,
 }
 
 // One HTTP exchange (or one watch stream when `watch` is set in `t`).
-static absl::Status Perform(const RestConfig& cfg, const ClientOptions& opts,
-                            BearerToken& token, const std::string& verb,
-                            const std::string& path, const std::string& query,
+static absl::Status Perform(Client::HandlePool& pool, const RestConfig& cfg,
+                            const ClientOptions& opts, BearerToken& token,
+                            const std::string& verb, const std::string& path,
+                            const std::string& query,
                             const std::string& content_type,
                             const std::string& body, Transfer* t, long* http) {
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return absl::InternalError("curl_easy_init failed");
-  CURL* c = curl.get();
+  struct Lease {
+    Client::HandlePool& pool;
+    CURL* c;
+    ~Lease() {
+      if (c != nullptr) pool.Give(c);
+    }
+  } lease{pool, pool.Take()};
+  if (lease.c == nullptr) return absl::InternalError("curl_easy_init failed");
+  CURL* c = lease.c;
   t->curl = c;
   t->path = path;
   std::string url = cfg.server + path;
@@ -431,8 +477,8 @@ absl::StatusOr<Client::Response> Client::DoOnce(const std::string& verb,
   Transfer t;
   t.max_bytes = max_bytes;
   long http = 0;
-  SK_RETURN_IF_ERROR(Perform(config_, options_, *token_, verb, path, query,
-                             content_type, body, &t, &http));
+  SK_RETURN_IF_ERROR(Perform(*pool_, config_, options_, *token_, verb, path,
+                             query, content_type, body, &t, &http));
   Response r;
   r.status = http;
   r.body = std::move(t.body);
@@ -587,8 +633,8 @@ absl::Status Client::Watch(
   t.on_event = &on_event;
   t.cancel = options.cancel;
   long http = 0;
-  SK_RETURN_IF_ERROR(
-      Perform(config_, options_, *token_, "GET", path, q, "", "", &t, &http));
+  SK_RETURN_IF_ERROR(Perform(*pool_, config_, options_, *token_, "GET", path, q,
+                             "", "", &t, &http));
   if (http != 200) return HttpError("WATCH", path, http, t.body);
   if (!t.watch_error.ok()) return t.watch_error;
   if (!t.stopped && !t.line.empty()) {

@@ -154,6 +154,10 @@ class Client {
 
   const RestConfig& config() const { return config_; }
 
+  // Idle curl handles: each keeps its connection (and TLS session) open, so
+  // requests after the first skip the TCP and TLS handshakes. Internal.
+  struct HandlePool;
+
  private:
   struct Response;
   Client(RestConfig config, ClientOptions options);
@@ -176,6 +180,7 @@ class Client {
   RestConfig config_;
   ClientOptions options_;
   std::unique_ptr<BearerToken> token_;
+  std::unique_ptr<HandlePool> pool_;
 };
 
 }  // namespace sk::kube

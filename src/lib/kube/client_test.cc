@@ -242,6 +242,19 @@ TEST_F(ClientTest, WatchTooOldResourceVersionIsResourceExpired) {
   EXPECT_TRUE(IsResourceExpired(s)) << s;
 }
 
+// Requests one after another reuse one kept-alive TLS connection instead of
+// a TCP and TLS handshake each (as client-go's transport does).
+TEST_F(ClientTest, SequentialRequestsReuseOneConnection) {
+  server_->Put(kPod, {{"metadata", {{"labels", {{"a", "1"}}}}}});
+  auto c = MakeClient();
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(c->Get(kPod).status(), IsOk());
+  ASSERT_THAT(c->Patch(kPod, PatchType::kMerge,
+                       {{"metadata", {{"labels", {{"b", "2"}}}}}})
+                  .status(),
+              IsOk());
+  EXPECT_EQ(server_->connections(), 1);
+}
+
 TEST_F(ClientTest, PatchKindsSendTheirContentTypes) {
   server_->Put(kPod, {{"metadata", {{"labels", {{"a", "1"}, {"b", "2"}}}}}});
   auto c = MakeClient();

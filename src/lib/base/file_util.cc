@@ -69,14 +69,14 @@ absl::StatusOr<std::string> ReadFileBounded(const std::filesystem::path& path,
 }
 
 absl::Status WriteFileAtomic(const std::filesystem::path& path,
-                             std::string_view contents, int mode,
-                             bool sync_dir) {
+                             std::string_view contents, int mode, bool sync_dir,
+                             bool sync_file) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return ErrnoStatus(errno, "open ", dir.string());
   return WriteFileAtomicAt(dfd.get(), path.filename().string(), contents, mode,
-                           sync_dir, path.string());
+                           sync_dir, path.string(), sync_file);
 }
 
 absl::Status WriteFileAtomicAt(int dirfd, const std::string& name,

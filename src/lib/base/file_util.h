@@ -34,10 +34,12 @@ absl::StatusOr<std::string> ReadFdBounded(int fd, size_t max_bytes,
 // Writes `contents` atomically: a temp file in the same directory, fsync,
 // rename over `path`, fsync of the directory. Never follows a symlink at
 // `path` (the rename replaces the link itself). `mode` applies to the new file.
-// `sync_dir` false skips the directory fsync (state that a reboot makes moot).
+// `sync_dir` false skips the directory fsync (state that a reboot makes moot);
+// `sync_file` false skips the file's fsync too (still atomic against a crash
+// of the process, not of the host).
 absl::Status WriteFileAtomic(const std::filesystem::path& path,
                              std::string_view contents, int mode = 0644,
-                             bool sync_dir = true);
+                             bool sync_dir = true, bool sync_file = true);
 
 // Creates `dir` and its parents (mode 0755 unless given).
 absl::Status MakeDirs(const std::filesystem::path& dir);

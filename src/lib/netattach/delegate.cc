@@ -301,8 +301,11 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   };
   std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
   SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
+  // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
+  // netns this entry could serve; the rename keeps it whole across a daemon
+  // crash.
   SK_RETURN_IF_ERROR(WriteFileAtomic(path, cache.dump(), 0600,
-                                     /*sync_dir=*/false));
+                                     /*sync_dir=*/false, /*sync_file=*/false));
   return prev;
 }
 

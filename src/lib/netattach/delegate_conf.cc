@@ -232,7 +232,8 @@ absl::Status CopyDevinfo(const std::filesystem::path& dp_path,
     return absl::InvalidArgumentError(
         sk::StrCat(dp_path, ": not a device-info JSON object"));
   SK_RETURN_IF_ERROR(MakeDirs(cni_path.parent_path()));
-  return WriteFileAtomic(cni_path, text, 0444, /*sync_dir=*/false);
+  return WriteFileAtomic(cni_path, text, 0444, /*sync_dir=*/false,
+                         /*sync_file=*/false);  // under /run: tmpfs
 }
 
 std::optional<nlohmann::json> ReadDevinfo(const std::filesystem::path& path) {

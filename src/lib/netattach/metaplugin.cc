@@ -510,7 +510,8 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
   SK_RETURN_IF_ERROR(MakeDirs(call.config.cni_dir));
   SK_RETURN_IF_ERROR(WriteFileAtomic(
       std::filesystem::path(call.config.cni_dir) / call.env.container_id,
-      EncodeAttachments(list), 0600, /*sync_dir=*/false));
+      EncodeAttachments(list), 0600, /*sync_dir=*/false,
+      /*sync_file=*/false));  // as Multus's os.WriteFile; see delegate.cc
 
   std::vector<Attachment> tried;
   std::vector<nlohmann::ordered_json> statuses;

@@ -11,7 +11,8 @@
 // v3.11.0, pkg/resources/server.go):
 // - GetDevicePluginOptions: PreStartRequired=false,
 //   GetPreferredAllocationAvailable=false.
-// - ListAndWatch: sends the full list (ID, "Healthy", NUMA node unless
+// - ListAndWatch: sends the full list (ID, "Healthy" or "Unhealthy" as
+//   PoolDevice::healthy says, NUMA node unless
 //   excludeTopology), then blocks; re-sends after Resend(), returns OK after
 //   Stop(). In CDI mode the pool's CDI spec is rewritten before each send.
 // - Allocate: each container request independently. An ID not in the pool

@@ -154,10 +154,12 @@ absl::StatusOr<std::vector<Pool>> Daemon::BuildPools(
   dopts.exclude_default_route = opts_.exclude_default_route;
   absl::Time t1 = absl::Now();
   Inventory inv = BuildInventory(resources, *devices, fs_, dopts);
-  spdlog::info("discovered {} PCI devices in {} ms, pools built in {} ms",
-               devices->size(), absl::ToInt64Milliseconds(t1 - t0),
-               absl::ToInt64Milliseconds(absl::Now() - t1));
-  for (const auto& line : inv.log) spdlog::debug("{}", line);
+  // Rediscoveries (every rescan) log at debug level; the first load at info.
+  const auto level = loaded_ ? spdlog::level::debug : spdlog::level::info;
+  spdlog::log(level, "discovered {} PCI devices in {} ms, pools built in {} ms",
+              devices->size(), absl::ToInt64Milliseconds(t1 - t0),
+              absl::ToInt64Milliseconds(absl::Now() - t1));
+  for (const auto& line : inv.log) spdlog::log(level, "{}", line);
   return std::move(inv.pools);
 }
 

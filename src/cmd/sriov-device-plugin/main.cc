@@ -15,6 +15,7 @@
 
 #include "lib/base/exit_code.h"
 #include "lib/deviceplugin/daemon.h"
+#include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/validate.h"
 
 namespace {
@@ -80,6 +81,14 @@ int main(int argc, char** argv) {
     app.add_option("--exclude-default-route", o.exclude_default_route,
                    "hide devices whose netdev has the IPv4 default route")
         ->capture_default_str();
+    int rescan_seconds = 60;
+    app.add_option("--rescan-interval", rescan_seconds,
+                   "seconds between full rediscoveries (0: off)")
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
+    bool no_kernel_events = false;
+    app.add_flag("--no-kernel-events", no_kernel_events,
+                 "do not follow kernel uevents (periodic rescans only)");
     try {
       app.parse(NormaliseArgs(argc, argv));
     } catch (const CLI::ParseError& e) {
@@ -104,6 +113,17 @@ int main(int argc, char** argv) {
     }
     spdlog::set_level(log_level >= 5 ? spdlog::level::debug
                                      : spdlog::level::info);
+
+    o.rescan_interval = absl::Seconds(rescan_seconds);
+    if (!no_kernel_events) {
+      auto events = sk::deviceplugin::OpenUeventSource();
+      if (events.ok()) {
+        o.events = *std::move(events);
+      } else {
+        spdlog::warn("kernel events: {}; relying on rescans every {} s",
+                     std::string(events.status().message()), rescan_seconds);
+      }
+    }
 
     // Signals are taken synchronously by one thread; every other thread
     // (gRPC's included) inherits the blocked mask.

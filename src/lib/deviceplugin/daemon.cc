@@ -6,8 +6,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "spdlog/spdlog.h"
 
@@ -19,6 +21,9 @@
 
 namespace sk::deviceplugin {
 namespace {
+
+// As LoadConfigFile (config.h).
+constexpr size_t kMaxConfigFileBytes = size_t{4} << 20;
 
 absl::StatusOr<std::vector<sysfs::PciDevice>> DiscoverHost(
     const sysfs::Sysfs& fs) {
@@ -55,7 +60,7 @@ bool Daemon::LogLimiter::ShouldLog(const std::string& msg, absl::Time now) {
 }
 
 bool DaemonState::ready() const {
-  if (!config_loaded) return false;
+  if (!config_loaded || !config_error.empty()) return false;
   for (const auto& p : pools) {
     if (!p.registered) return false;
   }
@@ -65,6 +70,7 @@ bool DaemonState::ready() const {
 Daemon::Daemon(DaemonOptions opts)
     : opts_(std::move(opts)), fs_(opts_.sysfs_root) {
   if (!opts_.discover) opts_.discover = DiscoverHost;
+  clock_ = opts_.clock != nullptr ? opts_.clock : &RealClock();
 }
 
 Daemon::~Daemon() { StopAll(); }
@@ -89,6 +95,9 @@ void Daemon::Publish() {
   st.config_error = last_config_error_;
   st.mode = mode_;
   st.restarts = restarts_;
+  st.reloads = reloads_;
+  st.reload_failures = reload_failures_;
+  st.rediscoveries = rediscoveries_;
   for (const Slot& s : slots_) {
     PoolState p;
     p.resource_name = s.pool.config.FullName();
@@ -113,13 +122,10 @@ void Daemon::TryLoad() {
     }
     last_config_error_ = msg;
   };
-  auto cfg = LoadConfigFile(opts_.config_file, opts_.resource_prefix);
+  auto text = ReadFileBounded(opts_.config_file, kMaxConfigFileBytes);
+  if (!text.ok()) return fail(text.status());
+  auto cfg = ParseConfig(*text, opts_.config_file, opts_.resource_prefix);
   if (!cfg.ok()) return fail(cfg.status());
-  absl::Time t0 = absl::Now();
-  auto devices = opts_.discover(fs_);
-  if (!devices.ok()) {
-    return fail(Annotate(devices.status(), "discovery"));
-  }
   for (const auto& w : cfg->warnings) spdlog::warn("{}", w);
   for (const auto& e : cfg->pool_errors) {
     spdlog::error("resource dropped: {}", std::string(e.message()));
@@ -127,27 +133,170 @@ void Daemon::TryLoad() {
   if (cfg->resources.empty()) {
     spdlog::warn("{}: no resources configured; idle", opts_.config_file);
   }
-  DiscoveryOptions dopts;
-  dopts.exclude_default_route = opts_.exclude_default_route;
-  absl::Time t1 = absl::Now();
-  Inventory inv = BuildInventory(cfg->resources, *devices, fs_, dopts);
-  spdlog::info("discovered {} PCI devices in {} ms, pools built in {} ms",
-               devices->size(), absl::ToInt64Milliseconds(t1 - t0),
-               absl::ToInt64Milliseconds(absl::Now() - t1));
-  for (const auto& line : inv.log) spdlog::info("{}", line);
+  auto pools = BuildPools(cfg->resources);
+  if (!pools.ok()) return fail(pools.status());
   if (!last_config_error_.empty()) {
     spdlog::info("{}: loaded; recovering", opts_.config_file);
   }
   last_config_error_.clear();
   loaded_ = true;
-  for (Pool& p : inv.pools) {
-    spdlog::info("{}: {} devices", p.config.FullName(), p.devices.size());
-    slots_.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), "", {}});
+  loaded_text_ = *std::move(text);
+  resources_ = std::move(cfg->resources);
+  ApplyPools(*std::move(pools), Rebuild::kReload);
+}
+
+absl::StatusOr<std::vector<Pool>> Daemon::BuildPools(
+    const std::vector<ResourceConfig>& resources) {
+  absl::Time t0 = absl::Now();
+  auto devices = opts_.discover(fs_);
+  if (!devices.ok()) return Annotate(devices.status(), "discovery");
+  DiscoveryOptions dopts;
+  dopts.exclude_default_route = opts_.exclude_default_route;
+  absl::Time t1 = absl::Now();
+  Inventory inv = BuildInventory(resources, *devices, fs_, dopts);
+  // Rediscoveries (every rescan) log at debug level; the first load at info.
+  const auto level = loaded_ ? spdlog::level::debug : spdlog::level::info;
+  spdlog::log(level, "discovered {} PCI devices in {} ms, pools built in {} ms",
+              devices->size(), absl::ToInt64Milliseconds(t1 - t0),
+              absl::ToInt64Milliseconds(absl::Now() - t1));
+  for (const auto& line : inv.log) spdlog::log(level, "{}", line);
+  return std::move(inv.pools);
+}
+
+namespace {
+
+bool SameDevices(const Pool& a, const Pool& b) {
+  if (a.devices.size() != b.devices.size()) return false;
+  for (size_t i = 0; i < a.devices.size(); ++i) {
+    const PoolDevice& x = a.devices[i];
+    const PoolDevice& y = b.devices[i];
+    if (x.id != y.id || x.healthy != y.healthy || x.numa_node != y.numa_node ||
+        x.rdma_devices != y.rdma_devices) {
+      return false;
+    }
   }
-  for (Slot& s : slots_) StartSlot(s);
+  return true;
+}
+
+}  // namespace
+
+void Daemon::ApplyPools(std::vector<Pool> pools, Rebuild why) {
+  std::set<std::string> claimed;
+  for (const Pool& p : pools) {
+    for (const PoolDevice& d : p.devices) claimed.insert(d.id);
+  }
+  std::vector<Slot> next;
+  std::vector<size_t> fresh;  // indexes into `next` to start
+  for (Pool& p : pools) {
+    std::string name = p.config.FullName();
+    auto old = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) {
+      return s.pool.config.FullName() == name;
+    });
+    if (old == slots_.end()) {
+      spdlog::info("{}: {} devices", name, p.devices.size());
+      fresh.push_back(next.size());
+      next.push_back(Slot{std::move(p), nullptr, absl::InfinitePast(), "", {}});
+      continue;
+    }
+    if (why != Rebuild::kReload) {
+      // Devices that left without joining another pool: see daemon.h.
+      for (const PoolDevice& d : old->pool.devices) {
+        if (p.Find(d.id) != nullptr || claimed.count(d.id) > 0) continue;
+        std::error_code ec;
+        bool exists = std::filesystem::exists(
+            opts_.sysfs_root / "sys/bus/pci/devices" / d.id, ec);
+        if (!exists && why == Rebuild::kRescan) {
+          spdlog::info("{}: {} removed (its PCI function is gone)", name, d.id);
+          continue;
+        }
+        if (d.healthy) {
+          spdlog::warn("{}: {} unhealthy ({})", name, d.id,
+                       exists ? "no longer matches the pool's selectors"
+                              : "its PCI function is gone");
+        }
+        PoolDevice keep = d;
+        keep.healthy = false;
+        p.devices.push_back(std::move(keep));
+      }
+      std::sort(
+          p.devices.begin(), p.devices.end(),
+          [](const PoolDevice& a, const PoolDevice& b) { return a.id < b.id; });
+    }
+    bool changed = why == Rebuild::kReload || !SameDevices(old->pool, p);
+    if (changed) {
+      size_t healthy = 0;
+      for (const PoolDevice& d : p.devices) healthy += d.healthy ? 1 : 0;
+      spdlog::info("{}: {} devices ({} healthy)", name, p.devices.size(),
+                   healthy);
+      old->pool = p;
+      if (old->server) old->server->service().UpdatePool(std::move(p));
+    }
+    next.push_back(std::move(*old));
+    slots_.erase(old);
+  }
+  for (Slot& gone : slots_) {
+    spdlog::info("{}: removed from the config; stopping",
+                 gone.pool.config.FullName());
+    if (gone.server) gone.server->Stop(/*cleanup=*/true);
+  }
+  slots_ = std::move(next);
+  for (size_t i : fresh) StartSlot(slots_[i]);
   // Discovery's temporaries (one snapshot of every PCI device) are freed by
   // now; hand the pages back so the long-running daemon stays small.
   malloc_trim(0);
+}
+
+void Daemon::Reload() {
+  reload_at_ = absl::InfiniteFuture();
+  auto refuse = [&](const absl::Status& s) {
+    std::string msg(s.message());
+    if (msg != last_config_error_) {
+      ++reload_failures_;
+      spdlog::error("config reload refused: {}; {} pools keep serving", msg,
+                    slots_.size());
+    }
+    last_config_error_ = msg;
+  };
+  auto text = ReadFileBounded(opts_.config_file, kMaxConfigFileBytes);
+  if (!text.ok()) return refuse(text.status());
+  if (*text == loaded_text_) {
+    if (!last_config_error_.empty()) {
+      spdlog::info("{}: back to the config in force", opts_.config_file);
+    }
+    last_config_error_.clear();
+    return;
+  }
+  auto cfg = ParseConfig(*text, opts_.config_file, opts_.resource_prefix);
+  if (!cfg.ok()) return refuse(cfg.status());
+  if (!cfg->pool_errors.empty()) return refuse(cfg->pool_errors.front());
+  auto pools = BuildPools(cfg->resources);
+  if (!pools.ok()) return refuse(pools.status());
+  for (const auto& w : cfg->warnings) spdlog::warn("{}", w);
+  spdlog::info("{}: config changed; applying", opts_.config_file);
+  ++reloads_;
+  last_config_error_.clear();
+  loaded_text_ = *std::move(text);
+  resources_ = std::move(cfg->resources);
+  ApplyPools(*std::move(pools), Rebuild::kReload);
+}
+
+void Daemon::Rediscover(Rebuild why) {
+  rediscover_at_ = absl::InfiniteFuture();
+  ++rediscoveries_;
+  auto pools = BuildPools(resources_);
+  if (!pools.ok()) {
+    spdlog::error("rediscovery: {}; pools unchanged",
+                  std::string(pools.status().message()));
+    return;
+  }
+  ApplyPools(*std::move(pools), why);
+}
+
+int Daemon::PollTimeoutMs(int cap_ms) const {
+  absl::Time next = std::min(reload_at_, rediscover_at_);
+  if (next == absl::InfiniteFuture()) return cap_ms;
+  int64_t ms = absl::ToInt64Milliseconds(next - absl::Now()) + 1;
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, cap_ms));
 }
 
 std::filesystem::path Daemon::ConfigDir() const {
@@ -205,8 +354,12 @@ void Daemon::HandleInotify() {
         ::inotify_rm_watch(inotify_.get(), socket_dir_wd_);
         socket_dir_wd_ = -1;
       }
-      if (ev->wd == config_dir_wd_ && !loaded_) {
-        next_load_ = absl::InfinitePast();
+      if (ev->wd == config_dir_wd_) {
+        if (!loaded_) {
+          next_load_ = absl::InfinitePast();
+        } else {
+          reload_at_ = absl::Now() + opts_.config_debounce;
+        }
       }
       if (ev->wd == socket_dir_wd_ && mode_ == RegistrationMode::kLegacy &&
           name == "kubelet.sock" && (ev->mask & IN_CREATE)) {
@@ -255,8 +408,19 @@ void Daemon::Tick() {
     if (now >= next_load_) {
       TryLoad();
       next_load_ = now + opts_.retry_interval;
+      next_rescan_ =
+          clock_->Now() + absl::ToChronoNanoseconds(opts_.rescan_interval);
     }
     return;
+  }
+  if (now >= reload_at_) Reload();
+  if (opts_.rescan_interval > absl::ZeroDuration() &&
+      clock_->Now() >= next_rescan_) {
+    next_rescan_ =
+        clock_->Now() + absl::ToChronoNanoseconds(opts_.rescan_interval);
+    Rediscover(Rebuild::kRescan);
+  } else if (now >= rediscover_at_) {
+    Rediscover(Rebuild::kEvent);
   }
   for (Slot& s : slots_) {
     if (s.server && !s.server->SocketExists()) {
@@ -332,10 +496,20 @@ absl::Status Daemon::Run() {
   while (!shutdown_.load()) {
     Tick();
     Publish();
-    struct pollfd fds[2] = {{inotify_.get(), POLLIN, 0},
-                            {wake_.get(), POLLIN, 0}};
-    int n = ::poll(fds, 2, kTickMs);
+    int event_fd = opts_.events ? opts_.events->fd() : -1;
+    struct pollfd fds[3] = {{inotify_.get(), POLLIN, 0},
+                            {wake_.get(), POLLIN, 0},
+                            {event_fd, POLLIN, 0}};
+    int n = ::poll(fds, 3, PollTimeoutMs(kTickMs));
     if (n > 0 && (fds[0].revents & POLLIN)) HandleInotify();
+    if (n > 0 && (fds[2].revents & POLLIN)) {
+      std::vector<DeviceEvent> evs = opts_.events->Drain();
+      if (!evs.empty() && loaded_ && rediscover_at_ == absl::InfiniteFuture()) {
+        spdlog::debug("{} {} (+{} more events); rediscovering", evs[0].action,
+                      evs[0].devpath, evs.size() - 1);
+        rediscover_at_ = absl::Now() + opts_.event_debounce;
+      }
+    }
   }
   StopAll();
   Publish();

@@ -17,8 +17,37 @@
 //   the daemon up and not ready; the exact error (file, key, value) is
 //   logged with when the next try is, again every 5 minutes while it
 //   persists, and loading is retried when the config's directory changes
-//   and every `retry_interval`. Once loaded, the config is not re-read (as
-//   upstream).
+//   and every `retry_interval`.
+// - Config reload (upstream reads the file once): the config's directory is
+//   watched with inotify, so an in-place write, a rename over the file and
+//   the Kubernetes ConfigMap update (a new `..data` symlink renamed over the
+//   old one; config.json -> ..data/config.json) are all seen. Changes are
+//   debounced by `config_debounce`; an unchanged text is ignored. A new text
+//   that cannot be read or parsed, or that has any bad resource entry
+//   (pool_errors), is refused as a whole: the old pools keep serving, the
+//   error (file, key, value) is logged and kept in DaemonState::config_error
+//   and ready() is false until a good config is written. A good one is
+//   applied: pools of new resource names are started, pools whose name is
+//   gone are stopped (socket, device-info files and CDI spec removed, their
+//   ListAndWatch streams end), pools whose name stays are updated in place
+//   (ListAndWatch re-sends; no re-registration).
+// - Rediscovery: discovery re-runs `event_debounce` after a kernel event
+//   from `events` (see events.h) and every `rescan_interval` on `clock`
+//   (the periodic full rescan). Pools keep their names and sockets; their
+//   device lists are updated through ListAndWatch when they differ. An empty
+//   pool is served with zero devices.
+// - Health and device IDs: a device ID is its PCI address and always names
+//   the same function. A device that was advertised and is not selected by
+//   any pool any more is kept in its pool as Unhealthy
+//   (k8s.io "Unhealthy" makes kubelet drop it from allocatable without
+//   forgetting allocations) while its PCI function exists (its driver
+//   changed away from the pool's selector, its PF netdev was renamed...),
+//   and Healthy again once it matches. A device whose PCI function is gone
+//   is Unhealthy after the event and is dropped from the pool at the next
+//   periodic rescan that still does not find it. A device now selected by
+//   another pool leaves its old pool at once. A config reload does not keep
+//   such devices: the new config says what the pools are.
+//   Not implemented yet: PF carrier (opt-in) health.
 // - A resource entry that fails to parse is dropped (logged). A pool whose
 //   server cannot start (directory missing or not writable) or register is
 //   logged, with the next try, and retried on its own; one whose name or
@@ -51,7 +80,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
+#include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/server.h"
 #include "lib/sysfs/host.h"
 
@@ -68,6 +99,16 @@ struct DaemonOptions {
   std::function<absl::StatusOr<std::vector<sysfs::PciDevice>>(
       const sysfs::Sysfs&)>
       discover;
+  // Reload the config this long after its directory last changed.
+  absl::Duration config_debounce = absl::Milliseconds(200);
+  // Re-discover this long after the last kernel event.
+  absl::Duration event_debounce = absl::Milliseconds(10);
+  // Periodic full rescan; zero or negative disables it.
+  absl::Duration rescan_interval = absl::Seconds(60);
+  // Time for the periodic rescan; null: RealClock().
+  Clock* clock = nullptr;
+  // Kernel events; null: rescans only.
+  std::shared_ptr<EventSource> events;
 };
 
 struct PoolState {
@@ -84,8 +125,12 @@ struct DaemonState {
   std::string config_error;  // the last load error, empty once loaded
   RegistrationMode mode = RegistrationMode::kLegacy;
   std::vector<PoolState> pools;
-  int restarts = 0;  // servers re-created after their socket vanished
-  // Ready: config loaded and every pool registered.
+  int restarts = 0;         // servers re-created after their socket vanished
+  int reloads = 0;          // new configs applied after the first load
+  int reload_failures = 0;  // new configs refused (the old pools serve)
+  int rediscoveries = 0;    // discovery runs after the first load
+  // Ready: config loaded, the config on disk is the one served (no
+  // config_error) and every pool registered.
   bool ready() const;
 };
 
@@ -121,7 +166,18 @@ class Daemon {
     LogLimiter error_log;
   };
 
+  enum class Rebuild { kReload, kEvent, kRescan };
   void TryLoad();
+  // Re-reads the config; applies it when it changed and is valid.
+  void Reload();
+  // Discovery plus pools for `resources`; the discovery error otherwise.
+  absl::StatusOr<std::vector<Pool>> BuildPools(
+      const std::vector<ResourceConfig>& resources);
+  // Replaces the pools by `pools` (see the rules above).
+  void ApplyPools(std::vector<Pool> pools, Rebuild why);
+  void Rediscover(Rebuild why);
+  // poll() timeout until the next deadline, at most `cap_ms`.
+  int PollTimeoutMs(int cap_ms) const;
   void Tick();
   void StartSlot(Slot& s);
   void HandleInotify();
@@ -140,6 +196,15 @@ class Daemon {
   LogLimiter config_log_;
   absl::Time next_load_ = absl::InfinitePast();
   int restarts_ = 0;
+  int reloads_ = 0;
+  int reload_failures_ = 0;
+  int rediscoveries_ = 0;
+  std::string loaded_text_;  // the config text the pools come from
+  std::vector<ResourceConfig> resources_;
+  absl::Time reload_at_ = absl::InfiniteFuture();      // debounced reload
+  absl::Time rediscover_at_ = absl::InfiniteFuture();  // debounced events
+  Clock::TimePoint next_rescan_{};
+  Clock* clock_ = nullptr;
 
   UniqueFd inotify_;
   UniqueFd wake_;                     // eventfd

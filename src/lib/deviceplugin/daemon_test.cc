@@ -3,8 +3,12 @@
 // trees built by FakeSysfsBuilder and discovered by the real host model.
 #include "lib/deviceplugin/daemon.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -378,9 +382,14 @@ TEST_F(DaemonTest, SocketDirReplacedWhileKubeletIsDownThenRecovers) {
 
   // Kubelet dies and the directory is replaced by a file: the pool loses
   // its socket and cannot make a new one; the daemon stays up.
+  // One atomic swap (renameat2 RENAME_EXCHANGE): with a rename and then a
+  // create, the daemon could re-create the directory in between.
   kubelet.reset();
-  std::filesystem::rename(dir_ / "dp", dir_ / "dp.old");
-  std::ofstream(dir_ / "dp") << "not a directory";
+  std::ofstream(dir_ / "dp.file") << "not a directory";
+  ASSERT_EQ(::renameat2(AT_FDCWD, (dir_ / "dp.file").c_str(), AT_FDCWD,
+                        (dir_ / "dp").c_str(), RENAME_EXCHANGE),
+            0)
+      << std::strerror(errno);
   ASSERT_TRUE(WaitFor([&] {
     DaemonState st = daemon_->GetState();
     return st.pools.size() == 1 && !st.pools[0].serving &&

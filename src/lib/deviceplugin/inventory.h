@@ -49,6 +49,9 @@ struct PoolDevice {
   std::vector<std::string> rdma_devices;  // only when the selector has isRdma
   bool need_vhost_net = false;            // from the selector that admitted it
   size_t selector_index = 0;              // which selector object admitted it
+  // False while the daemon reports it Unhealthy (its PCI function is gone
+  // or no longer matches the pool's selectors; see daemon.h).
+  bool healthy = true;
 };
 
 struct Pool {

@@ -163,7 +163,7 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
     return fail(absl::UnavailableError(why.message()));
   }
   spdlog::info("{}: serving {} devices on {}", s->resource_name_,
-               s->service_->pool().devices.size(), s->socket_path_.string());
+               s->service_->pool()->devices.size(), s->socket_path_.string());
   return s;
 }
 

@@ -59,7 +59,23 @@ absl::Status CheckIds(
 
 DevicePluginService::DevicePluginService(Pool pool, sysfs::Sysfs fs,
                                          ServiceOptions opts)
-    : pool_(std::move(pool)), fs_(std::move(fs)), opts_(std::move(opts)) {}
+    : resource_name_(pool.config.FullName()),
+      fs_(std::move(fs)),
+      opts_(std::move(opts)),
+      pool_(std::make_shared<const Pool>(std::move(pool))) {}
+
+std::shared_ptr<const Pool> DevicePluginService::pool() const {
+  absl::MutexLock lock(&mu_);
+  return pool_;
+}
+
+void DevicePluginService::UpdatePool(Pool pool) {
+  auto p = std::make_shared<const Pool>(std::move(pool));
+  absl::MutexLock lock(&mu_);
+  pool_ = std::move(p);
+  ++generation_;
+  cv_.SignalAll();
+}
 
 grpc::Status DevicePluginService::GetDevicePluginOptions(
     grpc::ServerContext*, const v1beta1::Empty*,
@@ -71,10 +87,11 @@ grpc::Status DevicePluginService::GetDevicePluginOptions(
 
 v1beta1::ListAndWatchResponse DevicePluginService::DeviceList() const {
   v1beta1::ListAndWatchResponse r;
-  for (const PoolDevice& d : pool_.devices) {
+  std::shared_ptr<const Pool> pool = this->pool();
+  for (const PoolDevice& d : pool->devices) {
     v1beta1::Device* dev = r.add_devices();
     dev->set_id(d.id);
-    dev->set_health("Healthy");
+    dev->set_health(d.healthy ? "Healthy" : "Unhealthy");
     if (d.numa_node) {
       dev->mutable_topology()->add_nodes()->set_id(*d.numa_node);
     }
@@ -95,7 +112,7 @@ grpc::Status DevicePluginService::ListAndWatch(
   while (true) {
     mu_.Unlock();
     if (auto s = WriteCdiSpec(); !s.ok()) {
-      spdlog::error("{}: CDI spec: {}", pool_.config.FullName(),
+      spdlog::error("{}: CDI spec: {}", resource_name_,
                     std::string(s.message()));
     }
     bool ok = writer->Write(DeviceList());
@@ -103,7 +120,7 @@ grpc::Status DevicePluginService::ListAndWatch(
     if (!ok) {
       // The stream broke (kubelet went away); only this stream ends.
       spdlog::warn("{}: ListAndWatch send failed; stream closed",
-                   pool_.config.FullName());
+                   resource_name_);
       break;
     }
     // Cancellation (kubelet gone, server shutdown) does not signal cv_, so
@@ -139,8 +156,8 @@ grpc::Status DevicePluginService::GetPreferredAllocation(
 
 grpc::Status DevicePluginService::RequestError(std::string_view rpc,
                                                const absl::Status& s) const {
-  absl::Status out(s.code(), sk::StrCat("resource ", pool_.config.FullName(),
-                                        ": ", std::string(s.message())));
+  absl::Status out(s.code(), sk::StrCat("resource ", resource_name_, ": ",
+                                        std::string(s.message())));
   spdlog::error("{}: {}", rpc, std::string(out.message()));
   return ToGrpc(out);
 }
@@ -148,10 +165,11 @@ grpc::Status DevicePluginService::RequestError(std::string_view rpc,
 absl::StatusOr<v1beta1::ContainerAllocateResponse>
 DevicePluginService::AllocateContainer(
     const google::protobuf::RepeatedPtrField<std::string>& ids) const {
-  const ResourceConfig& rc = pool_.config;
+  std::shared_ptr<const Pool> pool = this->pool();
+  const ResourceConfig& rc = pool->config;
   std::vector<const PoolDevice*> devs;
   for (const std::string& id : ids) {
-    const PoolDevice* d = pool_.Find(id);
+    const PoolDevice* d = pool->Find(id);
     if (d == nullptr) {
       return absl::InvalidArgumentError(sk::StrCat(
           "resource ", rc.FullName(), ": unknown device ID ", Bounded(id)));
@@ -163,7 +181,7 @@ DevicePluginService::AllocateContainer(
   std::set<std::string> host_paths;
   std::vector<std::string> id_list;
   for (const PoolDevice* d : devs) {
-    auto o = ComputeDeviceOutputs(pool_, *d, fs_);
+    auto o = ComputeDeviceOutputs(*pool, *d, fs_);
     if (!o.ok()) {
       return absl::Status(o.status().code(),
                           sk::StrCat("resource ", rc.FullName(), ": ",
@@ -218,14 +236,15 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
                                            v1beta1::AllocateResponse* resp) {
   // A pod never gets more devices than the pool has, nor one twice.
   size_t total = 0;
+  const size_t pool_size = pool()->devices.size();
   for (const auto& c : req->container_requests()) {
     total += static_cast<size_t>(c.devices_ids_size());
   }
-  if (total > pool_.devices.size()) {
+  if (total > pool_size) {
     return RequestError(
-        "Allocate", absl::InvalidArgumentError(sk::StrCat(
-                        "the request names ", total,
-                        " device IDs; the pool has ", pool_.devices.size())));
+        "Allocate", absl::InvalidArgumentError(
+                        sk::StrCat("the request names ", total,
+                                   " device IDs; the pool has ", pool_size)));
   }
   std::set<std::string_view> seen;
   for (int c = 0; c < req->container_requests_size(); ++c) {
@@ -263,12 +282,13 @@ grpc::Status DevicePluginService::PreStartContainer(
 absl::Status DevicePluginService::WriteCdiSpec() const {
   if (!opts_.use_cdi) return absl::OkStatus();
   std::vector<std::string> errors;
-  std::string yaml = CdiSpecYaml(pool_, fs_, &errors);
+  std::shared_ptr<const Pool> pool = this->pool();
+  std::string yaml = CdiSpecYaml(*pool, fs_, &errors);
   for (const auto& e : errors) {
-    spdlog::warn("{}: CDI spec: {}", pool_.config.FullName(), e);
+    spdlog::warn("{}: CDI spec: {}", resource_name_, e);
   }
   SK_RETURN_IF_ERROR(MakeDirs(opts_.cdi_dir));
-  return WriteFileAtomic(opts_.cdi_dir / CdiSpecFileName(pool_.config), yaml,
+  return WriteFileAtomic(opts_.cdi_dir / CdiSpecFileName(pool->config), yaml,
                          0644);
 }
 
@@ -278,8 +298,9 @@ void DevicePluginService::RemoveOutputs() const {
   // for any BDF, so files of devices that left the pool go too; another
   // resource whose name extends this one ("vfio-x") never matches, since
   // what follows the stem must be a PCI address.
+  std::shared_ptr<const Pool> pool = this->pool();
   const std::string suffix = "-device.json";
-  const std::string empty_id = DeviceInfoFileName(pool_.config, "");
+  const std::string empty_id = DeviceInfoFileName(pool->config, "");
   const std::string prefix =
       empty_id.substr(0, empty_id.size() - suffix.size());  // "<res>-"
   std::error_code list_ec;
@@ -299,7 +320,7 @@ void DevicePluginService::RemoveOutputs() const {
   }
   if (opts_.use_cdi) {
     std::error_code ec;
-    std::filesystem::remove(opts_.cdi_dir / CdiSpecFileName(pool_.config), ec);
+    std::filesystem::remove(opts_.cdi_dir / CdiSpecFileName(pool->config), ec);
   }
 }
 

@@ -11,7 +11,8 @@
 // v3.11.0, pkg/resources/server.go):
 // - GetDevicePluginOptions: PreStartRequired=false,
 //   GetPreferredAllocationAvailable=false.
-// - ListAndWatch: sends the full list (ID, "Healthy", NUMA node unless
+// - ListAndWatch: sends the full list (ID, "Healthy" or "Unhealthy" as
+//   PoolDevice::healthy says, NUMA node unless
 //   excludeTopology), then blocks; re-sends after Resend(), returns OK after
 //   Stop(). In CDI mode the pool's CDI spec is rewritten before each send.
 // - Allocate: each container request independently. An ID not in the pool
@@ -28,6 +29,9 @@
 //   "cdi.k8s.io/<prefix>_<class>_<name>" (unique per pool: upstream's key is
 //   per prefix and class only, so two pools in one container clash,
 //   k8snetworkplumbingwg/sriov-network-device-plugin#731).
+// - UpdatePool() replaces the pool (devices, health, config of the same
+//   resource name) while serving: open ListAndWatch streams re-send, and
+//   calls already running finish on the pool they started with.
 // - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
 // - Every RPC first checks the device IDs it was sent: an ID longer than
 //   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the
@@ -38,6 +42,7 @@
 // callable from any thread.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -89,12 +94,17 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   // Removes this pool's device-info files (all devices) and CDI spec.
   void RemoveOutputs() const;
 
+  // Replaces the pool served (same resource name) and re-sends the list on
+  // every open ListAndWatch stream.
+  void UpdatePool(Pool pool) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Makes every open ListAndWatch stream send the list again.
   void Resend() ABSL_LOCKS_EXCLUDED(mu_);
   // Ends every open ListAndWatch stream (and refuses new ones).
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
-  const Pool& pool() const { return pool_; }
+  // The pool served now (a snapshot: UpdatePool does not change it).
+  std::shared_ptr<const Pool> pool() const ABSL_LOCKS_EXCLUDED(mu_);
   // Number of ListAndWatch streams currently open.
   int open_streams() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -102,12 +112,13 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   // `s` prefixed with the resource name, logged and converted.
   grpc::Status RequestError(std::string_view rpc, const absl::Status& s) const;
 
-  const Pool pool_;
+  const std::string resource_name_;  // "<prefix>/<name>", never changes
   const sysfs::Sysfs fs_;
   const ServiceOptions opts_;
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;  // signalled when any of the fields below changes
+  std::shared_ptr<const Pool> pool_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int open_streams_ ABSL_GUARDED_BY(mu_) = 0;

@@ -117,5 +117,29 @@ TEST_F(ServiceTest, MoreIdsThanThePoolHasOrRepeatedIdsAreRejected) {
             "device ID \"0000:01:10.0\" requested twice");
 }
 
+// UpdatePool replaces the list in place: health shows in DeviceList, a
+// device no longer in the pool is unknown to Allocate, and a snapshot taken
+// before the update is not changed by it.
+TEST_F(ServiceTest, UpdatePoolChangesTheListAndWhatAllocateKnows) {
+  std::shared_ptr<const Pool> before = svc_.pool();
+  Pool p = MakePool();
+  p.devices[0].healthy = false;
+  p.devices.pop_back();  // 0000:01:10.1 leaves
+  svc_.UpdatePool(p);
+
+  v1beta1::ListAndWatchResponse list = svc_.DeviceList();
+  ASSERT_EQ(list.devices_size(), 1);
+  EXPECT_EQ(list.devices(0).id(), "0000:01:10.0");
+  EXPECT_EQ(list.devices(0).health(), "Unhealthy");
+  EXPECT_EQ(before->devices.size(), 2u);
+
+  v1beta1::AllocateRequest areq;
+  areq.add_container_requests()->add_devices_ids("0000:01:10.1");
+  v1beta1::AllocateResponse aresp;
+  grpc::Status s = svc_.Allocate(nullptr, &areq, &aresp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("0000:01:10.1"));
+}
+
 }  // namespace
 }  // namespace sk::deviceplugin

@@ -1,0 +1,61 @@
+#pragma once
+// FakeEventSource: the kernel-event seam (lib/deviceplugin/events.h) for
+// tests. Inject() queues events a kernel would send and makes fd() readable.
+// Thread-safe: Inject from the test thread while the daemon drains.
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/events.h"
+
+namespace sk::deviceplugin::testing {
+
+class FakeEventSource final : public EventSource {
+ public:
+  FakeEventSource() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  int fd() const override { return fd_.get(); }
+  std::vector<DeviceEvent> Drain() override {
+    uint64_t v;
+    ssize_t n = ::read(fd_.get(), &v, sizeof(v));
+    (void)n;
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<DeviceEvent> out;
+    for (auto& e : queue_) {
+      if (AffectsPools(e)) out.push_back(std::move(e));
+    }
+    queue_.clear();
+    return out;
+  }
+  void Inject(DeviceEvent ev) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      queue_.push_back(std::move(ev));
+    }
+    uint64_t one = 1;
+    ssize_t n = ::write(fd_.get(), &one, sizeof(one));
+    (void)n;
+  }
+  // The event the kernel sends for `action` on PCI function `bdf`.
+  void InjectPci(const std::string& action, const std::string& bdf) {
+    DeviceEvent ev;
+    ev.action = action;
+    ev.devpath = "/devices/pci0000:00/" + bdf;
+    ev.subsystem = "pci";
+    ev.env["SUBSYSTEM"] = "pci";
+    ev.env["PCI_SLOT_NAME"] = bdf;
+    Inject(std::move(ev));
+  }
+
+ private:
+  UniqueFd fd_;
+  std::mutex mu_;
+  std::deque<DeviceEvent> queue_;
+};
+
+}  // namespace sk::deviceplugin::testing

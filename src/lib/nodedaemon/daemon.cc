@@ -160,9 +160,11 @@ absl::Status NodeDaemon::Publish(const json& spec_interfaces,
   absl::StatusOr<json> r =
       client_.Patch(path + "/status", kube::PatchType::kMerge, patch);
   if (r.ok()) {
-    if (!spec_interfaces.is_null() &&
-        r->value("spec", json::object()).value("interfaces", json()) !=
-            spec_interfaces) {
+    json current;
+    if (auto sp = r->find("spec"); sp != r->end() && sp->is_object()) {
+      if (auto i = sp->find("interfaces"); i != sp->end()) current = *i;
+    }
+    if (!spec_interfaces.is_null() && current != spec_interfaces) {
       json spec = {{"spec", {{"interfaces", spec_interfaces}}}};
       SK_RETURN_IF_ERROR(
           client_.Patch(path, kube::PatchType::kMerge, spec).status());
@@ -344,11 +346,20 @@ absl::Status NodeDaemon::Run() {
     std::lock_guard<std::mutex> l(mu_);
     dirty_ = true;  // the sync at start
   }
+  if (opts_.allow_drain) {
+    Log("--allow-drain: drain is not implemented; PFs blocked by VFs in use "
+        "are reported in lastSyncError and retried");
+  }
+  bool failed = false;
   std::unique_lock<std::mutex> l(mu_);
   while (!stop_) {
     if (!dirty_) {
-      cv_.wait_for(l, opts_.resync, [this] { return stop_ || dirty_; });
+      // A failed sync (blocked PF, API error) is retried sooner than the
+      // resync, as the operator requeues.
+      bool changed = cv_.wait_for(l, failed ? opts_.retry : opts_.resync,
+                                  [this] { return stop_ || dirty_; });
       if (stop_) break;
+      if (!changed) Log(failed ? "retrying the failed sync" : "resync");
     }
     // Debounce: let a burst of changes settle before syncing.
     cv_.wait_for(l, opts_.debounce, [this] { return stop_; });
@@ -356,6 +367,7 @@ absl::Status NodeDaemon::Run() {
     dirty_ = false;
     l.unlock();
     SyncResult r = SyncPolicies(informer.List());
+    failed = !r.status.ok();
     for (const std::string& w : r.warnings) Log("warning: " + w);
     Log(r.status.ok() ? sk::StrCat("sync ", sync_count(), ": Succeeded")
                       : sk::StrCat("sync ", sync_count(),

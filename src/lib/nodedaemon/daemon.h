@@ -29,7 +29,7 @@
 // Run() watches SriovNetworkNodePolicies of the namespace with a
 // kube::Informer, syncs once the informer has listed (the re-apply at start:
 // VFs do not survive a reboot), then after every change (debounced) and every
-// resync period.
+// resync period (sooner after a failed sync).
 //
 // Thread safety: Run() on one thread, Stop() from any.
 
@@ -72,7 +72,10 @@ struct DaemonOptions {
   // reported either way.
   bool allow_drain = false;
   std::chrono::milliseconds debounce{500};
+  // Sync again this long after the last one without a change (drift, VFs
+  // freed), or after `retry` when it failed.
   std::chrono::milliseconds resync{std::chrono::minutes(5)};
+  std::chrono::milliseconds retry{std::chrono::seconds(30)};
   std::chrono::milliseconds vf_timeout{10000};
   Clock* clock = nullptr;  // for ApplyPlan's waits; nullptr: RealClock()
   // One line per sync outcome, warning and watch error; empty: silent.

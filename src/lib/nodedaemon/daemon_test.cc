@@ -409,6 +409,30 @@ TEST_F(NodeBinaryTest, OnceSucceedsWithVfsAlreadyInPlace) {
             "intel_net");
 }
 
+TEST_F(NodeBinaryTest, OnceBlockedByVfInUseExits69NamingTheContainer) {
+  ASSERT_THAT(kernel_.Write(
+                  "sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs", "2"),
+              IsOk());
+  cni::CacheEntry e;
+  e.conf.device_id = Vf(0, 0);
+  e.conf.raw = {{"cniVersion", "1.0.0"},
+                {"name", "net-a"},
+                {"type", "sriov"},
+                {"deviceID", Vf(0, 0)}};
+  e.container_id = "feedbeef";
+  e.ifname = "net1";
+  e.has_ext = true;
+  ASSERT_THAT(cni::StateDir(opts_.cni_state_dir).SaveCache(e), IsOk());
+  server_->Put(PolicyPath("p1"), Policy("p1", 3, pfs_[0].netdev));
+  auto r = Once("--allow-drain");
+  EXPECT_EQ(r.exit_code, 69) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("feedbeef"));
+  EXPECT_EQ(NumVfs(0), 2);
+  EXPECT_EQ(State()["status"]["syncStatus"], "Failed");
+  EXPECT_THAT(State()["status"]["lastSyncError"].get<std::string>(),
+              HasSubstr(Vf(0, 0)));
+}
+
 TEST_F(NodeBinaryTest, OnceExitCodes) {
   json bad = Policy("bad", 2, pfs_[0].netdev);
   bad["spec"]["numVfs"] = "two";

@@ -19,7 +19,8 @@
 //      destroy or rebind a VF in use is not applied and its blockers go into
 //      lastSyncError (no drain: see docs/nodeconfig.md);
 //   3. the device-plugin config file is rendered and written atomically, only
-//      when its bytes change (the device plugin reloads on a change);
+//      when its bytes change (no needless inotify event for a device plugin
+//      that waits on it; a loaded one is not told to reload yet);
 //   4. SriovNetworkNodeState <namespace>/<node> is created when missing
 //      (spec.interfaces = the merged desired PFs), then status is written with
 //      a merge patch on /status: interfaces (per PF name, pciAddress, vendor,

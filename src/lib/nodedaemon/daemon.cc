@@ -124,6 +124,7 @@ absl::Status WriteFileIfChanged(const std::filesystem::path& path,
   *changed = false;
   absl::StatusOr<std::string> cur = ReadFileBounded(path, content.size() + 1);
   if (cur.ok() && *cur == content) return absl::OkStatus();
+  if (path.has_parent_path()) SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   SK_RETURN_IF_ERROR(WriteFileAtomic(path, content, 0644));
   *changed = true;
   return absl::OkStatus();

@@ -103,7 +103,7 @@ class NodeDaemonTest : public ::testing::Test {
     client_ = *std::move(c);
     opts_.node_name = kNode;
     opts_.namespace_name = kNs;
-    opts_.device_plugin_config = tmp_.path() / "config.json";
+    opts_.device_plugin_config = tmp_.path() / "pcidp" / "config.json";
     opts_.state_dir = tmp_.path() / "state";
     opts_.cni_state_dir = tmp_.path() / "cni";
     opts_.sysfs_root = dir_.path();

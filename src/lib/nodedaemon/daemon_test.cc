@@ -433,6 +433,26 @@ TEST_F(NodeBinaryTest, OnceBlockedByVfInUseExits69NamingTheContainer) {
               HasSubstr(Vf(0, 0)));
 }
 
+TEST_F(NodeBinaryTest, LoopSyncsAtStartAndStopsCleanlyOnSigterm) {
+  // No policies: the start sync writes an empty pool list and publishes;
+  // a sync in progress when SIGTERM comes is finished first.
+  std::string cfg = opts_.device_plugin_config.string();
+  std::string cmd = std::string(SK_NODE_BINARY " --kubeconfig ") +
+                    Kubeconfig() + " --node-name " + kNode + " --namespace " +
+                    kNs + " --device-plugin-config " + cfg + " --state-dir " +
+                    opts_.state_dir.string() + " --sysfs-root " +
+                    dir_.path().string() + " --proc-root " +
+                    tmp_.path().string() + " & pid=$!; i=0; while [ ! -f " +
+                    cfg +
+                    " ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; "
+                    "kill -TERM $pid; wait $pid; echo rc=$?";
+  auto r = sk::testing::RunShell(cmd);
+  EXPECT_THAT(r.stdout_text, HasSubstr("rc=0")) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("stopping"));
+  EXPECT_THAT(json::parse(Config())["resourceList"], IsEmpty());
+  EXPECT_EQ(State()["status"]["syncStatus"], "Succeeded");
+}
+
 TEST_F(NodeBinaryTest, OnceExitCodes) {
   json bad = Policy("bad", 2, pfs_[0].netdev);
   bad["spec"]["numVfs"] = "two";

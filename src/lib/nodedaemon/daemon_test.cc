@@ -437,15 +437,15 @@ TEST_F(NodeBinaryTest, LoopSyncsAtStartAndStopsCleanlyOnSigterm) {
   // No policies: the start sync writes an empty pool list and publishes;
   // a sync in progress when SIGTERM comes is finished first.
   std::string cfg = opts_.device_plugin_config.string();
-  std::string cmd = std::string(SK_NODE_BINARY " --kubeconfig ") +
-                    Kubeconfig() + " --node-name " + kNode + " --namespace " +
-                    kNs + " --device-plugin-config " + cfg + " --state-dir " +
-                    opts_.state_dir.string() + " --sysfs-root " +
-                    dir_.path().string() + " --proc-root " +
-                    tmp_.path().string() + " & pid=$!; i=0; while [ ! -f " +
-                    cfg +
-                    " ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; "
-                    "kill -TERM $pid; wait $pid; echo rc=$?";
+  std::string cmd =
+      std::string(SK_NODE_BINARY " --kubeconfig ") + Kubeconfig() +
+      " --node-name " + kNode + " --namespace " + kNs +
+      " --device-plugin-config " + cfg + " --state-dir " +
+      opts_.state_dir.string() + " --sysfs-root " + dir_.path().string() +
+      " --cni-state-dir " + opts_.cni_state_dir.string() + " --proc-root " +
+      tmp_.path().string() + " & pid=$!; i=0; while [ ! -f " + cfg +
+      " ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; "
+      "kill -TERM $pid; wait $pid; echo rc=$?";
   auto r = sk::testing::RunShell(cmd);
   EXPECT_THAT(r.stdout_text, HasSubstr("rc=0")) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("stopping"));

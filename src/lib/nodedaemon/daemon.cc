@@ -338,6 +338,29 @@ absl::Status NodeDaemon::Run() {
   };
   kube::Informer informer(client_, io);
   informer.Start();
+  // This node's labels select policies: a label change syncs too (status
+  // heartbeats do not).
+  kube::InformerOptions no;
+  no.path = "/api/v1/nodes";
+  no.field_selector = "metadata.name=" + opts_.node_name;
+  no.on_event = [this](const kube::WatchEvent& ev) {
+    json labels;
+    if (auto m = ev.object.find("metadata");
+        m != ev.object.end() && m->is_object()) {
+      if (auto l = m->find("labels"); l != m->end()) labels = *l;
+    }
+    if (ev.type == "DELETED") labels = nullptr;
+    std::lock_guard<std::mutex> l(mu_);
+    if (labels == node_labels_) return;
+    node_labels_ = std::move(labels);
+    dirty_ = true;
+    cv_.notify_all();
+  };
+  no.on_error = [this](const absl::Status& s) {
+    Log(sk::StrCat("node watch: ", s.message()));
+  };
+  kube::Informer node_informer(client_, no);
+  node_informer.Start();
   // The informer retries a failed LIST on its own; wait for it or Stop().
   while (!informer.WaitForSync(std::chrono::seconds(1))) {
     std::lock_guard<std::mutex> l(mu_);
@@ -376,6 +399,7 @@ absl::Status NodeDaemon::Run() {
     l.lock();
   }
   l.unlock();
+  node_informer.Stop();
   informer.Stop();
   return absl::OkStatus();
 }

@@ -27,8 +27,9 @@
 //      deviceID, driver, mtu, mac, numVfs, totalvfs, linkType, Vfs[{name,
 //      pciAddress, vfID, driver, mac, mtu, vendor, deviceID}]), syncStatus
 //      Succeeded|Failed and lastSyncError.
-// Run() watches SriovNetworkNodePolicies of the namespace with a
-// kube::Informer, syncs once the informer has listed (the re-apply at start:
+// Run() watches SriovNetworkNodePolicies of the namespace and this node's
+// labels (a field-selected Node informer) with kube::Informers, syncs once
+// the policy informer has listed (the re-apply at start:
 // VFs do not survive a reboot), then after every change (debounced) and every
 // resync period (sooner after a failed sync).
 //
@@ -140,6 +141,7 @@ class NodeDaemon {
   std::condition_variable cv_;
   bool stop_ = false;
   bool dirty_ = false;
+  nlohmann::json node_labels_;  // the node informer's last labels
 };
 
 }  // namespace sk::nodedaemon

@@ -356,6 +356,39 @@ TEST_F(NodeDaemonTest, RunFollowsPolicyChangesThroughTheInformer) {
   EXPECT_THAT(json::parse(Config())["resourceList"], IsEmpty());
 }
 
+TEST_F(NodeDaemonTest, RunSyncsWhenTheNodeGetsTheSelectedLabel) {
+  server_->Put(std::string("/api/v1/nodes/") + kNode,
+               {{"metadata", {{"labels", {{"zone", "a"}}}}}});
+  server_->Put(PolicyPath("p1"), Policy("p1", 2, pfs_[0].netdev));
+  std::thread t([&] { EXPECT_THAT(daemon_->Run(), IsOk()); });
+  struct Joiner {
+    NodeDaemon& d;
+    std::thread& t;
+    ~Joiner() {
+      d.Stop();
+      if (t.joinable()) t.join();
+    }
+  } joiner{*daemon_, t};
+  auto synced_with = [this](int n) {
+    return [this, n](json st) {
+      json status = st["status"];
+      return status.is_object() &&
+             status.value("syncStatus", "") == "Succeeded" &&
+             StatusPf(st, 0).value("numVfs", -1) == n;
+    };
+  };
+  // Not selected yet.
+  EXPECT_TRUE(WaitForState(*server_, daemon_->NodeStatePath(), synced_with(0)));
+  EXPECT_EQ(NumVfs(0), 0);
+  server_->Put(
+      std::string("/api/v1/nodes/") + kNode,
+      {{"metadata",
+        {{"labels",
+          {{"zone", "a"}, {"feature.node.kubernetes.io/sriov", "true"}}}}}});
+  EXPECT_TRUE(WaitForState(*server_, daemon_->NodeStatePath(), synced_with(2)));
+  EXPECT_EQ(NumVfs(0), 2);
+}
+
 TEST_F(NodeDaemonTest, StopBeforeTheFirstListReturns) {
   server_->Stop();  // nothing answers: the informer keeps retrying
   std::thread t([&] { EXPECT_THAT(daemon_->Run(), IsOk()); });

@@ -271,8 +271,9 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
         res.applied_changes = true;
       if (pr.outcome == nc::PfOutcome::kRolledBack && apply_status.ok()) {
         apply_status = absl::InternalError(
-            sk::StrCat("PF ", pr.pci_address, " (", pr.name,
-                       "): apply failed and was rolled back: ", pr.error));
+            sk::StrCat("PF ", pr.pci_address,
+                       pr.name.empty() ? "" : sk::StrCat(" (", pr.name, ")"),
+                       ": apply failed and was rolled back: ", pr.error));
       }
     }
     std::string blocked = BlockedMessage(plan, *r);

@@ -303,6 +303,26 @@ TEST_F(NodeDaemonTest, VfInUseBlocksNumVfsChangeAndIsNamed) {
   EXPECT_EQ(NumVfs(0), 5);
 }
 
+TEST_F(NodeDaemonTest, FailedWriteRollsThePfBackAndIsReported) {
+  json p = Policy("p1", 2, pfs_[0].netdev);
+  p["spec"]["mtu"] = 9000;
+  server_->Put(PolicyPath("p1"), p);
+  kernel_.FailWrite("class/net/" + pfs_[0].netdev + "/mtu",
+                    absl::InvalidArgumentError("write: Invalid argument"), 1);
+  SyncResult r = daemon_->SyncFromApi();
+  EXPECT_THAT(r.status, StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(NumVfs(0), 0);
+  json st = State();
+  EXPECT_EQ(st["status"]["syncStatus"], "Failed");
+  std::string err = st["status"]["lastSyncError"];
+  EXPECT_THAT(err, HasSubstr(pfs_[0].bdf));
+  EXPECT_THAT(err, HasSubstr("rolled back"));
+  EXPECT_THAT(err, HasSubstr("mtu"));
+  // The next sync (the failure was one write) applies it.
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  EXPECT_EQ(NumVfs(0), 2);
+}
+
 TEST_F(NodeDaemonTest, NodeMissingFromApiFailsNamingIt) {
   server_->Delete(std::string("/api/v1/nodes/") + kNode);
   SyncResult r = daemon_->SyncFromApi();

@@ -403,6 +403,43 @@ absl::StatusOr<std::vector<Policy>> ParsePolicies(
   return out;
 }
 
+absl::StatusOr<std::vector<Policy>> ParsePolicyObjects(
+    const std::vector<nlohmann::json>& objects, std::string_view source,
+    std::vector<std::string>* warnings) {
+  std::vector<Policy> out;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (!objects[i].is_object()) {
+      return absl::InvalidArgumentError(
+          sk::StrCat(source, " object ", i + 1, ": expected an object"));
+    }
+    // Through the ordered type ParseOne reads (keys keep their order in
+    // messages); the values are the same.
+    Json doc = Json::parse(objects[i].dump());
+    std::string ns, name;
+    if (auto m = doc.find("metadata"); m != doc.end() && m->is_object()) {
+      if (auto n = m->find("namespace"); n != m->end() && n->is_string())
+        ns = n->get<std::string>();
+      if (auto n = m->find("name"); n != m->end() && n->is_string())
+        name = n->get<std::string>();
+    }
+    std::string where = ns.empty() ? sk::StrCat(source, " ", name)
+                                   : sk::StrCat(source, " ", ns, "/", name);
+    if (!doc.contains("kind")) doc["kind"] = "SriovNetworkNodePolicy";
+    if (!doc.contains("apiVersion")) doc["apiVersion"] = kGroupVersion;
+    if (!doc["kind"].is_string() ||
+        doc["kind"].get<std::string>() != "SriovNetworkNodePolicy") {
+      if (warnings)
+        warnings->push_back(sk::StrCat(where, ": kind ", doc["kind"].dump(),
+                                       " is not SriovNetworkNodePolicy; "
+                                       "skipped"));
+      continue;
+    }
+    SK_ASSIGN_OR_RETURN(Policy p, ParseOne(doc, where));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Policy>> LoadPolicies(
     const std::filesystem::path& path, std::vector<std::string>* warnings) {
   std::error_code ec;

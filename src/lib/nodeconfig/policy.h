@@ -54,6 +54,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 #include "lib/sysfs/host.h"
 
@@ -108,6 +109,16 @@ absl::StatusOr<PfNameRange> ParsePfNameRange(std::string_view text);
 // here; cross-field and host checks are ValidatePolicies'.
 absl::StatusOr<std::vector<Policy>> ParsePolicies(
     std::string_view text, std::string_view source,
+    std::vector<std::string>* warnings = nullptr);
+
+// Policies from API objects (a LIST's items or an informer's store), through
+// the same checks as ParsePolicies. Objects of another kind are skipped with
+// a warning; a missing apiVersion/kind (LIST items may omit them) is taken
+// as SriovNetworkNodePolicy. Each policy's source is
+// "<source> <namespace>/<name>", e.g.
+//   policy "p1" (API ns/p1): spec.numVfs: expected an integer >= 0, got -1
+absl::StatusOr<std::vector<Policy>> ParsePolicyObjects(
+    const std::vector<nlohmann::json>& objects, std::string_view source,
     std::vector<std::string>* warnings = nullptr);
 
 // Reads a file or a directory as described above. NotFound when `path`

@@ -295,5 +295,37 @@ TEST(LoadTest, DirectoryDuplicateNamesAndBounds) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(ParsePolicyObjectsTest, ApiObjectsParseLikeFilesAndNameTheObject) {
+  // LIST items may come without apiVersion/kind.
+  nlohmann::json item = {{"metadata", {{"name", "p1"}, {"namespace", "ns"}}},
+                         {"spec",
+                          {{"resourceName", "r1"},
+                           {"nodeSelector", nlohmann::json::object()},
+                           {"numVfs", 4},
+                           {"nicSelector", {{"pfNames", {"ens1f0"}}}}}},
+                         {"status", nlohmann::json::object()}};
+  nlohmann::json other = {{"apiVersion", "v1"},
+                          {"kind", "ConfigMap"},
+                          {"metadata", {{"name", "cm"}}}};
+  std::vector<std::string> warnings;
+  auto ps = ParsePolicyObjects({item, other}, "API", &warnings);
+  ASSERT_TRUE(ps.ok()) << ps.status();
+  ASSERT_THAT(*ps, SizeIs(1));
+  EXPECT_EQ((*ps)[0].name, "p1");
+  EXPECT_EQ((*ps)[0].namespace_name, "ns");
+  EXPECT_EQ((*ps)[0].num_vfs, 4);
+  EXPECT_EQ((*ps)[0].source, "API ns/p1");
+  EXPECT_THAT(warnings, ElementsAre(HasSubstr("ConfigMap")));
+
+  item["spec"]["numVfs"] = "four";
+  auto bad = ParsePolicyObjects({item}, "API");
+  EXPECT_THAT(bad.status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(bad.status().message(), HasSubstr("policy \"p1\""));
+  EXPECT_THAT(bad.status().message(), HasSubstr("API ns/p1"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("spec.numVfs"));
+  EXPECT_THAT(ParsePolicyObjects({nlohmann::json::array()}, "API").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace sk::nodeconfig

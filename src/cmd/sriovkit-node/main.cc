@@ -1,0 +1,123 @@
+// sriovkit-node: the SR-IOV config daemon (one per node). Glue only: flags
+// -> DaemonOptions -> NodeDaemon::Run (or one SyncFromApi with --once),
+// until SIGTERM/SIGINT. See docs/nodeconfig.md "The node daemon".
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "lib/base/exit_code.h"
+#include "lib/kube/client.h"
+#include "lib/kube/kubeconfig.h"
+#include "lib/nodedaemon/daemon.h"
+#include "lib/sysfs/sysfs.h"
+
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::cerr << "sriovkit-node: " << s.message() << "\n";
+  return sk::ExitCodeForStatus(s);
+}
+
+std::string DefaultNodeName() {
+  if (const char* n = std::getenv("NODE_NAME"); n != nullptr && *n != '\0')
+    return n;
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    namespace nd = sk::nodedaemon;
+    nd::DaemonOptions o;
+    o.node_name = DefaultNodeName();
+    std::string kubeconfig;
+    bool once = false;
+    CLI::App app{
+        "sriovkit-node: applies SriovNetworkNodePolicies to this "
+        "node and publishes its SriovNetworkNodeState"};
+    app.add_option("--kubeconfig", kubeconfig,
+                   "kubeconfig file (default: the in-cluster service account)");
+    app.add_option("--node-name", o.node_name,
+                   "This node (default: $NODE_NAME, else the host name)");
+    app.add_option("--namespace", o.namespace_name,
+                   "Where the operator's objects live")
+        ->capture_default_str();
+    app.add_option("--device-plugin-config", o.device_plugin_config,
+                   "The device plugin's config.json, written when it changes")
+        ->required();
+    app.add_option("--state-dir", o.state_dir,
+                   "Where sriovkit records the PFs it configured")
+        ->required();
+    app.add_option("--cni-state-dir", o.cni_state_dir,
+                   "The SR-IOV CNI state directory (VFs in use)")
+        ->capture_default_str();
+    app.add_option("--sysfs-root", o.sysfs_root, "Root of /sys")
+        ->capture_default_str();
+    app.add_option("--proc-root", o.proc_root, "Root of /proc")
+        ->capture_default_str();
+    app.add_flag("--allow-drain", o.allow_drain,
+                 "Accepted; drain is not implemented (blocked PFs are "
+                 "reported)");
+    app.add_flag("--once", once, "One sync, then exit with its result");
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int rc = app.exit(e);
+      return rc == 0 ? sk::kExitOk : sk::kExitUsage;
+    }
+    if (o.node_name.empty()) {
+      std::cerr << "sriovkit-node: --node-name: no node name ($NODE_NAME "
+                   "unset and no host name)\n";
+      return sk::kExitUsage;
+    }
+    o.log = [](std::string_view line) {
+      std::cerr << "sriovkit-node: " << line << "\n";
+    };
+    absl::StatusOr<sk::kube::RestConfig> cfg =
+        kubeconfig.empty() ? sk::kube::InClusterConfig()
+                           : sk::kube::LoadKubeconfig(kubeconfig);
+    if (!cfg.ok()) return Fail(cfg.status());
+    // Signals are taken synchronously; every thread inherits the mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    auto client = sk::kube::Client::Create(*std::move(cfg));
+    if (!client.ok()) return Fail(client.status());
+    sk::sysfs::Sysfs fs(o.sysfs_root);
+    sk::nodeconfig::SysfsNodeOs os(fs);
+    nd::NodeDaemon daemon(**client, os, o);
+    if (once) {
+      nd::SyncResult r = daemon.SyncFromApi();
+      for (const std::string& w : r.warnings) o.log("warning: " + w);
+      if (!r.status.ok()) return Fail(r.status);
+      std::cerr << "sriovkit-node: node " << o.node_name << ": Succeeded\n";
+      return sk::kExitOk;
+    }
+    std::thread signals([&] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      std::cerr << "sriovkit-node: signal " << sig << ": stopping\n";
+      daemon.Stop();
+    });
+    absl::Status s = daemon.Run();
+    // Run only returns after Stop(), i.e. after the signal thread ran.
+    signals.join();
+    return s.ok() ? sk::kExitOk : Fail(s);
+  } catch (const std::exception& e) {
+    std::cerr << "sriovkit-node: internal error: " << e.what() << "\n";
+    return sk::kExitSoftware;
+  }
+}

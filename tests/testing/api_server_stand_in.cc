@@ -28,6 +28,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "lib/kube/client.h"
+
 namespace sk::testing {
 namespace {
 
@@ -97,45 +99,6 @@ std::string KindFor(const std::string& resource) {
 std::string ApiVersionFor(const std::string& prefix) {
   if (prefix.rfind("/api/", 0) == 0) return prefix.substr(5);
   return prefix.substr(6);  // "/apis/" + group/version
-}
-
-std::string ReasonPhrase(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 415:
-      return "Unsupported Media Type";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Status";
-  }
 }
 
 std::string ReasonFor(int code) {
@@ -513,7 +476,7 @@ void ApiServerStandIn::Impl::Respond(Conn& c, const HttpResponse& r,
                                      bool keep_alive) {
   std::string body = r.body.is_null() ? "" : r.body.dump();
   std::string out = absl::StrCat(
-      "HTTP/1.1 ", r.status, " ", ReasonPhrase(r.status),
+      "HTTP/1.1 ", r.status, " ", kube::HttpReasonPhrase(r.status),
       "\r\nContent-Type: application/json\r\nContent-Length: ", body.size(),
       "\r\n");
   for (const auto& [k, v] : r.headers)

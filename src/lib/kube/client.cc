@@ -23,15 +23,12 @@ struct Client::Response {
   int retry_after = -1;  // seconds; -1 when absent
 };
 
-namespace {
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-const char* ReasonPhrase(long code) {
+const char* HttpReasonPhrase(long code) {
   switch (code) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
     case 400:
       return "Bad Request";
     case 401:
@@ -65,6 +62,13 @@ const char* ReasonPhrase(long code) {
     default:
       return "Error";
   }
+}
+
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 bool Retryable(long code) {
@@ -121,7 +125,7 @@ absl::Status StatusFromApiStatus(const std::string& verb,
     }
   }
   std::string text =
-      absl::StrCat(verb, " ", path, ": ", http, " ", ReasonPhrase(http));
+      absl::StrCat(verb, " ", path, ": ", http, " ", HttpReasonPhrase(http));
   if (!message.empty()) absl::StrAppend(&text, ": ", message);
   return absl::Status(CodeFor(http, reason), text);
 }

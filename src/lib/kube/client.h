@@ -105,6 +105,10 @@ struct WatchEvent {
 
 enum class PatchType { kMerge, kStrategicMerge, kJson };
 
+// The standard reason phrase of an HTTP status ("Not Found"), "Error" for
+// one this client does not name.
+const char* HttpReasonPhrase(long code);
+
 // True for the code a 410 Gone ("resourceVersion too old") maps to.
 bool IsResourceExpired(const absl::Status& status);
 

@@ -316,18 +316,8 @@ absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
 
 absl::StatusOr<std::vector<SriovNetwork>> LoadSriovNetworks(
     const std::filesystem::path& path, std::vector<std::string>* warnings) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  if (std::filesystem::is_directory(path, ec)) {
-    for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
-      std::string ext = e.path().extension().string();
-      if (ext == ".yaml" || ext == ".yml" || ext == ".json")
-        files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(path);
-  }
+  SK_ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files,
+                      InputFiles(path));
   std::vector<SriovNetwork> all;
   for (const auto& f : files) {
     SK_ASSIGN_OR_RETURN(std::string text, kubevirt::ReadInputFile(f));

@@ -6,6 +6,7 @@
 // stay strings, so `numVfs: "4"` is a string and is rejected by typed
 // readers. InvalidArgument naming `source` when the text does not load.
 
+#include <filesystem>
 #include <string_view>
 #include <vector>
 
@@ -16,5 +17,11 @@ namespace sk::nodeconfig {
 
 absl::StatusOr<std::vector<nlohmann::ordered_json>> LoadJsonDocuments(
     std::string_view text, std::string_view source);
+
+// The files `-f PATH` names: PATH itself, or, for a directory, its `.yaml`,
+// `.yml` and `.json` files in name order. InvalidArgument naming PATH when the
+// directory cannot be listed.
+absl::StatusOr<std::vector<std::filesystem::path>> InputFiles(
+    const std::filesystem::path& path);
 
 }  // namespace sk::nodeconfig

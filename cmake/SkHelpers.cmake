@@ -25,7 +25,7 @@ if(SK_FUZZ)
   # Coverage for the libraries under test too, not only the fuzz entry points.
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
-set(SK_FUZZ_SECONDS 30 CACHE STRING "Seconds each <fuzzer>_fuzz test fuzzes (SK_FUZZ)")
+set(SK_FUZZ_SECONDS 20 CACHE STRING "Seconds each <fuzzer>_fuzz test fuzzes (SK_FUZZ)")
 
 # sk_add_subdirs(DIR): add every immediate child of DIR that has a CMakeLists.txt.
 function(sk_add_subdirs dir)

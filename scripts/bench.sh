@@ -47,7 +47,7 @@ fi
 PROGRAMS=(discovery_bench deviceplugin_bench cni_bench)
 if [ "$DO_BUILD" = 1 ]; then
   if [ ! -f "$BUILD/build.ninja" ]; then
-    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   cmake --build "$BUILD" --target "${PROGRAMS[@]}" -j "${SK_JOBS:-2}" >/dev/null
 fi

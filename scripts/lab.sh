@@ -51,7 +51,7 @@ echo "== dependencies (scripts/deps.sh)"
 bash scripts/deps.sh
 
 echo "== build ($BUILD)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSK_WERROR=ON >/dev/null
 # Every executable the flow runs (derived from the flow's steps), each a
 # build target named like its file. One the build does not know fails here.
 known=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([^ :]*\): .*/\1/p')

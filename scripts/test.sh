@@ -5,7 +5,7 @@
 #   1. the main build (g++, -Werror): unit, fuzz replay, integration (root), lab
 #   2. the sanitizer build (clang, ASan+UBSan, libFuzzer): unit tests, then
 #      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
-# Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 30),
+# Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 20),
 # SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1 (shorter local runs; CI sets neither).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ echo "== shellcheck (every tracked shell script)"
 git ls-files -z -- '*.sh' lab/initramfs/init | xargs -0 shellcheck -x -P SCRIPTDIR
 
 echo "== main build (g++, Werror)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_WERROR=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSK_WERROR=ON >/dev/null
 cmake --build build -j "$JOBS"
 
 LABEL_EXCLUDE=()
@@ -32,7 +32,8 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== sanitizer build (clang, address,undefined, libFuzzer): unit tests, fuzzing"
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja \
     -DCMAKE_BUILD_TYPE=Debug -DSK_SANITIZE=address,undefined -DSK_FUZZ=ON \
-    -DSK_FUZZ_SECONDS="${SK_FUZZ_SECONDS:-30}" -DSK_BUILD_BENCH=OFF >/dev/null
+    -DSK_FUZZ_SECONDS="${SK_FUZZ_SECONDS:-20}" -DSK_BUILD_BENCH=OFF \
+    -DSK_BUILD_INTEGRATION_TESTS=OFF >/dev/null
   cmake --build build-asan -j "$JOBS"
   (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L unit)

@@ -8,6 +8,14 @@
 //                         private_kib = its private pages (smaps_rollup)
 //   BM_AllocateRoundTrip  one-device Allocate over the unix socket; counters
 //                         p50_us / p99_us over all iterations
+//   BM_AllocateGrpcFloor  the floor under it: the same Allocate call, over a
+//                         unix socket, to a gRPC server in this process that
+//                         answers an empty AllocateResponse (transport and
+//                         protobuf only, no plugin work)
+//   BM_IdleCpu            the registered plugin left alone with 2048 VFs for
+//                         SK_DP_IDLE_SECONDS (default 60): counter cpu_pct =
+//                         its user+system CPU over that time, in percent of
+//                         one core (target < 0.1; the floor is 0)
 //
 //   BM_EventToListAndWatch
 //                         in process (the kernel-event seam needs it): the
@@ -24,16 +32,21 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "deviceplugin/v1beta1/api.grpc.pb.h"
 #include "spdlog/spdlog.h"
 #include <benchmark/benchmark.h>
+#include <grpcpp/grpcpp.h>
 
 #include "lib/deviceplugin/daemon.h"
 #include "tests/testing/fake_event_source.h"
@@ -203,6 +216,104 @@ BENCHMARK(BM_AllocateRoundTrip)
     ->UseManualTime()
     ->Iterations(2000)
     ->Unit(benchmark::kMicrosecond);
+
+// An Allocate that does nothing: what any gRPC device plugin pays per call.
+class EmptyAllocate final : public v1beta1::DevicePlugin::Service {
+  grpc::Status Allocate(grpc::ServerContext*, const v1beta1::AllocateRequest*,
+                        v1beta1::AllocateResponse* resp) override {
+    resp->add_container_responses();
+    return grpc::Status::OK;
+  }
+};
+
+void BM_AllocateGrpcFloor(benchmark::State& state) {
+  const Fixture& fx = ScaleFixture();
+  sk::testing::TempDir work;
+  const std::string addr = "unix:" + (work / "floor.sock").string();
+  EmptyAllocate service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(addr, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) return state.SkipWithError("floor server failed to start");
+  auto stub = v1beta1::DevicePlugin::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  std::vector<double> us;
+  size_t i = 0;
+  for (auto _ : state) {
+    v1beta1::AllocateRequest req;
+    req.add_container_requests()->add_devices_ids(fx.vfs[i++ % fx.vfs.size()]);
+    v1beta1::AllocateResponse resp;
+    grpc::ClientContext ctx;
+    auto t0 = std::chrono::steady_clock::now();
+    grpc::Status st = stub->Allocate(&ctx, req, &resp);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!st.ok()) return state.SkipWithError("floor Allocate failed");
+    double d = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(d);
+    us.push_back(d * 1e6);
+  }
+  server->Shutdown();
+  std::sort(us.begin(), us.end());
+  state.counters["p50_us"] = us[us.size() / 2];
+  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+}
+BENCHMARK(BM_AllocateGrpcFloor)
+    ->UseManualTime()
+    ->Iterations(2000)
+    ->Unit(benchmark::kMicrosecond);
+
+// utime + stime of `pid` in clock ticks (/proc/<pid>/stat fields 14 and 15).
+long CpuTicks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: count from its closing ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  long utime = -1, stime = -1;
+  for (int f = 3; f <= 15 && rest >> field; ++f) {
+    if (f == 14) utime = std::stol(field);
+    if (f == 15) stime = std::stol(field);
+  }
+  return utime < 0 || stime < 0 ? -1 : utime + stime;
+}
+
+void BM_IdleCpu(benchmark::State& state) {
+  const Fixture& fx = ScaleFixture();
+  const char* env = std::getenv("SK_DP_IDLE_SECONDS");
+  const int seconds = env ? std::max(1, std::atoi(env)) : 60;
+  double pct = 0;
+  for (auto _ : state) {
+    sk::testing::TempDir work;
+    auto kubelet = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
+    if (!kubelet.ok()) return state.SkipWithError("stand-in failed");
+    auto plugin = Spawn(fx.dir.path(), work.path());
+    if (!(*kubelet)
+             ->WaitForDevices(kResource, fx.vfs.size(), absl::Seconds(20))
+             .ok()) {
+      return state.SkipWithError("not registered");
+    }
+    // Settle (start-up threads finish), then measure the idle window.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const long t0 = CpuTicks(plugin->pid);
+    auto w0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    const long t1 = CpuTicks(plugin->pid);
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - w0)
+            .count();
+    if (t0 < 0 || t1 < 0) return state.SkipWithError("no /proc/<pid>/stat");
+    state.SetIterationTime(wall);
+    pct = static_cast<double>(t1 - t0) /
+          static_cast<double>(::sysconf(_SC_CLK_TCK)) / wall * 100.0;
+  }
+  state.counters["cpu_pct"] = pct;
+  state.counters["idle_s"] = seconds;
+}
+BENCHMARK(BM_IdleCpu)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 
 // Health of `id` in the stand-in's latest list for kResource; "" if absent.
 std::string HealthOf(sk::deviceplugin::KubeletStandIn& k,

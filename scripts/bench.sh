@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark program in bench/ (discovery, device plugin, CNI in
-# netdevice and vfio mode) with repetitions and prints one table: each
+# Runs every benchmark program in bench/ (discovery; device plugin start,
+# RSS, Allocate, idle CPU and event latency; CNI in netdevice and vfio mode;
+# the meta-plugin's pod ADD+DEL and daemon RSS) with repetitions and prints one table: each
 # figure's median over the repetitions, its spread ((max - min) / median),
 # the floor or peer measured in the same run and the ratio to it. The CNI
 # benchmark's deterministic syscall / netlink counts follow the table.
@@ -10,8 +11,9 @@
 # Refuses to run (exit 2) when the 1-minute load average exceeds
 # SK_BENCH_MAX_LOAD (default 0.5 x cores): a busy machine makes every figure
 # a measurement of the neighbours. --force runs anyway and flags the table.
-# cni_bench needs root (network namespaces); without it its rows are
-# skipped. Builds only the benchmark targets (never `all`).
+# cni_bench and netattach_bench need root (network namespaces); without it
+# their rows are skipped. SK_DP_IDLE_SECONDS (default 60) is the device
+# plugin's idle window. Builds only the benchmark targets (never `all`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +46,7 @@ if [ "$BUSY" = 1 ] && [ "$FORCE" = 0 ]; then
   exit 2
 fi
 
-PROGRAMS=(discovery_bench deviceplugin_bench cni_bench)
+PROGRAMS=(discovery_bench deviceplugin_bench cni_bench netattach_bench)
 if [ "$DO_BUILD" = 1 ]; then
   if [ ! -f "$BUILD/build.ninja" ]; then
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -60,11 +62,20 @@ for p in "${PROGRAMS[@]}"; do
     echo "bench.sh: $bin not built; skipped" >&2
     continue
   fi
-  if [ "$p" = cni_bench ] && [ "$(id -u)" != 0 ]; then
-    echo "bench.sh: cni_bench needs root; skipped" >&2
+  if { [ "$p" = cni_bench ] || [ "$p" = netattach_bench ]; } && [ "$(id -u)" != 0 ]; then
+    echo "bench.sh: $p needs root; skipped" >&2
     continue
   fi
   echo "== $p ($REPS repetitions)" >&2
+  if [ "$p" = netattach_bench ]; then
+    # Not a Google Benchmark program: one run = 50 interleaved pod cycles and
+    # the RSS figures; repeated like the others, its text kept per run.
+    for r in $(seq "$REPS"); do
+      "$bin" 50 >"$OUT/$p.$r.txt" 2>>"$OUT/$p.err" ||
+        echo "bench.sh: $p failed (see its output)" >&2
+    done
+    continue
+  fi
   "$bin" --benchmark_repetitions="$REPS" \
     --benchmark_out="$OUT/$p.json" --benchmark_out_format=json \
     >"$OUT/$p.txt" 2>"$OUT/$p.err" || echo "bench.sh: $p failed (see its output)" >&2
@@ -83,8 +94,20 @@ REF = {
     "BM_SriovAddDel": "BM_KernelNetnsMoveFloor",
     "BM_GoHostDeviceAddDel": "BM_KernelNetnsMoveFloor",
     "BM_SriovVfioAddDel": "BM_ExecTrueFloor",
+    # Start: the discovery every start must do (discovery_bench, same run).
+    "BM_StartToRegistered": "BM_Discover/vfs:2048/threads:0",
+    "BM_AllocateRoundTrip": "BM_AllocateGrpcFloor",
+    "BM_AllocateRoundTrip [p50_us]": "BM_AllocateGrpcFloor [p50_us]",
+    "BM_AllocateRoundTrip [p99_us]": "BM_AllocateGrpcFloor [p99_us]",
+    "netattach pod ADD+DEL via the meta-plugin": "netattach macvlan ADD+DEL exec'd directly",
+    "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }
 PEER = {"BM_SriovAddDel": "BM_GoHostDeviceAddDel"}
+# Figures whose floor is zero: the issue's target instead of a ratio.
+TARGET = {
+    "BM_IdleCpu [cpu_pct]": "target < 0.1 % of a core (floor 0)",
+    "BM_EventToListAndWatch [p50_ms]": "target < 50 ms",
+}
 SKIP_COUNTERS = {"vfs", "devices", "threads"}
 
 rows = {}  # key -> (unit, [values])
@@ -105,13 +128,33 @@ for prog in ("discovery_bench", "deviceplugin_bench", "cni_bench"):
         for k, v in b.items():
             if k in SKIP_COUNTERS or not isinstance(v, (int, float)):
                 continue
-            if k.endswith("_us") or k.endswith("_kib") or k.endswith("_kb"):
+            if k.endswith(("_us", "_ms", "_kib", "_kb", "_pct")):
                 figures.append((name + " [" + k + "]", k.split("_")[-1], v))
         for key, unit, v in figures:
             if key not in rows:
                 rows[key] = (unit, [])
                 order.append(key)
             rows[key][1].append(float(v))
+
+# netattach_bench prints text; one figure per run.
+NETATTACH = [
+    (r"via sriov-netattach \+ daemon : +([\d.]+)", "netattach pod ADD+DEL via the meta-plugin", "ms"),
+    (r"macvlan exec'd directly +: +([\d.]+)", "netattach macvlan ADD+DEL exec'd directly", "ms"),
+    (r"VmRSS: (\d+) KiB with empty caches", "netattachd RSS, empty caches", "kib"),
+    (r"KiB with empty caches, (\d+) KiB with 5000", "netattachd RSS, 5000 NADs + 500 pods cached", "kib"),
+]
+for fname in sorted(os.listdir(out)):
+    if not re.fullmatch(r"netattach_bench\.\d+\.txt", fname):
+        continue
+    text = open(os.path.join(out, fname)).read()
+    for rx, key, unit in NETATTACH:
+        m = re.search(rx, text)
+        if not m:
+            continue
+        if key not in rows:
+            rows[key] = (unit, [])
+            order.append(key)
+        rows[key][1].append(float(m.group(1)))
 
 def med(key):
     return statistics.median(rows[key][1])
@@ -132,7 +175,8 @@ for key in order:
         if r and r in rows and med(r) > 0:
             ref += ("; " if ref else "") + f"{r} {med(r):.2f} {rows[r][0]}"
             ratio += ("/" if ratio else "") + f"{m / med(r):.2f}x"
-    print(f"{key:<48} {m:>8.2f} {unit:<2} {spread:>6.1f}%  {ref or '-':<34} {ratio or '-':>6}{flag}")
+    ref = ref or TARGET.get(key, "-")
+    print(f"{key:<48} {m:>8.2f} {unit:<2} {spread:>6.1f}%  {ref:<34} {ratio or '-':>6}{flag}")
 print(f"(median and spread over the repetitions; load average {load}, threshold {max_load})")
 EOF
 

@@ -392,246 +392,315 @@ absl::StatusOr<NetworkRef> ParseNetworkName(std::string_view network_name,
   return ref;
 }
 
-std::vector<Cause> ValidateVmi(const Vmi& vmi) {
+namespace {
+
+// KubeVirt's admission rules for what this project renders (kubevirt
+// pkg/network/admitter): each rule is one function that appends its causes;
+// ValidateVmi runs them in table order, so causes come out in the order
+// KubeVirt reports them.
+struct Admission {
+  explicit Admission(const Vmi& v)
+      : vmi(v),
+        spec(v.source_kind == "VirtualMachine" ? "spec.template.spec"
+                                               : "spec") {}
+  const Vmi& vmi;
+  const std::string spec;
   std::vector<Cause> causes;
-  const bool vm = vmi.source_kind == "VirtualMachine";
-  const std::string spec = vm ? "spec.template.spec" : "spec";
-  auto ifield = [&](size_t i, std::string_view f) {
+  // Filled by the name rules, read by the later ones.
+  std::map<std::string, size_t> iface_index, net_index;
+  // Filled while the per-interface rules run (uniqueness across interfaces).
+  std::map<int64_t, std::string> boot_orders;
+  std::map<std::string, std::string> guest_pci;
+
+  std::string ifield(size_t i, std::string_view f) const {
     return sk::StrCat(spec, ".domain.devices.interfaces[", i, "]",
                       f.empty() ? "" : ".", f);
-  };
-  auto nfield = [&](size_t i, std::string_view f) {
+  }
+  std::string nfield(size_t i, std::string_view f) const {
     return sk::StrCat(spec, ".networks[", i, "]", f.empty() ? "" : ".", f);
-  };
-  auto add = [&](std::string field, std::string msg) {
+  }
+  void add(std::string field, std::string msg) {
     causes.push_back({std::move(field), std::move(msg)});
-  };
+  }
+};
 
-  // Rule 2: names (interfaces).
-  std::map<std::string, size_t> iface_index;
-  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
-    const Interface& iface = vmi.interfaces[i];
+// Rule 2: interface names are well-formed and unique.
+void InterfaceNames(Admission& a) {
+  for (size_t i = 0; i < a.vmi.interfaces.size(); ++i) {
+    const Interface& iface = a.vmi.interfaces[i];
     if (!ValidName(iface.name)) {
-      add(ifield(i, "name"),
-          sk::StrCat("Network interface name \"", iface.name,
-                     "\" can only contain alphabetical characters, numbers, "
-                     "dashes (-) or underscores (_)"));
+      a.add(a.ifield(i, "name"),
+            sk::StrCat("Network interface name \"", iface.name,
+                       "\" can only contain alphabetical characters, numbers, "
+                       "dashes (-) or underscores (_)"));
     }
-    auto [it, fresh] = iface_index.emplace(iface.name, i);
+    auto [it, fresh] = a.iface_index.emplace(iface.name, i);
     if (!fresh) {
-      add(ifield(i, "name"),
-          sk::StrCat("Duplicate interface name '", iface.name,
-                     "': already used by interfaces[", it->second, "]"));
+      a.add(a.ifield(i, "name"),
+            sk::StrCat("Duplicate interface name '", iface.name,
+                       "': already used by interfaces[", it->second, "]"));
     }
   }
-  // Rule 1: binding methods.
-  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
-    const Interface& iface = vmi.interfaces[i];
+}
+
+// Rule 1: exactly one binding method, none of the discontinued ones.
+void BindingMethods(Admission& a) {
+  for (size_t i = 0; i < a.vmi.interfaces.size(); ++i) {
+    const Interface& iface = a.vmi.interfaces[i];
     for (const char* gone : {"slirp", "macvtap", "passt"}) {
       if (iface.has_binding(gone)) {
         std::string g = gone;
         g[0] = absl::ascii_toupper(static_cast<unsigned char>(g[0]));
-        add(ifield(i, gone),
-            sk::StrCat(g,
-                       " interface support has been discontinued since "
-                       "v1.3 (interface \"",
-                       iface.name, "\")"));
+        a.add(a.ifield(i, gone),
+              sk::StrCat(g,
+                         " interface support has been discontinued since "
+                         "v1.3 (interface \"",
+                         iface.name, "\")"));
       }
     }
     if (iface.bindings.size() != 1) {
-      add(ifield(i, ""),
-          sk::StrCat("logical ", iface.name,
-                     " interface must have exactly one binding method or "
-                     "binding plugin (has ",
-                     iface.bindings.empty()
-                         ? std::string("none")
-                         : absl::StrJoin(iface.bindings, ", "),
-                     ")"));
+      a.add(a.ifield(i, ""),
+            sk::StrCat("logical ", iface.name,
+                       " interface must have exactly one binding method or "
+                       "binding plugin (has ",
+                       iface.bindings.empty()
+                           ? std::string("none")
+                           : absl::StrJoin(iface.bindings, ", "),
+                       ")"));
     }
   }
-  // Rule 3: network sources; rule 2: network names.
-  std::map<std::string, size_t> net_index;
-  int pod_networks = 0, multus_defaults = 0;
-  for (size_t i = 0; i < vmi.networks.size(); ++i) {
-    const Network& n = vmi.networks[i];
+}
+
+// Rules 2 and 3 for networks: names well-formed and unique, exactly one
+// source, a well-formed Multus network name.
+void NetworkNamesAndSources(Admission& a) {
+  for (size_t i = 0; i < a.vmi.networks.size(); ++i) {
+    const Network& n = a.vmi.networks[i];
     if (!ValidName(n.name)) {
-      add(nfield(i, "name"),
-          sk::StrCat("Network name \"", n.name,
-                     "\" can only contain alphabetical characters, numbers, "
-                     "dashes (-) or underscores (_)"));
+      a.add(a.nfield(i, "name"),
+            sk::StrCat("Network name \"", n.name,
+                       "\" can only contain alphabetical characters, numbers, "
+                       "dashes (-) or underscores (_)"));
     }
-    auto [it, fresh] = net_index.emplace(n.name, i);
+    auto [it, fresh] = a.net_index.emplace(n.name, i);
     if (!fresh) {
-      add(nfield(i, "name"),
-          sk::StrCat("Duplicate network name '", n.name,
-                     "': already used by networks[", it->second, "]"));
+      a.add(a.nfield(i, "name"),
+            sk::StrCat("Duplicate network name '", n.name,
+                       "': already used by networks[", it->second, "]"));
     }
     if (n.source_count() == 0) {
-      add(nfield(i, ""),
-          sk::StrCat("network \"", n.name, "\" should have a network type"));
+      a.add(a.nfield(i, ""),
+            sk::StrCat("network \"", n.name, "\" should have a network type"));
     } else if (n.source_count() > 1) {
-      add(nfield(i, ""), sk::StrCat("network \"", n.name,
-                                    "\" should have only one network type"));
+      a.add(a.nfield(i, ""),
+            sk::StrCat("network \"", n.name,
+                       "\" should have only one network type"));
     }
-    if (n.pod) ++pod_networks;
-    if (n.multus) {
-      if (n.multus_default) ++multus_defaults;
-      if (n.multus_network_name.empty()) {
-        add(nfield(i, "multus.networkName"),
+    if (!n.multus) continue;
+    if (n.multus_network_name.empty()) {
+      a.add(a.nfield(i, "multus.networkName"),
             sk::StrCat("CNI delegating plugin must have a networkName "
                        "(network \"",
                        n.name, "\")"));
-      } else if (auto ref = ParseNetworkName(n.multus_network_name, "default");
-                 !ref.ok()) {
-        add(nfield(i, "multus.networkName"),
+    } else if (auto ref = ParseNetworkName(n.multus_network_name, "default");
+               !ref.ok()) {
+      a.add(a.nfield(i, "multus.networkName"),
             std::string(ref.status().message()));
-      }
     }
+  }
+}
+
+// Rule 3: at most one pod network, at most one Multus default, not both.
+void DefaultNetworkCounts(Admission& a) {
+  int pod_networks = 0, multus_defaults = 0;
+  for (const Network& n : a.vmi.networks) {
+    if (n.pod) ++pod_networks;
+    if (n.multus && n.multus_default) ++multus_defaults;
   }
   if (pod_networks > 1) {
-    add(spec + ".networks",
-        sk::StrCat("more than one pod network is defined (", pod_networks,
-                   "); at most one network may use pod: {}"));
+    a.add(a.spec + ".networks",
+          sk::StrCat("more than one pod network is defined (", pod_networks,
+                     "); at most one network may use pod: {}"));
   }
   if (multus_defaults > 1) {
-    add(spec + ".networks", "Multus CNI should only have one default network");
+    a.add(a.spec + ".networks",
+          "Multus CNI should only have one default network");
   }
   if (pod_networks > 0 && multus_defaults > 0) {
-    add(spec + ".networks",
-        "Pod network cannot be defined when Multus default network is "
-        "defined");
+    a.add(a.spec + ".networks",
+          "Pod network cannot be defined when Multus default network is "
+          "defined");
   }
-  // Rule 2: 1:1 mapping.
-  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
-    if (!net_index.count(vmi.interfaces[i].name)) {
-      add(ifield(i, "name"),
-          sk::StrCat("'", vmi.interfaces[i].name,
-                     "' not found: no network of that name in ", spec,
-                     ".networks"));
-    }
-  }
-  for (size_t i = 0; i < vmi.networks.size(); ++i) {
-    if (!iface_index.count(vmi.networks[i].name)) {
-      add(nfield(i, "name"),
-          sk::StrCat("'", vmi.networks[i].name,
-                     "' not found: no interface of that name in ", spec,
-                     ".domain.devices.interfaces"));
-    }
-  }
+}
 
-  // Rules 4-7 per interface.
-  std::map<int64_t, std::string> boot_orders;
-  for (size_t i = 0; i < vmi.disks.size(); ++i) {
-    const Disk& d = vmi.disks[i];
-    if (d.boot_order.has_value() && *d.boot_order > 0) {
-      boot_orders.emplace(*d.boot_order,
-                          sk::StrCat(spec, ".domain.devices.disks[", i, "]"));
+// Rule 2: interfaces and networks match one to one by name.
+void OneToOne(Admission& a) {
+  for (size_t i = 0; i < a.vmi.interfaces.size(); ++i) {
+    if (!a.net_index.count(a.vmi.interfaces[i].name)) {
+      a.add(a.ifield(i, "name"),
+            sk::StrCat("'", a.vmi.interfaces[i].name,
+                       "' not found: no network of that name in ", a.spec,
+                       ".networks"));
     }
   }
-  std::map<std::string, std::string> guest_pci;
-  for (size_t i = 0; i < vmi.interfaces.size(); ++i) {
-    const Interface& iface = vmi.interfaces[i];
-    const Network* net = vmi.FindNetwork(iface.name);
-    const bool sriov = iface.has_binding("sriov");
-    // Rule 4.
-    if (!iface.state.empty()) {
-      if (iface.state != "up" && iface.state != "down" &&
-          iface.state != "absent") {
-        add(ifield(i, "state"),
-            sk::StrCat("interface \"", iface.name, "\" has invalid state \"",
-                       iface.state, "\" (want up, down or absent)"));
-      } else if (sriov && iface.state != "absent") {
-        add(ifield(i, "state"),
-            sk::StrCat("\"", iface.name, "\" interface's state \"", iface.state,
-                       "\" is not supported for SR-IOV NICs"));
-      } else if (iface.state == "absent" && !iface.has_binding("bridge")) {
-        add(ifield(i, "state"),
-            sk::StrCat(
-                "\"", iface.name,
-                "\" interface's state \"absent\" is supported only "
-                "for bridge binding (hot-unplug)",
-                sriov ? "; SR-IOV interfaces cannot be hot-unplugged" : ""));
-      }
+  for (size_t i = 0; i < a.vmi.networks.size(); ++i) {
+    if (!a.iface_index.count(a.vmi.networks[i].name)) {
+      a.add(a.nfield(i, "name"),
+            sk::StrCat("'", a.vmi.networks[i].name,
+                       "' not found: no interface of that name in ", a.spec,
+                       ".domain.devices.interfaces"));
     }
-    // Rule 5.
-    if (!iface.mac_address.empty()) {
-      unsigned char first = 0;
-      if (!ParseMac(iface.mac_address, &first)) {
-        add(ifield(i, "macAddress"),
-            sk::StrCat("interface ", iface.name, " has malformed MAC address (",
-                       iface.mac_address, ")."));
-      } else if (sriov && (first & 1)) {
-        add(ifield(i, "macAddress"),
-            sk::StrCat("SR-IOV interface ", iface.name, " has MAC address (",
-                       iface.mac_address,
-                       ") with the multicast bit set; a VF MAC must be "
-                       "unicast"));
-      }
-    }
-    if (!iface.pci_address.empty()) {
-      if (!ValidGuestPci(iface.pci_address)) {
-        add(ifield(i, "pciAddress"),
-            sk::StrCat("interface ", iface.name, " has malformed PCI address (",
-                       iface.pci_address, ")."));
-      } else {
-        std::string key = absl::AsciiStrToLower(iface.pci_address);
-        auto [it, fresh] = guest_pci.emplace(key, iface.name);
-        if (!fresh) {
-          add(ifield(i, "pciAddress"),
-              sk::StrCat("interface ", iface.name, " PCI address (",
-                         iface.pci_address, ") is already used by interface ",
-                         it->second));
-        }
-      }
-    }
-    if (iface.boot_order.has_value()) {
-      if (*iface.boot_order < 1) {
-        add(ifield(i, "bootOrder"),
-            sk::StrCat(ifield(i, "bootOrder"),
-                       " must have a value greater than 0 (got ",
-                       *iface.boot_order, ")"));
-      } else {
-        auto [it, fresh] =
-            boot_orders.emplace(*iface.boot_order, ifield(i, ""));
-        if (!fresh) {
-          add(ifield(i, "bootOrder"),
-              sk::StrCat("Boot order for ", ifield(i, "bootOrder"), " (",
-                         *iface.boot_order,
-                         ") already set for a different device (", it->second,
-                         ")."));
-        }
-      }
-    }
-    if (net == nullptr) continue;
-    // Rule 6.
-    if (iface.has_binding("masquerade") && !net->pod) {
-      add(ifield(i, "masquerade"),
+  }
+}
+
+// Rule 4: link state values, and which bindings support them.
+void InterfaceState(Admission& a, size_t i) {
+  const Interface& iface = a.vmi.interfaces[i];
+  if (iface.state.empty()) return;
+  const bool sriov = iface.has_binding("sriov");
+  if (iface.state != "up" && iface.state != "down" && iface.state != "absent") {
+    a.add(a.ifield(i, "state"),
+          sk::StrCat("interface \"", iface.name, "\" has invalid state \"",
+                     iface.state, "\" (want up, down or absent)"));
+  } else if (sriov && iface.state != "absent") {
+    a.add(a.ifield(i, "state"),
+          sk::StrCat("\"", iface.name, "\" interface's state \"", iface.state,
+                     "\" is not supported for SR-IOV NICs"));
+  } else if (iface.state == "absent" && !iface.has_binding("bridge")) {
+    a.add(
+        a.ifield(i, "state"),
+        sk::StrCat("\"", iface.name,
+                   "\" interface's state \"absent\" is supported only "
+                   "for bridge binding (hot-unplug)",
+                   sriov ? "; SR-IOV interfaces cannot be hot-unplugged" : ""));
+  }
+}
+
+// Rule 5: MAC syntax; a VF MAC is unicast.
+void InterfaceMac(Admission& a, size_t i) {
+  const Interface& iface = a.vmi.interfaces[i];
+  if (iface.mac_address.empty()) return;
+  unsigned char first = 0;
+  if (!ParseMac(iface.mac_address, &first)) {
+    a.add(a.ifield(i, "macAddress"),
+          sk::StrCat("interface ", iface.name, " has malformed MAC address (",
+                     iface.mac_address, ")."));
+  } else if (iface.has_binding("sriov") && (first & 1)) {
+    a.add(a.ifield(i, "macAddress"),
+          sk::StrCat("SR-IOV interface ", iface.name, " has MAC address (",
+                     iface.mac_address,
+                     ") with the multicast bit set; a VF MAC must be "
+                     "unicast"));
+  }
+}
+
+// Rule 5: guest PCI address syntax and uniqueness.
+void InterfacePciAddress(Admission& a, size_t i) {
+  const Interface& iface = a.vmi.interfaces[i];
+  if (iface.pci_address.empty()) return;
+  if (!ValidGuestPci(iface.pci_address)) {
+    a.add(a.ifield(i, "pciAddress"),
+          sk::StrCat("interface ", iface.name, " has malformed PCI address (",
+                     iface.pci_address, ")."));
+    return;
+  }
+  auto [it, fresh] =
+      a.guest_pci.emplace(absl::AsciiStrToLower(iface.pci_address), iface.name);
+  if (!fresh) {
+    a.add(a.ifield(i, "pciAddress"),
+          sk::StrCat("interface ", iface.name, " PCI address (",
+                     iface.pci_address, ") is already used by interface ",
+                     it->second));
+  }
+}
+
+// Rule 5: boot order positive and unique across disks and interfaces.
+void InterfaceBootOrder(Admission& a, size_t i) {
+  const Interface& iface = a.vmi.interfaces[i];
+  if (!iface.boot_order.has_value()) return;
+  if (*iface.boot_order < 1) {
+    a.add(a.ifield(i, "bootOrder"),
+          sk::StrCat(a.ifield(i, "bootOrder"),
+                     " must have a value greater than 0 (got ",
+                     *iface.boot_order, ")"));
+    return;
+  }
+  auto [it, fresh] = a.boot_orders.emplace(*iface.boot_order, a.ifield(i, ""));
+  if (!fresh) {
+    a.add(
+        a.ifield(i, "bootOrder"),
+        sk::StrCat("Boot order for ", a.ifield(i, "bootOrder"), " (",
+                   *iface.boot_order, ") already set for a different device (",
+                   it->second, ")."));
+  }
+}
+
+// Rule 6: masquerade only on the pod network; SR-IOV never on it.
+void InterfaceNetworkKind(Admission& a, size_t i) {
+  const Interface& iface = a.vmi.interfaces[i];
+  const Network* net = a.vmi.FindNetwork(iface.name);
+  if (net == nullptr) return;  // reported by OneToOne
+  if (iface.has_binding("masquerade") && !net->pod) {
+    a.add(a.ifield(i, "masquerade"),
           sk::StrCat("Masquerade interface only implemented with pod "
                      "network (interface \"",
                      iface.name, "\")"));
-    }
-    if (sriov && net->pod) {
-      add(ifield(i, "sriov"),
+  }
+  if (iface.has_binding("sriov") && net->pod) {
+    a.add(a.ifield(i, "sriov"),
           sk::StrCat("SR-IOV interface \"", iface.name,
                      "\" is connected to the pod network; SR-IOV needs a "
                      "multus network whose NetworkAttachmentDefinition names "
                      "an SR-IOV resource (k8s.v1.cni.cncf.io/resourceName)"));
+  }
+}
+
+// Rules 4-6, per interface in turn (KubeVirt reports them interface by
+// interface).
+constexpr void (*kInterfaceRules[])(Admission&, size_t) = {
+    InterfaceState, InterfaceMac, InterfacePciAddress, InterfaceBootOrder,
+    InterfaceNetworkKind};
+
+void PerInterface(Admission& a) {
+  for (size_t i = 0; i < a.vmi.disks.size(); ++i) {
+    const Disk& d = a.vmi.disks[i];
+    if (d.boot_order.has_value() && *d.boot_order > 0) {
+      a.boot_orders.emplace(
+          *d.boot_order, sk::StrCat(a.spec, ".domain.devices.disks[", i, "]"));
     }
   }
-  // Rule 7.
-  for (size_t i = 0; i < vmi.networks.size(); ++i) {
-    const Network& n = vmi.networks[i];
+  for (size_t i = 0; i < a.vmi.interfaces.size(); ++i) {
+    for (auto rule : kInterfaceRules) rule(a, i);
+  }
+}
+
+// Rule 7: a resourceClaim network needs an sriov or binding-plugin interface.
+void ResourceClaims(Admission& a) {
+  for (size_t i = 0; i < a.vmi.networks.size(); ++i) {
+    const Network& n = a.vmi.networks[i];
     if (!n.resource_claim) continue;
-    const Interface* iface = vmi.FindInterface(n.name);
+    const Interface* iface = a.vmi.FindInterface(n.name);
     if (iface != nullptr && !iface->has_binding("sriov") &&
         !iface->has_binding("binding")) {
-      add(nfield(i, "resourceClaim"),
-          sk::StrCat("network \"", n.name,
-                     "\" with a resourceClaim source requires an sriov or "
-                     "binding plugin interface"));
+      a.add(a.nfield(i, "resourceClaim"),
+            sk::StrCat("network \"", n.name,
+                       "\" with a resourceClaim source requires an sriov or "
+                       "binding plugin interface"));
     }
   }
-  return causes;
+}
+
+constexpr void (*kVmiRules[])(Admission&) = {
+    InterfaceNames,       BindingMethods, NetworkNamesAndSources,
+    DefaultNetworkCounts, OneToOne,       PerInterface,
+    ResourceClaims};
+
+}  // namespace
+
+std::vector<Cause> ValidateVmi(const Vmi& vmi) {
+  Admission a(vmi);
+  for (auto rule : kVmiRules) rule(a);
+  return std::move(a.causes);
 }
 
 absl::Status AdmitVmi(const Vmi& vmi) {

@@ -451,6 +451,31 @@ TEST(AdmissionTest, Rule7ResourceClaimNeedsSriovOrPlugin) {
                           "an sriov or binding plugin interface"));
 }
 
+// The rules run as a table: VMI-wide rules in KubeVirt's order, and the
+// per-interface rules (4-6) interface by interface; every rule's causes are
+// kept (no rule stops the others).
+TEST(AdmissionTest, CausesFromEveryRuleInTableOrder) {
+  Vmi v = Base();
+  v.interfaces[0].bindings.clear();           // rule 1 (interface 0)
+  v.interfaces[0].mac_address = "zz";         // rule 5 (interface 0)
+  v.interfaces[1].state = "sideways";         // rule 4 (interface 1)
+  v.interfaces[1].pci_address = "0000:xx";    // rule 5 (interface 1)
+  v.networks[1].multus_network_name.clear();  // rule 3
+  Network extra;
+  extra.name = "orphan";
+  extra.pod = true;
+  v.networks.push_back(extra);  // rules 2 and 3
+  std::vector<std::string> fields;
+  for (const Cause& c : ValidateVmi(v)) fields.push_back(c.field);
+  EXPECT_THAT(fields,
+              ElementsAre("spec.domain.devices.interfaces[0]",
+                          "spec.networks[1].multus.networkName",
+                          "spec.networks", "spec.networks[2].name",
+                          "spec.domain.devices.interfaces[0].macAddress",
+                          "spec.domain.devices.interfaces[1].state",
+                          "spec.domain.devices.interfaces[1].pciAddress"));
+}
+
 TEST(AdmissionTest, VirtualMachineFieldsUseTemplatePath) {
   Vmi v = Base();
   v.source_kind = "VirtualMachine";

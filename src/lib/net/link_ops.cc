@@ -35,114 +35,152 @@ std::string Describe(const LinkRef& l) {
   return l.name.empty() ? absl::StrCat("ifindex ", l.index) : l.name;
 }
 
+// One row per VF field we read and set (as sd-netlink declares its
+// attribute policies): the IFLA_VF_INFO attribute, how it is encoded from a
+// VfInfo and decoded into one. Dump parsing, request building and request
+// decoding (the fakes') all go through this table. Each decoder returns the
+// VF index the attribute names.
+struct VfFieldCodec {
+  VfField field;
+  const char* name;
+  uint16_t attr;
+  void (*put)(MessageBuilder&, const VfInfo&);
+  absl::StatusOr<uint32_t> (*get)(const Attr&, VfInfo*);
+};
+
+void PutVlan(MessageBuilder& b, const VfInfo& v) {
+  size_t list = b.BeginNested(IFLA_VF_VLAN_LIST);
+  ifla_vf_vlan_info vi{};
+  vi.vf = v.id;
+  vi.vlan = v.vlan;
+  vi.qos = v.qos;
+  vi.vlan_proto = htons(v.vlan_proto);
+  static_assert(sizeof(ifla_vf_vlan_info) == 16);
+  b.PutStruct(IFLA_VF_VLAN_INFO, vi);
+  b.EndNested(list);
+}
+absl::StatusOr<uint32_t> GetVlan(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(AttrList vl, a.Nested());
+  const Attr* vi = vl.Find(IFLA_VF_VLAN_INFO);
+  if (vi == nullptr)
+    return absl::InvalidArgumentError("IFLA_VF_VLAN_LIST without a VLAN_INFO");
+  if (vi->payload.size() != sizeof(ifla_vf_vlan_info))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ifla_vf_vlan_info of ", vi->payload.size(), " bytes, want 16"));
+  SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info x, vi->As<ifla_vf_vlan_info>());
+  v->vlan = x.vlan;
+  v->qos = x.qos;
+  v->vlan_proto = ntohs(x.vlan_proto);
+  return x.vf;
+}
+
+void PutMac(MessageBuilder& b, const VfInfo& v) {
+  ifla_vf_mac m{};
+  m.vf = v.id;
+  std::memcpy(m.mac, v.mac.data(), 6);
+  b.PutStruct(IFLA_VF_MAC, m);
+}
+absl::StatusOr<uint32_t> GetMac(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(ifla_vf_mac x, a.As<ifla_vf_mac>());
+  std::memcpy(v->mac.data(), x.mac, 6);
+  return x.vf;
+}
+
+void PutRate(MessageBuilder& b, const VfInfo& v) {
+  ifla_vf_rate r{};
+  r.vf = v.id;
+  r.min_tx_rate = v.min_tx_rate;
+  r.max_tx_rate = v.max_tx_rate;
+  b.PutStruct(IFLA_VF_RATE, r);
+}
+absl::StatusOr<uint32_t> GetRate(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(ifla_vf_rate x, a.As<ifla_vf_rate>());
+  v->min_tx_rate = x.min_tx_rate;
+  v->max_tx_rate = x.max_tx_rate;
+  return x.vf;
+}
+
+void PutSpoofchk(MessageBuilder& b, const VfInfo& v) {
+  b.PutStruct(IFLA_VF_SPOOFCHK, ifla_vf_spoofchk{v.id, v.spoofchk ? 1u : 0u});
+}
+absl::StatusOr<uint32_t> GetSpoofchk(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk x, a.As<ifla_vf_spoofchk>());
+  v->spoofchk = x.setting != 0;
+  return x.vf;
+}
+
+void PutTrust(MessageBuilder& b, const VfInfo& v) {
+  b.PutStruct(IFLA_VF_TRUST, ifla_vf_trust{v.id, v.trust ? 1u : 0u});
+}
+absl::StatusOr<uint32_t> GetTrust(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(ifla_vf_trust x, a.As<ifla_vf_trust>());
+  v->trust = x.setting != 0;
+  return x.vf;
+}
+
+void PutLinkState(MessageBuilder& b, const VfInfo& v) {
+  b.PutStruct(IFLA_VF_LINK_STATE, ifla_vf_link_state{v.id, v.link_state});
+}
+absl::StatusOr<uint32_t> GetLinkState(const Attr& a, VfInfo* v) {
+  SK_ASSIGN_OR_RETURN(ifla_vf_link_state x, a.As<ifla_vf_link_state>());
+  v->link_state = x.link_state;
+  return x.vf;
+}
+
+// In the order a dump lists them (EncodeLink writes them so).
+constexpr VfFieldCodec kVfCodecs[] = {
+    {VfField::kMac, "mac", IFLA_VF_MAC, PutMac, GetMac},
+    {VfField::kVlan, "vlan", IFLA_VF_VLAN_LIST, PutVlan, GetVlan},
+    {VfField::kRate, "rate", IFLA_VF_RATE, PutRate, GetRate},
+    {VfField::kSpoofchk, "spoofchk", IFLA_VF_SPOOFCHK, PutSpoofchk,
+     GetSpoofchk},
+    {VfField::kTrust, "trust", IFLA_VF_TRUST, PutTrust, GetTrust},
+    {VfField::kLinkState, "link_state", IFLA_VF_LINK_STATE, PutLinkState,
+     GetLinkState},
+};
+
+const VfFieldCodec& CodecOf(VfField f) {
+  for (const VfFieldCodec& c : kVfCodecs) {
+    if (c.field == f) return c;
+  }
+  return kVfCodecs[0];  // unreachable: every VfField has a row
+}
+
+const VfFieldCodec* CodecForAttr(uint16_t attr) {
+  for (const VfFieldCodec& c : kVfCodecs) {
+    if (c.attr == attr) return &c;
+  }
+  return nullptr;
+}
+
+void PutVfField(MessageBuilder& b, VfField field, const VfInfo& v) {
+  CodecOf(field).put(b, v);
+}
+
+// One IFLA_VF_INFO of a dump. Dumps carry more attributes than we set
+// (stats, the legacy IFLA_VF_VLAN, RSS query...): those are skipped, except
+// IFLA_VF_VLAN, read when the kernel sends no IFLA_VF_VLAN_LIST.
 absl::Status ParseVf(const Attr& info_attr, VfInfo* vf) {
   SK_ASSIGN_OR_RETURN(AttrList info, info_attr.Nested());
-  const Attr* mac = info.Find(IFLA_VF_MAC);
-  if (mac == nullptr)
+  if (info.Find(IFLA_VF_MAC) == nullptr)
     return absl::InvalidArgumentError("IFLA_VF_INFO without IFLA_VF_MAC");
-  SK_ASSIGN_OR_RETURN(ifla_vf_mac m, mac->As<ifla_vf_mac>());
-  vf->id = m.vf;
-  std::memcpy(vf->mac.data(), m.mac, 6);
   if (const Attr* a = info.Find(IFLA_VF_VLAN)) {
     SK_ASSIGN_OR_RETURN(ifla_vf_vlan v, a->As<ifla_vf_vlan>());
     vf->vlan = v.vlan;
     vf->qos = v.qos;
   }
-  if (const Attr* a = info.Find(IFLA_VF_VLAN_LIST)) {
-    SK_ASSIGN_OR_RETURN(AttrList list, a->Nested());
-    if (const Attr* vi = list.Find(IFLA_VF_VLAN_INFO)) {
-      SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
-      vf->vlan = v.vlan;
-      vf->qos = v.qos;
-      vf->vlan_proto = ntohs(v.vlan_proto);
+  for (const VfFieldCodec& c : kVfCodecs) {
+    if (const Attr* a = info.Find(c.attr)) {
+      SK_ASSIGN_OR_RETURN(uint32_t id, c.get(*a, vf));
+      if (c.field == VfField::kMac) vf->id = id;
     }
-  }
-  if (const Attr* a = info.Find(IFLA_VF_RATE)) {
-    SK_ASSIGN_OR_RETURN(ifla_vf_rate r, a->As<ifla_vf_rate>());
-    vf->min_tx_rate = r.min_tx_rate;
-    vf->max_tx_rate = r.max_tx_rate;
-  }
-  if (const Attr* a = info.Find(IFLA_VF_SPOOFCHK)) {
-    SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk s, a->As<ifla_vf_spoofchk>());
-    vf->spoofchk = s.setting != 0;
-  }
-  if (const Attr* a = info.Find(IFLA_VF_TRUST)) {
-    SK_ASSIGN_OR_RETURN(ifla_vf_trust t, a->As<ifla_vf_trust>());
-    vf->trust = t.setting != 0;
-  }
-  if (const Attr* a = info.Find(IFLA_VF_LINK_STATE)) {
-    SK_ASSIGN_OR_RETURN(ifla_vf_link_state s, a->As<ifla_vf_link_state>());
-    vf->link_state = s.link_state;
   }
   return absl::OkStatus();
 }
 
-void PutVfField(MessageBuilder& b, VfField field, const VfInfo& v) {
-  switch (field) {
-    case VfField::kVlan: {
-      size_t list = b.BeginNested(IFLA_VF_VLAN_LIST);
-      ifla_vf_vlan_info vi{};
-      vi.vf = v.id;
-      vi.vlan = v.vlan;
-      vi.qos = v.qos;
-      vi.vlan_proto = htons(v.vlan_proto);
-      static_assert(sizeof(ifla_vf_vlan_info) == 16);
-      b.PutStruct(IFLA_VF_VLAN_INFO, vi);
-      b.EndNested(list);
-      break;
-    }
-    case VfField::kMac: {
-      ifla_vf_mac m{};
-      m.vf = v.id;
-      std::memcpy(m.mac, v.mac.data(), 6);
-      b.PutStruct(IFLA_VF_MAC, m);
-      break;
-    }
-    case VfField::kRate: {
-      ifla_vf_rate r{};
-      r.vf = v.id;
-      r.min_tx_rate = v.min_tx_rate;
-      r.max_tx_rate = v.max_tx_rate;
-      b.PutStruct(IFLA_VF_RATE, r);
-      break;
-    }
-    case VfField::kSpoofchk: {
-      ifla_vf_spoofchk s{v.id, v.spoofchk ? 1u : 0u};
-      b.PutStruct(IFLA_VF_SPOOFCHK, s);
-      break;
-    }
-    case VfField::kTrust: {
-      ifla_vf_trust t{v.id, v.trust ? 1u : 0u};
-      b.PutStruct(IFLA_VF_TRUST, t);
-      break;
-    }
-    case VfField::kLinkState: {
-      ifla_vf_link_state s{v.id, v.link_state};
-      b.PutStruct(IFLA_VF_LINK_STATE, s);
-      break;
-    }
-  }
-}
-
 }  // namespace
 
-std::string VfFieldName(VfField f) {
-  switch (f) {
-    case VfField::kVlan:
-      return "vlan";
-    case VfField::kMac:
-      return "mac";
-    case VfField::kRate:
-      return "rate";
-    case VfField::kSpoofchk:
-      return "spoofchk";
-    case VfField::kTrust:
-      return "trust";
-    case VfField::kLinkState:
-      return "link_state";
-  }
-  return "?";
-}
+std::string VfFieldName(VfField f) { return CodecOf(f).name; }
 
 std::string VfFieldNames(const std::vector<VfField>& fields) {
   std::string out;
@@ -206,10 +244,7 @@ Message EncodeLink(const LinkInfo& link, bool with_vfs) {
     size_t list = b.BeginNested(IFLA_VFINFO_LIST);
     for (const VfInfo& vf : link.vfs) {
       size_t info = b.BeginNested(IFLA_VF_INFO);
-      for (VfField f :
-           {VfField::kMac, VfField::kVlan, VfField::kRate, VfField::kSpoofchk,
-            VfField::kTrust, VfField::kLinkState})
-        PutVfField(b, f, vf);
+      for (const VfFieldCodec& c : kVfCodecs) c.put(b, vf);
       b.EndNested(info);
     }
     b.EndNested(list);
@@ -258,65 +293,12 @@ absl::StatusOr<SetVfsRequest> ParseSetVfs(const Message& m) {
   r.pf_index = ifi.ifi_index;
   std::optional<uint32_t> id;
   for (const Attr& a : info.all()) {
-    VfField field;
-    uint32_t vf = 0;
-    switch (a.type) {
-      case IFLA_VF_VLAN_LIST: {
-        SK_ASSIGN_OR_RETURN(AttrList vl, a.Nested());
-        const Attr* vi = vl.Find(IFLA_VF_VLAN_INFO);
-        if (vi == nullptr) return not_one();
-        if (vi->payload.size() != sizeof(ifla_vf_vlan_info))
-          return absl::InvalidArgumentError(absl::StrCat(
-              "ifla_vf_vlan_info of ", vi->payload.size(), " bytes, want 16"));
-        SK_ASSIGN_OR_RETURN(ifla_vf_vlan_info v, vi->As<ifla_vf_vlan_info>());
-        field = VfField::kVlan;
-        vf = v.vf;
-        r.values.vlan = v.vlan;
-        r.values.qos = v.qos;
-        r.values.vlan_proto = ntohs(v.vlan_proto);
-        break;
-      }
-      case IFLA_VF_MAC: {
-        SK_ASSIGN_OR_RETURN(ifla_vf_mac v, a.As<ifla_vf_mac>());
-        field = VfField::kMac;
-        vf = v.vf;
-        std::memcpy(r.values.mac.data(), v.mac, 6);
-        break;
-      }
-      case IFLA_VF_RATE: {
-        SK_ASSIGN_OR_RETURN(ifla_vf_rate v, a.As<ifla_vf_rate>());
-        field = VfField::kRate;
-        vf = v.vf;
-        r.values.min_tx_rate = v.min_tx_rate;
-        r.values.max_tx_rate = v.max_tx_rate;
-        break;
-      }
-      case IFLA_VF_SPOOFCHK: {
-        SK_ASSIGN_OR_RETURN(ifla_vf_spoofchk v, a.As<ifla_vf_spoofchk>());
-        field = VfField::kSpoofchk;
-        vf = v.vf;
-        r.values.spoofchk = v.setting != 0;
-        break;
-      }
-      case IFLA_VF_TRUST: {
-        SK_ASSIGN_OR_RETURN(ifla_vf_trust v, a.As<ifla_vf_trust>());
-        field = VfField::kTrust;
-        vf = v.vf;
-        r.values.trust = v.setting != 0;
-        break;
-      }
-      case IFLA_VF_LINK_STATE: {
-        SK_ASSIGN_OR_RETURN(ifla_vf_link_state v, a.As<ifla_vf_link_state>());
-        field = VfField::kLinkState;
-        vf = v.vf;
-        r.values.link_state = v.link_state;
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("IFLA_VF_INFO attribute type ", a.type,
-                         " is not a VF field we set"));
-    }
+    const VfFieldCodec* codec = CodecForAttr(a.type);
+    if (codec == nullptr)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "IFLA_VF_INFO attribute type ", a.type, " is not a VF field we set"));
+    const VfField field = codec->field;
+    SK_ASSIGN_OR_RETURN(uint32_t vf, codec->get(a, &r.values));
     if (std::find(r.fields.begin(), r.fields.end(), field) != r.fields.end())
       return absl::InvalidArgumentError(
           absl::StrCat("IFLA_VF_INFO sets ", VfFieldName(field), " twice"));

@@ -2,7 +2,8 @@
 # Runs every test tier: installs dependencies (idempotent), checks that every
 # C++ file is clang-formatted (.clang-format), then configures, builds and
 # runs ctest for
-#   1. the main build (g++, -Werror): unit, fuzz replay, integration (root), lab
+#   1. the main build (g++, -Werror): clang-tidy on changed sources, then
+#      unit, fuzz replay, integration (root), lab
 #   2. the sanitizer build (clang, ASan+UBSan, libFuzzer): unit tests, then
 #      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
 # Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 20),
@@ -23,6 +24,9 @@ git ls-files -z -- '*.sh' lab/initramfs/init | xargs -0 shellcheck -x -P SCRIPTD
 echo "== main build (g++, Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSK_WERROR=ON >/dev/null
 cmake --build build -j "$JOBS"
+
+echo "== clang-tidy (the sources the newest commit changes; SK_TIDY_BASE widens it)"
+bash scripts/tidy.sh --build-dir build
 
 LABEL_EXCLUDE=()
 if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE=(-LE lab); fi

@@ -26,10 +26,14 @@
   SK_ASSIGN_OR_RETURN_IMPL_(SK_STATUS_CONCAT_(sk_statusor_, __LINE__), lhs, \
                             rexpr)
 
+// `lhs` is a declaration (`Type name`) and `statusor` a generated name:
+// neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)    \
   auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace sk::internal {
 // Streams a message and aborts in its destructor. Used by SK_CHECK only.

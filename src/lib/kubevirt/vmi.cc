@@ -707,6 +707,7 @@ absl::Status AdmitVmi(const Vmi& vmi) {
   std::vector<Cause> causes = ValidateVmi(vmi);
   if (causes.empty()) return absl::OkStatus();
   std::vector<std::string> parts;
+  parts.reserve(causes.size());
   for (const Cause& c : causes) parts.push_back(c.field + ": " + c.message);
   return absl::InvalidArgumentError(
       sk::StrCat("admission webhook \"virtualmachineinstances-create-validator."

@@ -498,6 +498,7 @@ absl::StatusOr<std::vector<IpPrefix>> LinkOps::ListAddresses(
     const LinkRef& link) {
   SK_ASSIGN_OR_RETURN(std::vector<AddressInfo> infos, ListAddressInfo(link));
   std::vector<IpPrefix> out;
+  out.reserve(infos.size());
   for (const AddressInfo& a : infos) out.push_back(a.prefix);
   return out;
 }

@@ -10,10 +10,13 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -362,6 +365,139 @@ TEST_F(NetattachdTest, DevicesFromPodResourcesHandedOutSortedInOrder) {
   EXPECT_EQ(status[2]["device-info"]["pci"]["pci-address"], "0000:00:0a.3");
   ASSERT_EQ(Shim("DEL").exit_code, 0);
   EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show net2").exit_code, 1);
+}
+
+// The API server dies while the daemon runs, and comes back on the same
+// port with the same CA (its store, like etcd, survives).
+// - ADD while it is down: the pod, its NAD (watch caches), the cluster
+//   network (a NAD lookup that fails falls through to the conf file, as in
+//   Multus; before that fix the ADD failed at "get network \"cluster\"")
+//   and its devices (kubelet checkpoint) need no API answer, so the
+//   delegates run; writing
+//   network-status cannot, so the ADD fails with code 11 (try again later)
+//   naming the API server, as Multus's SetNetworkStatus failure does (the
+//   runtime then calls DEL, which cleans up).
+// - DEL while it is down succeeds and removes the interfaces: a pod's
+//   deletion never waits for the API.
+// - Once the API is back, the informers re-establish their watches, and the
+//   next ADD works and writes network-status.
+TEST_F(NetattachdTest, ApiServerDownThenBackAddRetriesDelNeverBlocks) {
+  StartDaemon();
+  ASSERT_TRUE(api_->WaitForWatches(2, std::chrono::seconds(10)));
+  api_->Stop();
+
+  const auto add_start = std::chrono::steady_clock::now();
+  auto add = Shim("ADD");
+  const auto add_took = std::chrono::steady_clock::now() - add_start;
+  ASSERT_EQ(add.exit_code, 1) << add.stdout_text << Slurp(dir_ / "daemon.log");
+  nlohmann::json err = nlohmann::json::parse(add.stdout_text);
+  EXPECT_EQ(err["code"], 11) << add.stdout_text;
+  const std::string msg = err["msg"].get<std::string>();
+  EXPECT_THAT(msg, HasSubstr("error setting the networks status"));
+  EXPECT_THAT(msg, HasSubstr(std::string("PATCH ") + kPodPath + "/status"));
+  EXPECT_THAT(msg, HasSubstr("cannot connect to " + api_->url()));
+  // Bounded by the client's retries (5 attempts, about 3 s of backoff).
+  EXPECT_LT(add_took, std::chrono::seconds(15));
+  // The runtime's DEL after the failed ADD, API still down.
+  auto del = Shim("DEL");
+  EXPECT_EQ(del.exit_code, 0) << del.stdout_text << Slurp(dir_ / "daemon.log");
+  EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show net1").exit_code, 1);
+  EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show eth0").exit_code, 1);
+
+  ASSERT_TRUE(api_->Restart().ok());
+  // Both informers (pods, NADs) watch again (their backoff is at most a few
+  // seconds after so short an outage).
+  ASSERT_TRUE(api_->WaitForWatches(2, std::chrono::seconds(15)))
+      << Slurp(dir_ / "daemon.log");
+  api_->ClearRequests();
+  auto again = Shim("ADD");
+  ASSERT_EQ(again.exit_code, 0)
+      << again.stdout_text << Slurp(dir_ / "daemon.log");
+  EXPECT_THAT(InPod("link show net1"), HasSubstr(kMac));
+  nlohmann::json status = nlohmann::json::parse((*api_->Get(
+      kPodPath))["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
+                                                    .get<std::string>());
+  ASSERT_EQ(status.size(), 2u) << status.dump();
+  EXPECT_EQ(status[1]["interface"], "net1");
+  // Served from the re-synced caches: the ADD read neither the pod nor its
+  // NAD from the API (the cluster network, no NAD, is looked up and found
+  // in the conf dir), and patched the status.
+  bool patched = false;
+  for (const auto& r : api_->requests()) {
+    if (r.method == "GET") {
+      EXPECT_NE(r.path, kPodPath);
+      EXPECT_THAT(r.path, ::testing::Not(HasSubstr("data-net")));
+    }
+    if (r.method == "PATCH" && r.path == std::string(kPodPath) + "/status")
+      patched = true;
+  }
+  EXPECT_TRUE(patched);
+  EXPECT_EQ(Shim("DEL").exit_code, 0);
+}
+
+// The kubelet dies (SIGKILL leaves its PodResources socket behind) and
+// comes back. While the socket does not answer, an ADD fails with code 11
+// naming it: a socket that exists is the source, and a checkpoint that may
+// be stale is not read instead (multus-cni pkg/kubeletclient). Once a
+// kubelet serves the socket again, the next ADD gets the pod's device.
+TEST_F(NetattachdTest, KubeletDownThenBackFailsNamingTheSocketThenWorks) {
+  const std::filesystem::path dp_dir = dir_ / "dp";
+  std::filesystem::create_directories(dp_dir);
+  pod_resources_socket_ = "podres.sock";
+  const std::filesystem::path podres = dir_ / pod_resources_socket_;
+  auto serve_kubelet = [&](const std::string& endpoint) {
+    auto kubelet = deviceplugin::KubeletStandIn::StartLegacy(dp_dir);
+    EXPECT_TRUE(kubelet.ok()) << kubelet.status();
+    auto plugin = ::sk::testing::FakeDevicePlugin::Start(
+        dp_dir, endpoint, "example.com/sriov_a", {kDevice});
+    EXPECT_TRUE(plugin.ok()) << plugin.status();
+    EXPECT_TRUE(
+        (*kubelet)
+            ->WaitForDevices("example.com/sriov_a", 1, absl::Seconds(10))
+            .ok());
+    EXPECT_TRUE(
+        (*kubelet)
+            ->AllocateFor({"vms", "virt-launcher-a", "uid-a", "compute"},
+                          "example.com/sriov_a", {kDevice})
+            .ok());
+    EXPECT_TRUE((*kubelet)->ServePodResources(podres).ok());
+    return std::make_pair(*std::move(kubelet), *std::move(plugin));
+  };
+  auto first = serve_kubelet("sriov_a.sock");
+  StartDaemon();
+  auto add = Shim("ADD");
+  ASSERT_EQ(add.exit_code, 0) << add.stdout_text << Slurp(dir_ / "daemon.log");
+  ASSERT_EQ(Shim("DEL").exit_code, 0);
+
+  first.second.reset();
+  first.first.reset();
+  if (!std::filesystem::exists(podres)) {
+    // What SIGKILL leaves: a socket file nobody listens on.
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", podres.c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ::close(fd);
+  }
+  auto down = Shim("ADD");
+  ASSERT_EQ(down.exit_code, 1) << down.stdout_text;
+  nlohmann::json err = nlohmann::json::parse(down.stdout_text);
+  EXPECT_EQ(err["code"], 11) << down.stdout_text;
+  EXPECT_THAT(err["msg"].get<std::string>(), HasSubstr(podres.string()));
+  EXPECT_EQ(RunShell("ip -n " + pod_ns_ + " link show net1").exit_code, 1);
+  EXPECT_EQ(Shim("DEL").exit_code, 0);
+
+  auto second = serve_kubelet("sriov_a2.sock");
+  auto back = Shim("ADD");
+  ASSERT_EQ(back.exit_code, 0)
+      << back.stdout_text << Slurp(dir_ / "daemon.log");
+  nlohmann::json status = nlohmann::json::parse((*api_->Get(
+      kPodPath))["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"]
+                                                    .get<std::string>());
+  ASSERT_EQ(status.size(), 2u) << status.dump();
+  EXPECT_EQ(status[1]["device-info"]["pci"]["pci-address"], kDevice);
+  EXPECT_EQ(Shim("DEL").exit_code, 0);
 }
 
 }  // namespace

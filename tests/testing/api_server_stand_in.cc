@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -324,6 +326,8 @@ struct ApiServerStandIn::Impl {
     if (ctx != nullptr) SSL_CTX_free(ctx);
   }
 
+  // Listens on 127.0.0.1:`port` (0: any) and starts the acceptor; the port.
+  absl::StatusOr<int> Listen(int port);
   void AcceptLoop();
   void Serve(int fd);
   bool ReadRequest(Conn& c, HttpRequest* req, int* error_status);
@@ -964,27 +968,49 @@ absl::StatusOr<std::unique_ptr<ApiServerStandIn>> ApiServerStandIn::Start(
   static const unsigned char kSessionContext[] = "sk-api-server-stand-in";
   SSL_CTX_set_session_id_context(ctx, kSessionContext,
                                  sizeof(kSessionContext) - 1);
+  auto server =
+      std::unique_ptr<ApiServerStandIn>(new ApiServerStandIn(std::move(impl)));
+  absl::StatusOr<int> port = server->impl_->Listen(0);
+  if (!port.ok()) return port.status();
+  server->port_ = *port;
+  return server;
+}
+
+absl::StatusOr<int> ApiServerStandIn::Impl::Listen(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("api-server stand-in: socket failed");
-  impl->listen_fd = fd;
+  // The connections a Stop() closed linger in TIME_WAIT on this port.
+  int one = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof(addr);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(fd, 64) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      ::pipe2(impl->wake_pipe, O_CLOEXEC) != 0) {
+      ::pipe2(wake_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
     ::close(fd);
     return absl::InternalError(
-        "api-server stand-in: bind/listen on 127.0.0.1 failed");
+        absl::StrCat("api-server stand-in: bind/listen on 127.0.0.1:", port,
+                     " failed: ", std::strerror(err)));
   }
-  auto server =
-      std::unique_ptr<ApiServerStandIn>(new ApiServerStandIn(std::move(impl)));
-  server->port_ = ntohs(addr.sin_port);
-  Impl* raw = server->impl_.get();
-  raw->acceptor = std::thread([raw] { raw->AcceptLoop(); });
-  return server;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    listen_fd = fd;
+    stopping = false;
+  }
+  acceptor = std::thread([this] { AcceptLoop(); });
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+absl::Status ApiServerStandIn::Restart() {
+  Stop();
+  absl::StatusOr<int> port = impl_->Listen(port_);
+  if (!port.ok()) return port.status();
+  return absl::OkStatus();
 }
 
 ApiServerStandIn::~ApiServerStandIn() { Stop(); }

@@ -86,7 +86,15 @@ class ApiServerStandIn {
   ApiServerStandIn(const ApiServerStandIn&) = delete;
   ApiServerStandIn& operator=(const ApiServerStandIn&) = delete;
 
+  // Closes the listening socket and every connection (watches included)
+  // and joins the threads: to clients, the server is gone. The store is
+  // kept.
   void Stop();
+  // An API server coming back after Stop() (or a crash): listens again on
+  // the same port with the same certificate, serving the kept store (as
+  // kube-apiserver does from etcd: resourceVersions continue). Stops first
+  // when running. Internal when the port cannot be bound again.
+  absl::Status Restart();
   int port() const { return port_; }
   // "https://127.0.0.1:<port>"
   std::string url() const;

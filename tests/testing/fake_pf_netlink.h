@@ -19,8 +19,11 @@
 // Header-only; tests that include it link sk::net.
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -114,9 +117,19 @@ class FakePfNetlink {
 
  private:
   FakeNetlinkSocket::Reply Handle(const netlink::Message& m) {
+    // Processes sharing the state file (forked children, concurrent
+    // delegate runs) take turns: an flock on "<state file>.lock" around the
+    // load, the request and the save.
+    int lock = -1;
+    if (!state_file_.empty()) {
+      lock = ::open((state_file_.string() + ".lock").c_str(),
+                    O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (lock >= 0) ::flock(lock, LOCK_EX);
+    }
     Load();
     FakeNetlinkSocket::Reply r = HandleLoaded(m);
     Save();
+    if (lock >= 0) ::close(lock);
     return r;
   }
 

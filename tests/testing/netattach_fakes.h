@@ -72,9 +72,15 @@ class FakeNadSource : public netattach::NadSource {
     std::lock_guard<std::mutex> l(mu_);
     nads_[ns + "/" + name] = nad;
   }
+  // Every later GetNad fails with `s` (OK: answer again).
+  void FailWith(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    fail_ = std::move(s);
+  }
   absl::StatusOr<nlohmann::json> GetNad(const std::string& ns,
                                         const std::string& name) override {
     std::lock_guard<std::mutex> l(mu_);
+    if (!fail_.ok()) return fail_;
     auto it = nads_.find(ns + "/" + name);
     if (it == nads_.end())
       return absl::NotFoundError(
@@ -86,6 +92,7 @@ class FakeNadSource : public netattach::NadSource {
  private:
   std::mutex mu_;
   std::map<std::string, nlohmann::json> nads_;
+  absl::Status fail_;
 };
 
 class FakeDeviceSource : public netattach::DeviceSource {

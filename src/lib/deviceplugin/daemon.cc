@@ -354,7 +354,13 @@ void Daemon::HandleInotify() {
         ::inotify_rm_watch(inotify_.get(), socket_dir_wd_);
         socket_dir_wd_ = -1;
       }
-      if (ev->wd == config_dir_wd_) {
+      if (ev->wd == config_dir_wd_ &&
+          (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))) {
+        // The config directory itself went away (a watch follows the
+        // inode): watch the path again once it is back (Tick).
+        ::inotify_rm_watch(inotify_.get(), config_dir_wd_);
+        config_dir_wd_ = -1;
+      } else if (ev->wd == config_dir_wd_) {
         if (!loaded_) {
           next_load_ = absl::InfinitePast();
         } else {
@@ -382,6 +388,14 @@ void Daemon::HandleInotify() {
   }
 }
 
+bool Daemon::WatchConfigDir() {
+  config_dir_wd_ =
+      ::inotify_add_watch(inotify_.get(), ConfigDir().c_str(),
+                          IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+                              IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+  return config_dir_wd_ >= 0;
+}
+
 bool Daemon::WatchSocketDir() {
   socket_dir_wd_ =
       ::inotify_add_watch(inotify_.get(), socket_dir_.c_str(),
@@ -403,6 +417,11 @@ void Daemon::Tick() {
       s.server->MarkUnregistered();
       s.next_attempt = absl::InfinitePast();
     }
+  }
+  if (config_dir_wd_ < 0 && WatchConfigDir()) {
+    spdlog::info("watching {} again", ConfigDir().string());
+    // The file may have changed while nobody watched.
+    if (loaded_) reload_at_ = std::min(reload_at_, now);
   }
   if (!loaded_) {
     if (now >= next_load_) {
@@ -483,9 +502,10 @@ absl::Status Daemon::Run() {
     spdlog::warn("inotify on {}: {}; polling until it can be watched",
                  socket_dir_.string(), std::strerror(errno));
   }
-  config_dir_wd_ =
-      ::inotify_add_watch(inotify_.get(), ConfigDir().c_str(),
-                          IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE);
+  if (!WatchConfigDir()) {
+    spdlog::warn("inotify on {}: {}; watching it once it exists",
+                 ConfigDir().string(), std::strerror(errno));
+  }
   if (opts_.server.service.use_cdi) {
     RemoveStaleCdiSpecs(opts_.server.service.cdi_dir);
   }

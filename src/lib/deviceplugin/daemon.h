@@ -183,6 +183,8 @@ class Daemon {
   void HandleInotify();
   // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
   bool WatchSocketDir();
+  // (Re-)adds the watch on ConfigDir(); false while it cannot be watched.
+  bool WatchConfigDir();
   void Publish() ABSL_LOCKS_EXCLUDED(state_mu_);
   void StopAll();
   std::filesystem::path ConfigDir() const;
@@ -210,7 +212,7 @@ class Daemon {
   UniqueFd wake_;                     // eventfd
   std::filesystem::path socket_dir_;  // where the pools' sockets live
   int socket_dir_wd_ = -1;            // -1 while socket_dir_ is not watched
-  int config_dir_wd_ = -1;
+  int config_dir_wd_ = -1;            // -1 while ConfigDir() is not watched
   std::atomic<bool> shutdown_{false};
 
   mutable absl::Mutex state_mu_;

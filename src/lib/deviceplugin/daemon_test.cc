@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -408,6 +410,86 @@ TEST_F(DaemonTest, SocketDirReplacedWhileKubeletIsDownThenRecovers) {
   SK_ASSERT_OK(kubelet->SimulateRestart(/*wipe_sockets=*/false));
   SK_EXPECT_OK(
       kubelet->WaitForRegistrations("intel.com/vfio", before + 1, kWait));
+}
+
+// The device-plugin directory becomes read-only (a bind mount of itself,
+// remounted ro; root ignores permission bits, not a read-only mount) while
+// pool "a" serves, and the config gains pool "b": b's socket cannot be
+// created and is retried, a keeps serving (its socket was bound before, and
+// connecting needs no write), and once the directory is writable again b
+// registers.
+TEST_F(DaemonTest, DevicePluginDirTurningReadOnlyKeepsOtherPoolsAndRetries) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (bind mount)";
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/a", 7, kWait).status());
+
+  const std::string dp = (dir_ / "dp").string();
+  ASSERT_EQ(::mount(dp.c_str(), dp.c_str(), nullptr, MS_BIND, nullptr), 0)
+      << std::strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dp};
+  ASSERT_EQ(::mount(nullptr, dp.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  ASSERT_EQ(::mount(nullptr, dp.c_str(), nullptr,
+                    MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
+            0)
+      << std::strerror(errno);
+  ASSERT_NE(::access(dp.c_str(), W_OK), 0);
+
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"a","selectors":{"pfNames":["$PF0"]}},
+      {"resourceName":"b","selectors":{"pfNames":["$PF1"]}}]})");
+  const std::string sock_b = (dir_ / "dp/intel.com_b.sock").string();
+  ASSERT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 2 &&
+           st.pools[1].last_error.find("Read-only file system") !=
+               std::string::npos;
+  })) << (daemon_->GetState().pools.size() == 2
+              ? daemon_->GetState().pools[1].last_error
+              : "one pool");
+  DaemonState st = daemon_->GetState();
+  EXPECT_THAT(st.pools[1].last_error, HasSubstr("intel.com/b: socket "));
+  EXPECT_THAT(st.pools[1].last_error, HasSubstr(sock_b));
+  EXPECT_FALSE(st.pools[1].serving);
+  EXPECT_FALSE(st.ready());
+  EXPECT_TRUE(st.pools[0].serving);
+  EXPECT_TRUE(st.pools[0].registered);
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/a", {pfs_[0].vfs[0]}));
+  EXPECT_EQ(kubelet->registrations("intel.com/b"), 0);
+
+  ASSERT_EQ(::umount2(dp.c_str(), 0), 0) << std::strerror(errno);
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/b", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  SK_EXPECT_OK(kubelet->Allocate("intel.com/a", {pfs_[0].vfs[1]}));
+}
+
+// The config directory itself is removed and made again (as by a
+// hand-rolled deployment that replaces it): the watch, which followed the
+// old directory's inode, is added again, and the new file is loaded.
+TEST_F(DaemonTest, ConfigDirRemovedAndRecreatedIsWatchedAgain) {
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK(kubelet->WaitForDevices("intel.com/vfio", 7, kWait).status());
+  std::filesystem::remove_all(dir_ / "etc");
+  // The removal itself is a refused reload (no file); the old pool serves.
+  ASSERT_TRUE(
+      WaitFor([&] { return !daemon_->GetState().config_error.empty(); }));
+  EXPECT_THAT(daemon_->GetState().pools, SizeIs(1));
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"vfio","selectors":{"pfNames":["$PF0"]}},
+      {"resourceName":"other","selectors":{"pfNames":["$PF1"]}}]})");
+  SK_EXPECT_OK(kubelet->WaitForDevices("intel.com/other", 7, kWait));
+  EXPECT_TRUE(WaitFor([&] {
+    DaemonState st = daemon_->GetState();
+    return st.pools.size() == 2 && st.config_error.empty();
+  }));
 }
 
 TEST_F(DaemonTest, ShutdownRemovesSocketsDeviceInfoAndCdiSpecs) {

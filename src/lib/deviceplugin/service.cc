@@ -55,6 +55,15 @@ absl::Status CheckIds(
   return absl::OkStatus();
 }
 
+// A request never lists more entries in `field` than the pool has devices
+// (kubelet offers only this pool's devices, each at most once), so a
+// request cannot make us walk or quote an unbounded list.
+absl::Status CheckCount(std::string_view field, int count, size_t pool_size) {
+  if (static_cast<size_t>(count) <= pool_size) return absl::OkStatus();
+  return absl::InvalidArgumentError(sk::StrCat(
+      field, ": ", count, " entries; the pool has ", pool_size, " devices"));
+}
+
 }  // namespace
 
 DevicePluginService::DevicePluginService(Pool pool, sysfs::Sysfs fs,
@@ -140,11 +149,25 @@ grpc::Status DevicePluginService::ListAndWatch(
 grpc::Status DevicePluginService::GetPreferredAllocation(
     grpc::ServerContext*, const v1beta1::PreferredAllocationRequest* req,
     v1beta1::PreferredAllocationResponse*) {
+  const size_t pool_size = pool()->devices.size();
+  if (absl::Status s = CheckCount("container_requests",
+                                  req->container_requests_size(), pool_size);
+      !s.ok()) {
+    return RequestError("GetPreferredAllocation", s);
+  }
   for (int c = 0; c < req->container_requests_size(); ++c) {
     const auto& r = req->container_requests(c);
     std::string field = sk::StrCat("container_requests[", c, "].");
-    absl::Status s = CheckIds(r.available_deviceids(),
-                              field + "available_deviceIDs", nullptr);
+    absl::Status s = CheckCount(field + "available_deviceIDs",
+                                r.available_deviceids_size(), pool_size);
+    if (s.ok()) {
+      s = CheckCount(field + "must_include_deviceIDs",
+                     r.must_include_deviceids_size(), pool_size);
+    }
+    if (s.ok()) {
+      s = CheckIds(r.available_deviceids(), field + "available_deviceIDs",
+                   nullptr);
+    }
     if (s.ok()) {
       s = CheckIds(r.must_include_deviceids(), field + "must_include_deviceIDs",
                    nullptr);
@@ -272,10 +295,10 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
 grpc::Status DevicePluginService::PreStartContainer(
     grpc::ServerContext*, const v1beta1::PreStartContainerRequest* req,
     v1beta1::PreStartContainerResponse*) {
-  if (absl::Status s = CheckIds(req->devices_ids(), "devices_ids", nullptr);
-      !s.ok()) {
-    return RequestError("PreStartContainer", s);
-  }
+  absl::Status s = CheckCount("devices_ids", req->devices_ids_size(),
+                              pool()->devices.size());
+  if (s.ok()) s = CheckIds(req->devices_ids(), "devices_ids", nullptr);
+  if (!s.ok()) return RequestError("PreStartContainer", s);
   return grpc::Status::OK;
 }
 

@@ -35,7 +35,9 @@
 // - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
 // - Every RPC first checks the device IDs it was sent: an ID longer than
 //   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the
-//   pool has or one ID twice, fail with INVALID_ARGUMENT. Messages and log
+//   pool has or one ID twice, a GetPreferredAllocation or PreStartContainer
+//   listing more containers or IDs than the pool has devices, fail with
+//   INVALID_ARGUMENT. Messages and log
 //   lines quote request values through Bounded() (at most 64 bytes each).
 //
 // Thread safety: all RPCs may run concurrently; Stop() and Resend() are

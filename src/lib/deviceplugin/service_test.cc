@@ -117,6 +117,58 @@ TEST_F(ServiceTest, MoreIdsThanThePoolHasOrRepeatedIdsAreRejected) {
             "device ID \"0000:01:10.0\" requested twice");
 }
 
+// GetPreferredAllocation and PreStartContainer list at most as many
+// containers and IDs as the pool has devices (2 here); one more is refused
+// naming the field, before any ID is looked at.
+TEST_F(ServiceTest, PreferredAllocationAndPreStartBoundTheIdCount) {
+  v1beta1::PreferredAllocationRequest pref;
+  auto* c = pref.add_container_requests();
+  for (const char* id : {"0000:01:10.0", "0000:01:10.1"}) {
+    c->add_available_deviceids(id);
+  }
+  c->add_must_include_deviceids("0000:01:10.0");
+  v1beta1::PreferredAllocationResponse pref_resp;
+  EXPECT_TRUE(svc_.GetPreferredAllocation(nullptr, &pref, &pref_resp).ok());
+
+  c->add_available_deviceids("0000:01:10.2");
+  grpc::Status s = svc_.GetPreferredAllocation(nullptr, &pref, &pref_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: container_requests[0]."
+            "available_deviceIDs: 3 entries; the pool has 2 devices");
+
+  v1beta1::PreferredAllocationRequest must;
+  for (int i = 0; i < 3; ++i) {
+    must.add_container_requests()->add_must_include_deviceids("x");
+  }
+  s = svc_.GetPreferredAllocation(nullptr, &must, &pref_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: container_requests: 3 entries; the "
+            "pool has 2 devices");
+  must.mutable_container_requests()->RemoveLast();
+  for (int i = 0; i < 2; ++i) {
+    must.mutable_container_requests(1)->add_must_include_deviceids("y");
+  }
+  s = svc_.GetPreferredAllocation(nullptr, &must, &pref_resp);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: container_requests[1]."
+            "must_include_deviceIDs: 3 entries; the pool has 2 devices");
+
+  v1beta1::PreStartContainerRequest pre;
+  pre.add_devices_ids("0000:01:10.0");
+  pre.add_devices_ids("0000:01:10.1");
+  v1beta1::PreStartContainerResponse pre_resp;
+  EXPECT_TRUE(svc_.PreStartContainer(nullptr, &pre, &pre_resp).ok());
+  // A million IDs (each short, so the length check alone passed them).
+  for (int i = 0; i < 1000000; ++i) pre.add_devices_ids("z");
+  s = svc_.PreStartContainer(nullptr, &pre, &pre_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "resource intel.com/vfio: devices_ids: 1000002 entries; the pool "
+            "has 2 devices");
+}
+
 // UpdatePool replaces the list in place: health shows in DeviceList, a
 // device no longer in the pool is unknown to Allocate, and a snapshot taken
 // before the update is not changed by it.

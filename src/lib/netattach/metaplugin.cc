@@ -257,9 +257,18 @@ absl::StatusOr<NetConfig> MetaPlugin::ResolveNamedNetwork(
     resource = NadResourceName(*nad);
     return c;
   }
-  if (!absl::IsNotFound(nad.status()))
-    return Transient(nad.status(), sk::StrCat("get network \"", netname, "\""));
   absl::StatusOr<NetConfig> c = NetConfigFromDir(call.config.conf_dir, netname);
+  if (!absl::IsNotFound(nad.status())) {
+    // multus-cni getNetDelegate: any failure to read the NAD (the API
+    // server unreachable) falls through to the conf file of that name, so
+    // the cluster network does not depend on the API. Without one, the
+    // API's error is the answer.
+    if (c.ok()) {
+      status_name = c->name;
+      return c;
+    }
+    return Transient(nad.status(), sk::StrCat("get network \"", netname, "\""));
+  }
   if (!c.ok())
     return cni::CniError(
         cni::kCniInvalidConfig,

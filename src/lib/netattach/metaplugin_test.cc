@@ -218,6 +218,28 @@ TEST_F(MetaPluginTest, ApiUnavailableIsTryAgainLater) {
   EXPECT_EQ(pods_.calls(), 3);
 }
 
+// The NADs cannot be read (API server down): the cluster network, a conf
+// file of that name, still runs, as multus-cni getNetDelegate falls
+// through to the conf dir on any error; a network that is only a NAD fails
+// with code 11 naming the API's error.
+TEST_F(MetaPluginTest, NadsUnreadableClusterNetworkFromConfDirStillRuns) {
+  pods_.Put(Pod{"ns1", "pod1", "uid1", {}});
+  nads_.FailWith(absl::UnavailableError("GET ...: cannot connect"));
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+
+  Pod pod{"ns1", "pod2", "uid2", {}};
+  pod.annotations[kNetworksAnnotation] = "net-a";
+  pods_.Put(pod);
+  CniRequest req = Request("ADD");
+  req.env["CNI_ARGS"] = "K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod2";
+  req.env["CNI_CONTAINERID"] = "c2";
+  nlohmann::json err = ErrorOf(mp.Handle(req));
+  EXPECT_EQ(err["code"], 11) << err.dump();
+  EXPECT_THAT(err["msg"].get<std::string>(), HasSubstr("cannot connect"));
+}
+
 TEST_F(MetaPluginTest, NoDeviceLeftNamesPodNetworkAndResource) {
   Pod pod{"ns1", "pod1", "uid1", {}};
   pod.annotations[kNetworksAnnotation] = "net-a@s1, net-a@s2, net-a@s3";

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -407,6 +408,75 @@ TEST_F(NodeDaemonTest, RunSyncsWhenTheNodeGetsTheSelectedLabel) {
           {{"zone", "a"}, {"feature.node.kubernetes.io/sriov", "true"}}}}}});
   EXPECT_TRUE(WaitForState(*server_, daemon_->NodeStatePath(), synced_with(2)));
   EXPECT_EQ(NumVfs(0), 2);
+}
+
+// The API server is down when the daemon starts, comes back (same port,
+// same CA, its store kept as etcd keeps it), goes down again while a policy
+// changes and a resync fails to publish, and comes back again: each time
+// the informers list and watch again and the node state is published.
+TEST_F(NodeDaemonTest, ApiServerDownAndBackPublishesTheNodeState) {
+  std::mutex log_mu;
+  std::vector<std::string> lines;
+  opts_.log = [&](std::string_view line) {
+    std::lock_guard<std::mutex> l(log_mu);
+    lines.emplace_back(line);
+  };
+  auto logged = [&](const std::string& text) {
+    std::lock_guard<std::mutex> l(log_mu);
+    for (const std::string& line : lines)
+      if (line.find(text) != std::string::npos) return true;
+    return false;
+  };
+  opts_.resync = std::chrono::milliseconds(300);
+  opts_.retry = std::chrono::milliseconds(200);
+  daemon_ = std::make_unique<NodeDaemon>(*client_, os_, opts_);
+  server_->Put(PolicyPath("p1"), Policy("p1", 2, pfs_[0].netdev));
+  server_->Stop();
+  std::thread t([&] { EXPECT_THAT(daemon_->Run(), IsOk()); });
+  struct Joiner {
+    NodeDaemon& d;
+    std::thread& t;
+    ~Joiner() {
+      d.Stop();
+      if (t.joinable()) t.join();
+    }
+  } joiner{*daemon_, t};
+  auto synced_with = [this](int n) {
+    return [this, n](json st) {
+      json status = st["status"];
+      return status.is_object() &&
+             status.value("syncStatus", "") == "Succeeded" &&
+             StatusPf(st, 0).value("numVfs", -1) == n;
+    };
+  };
+  // Nothing is applied before the policies could be listed.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!logged("policy watch: ") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(logged("cannot connect to " + server_->url()));
+  EXPECT_EQ(daemon_->sync_count(), 0);
+  EXPECT_EQ(NumVfs(0), 0);
+
+  ASSERT_THAT(server_->Restart(), IsOk());
+  EXPECT_TRUE(WaitForState(*server_, daemon_->NodeStatePath(), synced_with(2)));
+  EXPECT_EQ(NumVfs(0), 2);
+  ASSERT_TRUE(server_->WaitForWatches(2, std::chrono::seconds(10)));
+
+  // Down again: a resync cannot publish and is reported; meanwhile the
+  // policy changes in the store.
+  server_->Stop();
+  server_->Put(PolicyPath("p1"), Policy("p1", 4, pfs_[0].netdev));
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!logged(": Failed: ") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(logged(": Failed: "));
+  EXPECT_EQ(NumVfs(0), 2);  // the change has not been seen
+
+  ASSERT_THAT(server_->Restart(), IsOk());
+  EXPECT_TRUE(WaitForState(*server_, daemon_->NodeStatePath(), synced_with(4)));
+  EXPECT_EQ(NumVfs(0), 4);
+  EXPECT_EQ(json::parse(Config())["resourceList"][0]["resourceName"],
+            "intel_net");
 }
 
 TEST_F(NodeDaemonTest, StopBeforeTheFirstListReturns) {

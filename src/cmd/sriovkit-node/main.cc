@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
     auto client = sk::kube::Client::Create(*std::move(cfg));
     if (!client.ok()) return Fail(client.status());
     sk::sysfs::Sysfs fs(o.sysfs_root);
-    sk::nodeconfig::SysfsNodeOs os(fs);
-    nd::NodeDaemon daemon(**client, os, o);
+    auto os = sk::nodeconfig::MakeHostNodeOs(fs);
+    if (!os.ok()) return Fail(os.status());
+    nd::NodeDaemon daemon(**client, **os, o);
     if (once) {
       nd::SyncResult r = daemon.SyncFromApi();
       for (const std::string& w : r.warnings) o.log("warning: " + w);

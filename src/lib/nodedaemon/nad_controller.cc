@@ -89,7 +89,7 @@ NadReconcileResult NadController::Reconcile(const std::vector<json>& networks) {
     if (ns.empty()) ns = opts_.namespace_name;
     std::string who = sk::StrCat("SriovNetwork ", ns, "/", name);
     absl::StatusOr<nodeconfig::SriovNetwork> net =
-        nodeconfig::ParseSriovNetworkObject(obj, who);
+        nodeconfig::ParseSriovNetworkObject(obj, sk::StrCat(ns, "/", name));
     if (!net.ok()) {
       keep_owners.insert(sk::StrCat(kOwnerRefKindPrefix, ns, "/", name));
       r.errors.push_back(std::string(net.status().message()));

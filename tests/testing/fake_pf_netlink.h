@@ -6,7 +6,9 @@
 //   RTM_GETLINK (by name or index, with or without RTEXT_FILTER_VF) answers
 //   the PF as the kernel encodes it (net::EncodeLink); RTM_SETLINK with one
 //   IFLA_VF_INFO field updates the VF and appends a line to calls();
-//   anything else fails with EOPNOTSUPP. Unknown links fail with ENODEV.
+//   RTM_SETLINK with ifi_change IFF_UP and no attributes sets or clears
+//   IFF_UP ("SetUp <pf> up|down" in calls()); anything else fails with
+//   EOPNOTSUPP. Unknown links fail with ENODEV.
 //
 // FailOnce(field, errno, text) makes the next set of that field fail with
 // the errno and extended-ACK text, as a refusing driver would.
@@ -20,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/file.h>
@@ -80,6 +83,20 @@ class FakePfNetlink {
     Load();
     pfs_.at(pf).vfs.at(v.id) = v;
     Save();
+  }
+  // The PF's IFF_* flags (0 after AddPf: link down).
+  void SetFlags(const std::string& pf, uint32_t flags) {
+    Load();
+    pfs_.at(pf).flags = flags;
+    Save();
+  }
+  uint32_t Flags(const std::string& pf) {
+    Load();
+    return pfs_.at(pf).flags;
+  }
+  // The next RTM_SETLINK IFF_UP fails with `errnum` and `text`.
+  void FailSetUpOnce(int errnum, const std::string& text) {
+    fail_up_ = {errnum, text};
   }
   void FailOnce(net::VfField f, int errnum, const std::string& text) {
     FailTimes(f, 1, errnum, text);
@@ -151,6 +168,28 @@ class FakePfNetlink {
           return std::vector<netlink::Message>{net::EncodeLink(pf, vfs)};
       }
       return KernelError(ENODEV, "");
+    }
+    if (m.type() == RTM_SETLINK) {
+      auto ifi = m.Header<ifinfomsg>();
+      auto attrs = m.Attributes(sizeof(ifinfomsg));
+      if (ifi.ok() && attrs.ok() && ifi->ifi_change == IFF_UP &&
+          attrs->Find(IFLA_VFINFO_LIST) == nullptr) {
+        for (auto& [n, p] : pfs_) {
+          if (p.index != ifi->ifi_index) continue;
+          bool up = (ifi->ifi_flags & IFF_UP) != 0;
+          std::string line = absl::StrCat("SetUp ", n, up ? " up" : " down");
+          if (fail_up_) {
+            auto f = *fail_up_;
+            fail_up_.reset();
+            AppendCall(line + " -> errno " + std::to_string(f.first));
+            return KernelError(f.first, f.second);
+          }
+          p.flags = up ? (p.flags | IFF_UP) : (p.flags & ~uint32_t{IFF_UP});
+          AppendCall(line);
+          return std::vector<netlink::Message>{};
+        }
+        return KernelError(ENODEV, "");
+      }
     }
     auto req = net::ParseSetVfs(m);
     if (!req.ok())
@@ -241,6 +280,10 @@ class FakePfNetlink {
       }
     }
     line += suffix;
+    AppendCall(line);
+  }
+
+  void AppendCall(const std::string& line) {
     if (state_file_.empty()) {
       calls_.push_back(line);
     } else {
@@ -260,6 +303,7 @@ class FakePfNetlink {
       pf.name = name;
       pf.index = p["index"];
       pf.mtu = p["mtu"];
+      pf.flags = p.value("flags", 0u);
       pf.num_vf = p["num_vf"].get<uint32_t>();
       for (auto& v : p["vfs"]) {
         net::VfInfo vf;
@@ -299,6 +343,7 @@ class FakePfNetlink {
       }
       j[name] = {{"index", pf.index},
                  {"mtu", pf.mtu},
+                 {"flags", pf.flags},
                  {"num_vf", pf.num_vf.value_or(0)},
                  {"vfs", vfs}};
     }
@@ -313,6 +358,7 @@ class FakePfNetlink {
   std::map<net::VfField, std::pair<int, std::pair<int, std::string>>> fail_;
   std::map<net::VfField, std::pair<int, std::string>> fail_always_;
   std::vector<std::string> calls_;
+  std::optional<std::pair<int, std::string>> fail_up_;
 };
 
 }  // namespace sk::testing

@@ -1,10 +1,12 @@
-// sriovkit-node: the SR-IOV config daemon (one per node). Glue only: flags
-// -> DaemonOptions -> NodeDaemon::Run (or one SyncFromApi with --once),
-// until SIGTERM/SIGINT. See docs/nodeconfig.md "The node daemon".
+// sriovkit-node: the SR-IOV config daemon (one per node), or with
+// --controller the leader-elected SriovNetwork -> NAD controller. Glue only:
+// flags -> options -> NodeDaemon::Run (or one SyncFromApi with --once) or
+// ElectedNadController::Run, until SIGTERM/SIGINT. See docs/nodeconfig.md.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -14,9 +16,11 @@
 #include <CLI/CLI.hpp>
 
 #include "lib/base/exit_code.h"
+#include "lib/base/strings.h"
 #include "lib/kube/client.h"
 #include "lib/kube/kubeconfig.h"
 #include "lib/nodedaemon/daemon.h"
+#include "lib/nodedaemon/nad_controller.h"
 #include "lib/sysfs/sysfs.h"
 
 namespace {
@@ -32,6 +36,23 @@ std::string DefaultNodeName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
   return buf;
+}
+
+// Runs `r` until SIGTERM/SIGINT (blocked in `set`) stops it.
+template <typename Runner>
+int RunUntilSignal(sigset_t set, Runner& r) {
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::cerr << "sriovkit-node: signal " << sig << ": stopping\n";
+    r.Stop();
+  });
+  absl::Status s = r.Run();
+  // Run only returns after Stop(), i.e. after the signal thread ran, unless
+  // it failed at start: then wake the signal thread ourselves.
+  if (!s.ok()) pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  return s.ok() ? sk::kExitOk : Fail(s);
 }
 
 }  // namespace
@@ -53,12 +74,16 @@ int main(int argc, char** argv) {
     app.add_option("--namespace", o.namespace_name,
                    "Where the operator's objects live")
         ->capture_default_str();
+    bool controller = false;
+    app.add_flag("--controller", controller,
+                 "Run the SriovNetwork -> NAD controller (leader-elected on "
+                 "the Lease sriovkit-nad-controller) instead of the daemon");
     app.add_option("--device-plugin-config", o.device_plugin_config,
-                   "The device plugin's config.json, written when it changes")
-        ->required();
+                   "The device plugin's config.json, written when it changes "
+                   "(required without --controller)");
     app.add_option("--state-dir", o.state_dir,
-                   "Where sriovkit records the PFs it configured")
-        ->required();
+                   "Where sriovkit records the PFs it configured (required "
+                   "without --controller)");
     app.add_option("--cni-state-dir", o.cni_state_dir,
                    "The SR-IOV CNI state directory (VFs in use)")
         ->capture_default_str();
@@ -75,6 +100,12 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       int rc = app.exit(e);
       return rc == 0 ? sk::kExitOk : sk::kExitUsage;
+    }
+    if (!controller &&
+        (o.device_plugin_config.empty() || app.count("--state-dir") == 0)) {
+      std::cerr << "sriovkit-node: --device-plugin-config and --state-dir "
+                   "are required without --controller\n";
+      return sk::kExitUsage;
     }
     if (o.node_name.empty()) {
       std::cerr << "sriovkit-node: --node-name: no node name ($NODE_NAME "
@@ -96,9 +127,21 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     auto client = sk::kube::Client::Create(*std::move(cfg));
     if (!client.ok()) return Fail(client.status());
+    if (controller) {
+      nd::NadControllerOptions co;
+      co.namespace_name = o.namespace_name;
+      co.log = o.log;
+      sk::kube::LeaderElectionOptions le;
+      // One identity per process: a replica on the same host is another.
+      le.lease.identity = sk::StrCat(DefaultNodeName(), "_", getpid());
+      le.lease.duration = std::chrono::seconds(15);  // client-go's default
+      nd::ElectedNadController c(**client, co, le);
+      return RunUntilSignal(set, c);
+    }
     sk::sysfs::Sysfs fs(o.sysfs_root);
-    sk::nodeconfig::SysfsNodeOs os(fs);
-    nd::NodeDaemon daemon(**client, os, o);
+    auto os = sk::nodeconfig::MakeHostNodeOs(fs);
+    if (!os.ok()) return Fail(os.status());
+    nd::NodeDaemon daemon(**client, **os, o);
     if (once) {
       nd::SyncResult r = daemon.SyncFromApi();
       for (const std::string& w : r.warnings) o.log("warning: " + w);
@@ -106,16 +149,7 @@ int main(int argc, char** argv) {
       std::cerr << "sriovkit-node: node " << o.node_name << ": Succeeded\n";
       return sk::kExitOk;
     }
-    std::thread signals([&] {
-      int sig = 0;
-      sigwait(&set, &sig);
-      std::cerr << "sriovkit-node: signal " << sig << ": stopping\n";
-      daemon.Stop();
-    });
-    absl::Status s = daemon.Run();
-    // Run only returns after Stop(), i.e. after the signal thread ran.
-    signals.join();
-    return s.ok() ? sk::kExitOk : Fail(s);
+    return RunUntilSignal(set, daemon);
   } catch (const std::exception& e) {
     std::cerr << "sriovkit-node: internal error: " << e.what() << "\n";
     return sk::kExitSoftware;

@@ -123,12 +123,16 @@ int RunApply(const ApplyArgs& a, const CtlOptions& opts, const Io& io) {
     return Fail(io, "apply", ready);
   }
   sysfs::Sysfs fs(opts.sysfs_root);
-  nc::SysfsNodeOs os(fs);
+  absl::StatusOr<std::unique_ptr<nc::NodeOs>> os = nc::MakeHostNodeOs(fs);
+  if (!os.ok()) {
+    finish(ExitCodeForStatus(os.status()));
+    return Fail(io, "apply", os.status());
+  }
   nc::ApplyOptions aopts;
   aopts.force = a.force;
   aopts.state_dir = a.state_dir;
   aopts.vf_timeout = std::chrono::milliseconds(a.vf_timeout_ms);
-  absl::StatusOr<nc::ApplyResult> r = nc::ApplyPlan(plan, fs, os, aopts);
+  absl::StatusOr<nc::ApplyResult> r = nc::ApplyPlan(plan, fs, **os, aopts);
   if (!r.ok()) {
     finish(ExitCodeForStatus(r.status()));
     return Fail(io, "apply", r.status());

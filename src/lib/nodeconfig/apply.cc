@@ -1,11 +1,13 @@
 #include "lib/nodeconfig/apply.h"
 
 #include <fcntl.h>
+#include <linux/if.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "nlohmann/json.hpp"
 
@@ -16,6 +18,7 @@
 #include "lib/base/strings.h"
 #include "lib/base/unique_fd.h"
 #include "lib/doctor/doctor.h"
+#include "lib/netlink/kernel_socket.h"
 
 extern char** environ;
 
@@ -106,6 +109,7 @@ class PfApplier {
         r_.steps.push_back("modprobe vfio-pci");
         SK_RETURN_IF_ERROR(os_.LoadModule("vfio-pci"));
       }
+      if (!cur.empty()) SK_RETURN_IF_ERROR(KeepVfMac(index, bdf));
       SK_RETURN_IF_ERROR(Write(Dev(bdf, "driver_override"), "vfio-pci"));
       if (!cur.empty())
         SK_RETURN_IF_ERROR(Write(Dev(bdf, "driver/unbind"), bdf));
@@ -142,6 +146,88 @@ class PfApplier {
     return absl::OkStatus();
   }
 
+  // The PF link with its VFs, once per run; nullopt when the NodeOs has no
+  // rtnetlink (Unimplemented).
+  absl::StatusOr<std::optional<net::LinkInfo>> PfLink() {
+    if (p_.name.empty()) return std::optional<net::LinkInfo>();
+    absl::StatusOr<net::LinkInfo> l = os_.GetPfLink(p_.name);
+    if (absl::IsUnimplemented(l.status()))
+      return std::optional<net::LinkInfo>();
+    if (!l.ok()) {
+      return absl::Status(
+          l.status().code(),
+          sk::StrCat("PF ", p_.name, ": get link: ", l.status().message()));
+    }
+    return std::optional<net::LinkInfo>(*std::move(l));
+  }
+
+  // Before VF `index` (`bdf`) leaves its kernel driver: the MAC its netdev
+  // has now becomes its administrative MAC, unless the PF already reports
+  // one. Without it igb/ixgbe/i40e give the VF a new random MAC on every
+  // probe, so a guest's MAC would change with each rebind.
+  absl::Status KeepVfMac(int index, const std::string& bdf) {
+    absl::StatusOr<std::vector<std::string>> nets =
+        fs_.ListDir(Dev(bdf, "net"));
+    if (!nets.ok() || nets->empty()) {
+      r_.steps.push_back(
+          sk::StrCat("VF ", index, " ", bdf, " admin MAC: no netdev, skipped"));
+      return absl::OkStatus();
+    }
+    std::string rel = sk::StrCat("sys/class/net/", nets->front(), "/address");
+    SK_ASSIGN_OR_RETURN(std::string text, fs_.ReadAttribute(rel));
+    absl::StatusOr<net::MacAddress> mac = net::ParseMac(text);
+    if (!mac.ok()) {
+      return absl::DataLossError(sk::StrCat("VF ", bdf, ": ", rel, ": \"", text,
+                                            "\" is not a MAC address"));
+    }
+    SK_ASSIGN_OR_RETURN(std::optional<net::LinkInfo> pf, PfLink());
+    if (!pf) {
+      r_.steps.push_back(sk::StrCat("VF ", index, " ", bdf,
+                                    " admin MAC: no rtnetlink, skipped"));
+      return absl::OkStatus();
+    }
+    for (const net::VfInfo& v : pf->vfs) {
+      if (v.id != static_cast<uint32_t>(index)) continue;
+      if (v.mac != net::MacAddress{}) return absl::OkStatus();
+      r_.steps.push_back(sk::StrCat("PF ", p_.name, " vf ", index, " mac ",
+                                    net::MacToString(*mac)));
+      absl::Status s = os_.SetVfAdminMac(net::LinkRef{pf->index, pf->name},
+                                         static_cast<uint32_t>(index), *mac);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(),
+            sk::StrCat("VF ", bdf, ": set admin MAC ", net::MacToString(*mac),
+                       " on PF ", p_.name, ": ", s.message()));
+      }
+      return absl::OkStatus();
+    }
+    return absl::NotFoundError(sk::StrCat("PF ", p_.name, " reports no VF ",
+                                          index, " (", bdf,
+                                          ") in IFLA_VFINFO_LIST"));
+  }
+
+  // The PF link up, when it is down after configuring.
+  absl::Status LinkUp() {
+    SK_ASSIGN_OR_RETURN(std::optional<net::LinkInfo> pf, PfLink());
+    if (!pf) {
+      if (!p_.name.empty())
+        r_.steps.push_back(
+            sk::StrCat("PF ", p_.name, " link up: no rtnetlink, skipped"));
+      return absl::OkStatus();
+    }
+    if (pf->flags & IFF_UP) return absl::OkStatus();
+    r_.steps.push_back(sk::StrCat("PF ", p_.name, " link up"));
+    absl::Status s = os_.SetLinkUp(net::LinkRef{pf->index, pf->name}, true);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(), sk::StrCat("PF ", p_.name, ": set link up: ", s.message()));
+    }
+    link_up_changed_ = true;
+    return absl::OkStatus();
+  }
+
+  bool link_up_set() const { return p_.link_up_set || link_up_changed_; }
+
   // The VF netdev's MTU (sys/class/net/<vf netdev>/mtu), when it differs.
   absl::Status SetVfMtu(const VfPlan& v) {
     SK_ASSIGN_OR_RETURN(std::string bdf,
@@ -174,6 +260,7 @@ class PfApplier {
       SK_RETURN_IF_ERROR(BindVf(v.index, v.desired_driver));
       if (v.desired_mtu > 0) SK_RETURN_IF_ERROR(SetVfMtu(v));
     }
+    if (!p_.externally_managed) SK_RETURN_IF_ERROR(LinkUp());
     return absl::OkStatus();
   }
 
@@ -182,6 +269,19 @@ class PfApplier {
     if (p_.desired_mtu != 0 && !p_.name.empty()) {
       SK_RETURN_IF_ERROR(Write(sk::StrCat("sys/class/net/", p_.name, "/mtu"),
                                std::to_string(p_.desired_mtu)));
+    }
+    if (p_.link_up_set && !p_.name.empty()) {
+      SK_ASSIGN_OR_RETURN(std::optional<net::LinkInfo> pf, PfLink());
+      if (pf && (pf->flags & IFF_UP)) {
+        r_.steps.push_back(sk::StrCat("PF ", p_.name, " link down"));
+        absl::Status s =
+            os_.SetLinkUp(net::LinkRef{pf->index, pf->name}, false);
+        if (!s.ok()) {
+          return absl::Status(
+              s.code(),
+              sk::StrCat("PF ", p_.name, ": set link down: ", s.message()));
+        }
+      }
     }
     return absl::OkStatus();
   }
@@ -198,6 +298,13 @@ class PfApplier {
                              std::to_string(p_.current_mtu));
       if (!s.ok()) r_.error += sk::StrCat("; rollback: ", s.message());
     }
+    if (link_up_changed_) {
+      absl::StatusOr<std::optional<net::LinkInfo>> pf = PfLink();
+      absl::Status s = pf.status();
+      if (s.ok() && *pf)
+        s = os_.SetLinkUp(net::LinkRef{(*pf)->index, (*pf)->name}, false);
+      if (!s.ok()) r_.error += sk::StrCat("; rollback: ", s.message());
+    }
   }
 
  private:
@@ -208,12 +315,13 @@ class PfApplier {
   PfResult& r_;
   bool mtu_changed_ = false;
   bool vfs_changed_ = false;
+  bool link_up_changed_ = false;
 };
 
 std::string RecordName(const std::string& bdf) { return bdf + ".json"; }
 
 absl::Status WriteRecord(int dirfd, const std::filesystem::path& state_dir,
-                         const PfPlan& p) {
+                         const PfPlan& p, bool link_up_set) {
   Json j;
   j["pciAddress"] = p.pci_address;
   j["name"] = p.name;
@@ -221,6 +329,7 @@ absl::Status WriteRecord(int dirfd, const std::filesystem::path& state_dir,
   j["originalMtu"] = p.original_mtu;
   j["numVfs"] = p.desired_num_vfs;
   j["mtu"] = p.desired_mtu;
+  j["linkUpSet"] = link_up_set;
   return WriteFileAtomicAt(
       dirfd, RecordName(p.pci_address), j.dump(2) + "\n", 0644, true,
       (state_dir / "pfs" / RecordName(p.pci_address)).string());
@@ -252,6 +361,64 @@ absl::Status SysfsNodeOs::LoadModule(std::string_view module) {
         sk::StrCat("modprobe ", m, " failed (status ", st, ")"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<net::LinkInfo> NodeOs::GetPfLink(std::string_view pf) {
+  return absl::UnimplementedError(
+      sk::StrCat("PF ", pf, ": no rtnetlink in this NodeOs"));
+}
+
+absl::Status NodeOs::SetVfAdminMac(const net::LinkRef& pf, uint32_t vf,
+                                   const net::MacAddress&) {
+  return absl::UnimplementedError(
+      sk::StrCat("PF ", pf.name, " vf ", vf, ": no rtnetlink in this NodeOs"));
+}
+
+absl::Status NodeOs::SetLinkUp(const net::LinkRef& pf, bool) {
+  return absl::UnimplementedError(
+      sk::StrCat("PF ", pf.name, ": no rtnetlink in this NodeOs"));
+}
+
+absl::StatusOr<net::LinkInfo> SysfsNodeOs::GetPfLink(std::string_view pf) {
+  if (links_ == nullptr) return NodeOs::GetPfLink(pf);
+  return links_->GetLink(pf, /*with_vfs=*/true);
+}
+
+absl::Status SysfsNodeOs::SetVfAdminMac(const net::LinkRef& pf, uint32_t vf,
+                                        const net::MacAddress& mac) {
+  if (links_ == nullptr) return NodeOs::SetVfAdminMac(pf, vf, mac);
+  return links_->SetVfMac(pf, vf, mac);
+}
+
+absl::Status SysfsNodeOs::SetLinkUp(const net::LinkRef& pf, bool up) {
+  if (links_ == nullptr) return NodeOs::SetLinkUp(pf, up);
+  return links_->SetUp(pf, up);
+}
+
+namespace {
+
+// SysfsNodeOs owning the socket and LinkOps it talks through.
+class HostNodeOs : public SysfsNodeOs {
+ public:
+  HostNodeOs(const sysfs::Sysfs& fs, std::unique_ptr<netlink::Socket> sock,
+             std::unique_ptr<net::LinkOps> links)
+      : SysfsNodeOs(fs, links.get()),
+        sock_(std::move(sock)),
+        links_(std::move(links)) {}
+
+ private:
+  std::unique_ptr<netlink::Socket> sock_;
+  std::unique_ptr<net::LinkOps> links_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NodeOs>> MakeHostNodeOs(const sysfs::Sysfs& fs) {
+  if (!fs.is_host_root()) return std::make_unique<SysfsNodeOs>(fs);
+  SK_ASSIGN_OR_RETURN(std::unique_ptr<netlink::KernelSocket> sock,
+                      netlink::KernelSocket::Open());
+  auto links = std::make_unique<net::LinkOps>(*sock);
+  return std::make_unique<HostNodeOs>(fs, std::move(sock), std::move(links));
 }
 
 const char* PfOutcomeName(PfOutcome o) {
@@ -304,6 +471,7 @@ absl::StatusOr<std::map<std::string, OwnedPf>> LoadOwnedPfs(
     o.original_mtu = j->value("originalMtu", 0);
     o.num_vfs = j->value("numVfs", 0);
     o.mtu = j->value("mtu", 0);
+    o.link_up_set = j->value("linkUpSet", false);
     if (sk::StrCat(o.pci_address, ".json") != name) {
       return absl::DataLossError(sk::StrCat(display, ": pciAddress \"",
                                             o.pci_address,
@@ -383,7 +551,7 @@ absl::StatusOr<ApplyResult> ApplyPlan(const Plan& plan, const sysfs::Sysfs& fs,
               (opts.state_dir / "pfs" / RecordName(p.pci_address)).string());
         }
       } else {
-        s = WriteRecord(state.get(), opts.state_dir, p);
+        s = WriteRecord(state.get(), opts.state_dir, p, a.link_up_set());
       }
     }
     if (!s.ok()) {

@@ -1,5 +1,8 @@
 #include "lib/nodeconfig/apply.h"
 
+#include <linux/if.h>
+
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -7,7 +10,9 @@
 #include "gtest/gtest.h"
 
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_node_kernel.h"
+#include "tests/testing/fake_pf_netlink.h"
 #include "tests/testing/fake_sysfs.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -33,7 +38,23 @@ class FakeOs : public NodeOs {
     modules.push_back(std::string(m));
     return absl::OkStatus();
   }
+  // With `links` set, the PF's rtnetlink side goes there; without, the
+  // NodeOs defaults (Unimplemented: steps skipped).
+  absl::StatusOr<net::LinkInfo> GetPfLink(std::string_view pf) override {
+    if (links == nullptr) return NodeOs::GetPfLink(pf);
+    return links->GetLink(pf, true);
+  }
+  absl::Status SetVfAdminMac(const net::LinkRef& pf, uint32_t vf,
+                             const net::MacAddress& mac) override {
+    if (links == nullptr) return NodeOs::SetVfAdminMac(pf, vf, mac);
+    return links->SetVfMac(pf, vf, mac);
+  }
+  absl::Status SetLinkUp(const net::LinkRef& pf, bool up) override {
+    if (links == nullptr) return NodeOs::SetLinkUp(pf, up);
+    return links->SetUp(pf, up);
+  }
   std::vector<std::string> modules;
+  net::LinkOps* links = nullptr;
 
  private:
   sk::testing::FakeNodeKernel& k_;
@@ -238,6 +259,111 @@ TEST_F(ApplyTest, SymlinkedRecordDirIsRefused) {
   EXPECT_THAT(
       LoadOwnedPfs(opts_.state_dir),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("symlink")));
+}
+
+// The same engine with the PFs' rtnetlink side modelled by FakePfNetlink.
+class ApplyLinkTest : public ApplyTest {
+ protected:
+  void SetUp() override {
+    ApplyTest::SetUp();
+    nl_.AddPf(pfs_[0].netdev, 10, 7);
+    nl_.AddPf(pfs_[1].netdev, 11, 7);
+    nl_.Install(sock_);
+    os_.links = &links_;
+  }
+  std::string VfMac(int pf, int i) {
+    auto nets = fs_.ListDir("sys/bus/pci/devices/" + Vf(pf, i) + "/net");
+    if (!nets.ok() || nets->empty()) return "";
+    auto a = fs_.ReadAttribute("sys/class/net/" + nets->front() + "/address");
+    return a.ok() ? *a : "";
+  }
+
+  sk::testing::FakePfNetlink nl_;
+  sk::testing::FakeNetlinkSocket sock_;
+  net::LinkOps links_{sock_};
+};
+
+TEST_F(ApplyLinkTest, VfioVfKeepsItsNetdevMacAsAdminMacAndPfGoesUp) {
+  // VF 1 already has an admin MAC: it is left as it is.
+  net::VfInfo v1 = nl_.Vf(pfs_[0].netdev, 1);
+  v1.mac = *net::ParseMac("02:aa:00:00:00:01");
+  nl_.SetVfState(pfs_[0].netdev, v1);
+  nl_.SetFlags(pfs_[1].netdev, IFF_UP);
+  SK_ASSERT_OK(kernel_.Write(
+      "sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs", "2"));
+  std::string mac0 = VfMac(0, 0);
+  ASSERT_FALSE(mac0.empty());
+  ApplyResult r = Run({Make("vm", 2, pfs_[0].netdev, VfDeviceType::kVfioPci),
+                       Make("net", 2, pfs_[1].netdev)});
+  ASSERT_TRUE(r.ok()) << FormatApplyJson(r);
+  EXPECT_EQ(Driver(Vf(0, 0)), "vfio-pci");
+  EXPECT_EQ(net::MacToString(nl_.Vf(pfs_[0].netdev, 0).mac), mac0);
+  EXPECT_EQ(net::MacToString(nl_.Vf(pfs_[0].netdev, 1).mac),
+            "02:aa:00:00:00:01");
+  // Netdevice VFs keep the PF's (zero) admin MAC.
+  EXPECT_EQ(net::MacToString(nl_.Vf(pfs_[1].netdev, 0).mac),
+            "00:00:00:00:00:00");
+  // PF0 was down and was brought up; PF1 was up and was not touched.
+  EXPECT_THAT(nl_.calls(), ::testing::ElementsAre(
+                               "SetVf " + pfs_[0].netdev + " vf 0 mac " + mac0,
+                               "SetUp " + pfs_[0].netdev + " up"));
+  SK_ASSERT_OK_AND_ASSIGN(auto owned, LoadOwnedPfs(opts_.state_dir));
+  EXPECT_TRUE(owned.at(pfs_[0].bdf).link_up_set);
+  EXPECT_FALSE(owned.at(pfs_[1].bdf).link_up_set);
+  // A later change keeps the record's "sriovkit brought it up".
+  nl_.ClearCalls();
+  r = Run({Make("vm", 3, pfs_[0].netdev, VfDeviceType::kVfioPci),
+           Make("net", 2, pfs_[1].netdev)});
+  ASSERT_TRUE(r.ok()) << FormatApplyJson(r);
+  SK_ASSERT_OK_AND_ASSIGN(owned, LoadOwnedPfs(opts_.state_dir));
+  EXPECT_TRUE(owned.at(pfs_[0].bdf).link_up_set);
+  // Both PFs leave every policy: PF0 goes down again, PF1 stays up.
+  nl_.ClearCalls();
+  r = Run({});
+  ASSERT_TRUE(r.ok()) << FormatApplyJson(r);
+  EXPECT_EQ(nl_.Flags(pfs_[0].netdev) & IFF_UP, 0u);
+  EXPECT_EQ(nl_.Flags(pfs_[1].netdev) & IFF_UP, uint32_t{IFF_UP});
+  EXPECT_THAT(nl_.calls(),
+              ::testing::ElementsAre("SetUp " + pfs_[0].netdev + " down"));
+}
+
+TEST_F(ApplyLinkTest, RefusedAdminMacRollsThePfBackBeforeTheVfLeaves) {
+  nl_.FailOnce(net::VfField::kMac, EPERM, "VF MAC locked");
+  SK_ASSERT_OK(kernel_.Write(
+      "sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs", "1"));
+  std::string vf0 = Vf(0, 0);
+  ApplyResult r = Run({Make("vm", 1, pfs_[0].netdev, VfDeviceType::kVfioPci)});
+  ASSERT_THAT(r.pfs, SizeIs(1));
+  EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kRolledBack);
+  EXPECT_THAT(r.pfs[0].error,
+              HasSubstr("VF " + vf0 + ": set admin MAC 02:00:00:00:01:00"));
+  EXPECT_THAT(r.pfs[0].error, HasSubstr("VF MAC locked"));
+  // The VF was never unbound from its kernel driver.
+  EXPECT_THAT(kernel_.writes(),
+              ::testing::Not(Contains(
+                  Pair(::testing::HasSubstr("unbind"), ::testing::_))));
+  EXPECT_EQ(Driver(vf0), "igbvf");
+}
+
+TEST_F(ApplyLinkTest, FailedLinkUpRollsBackAndNamesThePf) {
+  nl_.FailSetUpOnce(ENETDOWN, "no carrier");
+  ApplyResult r = Run({Make("net", 2, pfs_[0].netdev)});
+  ASSERT_THAT(r.pfs, SizeIs(1));
+  EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kRolledBack);
+  EXPECT_THAT(r.pfs[0].error,
+              HasSubstr("PF " + pfs_[0].netdev + ": set link up"));
+  EXPECT_EQ(
+      *fs_.ReadInt("sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs"), 0);
+  SK_ASSERT_OK_AND_ASSIGN(auto owned, LoadOwnedPfs(opts_.state_dir));
+  EXPECT_THAT(owned, IsEmpty());
+}
+
+TEST_F(ApplyTest, WithoutRtnetlinkMacAndLinkStepsAreSkippedAndSaidSo) {
+  ApplyResult r = Run({Make("vm", 1, pfs_[0].netdev, VfDeviceType::kVfioPci)});
+  ASSERT_TRUE(r.ok()) << FormatApplyJson(r);
+  EXPECT_THAT(r.pfs[0].steps, Contains(HasSubstr("admin MAC: no rtnetlink, "
+                                                 "skipped")));
+  EXPECT_THAT(r.pfs[0].steps, Contains(HasSubstr("link up: no rtnetlink")));
 }
 
 TEST(VfioReadinessTest, IommuOffNamesTheKernelArguments) {

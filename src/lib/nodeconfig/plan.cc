@@ -244,6 +244,7 @@ Plan MakePlan(const std::vector<DesiredPf>& desired, const HostSnapshot& host,
         own != owned.end() ? own->second.original_num_vfs : pp.current_num_vfs;
     pp.original_mtu =
         own != owned.end() ? own->second.original_mtu : pp.current_mtu;
+    pp.link_up_set = own != owned.end() && own->second.link_up_set;
     std::vector<const PciDevice*> cur_vfs = host.VfsOf(*pf);
     auto vf_at = [&](int i) -> const PciDevice* {
       for (const PciDevice* v : cur_vfs)
@@ -268,7 +269,7 @@ Plan MakePlan(const std::vector<DesiredPf>& desired, const HostSnapshot& host,
           pp.current_mtu != own->second.original_mtu) {
         pp.desired_mtu = own->second.original_mtu;
       }
-      if (pp.current_num_vfs != 0 || pp.desired_mtu != 0) {
+      if (pp.current_num_vfs != 0 || pp.desired_mtu != 0 || pp.link_up_set) {
         pp.action = PfAction::kReset;
         pp.recreate_vfs = pp.current_num_vfs != 0;
         block_all_in_use("would be destroyed");

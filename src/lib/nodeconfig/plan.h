@@ -80,9 +80,10 @@ struct OwnedPf {
   std::string pci_address;
   std::string name;
   int original_num_vfs = 0;
-  int original_mtu = 0;  // 0 = unknown
-  int num_vfs = 0;       // as applied
-  int mtu = 0;           // as applied (0 = left alone)
+  int original_mtu = 0;      // 0 = unknown
+  int num_vfs = 0;           // as applied
+  int mtu = 0;               // as applied (0 = left alone)
+  bool link_up_set = false;  // sriovkit brought the PF link up
 };
 
 // VF address -> why it is in use, e.g.
@@ -135,6 +136,9 @@ struct PfPlan {
   std::vector<std::string> blockers;  // in-use VFs the change disturbs
   int original_num_vfs = 0;           // for the state record
   int original_mtu = 0;
+  // The record says sriovkit brought the link up: kept on configure, and
+  // a reset sets the link down again.
+  bool link_up_set = false;
   bool needs_vfio() const;
   bool blocked() const { return !blockers.empty(); }
 };

@@ -205,6 +205,14 @@ absl::StatusOr<SriovNetwork> ParseNetwork(const Json& doc,
 
 }  // namespace
 
+absl::StatusOr<SriovNetwork> ParseSriovNetworkObject(
+    const nlohmann::json& object, std::string_view source) {
+  // Through the bounded parser, so an API object gets the depth limit a
+  // file does.
+  SK_ASSIGN_OR_RETURN(Json doc, ParseJsonBounded<Json>(object.dump()));
+  return ParseNetwork(doc, std::string(source));
+}
+
 absl::StatusOr<std::string> RenderDevicePluginConfig(
     const std::vector<Policy>& policies, const NodeInfo& node,
     const sysfs::Sysfs& fs, const sysfs::HostSnapshot& host) {

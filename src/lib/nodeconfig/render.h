@@ -94,6 +94,10 @@ struct SriovNetwork {
 absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
     std::string_view text, std::string_view source,
     std::vector<std::string>* warnings = nullptr);
+// One SriovNetwork API object (as a LIST or WATCH returns it), checked as
+// ParseSriovNetworks does; `source` names it in errors.
+absl::StatusOr<SriovNetwork> ParseSriovNetworkObject(
+    const nlohmann::json& object, std::string_view source);
 absl::StatusOr<std::vector<SriovNetwork>> LoadSriovNetworks(
     const std::filesystem::path& path,
     std::vector<std::string>* warnings = nullptr);

@@ -576,6 +576,36 @@ TEST_F(NodeBinaryTest, LoopSyncsAtStartAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(State()["status"]["syncStatus"], "Succeeded");
 }
 
+TEST_F(NodeBinaryTest, ControllerWritesNadsHoldsTheLeaseAndReleasesIt) {
+  server_->Put(std::string(kGroupVersionPath) + "/namespaces/" + kNs +
+                   "/sriovnetworks/blue",
+               {{"spec", {{"resourceName", "intel_vm"}, {"vlan", 100}}}});
+  std::string nad = std::string("/apis/k8s.cni.cncf.io/v1/namespaces/") + kNs +
+                    "/network-attachment-definitions/blue";
+  std::string log = (tmp_.path() / "controller.log").string();
+  // Without --device-plugin-config/--state-dir (not needed in this mode).
+  // SIGTERM once the log shows the first pass (bounded wait, 15 s).
+  std::string cmd = std::string(SK_NODE_BINARY " --controller --kubeconfig ") +
+                    Kubeconfig() + " --namespace " + kNs + " 2>" + log +
+                    " & pid=$!; i=0; until grep -q 'pass 1:' " + log +
+                    " || [ $i -ge 300 ]; do sleep 0.05; i=$((i+1)); done; "
+                    "kill -TERM $pid; wait $pid; echo rc=$?; cat " +
+                    log + " >&2";
+  auto r = sk::testing::RunShell(cmd);
+  EXPECT_THAT(r.stdout_text, HasSubstr("rc=0")) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("is the leader"));
+  auto got = server_->Get(nad);
+  ASSERT_TRUE(got.has_value()) << r.stderr_text;
+  EXPECT_THAT((*got)["spec"]["config"].get<std::string>(),
+              HasSubstr("\"vlan\":100"));
+  // SIGTERM released the Lease.
+  auto lease =
+      server_->Get(std::string("/apis/coordination.k8s.io/v1/") +
+                   "namespaces/" + kNs + "/leases/sriovkit-nad-controller");
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ((*lease)["spec"].value("holderIdentity", ""), "");
+}
+
 TEST_F(NodeBinaryTest, OnceExitCodes) {
   json bad = Policy("bad", 2, pfs_[0].netdev);
   bad["spec"]["numVfs"] = "two";

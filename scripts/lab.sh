@@ -10,7 +10,9 @@
 # guest and give an interactive shell instead. --list-targets: print the
 # build-tree binaries the flow runs (one per line) and exit.
 # Environment: SK_BUILD_DIR (default build/, shared with scripts/test.sh),
-# SK_JOBS (parallel build jobs). Results: <build>/lab-results/attach/.
+# SK_JOBS (parallel build jobs), SK_LAB_TIMEOUT (seconds the guest may run,
+# default 600: a bound, not a target; the guest is TCG, so the flow takes
+# several times longer on a loaded machine). Results: <build>/lab-results/attach/.
 # Exit codes: 0 the flow passed, 64 bad arguments, otherwise the flow failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,6 +78,7 @@ echo "== lab: VM-attach flow in a guest with $pfs igb PFs"
 start=$(date +%s)
 rc=0
 lab/boot.sh --build-dir "$BUILD" --pfs "$pfs" --out "$BUILD/lab-results/attach" --stream \
+  --timeout "${SK_LAB_TIMEOUT:-600}" \
   --run lab/flows/attach.sh || rc=$?
 echo
 if [ $rc -eq 0 ]; then

@@ -57,6 +57,27 @@ if grep -qx '.*/kubelet-stand-in' <<<"$targets"; then
 else
   fail "kubelet-stand-in is not among the flow's targets: $targets"
 fi
+# The flow is the cluster path (issue 14): every component of it runs, and
+# the VM is started by libvirt, never by a hand-written QEMU command line.
+for t in sriovkit-node sriov-device-plugin kubelet-stand-in api-server-stand-in \
+  sriov-netattach sriovkit-netattachd sriov sriovctl; do
+  if grep -q "/$t\$" <<<"$targets"; then
+    pass "the flow runs $t"
+  else
+    fail "the flow does not run $t: $targets"
+  fi
+done
+by_hand=$(grep -n 'qemu-system' "$src"/lab/flows/attach.d/*.sh || true)
+if [ -z "$by_hand" ]; then
+  pass "no step starts QEMU by hand"
+else
+  fail "a step starts QEMU by hand instead of through libvirt: $by_hand"
+fi
+if grep -q 'virsh -c qemu:///system' "$src"/lab/flows/attach.d/*.sh; then
+  pass "a step starts the domain through libvirt (qemu:///system)"
+else
+  fail "no step uses libvirt's qemu:///system"
+fi
 # No step may run a build-tree binary except through sk_flow_binary (or the
 # derivation above would miss it).
 direct=$(grep -n 'SK_BUILD_DIR' "$src"/lab/flows/attach.d/*.sh || true)

@@ -50,11 +50,18 @@ json ToJson(const YAML::Node& n) {
   return s;
 }
 
+// The REST resource of a kind, as k8s.io/apimachinery
+// meta.UnsafeGuessKindToResource guesses it (lower case; "s" -> "ses",
+// "y" -> "ies", else + "s": SriovNetworkNodePolicy ->
+// sriovnetworknodepolicies), except the NAD CRD's hyphenated plural.
 std::string Resource(const std::string& kind) {
   if (kind == "NetworkAttachmentDefinition")
     return "network-attachment-definitions";
   std::string r = absl::AsciiStrToLower(kind);
-  return r.back() == 's' ? r + "es" : r + "s";
+  if (r.empty()) return r;
+  if (r.back() == 's') return r + "es";
+  if (r.back() == 'y') return r.substr(0, r.size() - 1) + "ies";
+  return r + "s";
 }
 
 // The object path for `obj`, or "" when it lacks apiVersion/kind/name.

@@ -113,4 +113,47 @@ TEST(KubeletStandInCliTest, ServesItsAllocationOverPodResourcesAndCheckpoint) {
   plugin->reset();
 }
 
+// --allocate-count picks the Healthy devices (first by ID), as the lab's
+// flow asks for "the pod's request count" without naming devices; more than
+// the pool has is exit 65 naming the count.
+TEST(KubeletStandInCliTest, AllocateCountPicksHealthyDevicesByIdOrder) {
+  for (const auto& [count, want_rc] : {std::pair{2, 0}, std::pair{4, 65}}) {
+    SCOPED_TRACE(count);
+    sk::testing::TempDir tmp;
+    const auto dp = tmp / "dp";
+    const auto out = tmp / "out.json";
+    const std::string cmd = sk::StrCat(
+        "exec ", SK_KUBELET_STAND_IN, " --device-plugin-path ", dp.string(),
+        " --resource intel.com/sriov_a --expect 3 --allocate-count ", count,
+        " >", out.string(), " 2>", (tmp / "err").string());
+    const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
+    pid_t pid;
+    ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr,
+                          const_cast<char* const*>(argv), environ),
+              0);
+    Reaper reaper{pid};
+    ASSERT_TRUE(
+        WaitFor([&] { return std::filesystem::exists(dp / "kubelet.sock"); },
+                absl::Seconds(10)));
+    auto plugin = sk::testing::FakeDevicePlugin::Start(
+        dp, "a.sock", "intel.com/sriov_a",
+        {"0000:03:02.4", "0000:03:02.0", "0000:03:02.2"});
+    ASSERT_THAT(plugin.status(), sk::testing::IsOk());
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    reaper.pid = -1;
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), want_rc) << Slurp(tmp / "err");
+    if (want_rc == 0) {
+      EXPECT_THAT(Slurp(out), HasSubstr("\"PCIDEVICE_sriov_a\":\"0000:03:02.0,"
+                                        "0000:03:02.2\""));
+    } else {
+      EXPECT_THAT(
+          Slurp(tmp / "err"),
+          HasSubstr("--allocate-count 4: intel.com/sriov_a has only 3"));
+    }
+    plugin->reset();
+  }
+}
+
 }  // namespace

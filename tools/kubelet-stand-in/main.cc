@@ -1,7 +1,10 @@
 // kubelet-stand-in: a command-line KubeletStandIn for the lab (kubelet does
 // not run in the lab guest). It serves kubelet.sock (legacy mode) or scans
 // plugins_registry (watcher mode), waits for a resource to register with at
-// least --expect devices, optionally Allocates --allocate IDs, and prints
+// least --expect devices, optionally Allocates --allocate IDs (or, with
+// --allocate-count N, N of the advertised Healthy devices as kubelet's device
+// manager picks them without a preferred allocation; the first N by ID here,
+// so runs are reproducible), and prints
 // one JSON object: {"devices":[ListAndWatch devices], "allocate":
 // AllocateResponse} (protobuf JSON mapping). Exit 0 on success, 69 when the
 // plugin does not register in time, 65 when Allocate fails, 64 on bad usage.
@@ -12,6 +15,7 @@
 // keeps serving for N seconds after printing (-1: until SIGTERM or SIGINT).
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +32,7 @@ int main(int argc, char** argv) {
   size_t expect = 1;
   double timeout_s = 10;
   std::vector<std::string> ids;
+  size_t allocate_count = 0;
   std::string pod = "default/stand-in-pod";
   std::string pod_uid = "stand-in-pod-uid";
   std::string container = "compute";
@@ -41,7 +46,11 @@ int main(int argc, char** argv) {
   app.add_option("--resource", resource, "<prefix>/<name>")->required();
   app.add_option("--expect", expect, "wait for at least N devices");
   app.add_option("--timeout", timeout_s, "seconds");
-  app.add_option("--allocate", ids, "device IDs for one container");
+  CLI::Option* allocate_opt =
+      app.add_option("--allocate", ids, "device IDs for one container");
+  app.add_option("--allocate-count", allocate_count,
+                 "allocate this many Healthy devices (first by ID)")
+      ->excludes(allocate_opt);
   app.add_option("--pod", pod, "NAMESPACE/NAME the allocation is for");
   app.add_option("--pod-uid", pod_uid, "UID of --pod (checkpoint key)");
   app.add_option("--container", container, "container of --pod");
@@ -96,6 +105,19 @@ int main(int argc, char** argv) {
   }
   out += "]";
   int rc = sk::kExitOk;
+  if (allocate_count > 0) {
+    std::vector<std::string> healthy;
+    for (const auto& d : *devices) {
+      if (d.health() == "Healthy") healthy.push_back(d.id());
+    }
+    std::sort(healthy.begin(), healthy.end());
+    if (healthy.size() < allocate_count) {
+      std::cerr << "--allocate-count " << allocate_count << ": " << resource
+                << " has only " << healthy.size() << " Healthy devices\n";
+      return sk::kExitDataErr;
+    }
+    ids.assign(healthy.begin(), healthy.begin() + allocate_count);
+  }
   if (!ids.empty()) {
     KubeletStandIn::PodContainer who{pod.substr(0, slash),
                                      pod.substr(slash + 1), pod_uid, container};

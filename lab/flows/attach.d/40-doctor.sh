@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2153 # SK_FLOW_* state is shared by the sourced steps
 # Step: sriovctl doctor on this host.
 sk_step "sriovctl doctor"
 SRIOVCTL=$(sk_flow_binary src/cmd/sriovctl/sriovctl)

@@ -153,6 +153,7 @@ absl::StatusOr<std::string> DomainXml(const DomainOptions& opts,
   type.append_attribute("arch").set_value(opts.arch.c_str());
   type.append_attribute("machine").set_value(opts.machine.c_str());
   type.text().set("hvm");
+  if (opts.acpi) dom.append_child("features").append_child("acpi");
   AppendHostdevs(dom.append_child("devices"), devs);
   return Print(doc);
 }

@@ -89,10 +89,15 @@ struct DomainOptions {
   uint32_t vcpus = 1;                 // <vcpu>
   std::string machine = "q35";        // <os><type machine=...>
   std::string arch = "x86_64";
+  // <features><acpi/></features>. KubeVirt's API defaults ACPI to enabled
+  // (kubevirt.io/api core/v1 Features.ACPI: "Defaults to enabled"), so its
+  // domains carry it; without it libvirt 9.0 passes QEMU `-no-acpi`, which
+  // QEMU >= 9 no longer accepts, and the domain does not start.
+  bool acpi = true;
 };
 
-// A complete minimal domain (name, memory, vcpu, os, devices) around the
-// hostdevs; accepted by virt-xml-validate and `virsh define`. Same
+// A complete minimal domain (name, memory, vcpu, os, features, devices) around
+// the hostdevs; accepted by virt-xml-validate and `virsh define`. Same
 // InvalidArgument cases as HostdevsXml, plus an empty name, zero memory,
 // zero vcpus, or a control character in name, type, machine or arch.
 absl::StatusOr<std::string> DomainXml(const DomainOptions& opts,

@@ -65,6 +65,21 @@ TEST(HostdevXmlTest, DomainMatchesGolden) {
               ::sk::testing::IsOkAndHolds(Golden("domain_a5.xml")));
 }
 
+// ACPI is on unless turned off (KubeVirt's default); off, no <features>.
+TEST(HostdevXmlTest, DomainAcpiFeatureFollowsOption) {
+  DomainOptions o;
+  auto on = DomainXml(o, A5Specs());
+  ASSERT_THAT(on, IsOk());
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(on->c_str()));
+  EXPECT_TRUE(doc.child("domain").child("features").child("acpi"));
+  o.acpi = false;
+  auto off = DomainXml(o, A5Specs());
+  ASSERT_THAT(off, IsOk());
+  ASSERT_TRUE(doc.load_string(off->c_str()));
+  EXPECT_FALSE(doc.child("domain").child("features"));
+}
+
 TEST(HostdevXmlTest, ElementOrderIsSourceBootAddressAlias) {
   auto xml = HostdevsXml(A5Specs());
   ASSERT_THAT(xml, IsOk());

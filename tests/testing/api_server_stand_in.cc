@@ -91,6 +91,7 @@ std::string KindFor(const std::string& resource) {
       {"services", "Service"},
       {"network-attachment-definitions", "NetworkAttachmentDefinition"},
       {"virtualmachineinstances", "VirtualMachineInstance"},
+      {"leases", "Lease"},
   };
   auto it = kinds.find(resource);
   return it != kinds.end() ? it->second : "Object";

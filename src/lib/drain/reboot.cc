@@ -342,18 +342,27 @@ kube::LeaseSlots& RebootOrchestrator::Slots(const std::string& prefix) {
   return *slots_;
 }
 
+absl::StatusOr<kube::LeaseLock*> RebootOrchestrator::SlotLock(const Marker& m) {
+  if (m.slot_prefix.empty() || m.slot_index < 0) return nullptr;
+  std::string name = sk::StrCat(m.slot_prefix, "-", m.slot_index);
+  if (!slot_lock_ || slot_lock_->options().name != name) {
+    kube::LeaseOptions o;
+    o.ns = opts_.namespace_name;
+    o.name = name;
+    o.identity = opts_.node_name;
+    o.duration = opts_.slot_duration;
+    o.clock = opts_.clock;
+    o.wall_now = opts_.wall_now;
+    slot_lock_ = std::make_unique<kube::LeaseLock>(client_, std::move(o));
+  }
+  return slot_lock_.get();
+}
+
 absl::Status RebootOrchestrator::ReleaseSlot(const Marker& m) {
   slots_.reset();
-  if (m.slot_prefix.empty() || m.slot_index < 0) return absl::OkStatus();
-  kube::LeaseOptions o;
-  o.ns = opts_.namespace_name;
-  o.name = sk::StrCat(m.slot_prefix, "-", m.slot_index);
-  o.identity = opts_.node_name;
-  o.duration = opts_.slot_duration;
-  o.clock = opts_.clock;
-  o.wall_now = opts_.wall_now;
-  kube::LeaseLock lock(client_, std::move(o));
-  return lock.Release();
+  SK_ASSIGN_OR_RETURN(kube::LeaseLock * lock, SlotLock(m));
+  if (lock == nullptr) return absl::OkStatus();
+  return lock->Release();
 }
 
 absl::Status RebootOrchestrator::Finish(const Marker& m) {
@@ -368,6 +377,11 @@ absl::StatusOr<RebootStep> RebootOrchestrator::Step() {
   if (marker && marker->phase == "rebooting") {
     SK_ASSIGN_OR_RETURN(std::string boot, opts_.boot_id());
     if (boot == marker->boot_id) {
+      // The reboot is under way (or stuck): keep the slot renewed so nobody
+      // takes it over while this node is still down or about to go down.
+      SK_ASSIGN_OR_RETURN(kube::LeaseLock * slot, SlotLock(*marker));
+      if (slot != nullptr)
+        SK_RETURN_IF_ERROR(slot->TryAcquireOrRenew().status());
       return RebootStep{RebootPhase::kRebooting,
                         sk::StrCat("rebooting: ", marker->reason)};
     }

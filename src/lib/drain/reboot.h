@@ -40,6 +40,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -176,6 +177,8 @@ class RebootOrchestrator {
   absl::Status SaveMarker(const Marker& m) const;
   absl::Status RemoveMarker() const;
   absl::StatusOr<RebootStep> Cycle(const RebootNeedStatus& need, Marker m);
+  // The Lease of the slot `m` names (nullptr when none).
+  absl::StatusOr<kube::LeaseLock*> SlotLock(const Marker& m);
   absl::Status ReleaseSlot(const Marker& m);
   // Releases the slot, uncordons when we cordoned, annotations Idle.
   absl::Status Finish(const Marker& m);
@@ -189,6 +192,7 @@ class RebootOrchestrator {
   Drainer drainer_;
   std::string slots_prefix_;
   std::unique_ptr<kube::LeaseSlots> slots_;
+  std::unique_ptr<kube::LeaseLock> slot_lock_;
 };
 
 }  // namespace sk::drain

@@ -189,11 +189,18 @@ TEST_F(OrchestratorTest, DrainsRebootsOnceAndVerifiesAfterTheBoot) {
       "sriovkit-drain-default-0");
   ASSERT_TRUE(lease.has_value());
   EXPECT_EQ((*lease)["spec"]["holderIdentity"], "node-a");
-  // Same boot (systemctl reboot still under way): nothing more.
+  // Same boot (systemctl reboot still under way): no second reboot, the
+  // slot is renewed.
+  std::string rv = (*lease)["metadata"]["resourceVersion"];
   s = o->Step();
   ASSERT_THAT(s.status(), IsOk());
   EXPECT_EQ(s->phase, RebootPhase::kRebooting);
   EXPECT_EQ(rebooter_.reasons.size(), 1u);
+  lease = server_->Get(
+      "/apis/coordination.k8s.io/v1/namespaces/sriov-network-operator/leases/"
+      "sriovkit-drain-default-0");
+  EXPECT_EQ((*lease)["spec"]["holderIdentity"], "node-a");
+  EXPECT_NE((*lease)["metadata"]["resourceVersion"], rv);
 
   // The boot: a new process, a new boot id, the arguments took effect.
   boot_ = "boot-2";

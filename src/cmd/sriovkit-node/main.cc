@@ -18,6 +18,7 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/nodedaemon/daemon.h"
 #include "lib/sysfs/sysfs.h"
+#include "lib/version/version.h"
 
 namespace {
 
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     CLI::App app{
         "sriovkit-node: applies SriovNetworkNodePolicies to this "
         "node and publishes its SriovNetworkNodeState"};
+    app.set_version_flag("--version",
+                         sk::version::VersionLine("sriovkit-node"));
     app.add_option("--kubeconfig", kubeconfig,
                    "kubeconfig file (default: the in-cluster service account)");
     app.add_option("--node-name", o.node_name,

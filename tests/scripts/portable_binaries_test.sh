@@ -42,14 +42,15 @@ done
 
 allowed=$(grep -v '^#' "$src/scripts/image-runtime-packages.txt")
 baseline=GLIBC_2.36
-for name in sriov-device-plugin sriovkit-netattachd sriovkit-node sriovctl; do
+daemons=(sriov-device-plugin sriovkit-netattachd sriovkit-node sriovctl)
+declare -A lib_path=() lib_real=() lib_users=()
+for name in "${daemons[@]}"; do
   f=$bin/$name/$name
   [ -x "$f" ] || { fail "$f: not built"; continue; }
   v=$(max_glibc "$f")
   if [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$v" "$baseline" | sort -V | tail -1)" != "$baseline" ]; then
     fail "$name: needs $v, above the image's $baseline"
   fi
-  before=$failures
   n=0
   while read -r lib; do
     [ -n "$lib" ] || continue
@@ -60,15 +61,31 @@ for name in sriov-device-plugin sriovkit-netattachd sriovkit-node sriovctl; do
       fail "$name: $lib does not resolve here"
       continue
     fi
-    pkg=$(dpkg-query -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
-    [ -n "$pkg" ] || pkg=$(dpkg-query -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
-    if ! grep -qx "$pkg" <<<"$allowed"; then
-      fail "$name: $lib comes from '${pkg:-no package}', not in scripts/image-runtime-packages.txt"
-    fi
+    lib_path[$lib]=$path
+    lib_real[$lib]=$(readlink -f "$path")
+    lib_users[$lib]="${lib_users[$lib]:-} $name"
   done < <(readelf -d "$f" | awk '/\(NEEDED\)/ {print $NF}' | tr -d '[]')
-  [ "$failures" -eq "$before" ] || continue
-  echo "ok: $name: $n libraries from the image's packages, glibc up to ${v:-none}"
+  echo "ok: $name: $n libraries, glibc up to ${v:-none}"
 done
+
+# One dpkg-query for every library (it takes about a second per call).
+declare -A owner=()
+if [ "${#lib_path[@]}" -gt 0 ]; then
+  while IFS= read -r line; do
+    pkg=${line%%:*}
+    path=${line##*: }
+    owner[$path]=$pkg
+  done < <(dpkg-query -S "${lib_path[@]}" "${lib_real[@]}" 2>/dev/null)
+fi
+for lib in "${!lib_path[@]}"; do
+  # dpkg knows one spelling of the path (/lib or /usr/lib, usrmerge).
+  pkg=${owner[${lib_path[$lib]}]:-${owner[${lib_real[$lib]}]:-}}
+  if ! grep -qx "$pkg" <<<"$allowed"; then
+    fail "$lib (needed by${lib_users[$lib]}) comes from '${pkg:-no package}', not in scripts/image-runtime-packages.txt"
+  fi
+done
+[ "$failures" -ne 0 ] ||
+  echo "ok: ${#lib_path[@]} distinct libraries, each from the image's packages"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2

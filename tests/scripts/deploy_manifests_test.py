@@ -216,6 +216,8 @@ def option_defaults(text):
 PROVIDED = {"/opt/cni/bin": "the image",
             "/var/run/secrets/kubernetes.io/serviceaccount": "the kubelet"}
 
+HOST_PATH_FLAGS = {"--kubeconfig-host-path"}
+
 images = set()
 for o in BASE:
     if o["kind"] not in ("DaemonSet", "Deployment"):
@@ -256,7 +258,10 @@ for o in BASE:
                 fail(f"{where}: mount {m['name']} has no volume")
             mounts.append(m["mountPath"].rstrip("/") + "/")
         paths = {f: v for f, v in defaults.items() if f not in given}
-        paths.update(given)
+        # Values that name a host path on purpose, not one this container
+        # opens (what install-cni writes into the host's conflist).
+        paths.update({f: v for f, v in given.items()
+                      if f not in HOST_PATH_FLAGS})
         checked = 0
         for flag, value in sorted(paths.items()):
             if not value.startswith("/") or value == "/" or "$(" in value:

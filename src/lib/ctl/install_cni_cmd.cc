@@ -173,9 +173,12 @@ absl::StatusOr<InstallCniReport> InstallCni(const InstallCniOptions& o) {
   if (auto v = delegate.find("cniVersion");
       v != delegate.end() && v->is_string())
     version = v->get<std::string>();
-  nlohmann::json plugin = {{"type", "sriov-netattach"},
-                           {"kubeconfig", kubeconfig.string()},
-                           {"delegates", nlohmann::json::array({delegate})}};
+  nlohmann::json plugin = {
+      {"type", "sriov-netattach"},
+      {"kubeconfig", o.kubeconfig_host_path.empty()
+                         ? kubeconfig.string()
+                         : o.kubeconfig_host_path.string()},
+      {"delegates", nlohmann::json::array({delegate})}};
   // The runtime hands the capabilities the cluster network asks for to the
   // meta-plugin, which passes them on (Multus's generator does the same).
   nlohmann::json caps = nlohmann::json::object();
@@ -215,6 +218,10 @@ void AddInstallCniCommand(CLI::App& app, const CtlOptions& /*opts*/,
   cmd->add_option("--kubeconfig-out", o->kubeconfig_out,
                   "kubeconfig path (default <conf-dir>/" +
                       std::string(kNetattachKubeconfigRel) + ")")
+      ->type_name("FILE");
+  cmd->add_option("--kubeconfig-host-path", o->kubeconfig_host_path,
+                  "the kubeconfig's path on the host, named in the conflist "
+                  "(default: --kubeconfig-out)")
       ->type_name("FILE");
   cmd->add_option("--source-dir", o->source_dir,
                   "where the CNI binaries to install are")

@@ -18,7 +18,9 @@
 //      <conf-dir>/sriovkit-netattach.d/sriovkit-netattach.kubeconfig) from
 //      the in-cluster service account (token, ca.crt) and
 //      KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT, as Multus's
-//      installer writes multus.kubeconfig.
+//      installer writes multus.kubeconfig. In a container that sees the
+//      host's directories under another root, --kubeconfig-host-path is
+//      the path the conflist names.
 //
 // Idempotent: a file whose bytes and mode are already right is left alone
 // (its inode unchanged); the report names each file "installed" or
@@ -46,6 +48,9 @@ struct InstallCniOptions {
   std::filesystem::path bin_dir;
   std::filesystem::path conf_dir;        // empty: binaries only
   std::filesystem::path kubeconfig_out;  // empty: the default under conf_dir
+  // The kubeconfig's path as the host sees it, written into the conflist
+  // (Multus's --multus-kubeconfig-file-host); empty: kubeconfig_out's.
+  std::filesystem::path kubeconfig_host_path;
   std::filesystem::path service_account_dir = kServiceAccountDir;
   std::string api_host;  // KUBERNETES_SERVICE_HOST
   std::string api_port;  // KUBERNETES_SERVICE_PORT

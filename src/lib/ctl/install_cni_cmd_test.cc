@@ -152,11 +152,6 @@ TEST_F(InstallCniTest, OwnConfigIsNeverTheClusterNetwork) {
 }
 
 TEST_F(InstallCniTest, BadInputsNameTheirSource) {
-  Write(tmp_ / "net.d/10-flannel.conflist", "{not json");
-  auto bad = InstallCni(o_);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), HasSubstr("10-flannel.conflist"));
-
   InstallCniOptions rel = o_;
   rel.bin_dir = "relative/bin";
   EXPECT_THAT(InstallCni(rel).status().message(), HasSubstr("relative/bin"));
@@ -169,6 +164,24 @@ TEST_F(InstallCniTest, BadInputsNameTheirSource) {
   no_api.api_host.clear();
   EXPECT_THAT(InstallCni(no_api).status().message(),
               HasSubstr("KUBERNETES_SERVICE_HOST"));
+
+  Write(tmp_ / "net.d/10-flannel.conflist", "{not json");
+  auto bad = InstallCni(o_);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("10-flannel.conflist"));
+}
+
+// In the DaemonSet the host's /etc/cni/net.d is /host/etc/cni/net.d: the
+// conflist names the kubeconfig by its host path.
+TEST_F(InstallCniTest, ConflistNamesTheKubeconfigsHostPath) {
+  o_.kubeconfig_host_path = "/etc/cni/net.d/sriovkit-netattach.d/k";
+  SK_ASSERT_OK(InstallCni(o_).status());
+  auto conf = nlohmann::json::parse(
+      Read(tmp_ / "net.d/00-sriovkit-netattach.conflist"));
+  EXPECT_EQ(conf["plugins"][0]["kubeconfig"],
+            "/etc/cni/net.d/sriovkit-netattach.d/k");
+  EXPECT_TRUE(fs::exists(tmp_ / "net.d/sriovkit-netattach.d/"
+                                "sriovkit-netattach.kubeconfig"));
 }
 
 TEST_F(InstallCniTest, BinariesOnlyWithoutConfDir) {

@@ -13,7 +13,7 @@ PKGS=(
   nlohmann-json3-dev libmnl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libpugixml-dev libssl-dev libcurl4-openssl-dev pci.ids
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon
-  kmod cpio busybox-static gzip python3 pciutils strace
+  kmod cpio busybox-static gzip python3 python3-yaml python3-jsonschema pciutils strace
 )
 # QEMU >= 8 (for the emulated igb NIC) comes from bookworm-backports.
 BACKPORTS_PKGS=(qemu-system-x86)

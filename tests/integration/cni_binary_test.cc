@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/version/version.h"
 #include "tests/testing/run_shell.h"
 #include "tests/testing/temp_dir.h"
 
@@ -26,7 +27,8 @@ Out RunSriov(const std::string& env, const std::string& stdin_text,
 // The reference plugins' first two lines (skel's "about" text).
 ::testing::Matcher<const std::string&> StartsWithAbout() {
   return ::testing::ContainsRegex(
-      "^CNI sriov plugin \\(sriovkit [0-9]+\\.[0-9]+\\.[0-9]+\\)\n"
+      "^CNI sriov plugin \\(sriovkit [0-9]+\\.[0-9]+\\.[0-9]+, git "
+      "[0-9a-z-]+\\)\n"
       "CNI protocol versions supported: 0\\.3\\.0, 0\\.3\\.1, "
       "0\\.4\\.0, 1\\.0\\.0, 1\\.1\\.0\n");
 }
@@ -52,13 +54,21 @@ TEST(SriovBinaryTest, WithoutCniCommandPrintsUsageOnStderr) {
 }
 
 TEST(SriovBinaryTest, HelpPrintsOnlyTheUsage) {
-  for (const char* arg : {"--help", "-h", "--version"}) {
+  for (const char* arg : {"--help", "-h"}) {
     SCOPED_TRACE(arg);
     Out o = RunSriov("", "", arg);
     EXPECT_EQ(o.exit_code, 0);
     EXPECT_EQ(o.stdout_text, "");
     EXPECT_THAT(o.stderr_text, StartsWithAbout());
   }
+}
+
+// By hand, --version is the one line every sriovkit executable prints.
+TEST(SriovBinaryTest, VersionFlagPrintsVersionAndRevision) {
+  Out o = RunSriov("", "", "--version");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.stdout_text, sk::version::VersionLine("sriov") + "\n");
+  EXPECT_EQ(o.stderr_text, "");
 }
 
 // A runtime sets CNI_COMMAND: nothing on stderr, whatever the arguments.

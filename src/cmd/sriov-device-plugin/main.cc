@@ -17,6 +17,7 @@
 #include "lib/deviceplugin/daemon.h"
 #include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/validate.h"
+#include "lib/version/version.h"
 
 namespace {
 
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
   try {
     CLI::App app{"sriov-device-plugin: SR-IOV network device plugin",
                  "sriov-device-plugin"};
-    app.set_version_flag("--version", "sriov-device-plugin " SK_VERSION);
+    app.set_version_flag("--version",
+                         sk::version::VersionLine("sriov-device-plugin"));
     sk::deviceplugin::DaemonOptions o;
     int log_level = 0;
     std::string log_dir;

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/version/version.h"
 #include "tests/testing/run_shell.h"
 
 namespace {
@@ -22,7 +23,8 @@ Out RunPlugin(const std::string& args) {
 TEST(DevicePluginBinaryTest, VersionPrintsTheProjectVersion) {
   Out o = RunPlugin("--version");
   EXPECT_EQ(o.exit_code, 0);
-  EXPECT_EQ(o.stdout_text, "sriov-device-plugin " SK_VERSION "\n");
+  EXPECT_EQ(o.stdout_text,
+            sk::version::VersionLine("sriov-device-plugin") + "\n");
 }
 
 TEST(DevicePluginBinaryTest, HelpNamesTheProgram) {

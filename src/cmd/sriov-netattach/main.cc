@@ -4,13 +4,24 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "lib/netattach/shim_client.h"
+#include "lib/version/version.h"
 
 extern char** environ;
 
-int main() {
+int main(int argc, char** argv) {
+  // Run by a person (no CNI_COMMAND): --version. A runtime never passes
+  // arguments, so the CNI protocol is unchanged.
+  const char* command = std::getenv("CNI_COMMAND");
+  if ((command == nullptr || *command == '\0') && argc > 1 &&
+      std::strcmp(argv[1], "--version") == 0) {
+    std::printf("%s\n", sk::version::VersionLine("sriov-netattach").c_str());
+    return 0;
+  }
   try {
     sk::netattach::CniResponse r =
         sk::netattach::RunShimProcess(environ, STDIN_FILENO);

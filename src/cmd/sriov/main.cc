@@ -7,8 +7,8 @@
 //
 // Run by a person (no CNI_COMMAND), it also prints a short usage on stderr,
 // as the reference plugins' skel does; stdout and the exit code stay the
-// protocol's. `sriov --help` (or -h, --version) prints only the usage and
-// exits 0.
+// protocol's. `sriov --help` (or -h) prints only the usage and exits 0;
+// `sriov --version` prints "sriov <version> (git <revision>)" on stdout.
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +28,7 @@
 #include "lib/cni/plugin.h"
 #include "lib/cni/version.h"
 #include "lib/netlink/kernel_socket.h"
+#include "lib/version/version.h"
 
 namespace {
 
@@ -117,7 +118,7 @@ void PrintUsage() {
     versions += (versions.empty() ? "" : ", ") + v;
   std::fprintf(
       stderr,
-      "CNI sriov plugin (sriovkit %s)\n"
+      "CNI sriov plugin (sriovkit %s, git %s)\n"
       "CNI protocol versions supported: %s\n"
       "\n"
       "A container runtime runs this plugin, one command per run:\n"
@@ -127,18 +128,26 @@ void PrintUsage() {
       "The result, or a CNI error as JSON, goes to stdout. Also read: "
       "SRIOVKIT_SYSFS_ROOT\n"
       "(default /), SRIOVKIT_CNI_STATE_DIR (default /var/lib/cni/sriov).\n",
-      SK_VERSION, versions.c_str());
+      std::string(sk::version::Version()).c_str(),
+      std::string(sk::version::Revision()).c_str(), versions.c_str());
 }
 
 bool IsHelpArg(std::string_view a) {
-  return a == "--help" || a == "-h" || a == "help" || a == "--version" ||
-         a == "version";
+  return a == "--help" || a == "-h" || a == "help";
+}
+
+bool IsVersionArg(std::string_view a) {
+  return a == "--version" || a == "version";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool by_hand = GetEnv("CNI_COMMAND").value_or("").empty();
+  if (by_hand && argc > 1 && IsVersionArg(argv[1])) {
+    std::printf("%s\n", sk::version::VersionLine("sriov").c_str());
+    return 0;
+  }
   if (by_hand) {
     PrintUsage();
     if (argc > 1 && IsHelpArg(argv[1])) return 0;

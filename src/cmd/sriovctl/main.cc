@@ -8,6 +8,7 @@
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/doctor_cmd.h"
+#include "lib/ctl/install_cni_cmd.h"
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
 #include "lib/ctl/nodeconfig_cmd.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     sk::ctl::AddInventoryCommand(app, opts, &run);
     sk::ctl::AddApplyCommand(app, opts, &run);
     sk::ctl::AddRenderCommand(app, opts, &run);
+    sk::ctl::AddInstallCniCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END
     // After the subcommands: every one of them gets the global flags.
     sk::ctl::AddGlobalFlags(app, opts);

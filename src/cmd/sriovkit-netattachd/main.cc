@@ -12,11 +12,16 @@
 #include "lib/base/exit_code.h"
 #include "lib/netattach/daemon_options.h"
 #include "lib/netattach/socket_server.h"
+#include "lib/version/version.h"
 
 int main(int argc, char** argv) {
   try {
     namespace na = sk::netattach;
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 1 && args[0] == "--version") {
+      std::cout << sk::version::VersionLine("sriovkit-netattachd") << "\n";
+      return sk::kExitOk;
+    }
     auto cl =
         na::ParseDaemonCommandLine(args, na::DaemonEnvironment::FromProcess());
     if (!cl.ok()) {

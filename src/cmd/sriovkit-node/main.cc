@@ -22,6 +22,7 @@
 #include "lib/nodedaemon/daemon.h"
 #include "lib/nodedaemon/nad_controller.h"
 #include "lib/sysfs/sysfs.h"
+#include "lib/version/version.h"
 
 namespace {
 
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
     CLI::App app{
         "sriovkit-node: applies SriovNetworkNodePolicies to this "
         "node and publishes its SriovNetworkNodeState"};
+    app.set_version_flag("--version",
+                         sk::version::VersionLine("sriovkit-node"));
     app.add_option("--kubeconfig", kubeconfig,
                    "kubeconfig file (default: the in-cluster service account)");
     app.add_option("--node-name", o.node_name,

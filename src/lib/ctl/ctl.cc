@@ -11,6 +11,7 @@
 #include "lib/base/errno_status.h"
 #include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
+#include "lib/version/version.h"
 
 namespace sk::ctl {
 namespace {
@@ -46,7 +47,8 @@ void AddToTree(CLI::App& app, CtlOptions& opts) {
         ->type_name("DIR")
         ->group(kGlobalGroup);
   }
-  app.set_version_flag("--version", kVersion)->group(kGlobalGroup);
+  app.set_version_flag("--version", sk::version::VersionLine("sriovctl"))
+      ->group(kGlobalGroup);
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     if (!sub->get_name().empty()) AddToTree(*sub, opts);
   }

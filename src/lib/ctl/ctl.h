@@ -35,8 +35,6 @@ class App;
 
 namespace sk::ctl {
 
-inline constexpr char kVersion[] = "sriovctl 0.1.0";
-
 struct CtlOptions {
   std::string sysfs_root = "/";
   std::string proc_root = "/";

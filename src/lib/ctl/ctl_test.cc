@@ -17,6 +17,7 @@
 #include "lib/ctl/doctor_cmd.h"
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
+#include "lib/version/version.h"
 #include "tests/testing/ctl_runner.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -93,7 +94,7 @@ TEST(CtlGlobalFlagsTest, VersionAfterAnySubcommand) {
     p.push_back("--version");
     Result r = RunCtl(p);
     EXPECT_EQ(r.code, kExitOk) << r.err;
-    EXPECT_EQ(r.out, std::string(kVersion) + "\n");
+    EXPECT_EQ(r.out, sk::version::VersionLine("sriovctl") + "\n");
   }
 }
 

@@ -6,25 +6,25 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include <libmnl/libmnl.h>
 
 #include "lib/base/errno_status.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/netlink/internal/framing.h"
 
 namespace sk::netlink {
 namespace {
 
+namespace nl = internal;
+
 constexpr size_t kBuildBufferSize = 16 * 1024;
 constexpr std::string_view kErrnoPayloadUrl = "type.sriovkit/netlink-errno";
 
-int CollectAttr(const nlattr* attr, void* data) {
+void CollectAttr(const nlattr* attr, void* data) {
   auto* out = static_cast<std::vector<Attr>*>(data);
-  const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(attr));
-  out->push_back(
-      Attr{static_cast<uint16_t>(mnl_attr_get_type(attr)),
-           std::span<const uint8_t>(p, mnl_attr_get_payload_len(attr))});
-  return MNL_CB_OK;
+  const auto* p = static_cast<const uint8_t*>(nl::AttrPayload(attr));
+  out->push_back(Attr{nl::AttrType(attr),
+                      std::span<const uint8_t>(p, nl::AttrPayloadLen(attr))});
 }
 
 }  // namespace
@@ -55,10 +55,10 @@ absl::StatusOr<AttrList> AttrList::Parse(std::span<const uint8_t> data) {
     return absl::InvalidArgumentError("netlink: attributes too large");
   int len = static_cast<int>(data.size());
   const auto* a = reinterpret_cast<const nlattr*>(data.data());
-  while (len > 0 && mnl_attr_ok(a, len)) {
+  while (len > 0 && internal::AttrOk(a, len)) {
     CollectAttr(a, &list.attrs_);
-    len -= static_cast<int>(MNL_ALIGN(a->nla_len));
-    a = mnl_attr_next(a);
+    len -= static_cast<int>(internal::Align(a->nla_len));
+    a = internal::AttrNext(a);
   }
   // A final attribute without trailing padding leaves len slightly negative.
   if (len > 0) {
@@ -87,7 +87,7 @@ absl::StatusOr<Message> Message::FromBytes(std::span<const uint8_t> bytes) {
   if (bytes.size() > (1u << 30))
     return absl::InvalidArgumentError("netlink: message too large");
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
-  if (bytes.size() < sizeof(nlmsghdr) || !mnl_nlmsg_ok(nlh, len) ||
+  if (bytes.size() < sizeof(nlmsghdr) || !internal::NlmsgOk(nlh, len) ||
       nlh->nlmsg_len != bytes.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("netlink: malformed message of ", bytes.size(), " bytes"));
@@ -108,7 +108,7 @@ void Message::set_flags(uint16_t flags) {
 }
 
 std::span<const uint8_t> Message::payload() const {
-  size_t hl = MNL_NLMSG_HDRLEN;
+  size_t hl = internal::kNlmsgHdrLen;
   if (bytes_.size() <= hl) return {};
   return std::span<const uint8_t>(bytes_).subspan(hl);
 }
@@ -121,7 +121,7 @@ absl::Status Message::ShortHeader(size_t want) const {
 
 absl::StatusOr<AttrList> Message::Attributes(size_t header_len) const {
   auto p = payload();
-  size_t off = MNL_ALIGN(header_len);
+  size_t off = internal::Align(header_len);
   if (p.size() < header_len) return ShortHeader(header_len);
   if (off >= p.size()) return AttrList();
   return AttrList::Parse(p.subspan(off));
@@ -135,7 +135,7 @@ absl::StatusOr<std::vector<Message>> ParseMessages(
   int len = static_cast<int>(buf.size());
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   while (len > 0) {
-    if (!mnl_nlmsg_ok(nlh, len)) {
+    if (!internal::NlmsgOk(nlh, len)) {
       return absl::InvalidArgumentError(
           absl::StrCat("netlink: truncated message at offset ",
                        buf.size() - static_cast<size_t>(len)));
@@ -144,7 +144,7 @@ absl::StatusOr<std::vector<Message>> ParseMessages(
     SK_ASSIGN_OR_RETURN(Message m, Message::FromBytes(std::span<const uint8_t>(
                                        start, nlh->nlmsg_len)));
     out.push_back(std::move(m));
-    nlh = mnl_nlmsg_next(nlh, &len);
+    nlh = internal::NlmsgNext(nlh, &len);
   }
   return out;
 }
@@ -208,7 +208,7 @@ int ErrnoOf(const absl::Status& s) {
 
 MessageBuilder::MessageBuilder(uint16_t type, uint16_t flags)
     : buf_(kBuildBufferSize, 0) {
-  nlmsghdr* h = mnl_nlmsg_put_header(buf_.data());
+  nlmsghdr* h = internal::PutHeader(buf_.data());
   h->nlmsg_type = type;
   h->nlmsg_flags = flags;
 }
@@ -218,14 +218,14 @@ nlmsghdr* MessageBuilder::nlh() {
 }
 
 void MessageBuilder::PutHeaderBytes(const void* data, size_t len) {
-  SK_CHECK(nlh()->nlmsg_len + MNL_ALIGN(len) <= buf_.size())
+  SK_CHECK(nlh()->nlmsg_len + internal::Align(len) <= buf_.size())
       << "netlink header overflow";
-  void* p = mnl_nlmsg_put_extra_header(nlh(), len);
+  void* p = internal::PutExtraHeader(nlh(), len);
   std::memcpy(p, data, len);
 }
 
 void MessageBuilder::PutAttr(uint16_t type, const void* data, size_t len) {
-  SK_CHECK(mnl_attr_put_check(nlh(), buf_.size(), type, len, data))
+  SK_CHECK(internal::PutAttrCheck(nlh(), buf_.size(), type, len, data))
       << "netlink request overflow";
 }
 void MessageBuilder::PutU8(uint16_t type, uint8_t v) { PutAttr(type, &v, 1); }
@@ -237,13 +237,13 @@ void MessageBuilder::PutString(uint16_t type, std::string_view s) {
 }
 
 size_t MessageBuilder::BeginNested(uint16_t type) {
-  nlattr* a = mnl_attr_nest_start_check(nlh(), buf_.size(), type);
+  nlattr* a = internal::NestStartCheck(nlh(), buf_.size(), type);
   SK_CHECK(a != nullptr) << "netlink request overflow";
   return static_cast<size_t>(reinterpret_cast<uint8_t*>(a) - buf_.data());
 }
 
 void MessageBuilder::EndNested(size_t token) {
-  mnl_attr_nest_end(nlh(), reinterpret_cast<nlattr*>(buf_.data() + token));
+  internal::NestEnd(nlh(), reinterpret_cast<nlattr*>(buf_.data() + token));
 }
 
 Message MessageBuilder::Build() && {

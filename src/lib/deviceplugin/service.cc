@@ -12,6 +12,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/allocation.h"
+#include "lib/deviceplugin/preferred.h"
 #include "lib/deviceplugin/validate.h"
 #include "lib/sysfs/pci.h"
 
@@ -81,7 +82,7 @@ grpc::Status DevicePluginService::GetDevicePluginOptions(
     grpc::ServerContext*, const v1beta1::Empty*,
     v1beta1::DevicePluginOptions* resp) {
   resp->set_pre_start_required(false);
-  resp->set_get_preferred_allocation_available(false);
+  resp->set_get_preferred_allocation_available(true);
   return grpc::Status::OK;
 }
 
@@ -139,17 +140,46 @@ grpc::Status DevicePluginService::ListAndWatch(
 
 grpc::Status DevicePluginService::GetPreferredAllocation(
     grpc::ServerContext*, const v1beta1::PreferredAllocationRequest* req,
-    v1beta1::PreferredAllocationResponse*) {
+    v1beta1::PreferredAllocationResponse* resp) {
+  std::shared_ptr<const Pool> pool = this->pool();
   for (int c = 0; c < req->container_requests_size(); ++c) {
     const auto& r = req->container_requests(c);
     std::string field = sk::StrCat("container_requests[", c, "].");
-    absl::Status s = CheckIds(r.available_deviceids(),
-                              field + "available_deviceIDs", nullptr);
+    auto count = static_cast<size_t>(r.available_deviceids_size()) +
+                 static_cast<size_t>(r.must_include_deviceids_size());
+    absl::Status s;
+    if (count > kMaxPreferredIds) {
+      s = absl::InvalidArgumentError(sk::StrCat(
+          field, "available_deviceIDs and must_include_deviceIDs: ", count,
+          " device IDs; at most ", kMaxPreferredIds, " are accepted"));
+    }
+    if (s.ok()) {
+      s = CheckIds(r.available_deviceids(), field + "available_deviceIDs",
+                   nullptr);
+    }
     if (s.ok()) {
       s = CheckIds(r.must_include_deviceids(), field + "must_include_deviceIDs",
                    nullptr);
     }
+    if (s.ok() && r.allocation_size() < 0) {
+      s = absl::InvalidArgumentError(sk::StrCat(
+          field, "allocation_size: ", r.allocation_size(), " is negative"));
+    }
     if (!s.ok()) return RequestError("GetPreferredAllocation", s);
+    std::vector<std::string> available(r.available_deviceids().begin(),
+                                       r.available_deviceids().end());
+    std::vector<std::string> must(r.must_include_deviceids().begin(),
+                                  r.must_include_deviceids().end());
+    auto ids = PreferredDevices(*pool, available, must,
+                                static_cast<size_t>(r.allocation_size()));
+    if (!ids.ok()) {
+      return RequestError(
+          "GetPreferredAllocation",
+          absl::Status(ids.status().code(),
+                       field + std::string(ids.status().message())));
+    }
+    auto* out = resp->add_container_responses();
+    for (const std::string& id : *ids) out->add_deviceids(id);
   }
   return grpc::Status::OK;
 }

@@ -175,11 +175,12 @@ absl::StatusOr<ResourceConfig> ParseResource(
     const json& obj, const Ctx& ctx, std::string_view default_prefix,
     std::vector<std::string>* warnings) {
   if (!obj.is_object()) return ctx.TypeError("a resource object", obj);
-  WarnUnknownKeys(obj,
-                  {"resourceName", "resourcePrefix", "deviceType",
-                   "excludeTopology", "selectors", "additionalInfo",
-                   "selectorObj", "selectorObjs", "allocationPolicy"},
-                  ctx, warnings);
+  WarnUnknownKeys(
+      obj,
+      {"resourceName", "resourcePrefix", "deviceType", "excludeTopology",
+       "selectors", "additionalInfo", "selectorObj", "selectorObjs",
+       "allocationPolicy", "pfCarrierHealth"},
+      ctx, warnings);
   ResourceConfig r;
   const json* name = FindKey(obj, "resourceName");
   if (name == nullptr || name->is_null()) {
@@ -234,6 +235,8 @@ absl::StatusOr<ResourceConfig> ParseResource(
   }
   SK_RETURN_IF_ERROR(
       ReadBool(obj, "excludeTopology", ctx, &r.exclude_topology));
+  SK_RETURN_IF_ERROR(
+      ReadBool(obj, "pfCarrierHealth", ctx, &r.pf_carrier_health));
   if (const json* p = FindKey(obj, "allocationPolicy");
       p != nullptr && !p->is_null()) {
     Ctx pctx = ctx.Key("allocationPolicy");

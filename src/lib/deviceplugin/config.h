@@ -91,6 +91,9 @@ struct ResourceConfig {
   bool exclude_topology = false;
   // sriovkit extension (upstream has no such key).
   AllocationPolicy allocation_policy = AllocationPolicy::kNuma;
+  // sriovkit extension, config key "pfCarrierHealth": a VF whose PF netdev
+  // has no carrier is advertised Unhealthy (inventory.h).
+  bool pf_carrier_health = false;
   std::vector<Selector> selectors;  // never empty after parsing
   // additionalInfo: "*" and per-BDF maps of extra key/values.
   std::map<std::string, std::map<std::string, std::string>> additional_info;

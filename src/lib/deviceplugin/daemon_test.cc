@@ -183,6 +183,43 @@ TEST_F(DaemonTest, KubeletStandInUsesPreferredAllocationSpreadAcrossPfs) {
                                                  pfs_[0].vfs[2]));
 }
 
+TEST_F(DaemonTest, PoolsWaitForTheNodeConfiguredFile) {
+  const std::filesystem::path flag = dir_ / "run/node-configured";
+  opts_.wait_node_configured = flag.string();
+  sk::testing::LogCapture logs;
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] {
+    return daemon_->GetState().node_wait == "waiting for " + flag.string();
+  }));
+  // Kubelet is up, yet nothing registers while the node is not configured
+  // (a bounded look: proving an absence needs a window).
+  EXPECT_FALSE(
+      WaitFor([&] { return kubelet->registrations("intel.com/vfio") > 0; },
+              absl::Milliseconds(300)));
+  EXPECT_FALSE(daemon_->GetState().ready());
+  EXPECT_FALSE(daemon_->GetState().config_loaded);
+
+  std::filesystem::create_directories(flag.parent_path());
+  std::ofstream(flag) << R"({"policies":1})";
+  SK_ASSERT_OK_AND_ASSIGN(auto devices,
+                          kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_THAT(devices, SizeIs(7));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_EQ(daemon_->GetState().node_wait, "");
+  // Logged once while waiting (every tick re-checks; the log is bounded).
+  std::string text = logs.Text();
+  size_t count = 0;
+  for (size_t p = 0;
+       (p = text.find("waiting for " + flag.string(), p)) != std::string::npos;
+       ++p) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << text;
+  EXPECT_THAT(text, HasSubstr("node configured; starting the pools"));
+}
+
 TEST_F(DaemonTest, KubeletStandInWatcherModeUsesGetInfo) {
   std::filesystem::create_directories(dir_ / "reg");
   SK_ASSERT_OK_AND_ASSIGN(auto kubelet,

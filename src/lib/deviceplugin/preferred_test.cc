@@ -32,6 +32,7 @@ class PreferredTest : public ::testing::Test {
                          "config.json", "intel.com");
     EXPECT_TRUE(c.ok()) << c.status();
     EXPECT_TRUE(c->pool_errors.empty()) << c->pool_errors[0];
+    EXPECT_TRUE(c->warnings.empty()) << c->warnings[0];
     Inventory inv = BuildInventory(c->resources, fx_.devices(), fs_, {});
     return inv.pools.at(0);
   }

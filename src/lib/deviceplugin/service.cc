@@ -264,6 +264,7 @@ DevicePluginService::AllocateContainer(
 grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
                                            const v1beta1::AllocateRequest* req,
                                            v1beta1::AllocateResponse* resp) {
+  const absl::Time start = absl::Now();
   // A pod never gets more devices than the pool has, nor one twice.
   size_t total = 0;
   const size_t pool_size = pool()->devices.size();
@@ -295,6 +296,9 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
       return ToGrpc(r.status());
     }
     *resp->add_container_responses() = *std::move(r);
+  }
+  if (opts_.metrics) {
+    opts_.metrics->RecordAllocate(resource_name_, total, absl::Now() - start);
   }
   return grpc::Status::OK;
 }

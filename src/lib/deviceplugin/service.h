@@ -55,6 +55,7 @@
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
 
 #include "lib/deviceplugin/inventory.h"
+#include "lib/deviceplugin/metrics.h"
 #include "lib/sysfs/sysfs.h"
 
 namespace sk::deviceplugin {
@@ -63,6 +64,9 @@ struct ServiceOptions {
   bool use_cdi = false;
   std::filesystem::path devinfo_dir = "/var/run/k8s.cni.cncf.io/devinfo/dp";
   std::filesystem::path cdi_dir = "/var/run/cdi";
+  // Successful Allocate calls are recorded here (count, latency); may be
+  // null.
+  std::shared_ptr<Metrics> metrics;
 };
 
 class DevicePluginService final : public v1beta1::DevicePlugin::Service {

@@ -58,7 +58,7 @@ TEST_F(ExplainTest, TableNamesThePoolOrTheReasonForEveryNetworkFunction) {
             "-         PF with 2 VFs (its VFs are candidates)\n"
             "0000:02:00.0  8086:10ca  vfio-pci   0000:01:00.0  -               "
             "-         intel.com/vfio selector 0: pfNames: PF \"ens1\" VF 0 "
-            "not in [ens1]; intel.com/mlx selector 0: vendors: \"8086\" not "
+            "not in [ens1#1]; intel.com/mlx selector 0: vendors: \"8086\" not "
             "in [15b3]\n"
             "0000:02:00.1  8086:10ca  vfio-pci   0000:01:00.0  intel.com/vfio  "
             "0         -\n"

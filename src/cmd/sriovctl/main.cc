@@ -8,6 +8,7 @@
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/doctor_cmd.h"
+#include "lib/ctl/explain_cmd.h"
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
 #include "lib/ctl/nodeconfig_cmd.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     sk::ctl::AddDoctorCommand(app, opts, &run);
     sk::ctl::AddKubevirtCommand(app, opts, &run);
     sk::ctl::AddInventoryCommand(app, opts, &run);
+    sk::ctl::AddExplainCommand(app, opts, &run);
     sk::ctl::AddApplyCommand(app, opts, &run);
     sk::ctl::AddRenderCommand(app, opts, &run);
     // SK_CTL_COMMANDS_END

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
         return sk::ExitCodeForStatus(started.status());
       }
       ops = *std::move(started);
-      spdlog::info("ops endpoint on http://{}", ops_address);
+      spdlog::info("ops endpoint on {} (port {})", ops_address, ops->port());
     }
     std::thread signals([&] {
       int sig = 0;

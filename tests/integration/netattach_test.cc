@@ -243,6 +243,29 @@ TEST_F(NetattachIntegrationTest, FailingThirdDelegateRollsBackTheOthers) {
   EXPECT_EQ(writer_.writes(), 0);
 }
 
+TEST_F(NetattachIntegrationTest, DefaultRouteMovesTheKernelDefaultRoute) {
+  SetAnnotation(
+      R"([{"name":"net-a","interface":"data0","default-route":["10.89.0.1"]},
+          {"name":"net-b"}])");
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  // The bridge's isDefaultGateway route on eth0 is gone; the requested one
+  // goes out of data0.
+  std::string routes = InPod("-4 route show default");
+  EXPECT_THAT(routes, HasSubstr("default via 10.89.0.1 dev data0"));
+  EXPECT_THAT(routes, Not(HasSubstr("eth0")));
+  EXPECT_THAT(InPod("-4 route show"), HasSubstr("10.88.0.0/24 dev eth0"));
+  std::ifstream f(CacheFile("net-a", "data0"));
+  nlohmann::json cache = nlohmann::json::parse(f);
+  EXPECT_THAT(cache["result"]["routes"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.89.0.1"})"));
+  r = mp.Handle(Request("DEL"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_TRUE(Leases("cluster").empty());
+  EXPECT_TRUE(Leases("net-a").empty());
+}
+
 TEST_F(NetattachIntegrationTest, DelWithNoCacheAndNoPodSucceeds) {
   pods_.Remove("ns1", "pod1");
   MetaPlugin mp(Options());

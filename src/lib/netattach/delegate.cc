@@ -274,6 +274,21 @@ absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
   return *it;
 }
 
+absl::Status DelegateRunner::EditCachedResult(
+    const std::string& network, const RuntimeConf& rt,
+    const std::function<void(nlohmann::json& result)>& edit) const {
+  std::filesystem::path path = CachePath(network, rt.container_id, rt.ifname);
+  SK_ASSIGN_OR_RETURN(std::string text,
+                      ReadFileBounded(path, kMaxDelegateConfBytes * 2));
+  absl::StatusOr<nlohmann::json> j = ParseJsonBounded(text);
+  if (!j.ok() || !j->is_object() || !j->contains("result") ||
+      !(*j)["result"].is_object())
+    return absl::DataLossError(sk::StrCat(path, ": not a result cache"));
+  edit((*j)["result"]);
+  return WriteFileAtomic(path, j->dump(), 0600, /*sync_dir=*/false,
+                         /*sync_file=*/false);
+}
+
 absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
                                                    const RuntimeConf& rt) {
   if (!ValidCacheComponent(net.name) || !ValidCacheComponent(rt.container_id))

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,6 +83,11 @@ class DelegateRunner {
   std::filesystem::path CachePath(const std::string& network,
                                   const std::string& container_id,
                                   const std::string& ifname) const;
+  // Rewrites the cached `result` of an attachment with `edit` (as Multus's
+  // DeleteDefaultGWCache / AddDefaultGWCache). NotFound when none is cached.
+  absl::Status EditCachedResult(
+      const std::string& network, const RuntimeConf& rt,
+      const std::function<void(nlohmann::json& result)>& edit) const;
   // The cached `result` of an attachment; nullopt when none is cached.
   absl::StatusOr<std::optional<nlohmann::json>> CachedResult(
       const std::string& network, const RuntimeConf& rt) const;

@@ -140,6 +140,7 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
       clock_(options_.clock != nullptr ? *options_.clock : RealClock()) {
   if (!options_.interface_exists)
     options_.interface_exists = KernelInterfaceExists;
+  if (!options_.apply_gateway) options_.apply_gateway = ApplyKernelGatewayEdit;
 }
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
@@ -451,10 +452,48 @@ absl::StatusOr<std::vector<Attachment>> MetaPlugin::Plan(Call& call,
         caps["CNIDeviceInfoFile"] = a.devinfo_file;
       }
     }
+    if (p.sel && p.sel->has_default_route)
+      a.gateway.request = p.sel->default_route;
     a.conf = std::move(p.conf);
     out.push_back(std::move(a));
   }
+  std::vector<GatewayPlan> gateways;
+  for (const Attachment& a : out) gateways.push_back(a.gateway);
+  if (absl::Status s = PlanGateways(gateways); !s.ok())
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat("pod ", call.Label(), ": ", ToStd(s.message())));
+  for (size_t i = 0; i < out.size(); ++i) out[i].gateway = gateways[i];
   return out;
+}
+
+absl::Status MetaPlugin::ApplyGateway(Call& call, const Attachment& a,
+                                      const nlohmann::json& result) {
+  // multus.go: only for a result with interfaces or IPs (some plugins
+  // create nothing).
+  auto has = [&](const char* k) {
+    auto it = result.find(k);
+    return it != result.end() && it->is_array();
+  };
+  if (!has("interfaces") && !has("ips")) return absl::OkStatus();
+  GatewayEdit edit = GatewayEditFor(a.gateway);
+  if (edit.empty()) return absl::OkStatus();
+  if (absl::Status s =
+          options_.apply_gateway(call.env.netns, a.rt.ifname, edit);
+      !s.ok())
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat("error setting default gateway: ", ToStd(s.message())));
+  absl::Status s =
+      call.runner->EditCachedResult(a.conf.name, a.rt, [&](nlohmann::json& r) {
+        DropDefaultRoutes(r, edit.drop_v4, edit.drop_v6);
+        AddDefaultRoutes(r, edit.add);
+      });
+  if (!s.ok())
+    return cni::CniError(cni::kCniIoFailure,
+                         sk::StrCat("error setting default gateway in cache: ",
+                                    ToStd(s.message())));
+  return absl::OkStatus();
 }
 
 void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
@@ -540,6 +579,10 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     if (failure.ok()) {
       tried.push_back(a);
       result = call.runner->Add(a.conf, a.rt);
+      if (result.ok()) {
+        absl::Status s = ApplyGateway(call, a, *result);
+        if (!s.ok()) result = s;
+      }
     } else {
       result = failure;
     }

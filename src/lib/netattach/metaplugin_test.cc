@@ -529,3 +529,98 @@ TEST(AttachmentsTest, RoundTrip) {
 
 }  // namespace
 }  // namespace sk::netattach
+
+namespace sk::netattach {
+namespace {
+
+TEST_F(MetaPluginTest, DefaultRouteMovesTheGatewayAsMultusDoes) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
+          {"name":"net-b"}])";
+  pods_.Put(pod);
+  std::vector<std::string> edits;
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string& netns, const std::string& ifname,
+                        const GatewayEdit& e) {
+    std::string add;
+    for (const auto& g : e.add) add += " +" + g;
+    edits.push_back(netns + " " + ifname +
+                    (e.delete_kernel_defaults ? " -default" : "") + add);
+    return absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(edits, ElementsAre("/run/netns/pod1 eth0 -default",
+                                 "/run/netns/pod1 sriov0 -default +10.0.2.1",
+                                 "/run/netns/pod1 net2 -default"));
+  auto cached = [&](const std::string& file) {
+    absl::StatusOr<std::string> t =
+        ReadFileBounded(dir_ / "cni/results" / file, 1 << 20);
+    EXPECT_TRUE(t.ok()) << file;
+    return nlohmann::json::parse(t.ok() ? *t : "{}")["result"];
+  };
+  // The cluster network's cached result lost its default route; net-a's
+  // gained the requested one.
+  nlohmann::json cluster = cached("cluster-cid1-eth0");
+  for (const auto& route : cluster.value("routes", nlohmann::json::array()))
+    EXPECT_NE(route["dst"], "0.0.0.0/0") << cluster.dump();
+  nlohmann::json a = cached("net-a-cid1-sriov0");
+  EXPECT_THAT(a["routes"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.0.2.1"})"));
+  // network-status and the returned result are the delegates' own, with
+  // `default` on the cluster network (multus.go CreateNetworkStatuses).
+  nlohmann::json status = nlohmann::json::parse(writer_.Written("ns1/pod1"));
+  EXPECT_EQ(status[0]["default"], true);
+  EXPECT_FALSE(status[1].contains("default"));
+}
+
+TEST_F(MetaPluginTest, DefaultRouteEcmpIsRefused) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","default-route":["10.0.2.1"]},
+          {"name":"net-b","default-route":["10.0.3.1"]}])";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: multus does not support ECMP"));
+  EXPECT_TRUE(CallSummary().empty());
+}
+
+TEST_F(MetaPluginTest, NoDefaultRouteLeavesRoutesAlone) {
+  int calls = 0;
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string&, const std::string&,
+                        const GatewayEdit&) {
+    ++calls;
+    return absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(MetaPluginTest, DefaultRouteFailureRollsBack) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-b","default-route":["10.0.2.1"]}])";
+  pods_.Put(pod);
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string&, const std::string& ifname,
+                        const GatewayEdit&) {
+    return ifname == "net1" ? absl::InternalError("no route for you")
+                            : absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("error setting default gateway: no route for you"));
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "ADD third net1",
+                                         "DEL third net1", "DEL first eth0"));
+}
+
+}  // namespace
+}  // namespace sk::netattach

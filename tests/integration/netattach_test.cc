@@ -266,6 +266,37 @@ TEST_F(NetattachIntegrationTest, DefaultRouteMovesTheKernelDefaultRoute) {
   EXPECT_TRUE(Leases("net-a").empty());
 }
 
+TEST_F(NetattachIntegrationTest, GcReleasesWhatAStaleContainerHeld) {
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  ASSERT_EQ(Leases("net-a").size(), 1u);
+
+  // A GC that still lists the container keeps everything.
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cni.dev/valid-attachments"] = {
+      {{"containerID", "cid-" + pod_ns_}, {"ifname", "eth0"}}};
+  gc.stdin_data = in.dump();
+  r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_EQ(Sh("ip -n " + pod_ns_ + " link show dev data0"), 0);
+  EXPECT_EQ(Leases("net-a").size(), 1u);
+
+  // Once it is gone from the list, its delegates are deleted for real.
+  in["cni.dev/valid-attachments"] = nlohmann::json::array();
+  gc.stdin_data = in.dump();
+  r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  for (const char* ifname : {"eth0", "data0", "net2"})
+    EXPECT_NE(Sh("ip -n " + pod_ns_ + " link show dev " + ifname), 0) << ifname;
+  EXPECT_TRUE(Leases("cluster").empty());
+  EXPECT_TRUE(Leases("net-a").empty());
+  EXPECT_TRUE(Leases("net-b").empty());
+  EXPECT_FALSE(std::filesystem::exists(CacheFile("net-a", "data0")));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni" / ("cid-" + pod_ns_)));
+}
+
 TEST_F(NetattachIntegrationTest, DelWithNoCacheAndNoPodSucceeds) {
   pods_.Remove("ns1", "pod1");
   MetaPlugin mp(Options());

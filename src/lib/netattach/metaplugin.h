@@ -112,6 +112,7 @@ class MetaPlugin final : public Handler {
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);
   absl::Status Status(Call& call);
+  absl::Status Gc(Call& call, const std::string& stdin_data);
   absl::StatusOr<std::optional<Pod>> GetPod(Call& call);
   absl::StatusOr<std::vector<Attachment>> Plan(Call& call, const Pod* pod);
   absl::StatusOr<NetConfig> ResolveNamedNetwork(

@@ -624,3 +624,75 @@ TEST_F(MetaPluginTest, DefaultRouteFailureRollsBack) {
 
 }  // namespace
 }  // namespace sk::netattach
+
+namespace sk::netattach {
+namespace {
+
+TEST_F(MetaPluginTest, GcDeletesStaleContainersAndForwardsTheValidList) {
+  // net-b at CNI 1.1 gets GC; the 1.0 networks only DEL for stale ones.
+  nads_.Put("ns1", "net-b",
+            R"({"cniVersion":"1.1.0","plugins":[{"type":"third"}]})");
+  MetaPlugin mp(Options());
+  CniRequest add = Request("ADD");
+  ASSERT_EQ(mp.Handle(add).exit_code, 0);
+  add.env["CNI_CONTAINERID"] = "cid2";
+  devices_.Set("uid1", {{"r/a", {"0000:03:02.1", "0000:03:02.0"}}});
+  ASSERT_EQ(mp.Handle(add).exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "cni/cid2"));
+  std::filesystem::remove(log());
+
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cniVersion"] = "1.1.0";
+  in["cni.dev/valid-attachments"] = {
+      {{"containerID", "cid1"}, {"ifname", "eth0"}}};
+  gc.stdin_data = in.dump();
+  CniResponse r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+
+  EXPECT_THAT(CallSummary(), ElementsAre("DEL third net2", "DEL second sriov0",
+                                         "DEL first eth0", "GC third "));
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  nlohmann::json gc_in = nlohmann::json::parse(calls.back().stdin_json);
+  EXPECT_EQ(gc_in["name"], "net-b");
+  EXPECT_EQ(
+      gc_in["cni.dev/valid-attachments"],
+      nlohmann::json::parse(R"([{"containerID":"cid1","ifname":"net2"}])"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid2"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/results/net-b-cid2-net2"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/results/net-b-cid1-net2"));
+}
+
+TEST_F(MetaPluginTest, GcOfOrphanCachedResultUsesItsCachedConfig) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  // The saved list is lost; the libcni-style result cache remains.
+  std::filesystem::remove(dir_ / "cni/cid1");
+  std::filesystem::remove(log());
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cni.dev/valid-attachments"] = nlohmann::json::array();
+  gc.stdin_data = in.dump();
+  ASSERT_EQ(mp.Handle(gc).exit_code, 0);
+  std::vector<std::string> calls = CallSummary();
+  std::sort(calls.begin(), calls.end());
+  EXPECT_THAT(calls, ElementsAre("DEL first eth0", "DEL second sriov0",
+                                 "DEL third net2"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "cni/results"));
+}
+
+TEST_F(MetaPluginTest, GcWithoutValidListDeletesNothing) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  std::filesystem::remove(log());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("GC")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("cni.dev/valid-attachments"));
+  EXPECT_TRUE(CallSummary().empty());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+}
+
+}  // namespace
+}  // namespace sk::netattach

@@ -294,6 +294,10 @@ void SocketServer::AcceptLoop() {
   }
 }
 
+void SocketServer::Log(LogLevel level, std::string_view msg) {
+  if (options_.logger != nullptr) options_.logger->Log(level, msg);
+}
+
 void SocketServer::Serve(UniqueFd conn) {
   CniResponse response;
   absl::StatusOr<std::string> body =
@@ -317,6 +321,23 @@ void SocketServer::Serve(UniqueFd conn) {
     } catch (...) {
       response =
           ErrorResponse(kCniInternal, "sriovkit-netattachd: internal error");
+    }
+  }
+  if (options_.logger != nullptr) {
+    std::string what = "malformed request";
+    if (request.ok()) {
+      auto env = [&](const char* k) {
+        auto it = request->env.find(k);
+        return it == request->env.end() ? std::string() : it->second;
+      };
+      what = sk::StrCat(
+          env("CNI_COMMAND"), " containerID=", env("CNI_CONTAINERID"),
+          " netns=", env("CNI_NETNS"), " ifname=", env("CNI_IFNAME"));
+    }
+    if (response.exit_code == 0) {
+      Log(LogLevel::kVerbose, sk::StrCat(what, ": ok"));
+    } else {
+      Log(LogLevel::kError, sk::StrCat(what, ": ", response.stdout_data));
     }
   }
   // Not cancelled by Stop(): a call that has run (an ADD done) must reach

@@ -55,12 +55,17 @@
 #include "absl/time/time.h"
 
 #include "lib/base/unique_fd.h"
+#include "lib/netattach/multus_log.h"
 #include "lib/netattach/sources.h"
 
 namespace sk::netattach {
 
 struct SocketServerOptions {
   std::filesystem::path socket_dir = "/run/sriovkit/netattach";
+  // Multus-style log (multus_log.h): refusals and failed requests at
+  // "error", every request and its outcome at "verbose". Not owned; may be
+  // null.
+  MultusLogger* logger = nullptr;
   size_t max_workers = 64;
   absl::Duration read_timeout = absl::Seconds(10);
   absl::Duration write_timeout = absl::Seconds(10);
@@ -85,6 +90,7 @@ class SocketServer {
 
   void AcceptLoop() ABSL_LOCKS_EXCLUDED(mu_);
   void Serve(UniqueFd conn);
+  void Log(LogLevel level, std::string_view msg);
   void ReapFinished() ABSL_LOCKS_EXCLUDED(mu_);
 
   const SocketServerOptions options_;

@@ -72,8 +72,9 @@ class SocketServerTest : public ::testing::Test {
            dir().string() + R"("})";
   }
   absl::StatusOr<std::unique_ptr<SocketServer>> StartServer(
-      size_t max_workers = 64) {
+      size_t max_workers = 64, MultusLogger* logger = nullptr) {
     SocketServerOptions o;
+    o.logger = logger;
     o.socket_dir = dir();
     o.max_workers = max_workers;
     o.read_timeout = absl::Seconds(5);
@@ -348,6 +349,21 @@ TEST_F(SocketServerTest, StopLeavesASuccessorsSocketAlone) {
   MakeDeadSocket(dir() / "netattach.sock");
   (*srv)->Stop();
   EXPECT_TRUE(S_ISSOCK(ModeOf(dir() / "netattach.sock")));
+}
+
+TEST_F(SocketServerTest, RequestsLoggedAtVerbose) {
+  LogConfig lc;
+  lc.file = (tmp_ / "v.log").string();
+  lc.level = LogLevel::kVerbose;
+  auto log = MultusLogger::Open(lc);
+  ASSERT_THAT(log, IsOk());
+  auto srv = StartServer(64, log->get());
+  ASSERT_THAT(srv, IsOk());
+  ASSERT_EQ(Call("c-logged").exit_code, 0);
+  (*srv)->Stop();
+  std::ifstream f(tmp_ / "v.log");
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_THAT(all, HasSubstr("[verbose] ADD containerID=c-logged"));
 }
 
 }  // namespace

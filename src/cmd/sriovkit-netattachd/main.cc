@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
     na::SocketServerOptions so;
     so.socket_dir = cl->options.socket_dir;
     so.logger = log->get();
+    so.extra_allowed_uids.assign(cl->options.allowed_uids.begin(),
+                                 cl->options.allowed_uids.end());
     auto server = na::SocketServer::Start(so, handler->get());
     if (!server.ok()) {
       std::cerr << "sriovkit-netattachd: " << server.status().message() << "\n";

@@ -298,8 +298,36 @@ void SocketServer::Log(LogLevel level, std::string_view msg) {
   if (options_.logger != nullptr) options_.logger->Log(level, msg);
 }
 
+absl::Status SocketServer::CheckPeer(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return ErrnoStatus(errno, "getsockopt SO_PEERCRED");
+  std::vector<uid_t> allowed = {0};
+  if (::geteuid() != 0) allowed.push_back(::geteuid());
+  allowed.insert(allowed.end(), options_.extra_allowed_uids.begin(),
+                 options_.extra_allowed_uids.end());
+  std::string names;
+  for (uid_t u : allowed) {
+    if (u == cred.uid) return absl::OkStatus();
+    names += sk::StrCat(names.empty() ? "" : ",", u);
+  }
+  return absl::PermissionDeniedError(
+      sk::StrCat("connection refused: peer pid ", cred.pid, " uid ", cred.uid,
+                 " gid ", cred.gid, " is not an allowed uid (", names, ")"));
+}
+
 void SocketServer::Serve(UniqueFd conn) {
   CniResponse response;
+  if (absl::Status peer = CheckPeer(conn.get()); !peer.ok()) {
+    Log(LogLevel::kError, sk::StrCat("sriovkit-netattachd: ", peer.message()));
+    (void)WriteFrame(conn.get(),
+                     EncodeResponse(ErrorResponse(
+                         kCniInvalidConfig,
+                         sk::StrCat("sriovkit-netattachd: ", peer.message()))),
+                     After(options_.write_timeout));
+    return;
+  }
   absl::StatusOr<std::string> body =
       ReadFrame(conn.get(), After(options_.read_timeout), stop_fd_.get());
   if (body.status().code() == absl::StatusCode::kCancelled) return;

@@ -62,6 +62,12 @@ namespace sk::netattach {
 
 struct SocketServerOptions {
   std::filesystem::path socket_dir = "/run/sriovkit/netattach";
+  // Peers are checked with SO_PEERCRED: root, the server's own effective
+  // uid (who owns the 0700 socket directory anyway) and these uids are
+  // served; any other peer's connection gets a CNI error (code 7) naming
+  // its pid and uid, is closed without reading the request, and the
+  // refusal is logged at "error".
+  std::vector<uid_t> extra_allowed_uids;
   // Multus-style log (multus_log.h): refusals and failed requests at
   // "error", every request and its outcome at "verbose". Not owned; may be
   // null.
@@ -90,6 +96,8 @@ class SocketServer {
 
   void AcceptLoop() ABSL_LOCKS_EXCLUDED(mu_);
   void Serve(UniqueFd conn);
+  // OK, or PermissionDenied naming the peer; logged.
+  absl::Status CheckPeer(int fd);
   void Log(LogLevel level, std::string_view msg);
   void ReapFinished() ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -142,6 +142,13 @@ absl::StatusOr<std::unique_ptr<MultusLogger>> MultusLogger::Open(
 
 absl::Status MultusLogger::OpenFile() {
   const std::string& path = config_.file;
+  // Checked before opening (a FIFO would otherwise fail with ENXIO or
+  // block); O_NOFOLLOW and the fstat below close the race.
+  struct stat pre {};
+  if (::lstat(path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode))
+    return absl::FailedPreconditionError(
+        sk::StrCat("log file ", path, " is not a regular file",
+                   S_ISLNK(pre.st_mode) ? " (a symlink)" : ""));
   int fd = ::open(
       path.c_str(),
       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,

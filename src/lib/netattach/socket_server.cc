@@ -319,6 +319,12 @@ absl::Status SocketServer::CheckPeer(int fd) {
 
 void SocketServer::Serve(UniqueFd conn) {
   CniResponse response;
+  absl::StatusOr<std::string> body =
+      ReadFrame(conn.get(), After(options_.read_timeout), stop_fd_.get());
+  if (body.status().code() == absl::StatusCode::kCancelled) return;
+  // The peer's frame is read (bounded, as any) but a refused peer's is
+  // never decoded nor handled; answering before reading would race the
+  // shim's write and it would see a reset instead of the reason.
   if (absl::Status peer = CheckPeer(conn.get()); !peer.ok()) {
     Log(LogLevel::kError, sk::StrCat("sriovkit-netattachd: ", peer.message()));
     (void)WriteFrame(conn.get(),
@@ -328,9 +334,6 @@ void SocketServer::Serve(UniqueFd conn) {
                      After(options_.write_timeout));
     return;
   }
-  absl::StatusOr<std::string> body =
-      ReadFrame(conn.get(), After(options_.read_timeout), stop_fd_.get());
-  if (body.status().code() == absl::StatusCode::kCancelled) return;
   absl::StatusOr<CniRequest> request =
       body.ok() ? DecodeRequest(*body)
                 : absl::StatusOr<CniRequest>(body.status());

@@ -65,8 +65,8 @@ struct SocketServerOptions {
   // Peers are checked with SO_PEERCRED: root, the server's own effective
   // uid (who owns the 0700 socket directory anyway) and these uids are
   // served; any other peer's connection gets a CNI error (code 7) naming
-  // its pid and uid, is closed without reading the request, and the
-  // refusal is logged at "error".
+  // its pid and uid (its request frame is read, bounded, but never decoded
+  // nor handled), and the refusal is logged at "error".
   std::vector<uid_t> extra_allowed_uids;
   // Multus-style log (multus_log.h): refusals and failed requests at
   // "error", every request and its outcome at "verbose". Not owned; may be

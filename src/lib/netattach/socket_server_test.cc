@@ -398,7 +398,8 @@ TEST_F(SocketServerTest, PeerOfAnotherUidIsRefusedAndLogged) {
   ASSERT_THAT(srv, IsOk());
   CniResponse r = CallAsUid(4242);
   EXPECT_EQ(r.exit_code, 1) << r.stdout_data;
-  EXPECT_THAT(r.stdout_data, HasSubstr("uid 4242 is not an allowed uid (0)"));
+  EXPECT_THAT(r.stdout_data,
+              HasSubstr("uid 4242 gid 0 is not an allowed uid (0)"));
   EXPECT_EQ(handler_.calls(), 0);
   std::ifstream f(tmp_ / "d.log");
   std::string line;

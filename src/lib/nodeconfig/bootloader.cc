@@ -597,16 +597,19 @@ class GrubDefaults : public Bootloader {
         in_entry = true;
       }
       if (in_entry && depth == 1 && !entries.back().args.has_value()) {
-        absl::string_view w = l;
-        for (const char* cmd : {"linuxefi ", "linux16 ", "linux "}) {
-          if (!absl::ConsumePrefix(&w, cmd)) continue;
-          w = absl::StripLeadingAsciiWhitespace(w);
+        // "linux<TAB>/boot/vmlinuz-6.1 root=... ro quiet" (grub-mkconfig
+        // writes a tab; hand-written files often a space).
+        size_t end = l.find_first_of(" \t");
+        absl::string_view cmd = l.substr(0, end);
+        if (end != absl::string_view::npos &&
+            (cmd == "linux" || cmd == "linux16" || cmd == "linuxefi")) {
+          absl::string_view w =
+              absl::StripLeadingAsciiWhitespace(l.substr(end));
           size_t sp = w.find_first_of(" \t");
           entries.back().args =
               sp == absl::string_view::npos
                   ? std::string()
                   : std::string(absl::StripAsciiWhitespace(w.substr(sp)));
-          break;
         }
       }
       for (char c : l) {

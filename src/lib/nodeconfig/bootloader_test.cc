@@ -168,7 +168,7 @@ TEST(GrubDefaultsTest, NextBootReadsTheDefaultEntryOfGrubCfg) {
       "\t}\n"
       "}\n"
       "menuentry 'Second' $menuentry_id_option 'second' {\n"
-      "\tlinux /boot/vmlinuz-6.2 root=UUID=y ro intel_iommu=on iommu=pt\n"
+      "\tlinux\t/boot/vmlinuz-6.2 root=UUID=y ro intel_iommu=on iommu=pt\n"
       "}\n");
   FakeRunner runner;
   auto b = DetectBootloader(d.path(), runner);

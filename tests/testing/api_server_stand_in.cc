@@ -91,6 +91,7 @@ std::string KindFor(const std::string& resource) {
       {"services", "Service"},
       {"network-attachment-definitions", "NetworkAttachmentDefinition"},
       {"virtualmachineinstances", "VirtualMachineInstance"},
+      {"leases", "Lease"},
   };
   auto it = kinds.find(resource);
   return it != kinds.end() ? it->second : "Object";
@@ -315,6 +316,8 @@ struct ApiServerStandIn::Impl {
     std::string method;
   };
   std::vector<Failure> failures;
+  std::map<std::string, int> eviction_refusals;  // pod path -> 429s left
+  bool evictions_delete = true;
   std::chrono::milliseconds delay{0};
   std::vector<Request> log;
   std::list<std::thread> threads;
@@ -697,6 +700,44 @@ HttpResponse ApiServerStandIn::Impl::HandleRest(
     }
     return {405, StatusBody(405, "method not allowed on a collection"), {}};
   }
+  if (ref.sub == "eviction" && ref.resource == "pods") {
+    // policy/v1 Eviction (pods/eviction): 429 while a PodDisruptionBudget
+    // would be violated, else the pod is deleted.
+    if (req.method != "POST") {
+      return {405, StatusBody(405, "method not allowed on pods/eviction"), {}};
+    }
+    std::string path = ref.ObjectPath();
+    if (objects.count(path) == 0) return not_found(ref.name);
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() ||
+        body.value("kind", "") != "Eviction") {
+      return {400, StatusBody(400, "request body is not an Eviction"), {}};
+    }
+    if (auto r = eviction_refusals.find(path);
+        r != eviction_refusals.end() && r->second > 0) {
+      --r->second;
+      HttpResponse resp{
+          429,
+          StatusBody(429,
+                     "Cannot evict pod as it would violate the pod's "
+                     "disruption budget.",
+                     "TooManyRequests"),
+          {}};
+      resp.body["details"] = {
+          {"causes", json::array({{{"reason", "DisruptionBudget"},
+                                   {"message",
+                                    "The disruption budget pdb needs 1 "
+                                    "healthy pods and has 1 currently"}}})}};
+      return resp;
+    }
+    if (evictions_delete) DeleteLocked(path);
+    return {201,
+            {{"kind", "Status"},
+             {"apiVersion", "v1"},
+             {"metadata", json::object()},
+             {"status", "Success"}},
+            {}};
+  }
   if (!ref.sub.empty() && ref.sub != "status") {
     return {404,
             StatusBody(404, "the server could not find the requested resource"),
@@ -1050,6 +1091,16 @@ void ApiServerStandIn::FailNext(int count, int http_status,
   std::lock_guard<std::mutex> l(impl_->mu);
   impl_->failures.push_back(
       {count, http_status, retry_after_seconds, path_substr, method});
+}
+
+void ApiServerStandIn::RefuseEvictions(const std::string& pod_path, int count) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->eviction_refusals[ParseRef(pod_path).ObjectPath()] = count;
+}
+
+void ApiServerStandIn::SetEvictionDeletesPod(bool deletes) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->evictions_delete = deletes;
 }
 
 void ApiServerStandIn::SetDelay(std::chrono::milliseconds delay) {

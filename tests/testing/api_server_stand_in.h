@@ -28,8 +28,13 @@
 //                                     timeoutSeconds
 //   POST   <collection>               create (409 AlreadyExists)
 //   PUT    <collection>/<name>[/status]  409 Conflict on a stale
-//   resourceVersion PATCH  <collection>/<name>[/status]  merge, strategic (as
-//   merge) and JSON patch DELETE <collection>/<name>
+//                                     resourceVersion
+//   PATCH  <collection>/<name>[/status]  merge, strategic (as merge) and
+//                                     JSON patch
+//   DELETE <collection>/<name>
+//   POST   pods/<name>/eviction       policy/v1 Eviction: 201 and the pod
+//                                     deleted, or 429 (PodDisruptionBudget)
+//                                     as RefuseEvictions says
 // Collections are "namespaces/<ns>/<resource>" or, across namespaces,
 // "<resource>". A "/status" write changes metadata and status, never spec.
 //
@@ -112,6 +117,12 @@ class ApiServerStandIn {
   void FailNext(int count, int http_status, int retry_after_seconds = -1,
                 const std::string& path_substr = "",
                 const std::string& method = "");
+  // The next `count` evictions of the pod at `pod_path` are refused with
+  // 429 "Cannot evict pod as it would violate the pod's disruption budget."
+  void RefuseEvictions(const std::string& pod_path, int count);
+  // false: an accepted eviction leaves the pod in place (a slow graceful
+  // termination or a live migration that has not finished).
+  void SetEvictionDeletesPod(bool deletes);
   // Every response waits `delay` before it is written.
   void SetDelay(std::chrono::milliseconds delay);
   // A watch from a resourceVersion below `rv` is "too old" (410).

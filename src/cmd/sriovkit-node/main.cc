@@ -67,8 +67,18 @@ int main(int argc, char** argv) {
     app.add_option("--proc-root", o.proc_root, "Root of /proc")
         ->capture_default_str();
     app.add_flag("--allow-drain", o.allow_drain,
-                 "Accepted; drain is not implemented (blocked PFs are "
-                 "reported)");
+                 "When a change would destroy or rebind VFs in use: cordon, "
+                 "evict only the pods holding them, apply, uncordon "
+                 "(without it the pods are reported and the change waits)");
+    app.add_flag("--force", o.force,
+                 "After a reboot whose kernel arguments did not take effect "
+                 "(node Failed): reboot once more");
+    o.configured_file = "/run/sriovkit/node-configured";
+    app.add_option("--configured-file", o.configured_file,
+                   "Written after a sync applied everything, removed while "
+                   "the node is being changed (the device plugin's "
+                   "--wait-node-configured); \"\" disables it")
+        ->capture_default_str();
     app.add_flag("--once", once, "One sync, then exit with its result");
     try {
       app.parse(argc, argv);

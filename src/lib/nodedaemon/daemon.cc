@@ -1,14 +1,19 @@
 #include "lib/nodedaemon/daemon.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
+
+#include "absl/time/time.h"
 
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/kube/informer.h"
+#include "lib/kube/lease.h"
 #include "lib/nodeconfig/policy.h"
 #include "lib/nodeconfig/render.h"
 #include "lib/sysfs/sysfs.h"
@@ -54,11 +59,32 @@ std::string BlockedMessage(const nc::Plan& plan, const nc::ApplyResult& r) {
                       pr.name.empty() ? "" : sk::StrCat(" (", pr.name, ")"),
                       ": not applied, VFs in use would be destroyed or "
                       "rebound: ",
-                      blockers,
-                      " (drain is not implemented; free the VFs and the "
-                      "change is applied on the next sync)");
+                      blockers);
   }
   return msg;
+}
+
+// The VFs in use that the blocked PFs of `plan` would destroy or rebind.
+std::set<std::string> BlockingVfs(const nc::Plan& plan,
+                                  const sysfs::HostSnapshot& host,
+                                  const nc::VfUsage& use) {
+  std::set<std::string> out;
+  for (const nc::PfPlan& p : plan.pfs) {
+    if (!p.blocked()) continue;
+    if (p.recreate_vfs || p.action == nc::PfAction::kReset) {
+      for (const sysfs::PciDevice* pf : host.PhysicalFunctions()) {
+        if (pf->address.ToString() != p.pci_address) continue;
+        for (const sysfs::PciDevice* vf : host.VfsOf(*pf)) {
+          std::string bdf = vf->address.ToString();
+          if (use.count(bdf) != 0) out.insert(bdf);
+        }
+      }
+    }
+    for (const nc::VfPlan& v : p.vfs)
+      if (!v.in_use.empty() && !v.pci_address.empty())
+        out.insert(v.pci_address);
+  }
+  return out;
 }
 
 }  // namespace
@@ -132,7 +158,58 @@ absl::Status WriteFileIfChanged(const std::filesystem::path& path,
 
 NodeDaemon::NodeDaemon(kube::Client& client, nc::NodeOs& os,
                        DaemonOptions options)
-    : client_(client), os_(os), opts_(std::move(options)) {}
+    : client_(client), os_(os), opts_(std::move(options)) {
+  if (opts_.clock != nullptr) opts_.drain.clock = opts_.clock;
+  if (!opts_.drain.log) opts_.drain.log = opts_.log;
+  if (opts_.reboot_need != nullptr && opts_.rebooter != nullptr) {
+    drain::RebootOptions r;
+    r.node_name = opts_.node_name;
+    r.namespace_name = opts_.namespace_name;
+    r.state_dir = opts_.state_dir;
+    r.proc_root =
+        opts_.proc_root.empty() ? std::filesystem::path("/") : opts_.proc_root;
+    r.force = opts_.force;
+    r.slot_duration = opts_.reboot_slot_duration;
+    r.clock = opts_.clock != nullptr ? opts_.clock : &RealClock();
+    r.wall_now = opts_.wall_now;
+    r.boot_id = opts_.boot_id;
+    r.drain = opts_.drain;
+    r.log = opts_.log;
+    reboot_ = std::make_unique<drain::RebootOrchestrator>(
+        client_, *opts_.reboot_need, *opts_.rebooter, std::move(r));
+  }
+}
+
+absl::Status NodeDaemon::EvictHolders(const std::vector<drain::PodRef>& holders,
+                                      bool* cordoned) {
+  *cordoned = false;
+  drain::Drainer d(client_, opts_.node_name, opts_.drain);
+  SK_RETURN_IF_ERROR(
+      d.SetDrainAnnotations(drain::kDrainRequired, drain::kDraining));
+  SK_ASSIGN_OR_RETURN(bool was, d.Cordon());
+  *cordoned = !was;
+  Log(sk::StrCat("VFs in use block a change: evicting ",
+                 drain::JoinPods(holders)));
+  SK_RETURN_IF_ERROR(d.EvictAndWait(holders));
+  return d.SetDrainAnnotations("", drain::kDrainComplete);
+}
+
+absl::Status NodeDaemon::WriteConfigured(const std::vector<json>& policies) {
+  if (opts_.configured_file.empty()) return absl::OkStatus();
+  json gens = json::object();
+  for (const json& p : policies) {
+    auto md = p.find("metadata");
+    if (md == p.end() || !md->is_object()) continue;
+    std::string name = md->value("name", "");
+    if (!name.empty()) gens[name] = md->value("generation", int64_t{0});
+  }
+  json j = {{"node", opts_.node_name},
+            {"time", kube::FormatMicroTime(opts_.wall_now())},
+            {"policies", gens}};
+  if (opts_.configured_file.has_parent_path())
+    SK_RETURN_IF_ERROR(MakeDirs(opts_.configured_file.parent_path()));
+  return WriteFileAtomic(opts_.configured_file, j.dump() + "\n", 0644);
+}
 
 std::string NodeDaemon::PolicyCollection() const {
   return sk::StrCat(kGroupVersionPath, "/namespaces/", opts_.namespace_name,
@@ -197,6 +274,7 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
   SyncResult res;
   json spec = nullptr;
   std::optional<sysfs::HostSnapshot> host;
+  std::string sync_status;  // "": from res.status
   // Publishes `s` as the result and returns it.
   auto finish = [&](absl::Status s) -> SyncResult {
     res.status = std::move(s);
@@ -204,8 +282,10 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
       absl::StatusOr<sysfs::HostSnapshot> h = Discover();
       if (h.ok()) host = *std::move(h);
     }
-    absl::Status p = Publish(spec, host ? &*host : nullptr,
-                             res.status.ok() ? "Succeeded" : "Failed",
+    std::string st = !sync_status.empty() ? sync_status
+                     : res.status.ok()    ? "Succeeded"
+                                          : "Failed";
+    absl::Status p = Publish(spec, host ? &*host : nullptr, st,
                              std::string(res.status.message()));
     res.state_published = p.ok();
     if (!p.ok()) {
@@ -249,21 +329,85 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
   if (!use.ok()) return finish(use.status());
   nc::Plan plan = nc::MakePlan(desired, *host, *owned, *use);
   absl::Status apply_status;
+  // vf_drain: a VF-change drain started (annotations set, maybe cordoned).
+  bool vf_drain = false, drained = false, cordoned = false;
+  auto uncordon = [&] {
+    if (!vf_drain) return;
+    vf_drain = false;
+    drain::Drainer d(client_, opts_.node_name, opts_.drain);
+    if (cordoned) {
+      absl::Status u = d.Uncordon();
+      if (!u.ok()) Log(sk::StrCat("uncordon: ", u.message()));
+    }
+    absl::Status a =
+        d.SetDrainAnnotations(drain::kDrainIdle, drain::kDrainIdle);
+    if (!a.ok()) Log(sk::StrCat("drain annotations: ", a.message()));
+    cordoned = false;
+  };
+  std::set<std::string> busy = BlockingVfs(plan, *host, *use);
+  if (!busy.empty()) {
+    drain::Drainer d(client_, opts_.node_name, opts_.drain);
+    absl::StatusOr<std::vector<json>> pods = d.PodsOnNode();
+    if (!pods.ok()) return finish(pods.status());
+    std::set<std::string> unmatched;
+    res.blocking = drain::PodsHoldingVfs(*pods, busy, &unmatched);
+    if (opts_.allow_drain && !res.blocking.empty() && unmatched.empty()) {
+      vf_drain = true;
+      absl::Status e = EvictHolders(res.blocking, &cordoned);
+      if (!e.ok()) {
+        uncordon();
+        sync_status = "InProgress";
+        return finish(absl::UnavailableError(
+            sk::StrCat("drain for a VF change (pods ",
+                       drain::JoinPods(res.blocking), "): ", e.message())));
+      }
+      res.evicted = res.blocking;
+      drained = true;
+      // Plan again without the evicted pods' VFs.
+      absl::StatusOr<sysfs::HostSnapshot> h2 = Discover();
+      if (!h2.ok()) {
+        uncordon();
+        return finish(h2.status());
+      }
+      host = *std::move(h2);
+      absl::StatusOr<nc::VfUsage> use2 = nc::FindVfsInUse(*host, src);
+      if (!use2.ok()) {
+        uncordon();
+        return finish(use2.status());
+      }
+      plan = nc::MakePlan(desired, *host, *owned, *use2);
+      // A VF still recorded in use after its pod is gone is a stale record;
+      // one that is newly in use (a DaemonSet pod) is not forced.
+      std::set<std::string> still = BlockingVfs(plan, *host, *use2);
+      drained =
+          std::includes(busy.begin(), busy.end(), still.begin(), still.end());
+    } else {
+      sync_status = "InProgress";
+    }
+  }
   if (plan.changes()) {
     absl::Status ready = nc::CheckVfioReadiness(plan, opts_.sysfs_root,
                                                 opts_.proc_root, &res.warnings);
-    if (!ready.ok()) return finish(ready);
+    if (!ready.ok()) {
+      uncordon();
+      return finish(ready);
+    }
     absl::Status p = Publish(spec, &*host, "InProgress", "");
     if (!p.ok()) {
       Log(sk::StrCat("publishing InProgress: ", p.message()));
     }
+    if (!opts_.configured_file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(opts_.configured_file, ec);
+    }
     sysfs::Sysfs fs(opts_.sysfs_root);
     nc::ApplyOptions aopts;
-    aopts.force = false;
+    aopts.force = drained;
     aopts.state_dir = opts_.state_dir;
     aopts.clock = opts_.clock;
     aopts.vf_timeout = opts_.vf_timeout;
     absl::StatusOr<nc::ApplyResult> r = nc::ApplyPlan(plan, fs, os_, aopts);
+    uncordon();
     if (!r.ok()) return finish(r.status());
     for (const nc::PfResult& pr : r->pfs) {
       if (pr.outcome == nc::PfOutcome::kApplied ||
@@ -277,11 +421,20 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
       }
     }
     std::string blocked = BlockedMessage(plan, *r);
-    if (!blocked.empty() && apply_status.ok())
+    if (!blocked.empty() && apply_status.ok()) {
+      if (!res.blocking.empty()) {
+        blocked = sk::StrCat(
+            blocked, "; held by pods ", drain::JoinPods(res.blocking),
+            opts_.allow_drain ? ""
+                              : " (sriovkit-node --allow-drain evicts them)");
+      }
       apply_status = absl::UnavailableError(blocked);
+    }
     absl::StatusOr<sysfs::HostSnapshot> after = Discover();
     if (!after.ok()) return finish(after.status());
     host = *std::move(after);
+  } else {
+    uncordon();
   }
   if (!opts_.device_plugin_config.empty()) {
     absl::StatusOr<std::string> cfg = nc::RenderDevicePluginConfig(
@@ -296,6 +449,39 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
           absl::Status(w.code(), sk::StrCat("device-plugin config ",
                                             opts_.device_plugin_config.string(),
                                             ": ", w.message()));
+    }
+  }
+  if (apply_status.ok()) {
+    absl::Status c = WriteConfigured(objects);
+    if (!c.ok()) Log(sk::StrCat("configured file: ", c.message()));
+  }
+  if (reboot_ && (apply_status.ok() || sync_status == "InProgress")) {
+    absl::StatusOr<drain::RebootStep> step = reboot_->Step();
+    if (!step.ok()) {
+      if (apply_status.ok()) {
+        apply_status = absl::Status(
+            step.status().code(),
+            sk::StrCat("reboot orchestration: ", step.status().message()));
+      }
+    } else {
+      res.reboot = step->phase;
+      switch (step->phase) {
+        case drain::RebootPhase::kIdle:
+        case drain::RebootPhase::kBooted:
+          break;
+        case drain::RebootPhase::kWaitingForSlot:
+        case drain::RebootPhase::kDrainFailed:
+        case drain::RebootPhase::kRebooting:
+          if (apply_status.ok()) {
+            apply_status = absl::UnavailableError(step->message);
+            sync_status = "InProgress";
+          }
+          break;
+        case drain::RebootPhase::kFailed:
+          apply_status = absl::FailedPreconditionError(step->message);
+          sync_status = "Failed";
+          break;
+      }
     }
   }
   return finish(apply_status);
@@ -370,10 +556,6 @@ absl::Status NodeDaemon::Run() {
   {
     std::lock_guard<std::mutex> l(mu_);
     dirty_ = true;  // the sync at start
-  }
-  if (opts_.allow_drain) {
-    Log("--allow-drain: drain is not implemented; PFs blocked by VFs in use "
-        "are reported in lastSyncError and retried");
   }
   bool failed = false;
   std::unique_lock<std::mutex> l(mu_);

@@ -40,6 +40,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
+#include "lib/drain/drain.h"
+#include "lib/drain/reboot.h"
 #include "lib/kube/client.h"
 #include "lib/nodeconfig/apply.h"
 #include "lib/nodeconfig/plan.h"
@@ -70,9 +73,30 @@ struct DaemonOptions {
   std::filesystem::path cni_state_dir = "/var/lib/cni/sriov";
   std::filesystem::path sysfs_root = "/";
   std::filesystem::path proc_root = "/";
-  // Accepted for the interface; drain is not implemented, so a blocked PF is
-  // reported either way.
+  // A change that would destroy or rebind VFs in use: with allow_drain the
+  // node is cordoned, only the pods holding those VFs are evicted (their
+  // Multus network-status names the VF), the change is applied and the node
+  // uncordoned; without it nothing is applied to that PF and the pods are
+  // named in lastSyncError (syncStatus InProgress) until they are gone.
   bool allow_drain = false;
+  // Eviction retries, backoff and wait bounds; its clock is `clock`.
+  drain::DrainOptions drain;
+  // Reboot orchestration (lib/drain/reboot.h): both set, or it is off.
+  drain::RebootNeed* reboot_need = nullptr;
+  drain::Rebooter* rebooter = nullptr;
+  // After a reboot that did not take effect: one more (sriovkit-node
+  // --force).
+  bool force = false;
+  std::chrono::seconds reboot_slot_duration{std::chrono::minutes(30)};
+  // This boot's id (tests); empty: /proc/sys/kernel/random/boot_id.
+  std::function<absl::StatusOr<std::string>()> boot_id;
+  // Wall time for Lease times and the configured file (tests).
+  std::function<absl::Time()> wall_now = [] { return absl::Now(); };
+  // Written (JSON: node, time, policies with their generation) after a
+  // sync that applied everything, removed before a sync changes the node:
+  // the device plugin's --wait-node-configured waits for it. Empty: not
+  // written.
+  std::filesystem::path configured_file;
   std::chrono::milliseconds debounce{500};
   // Sync again this long after the last one without a change (drift, VFs
   // freed), or after `retry` when it failed.
@@ -93,6 +117,11 @@ struct SyncResult {
   bool applied_changes = false;  // some PF was configured or reset
   bool config_written = false;   // the device-plugin config file changed
   bool state_published = false;  // the node state write succeeded
+  // Pods evicted to free VFs in use (allow_drain), or holding them.
+  std::vector<drain::PodRef> evicted;
+  std::vector<drain::PodRef> blocking;
+  // The reboot orchestration's step (kIdle when it is off).
+  drain::RebootPhase reboot = drain::RebootPhase::kIdle;
   std::vector<std::string> warnings;
 };
 
@@ -131,6 +160,11 @@ class NodeDaemon {
                        const std::string& sync_status,
                        const std::string& error);
   absl::StatusOr<sysfs::HostSnapshot> Discover() const;
+  // The VF-change drain's first half: annotations, cordon, evict `holders`
+  // and wait for them. *cordoned: we cordoned the node (uncordon after).
+  absl::Status EvictHolders(const std::vector<drain::PodRef>& holders,
+                            bool* cordoned);
+  absl::Status WriteConfigured(const std::vector<nlohmann::json>& policies);
   void Log(std::string_view line) const;
 
   kube::Client& client_;
@@ -142,6 +176,7 @@ class NodeDaemon {
   bool stop_ = false;
   bool dirty_ = false;
   nlohmann::json node_labels_;  // the node informer's last labels
+  std::unique_ptr<drain::RebootOrchestrator> reboot_;
 };
 
 }  // namespace sk::nodedaemon

@@ -62,6 +62,27 @@ json Policy(const std::string& name, int num_vfs, const std::string& pf,
             {"deviceType", "netdevice"}}}};
 }
 
+// A pod on `node` whose Multus network-status names VF `bdf`.
+json PodWithVf(const std::string& ns, const std::string& name,
+               const std::string& node, const std::string& bdf) {
+  json status = json::array(
+      {{{"name", "ns/sriov-net"},
+        {"interface", "net1"},
+        {"device-info", {{"type", "pci"}, {"pci", {{"pci-address", bdf}}}}}}});
+  json p = {{"metadata", {{"name", name}, {"namespace", ns}}},
+            {"spec", {{"nodeName", node}}},
+            {"status", {{"phase", "Running"}}}};
+  if (!bdf.empty()) {
+    p["metadata"]["annotations"] = {
+        {"k8s.v1.cni.cncf.io/network-status", status.dump()}};
+  }
+  return p;
+}
+
+std::string PodPath(const std::string& ns, const std::string& name) {
+  return "/api/v1/namespaces/" + ns + "/pods/" + name;
+}
+
 // NodeOs over the reacting fake kernel.
 class FakeOs : public nodeconfig::NodeOs {
  public:
@@ -289,7 +310,8 @@ TEST_F(NodeDaemonTest, VfInUseBlocksNumVfsChangeAndIsNamed) {
   EXPECT_THAT(r.status, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(NumVfs(0), 3);
   json st = State();
-  EXPECT_EQ(st["status"]["syncStatus"], "Failed");
+  // Waiting, not failed: the change is applied once the VF is free.
+  EXPECT_EQ(st["status"]["syncStatus"], "InProgress");
   std::string err = st["status"]["lastSyncError"];
   EXPECT_THAT(err, HasSubstr(pfs_[0].bdf));
   EXPECT_THAT(err, HasSubstr(Vf(0, 1)));
@@ -301,6 +323,129 @@ TEST_F(NodeDaemonTest, VfInUseBlocksNumVfsChangeAndIsNamed) {
       IsOk());
   ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
   EXPECT_EQ(NumVfs(0), 5);
+}
+
+TEST_F(NodeDaemonTest, BlockingPodsAreNamedAndNotEvictedWithoutAllowDrain) {
+  server_->Put(PolicyPath("p1"), Policy("p1", 3, pfs_[0].netdev));
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  cni::CacheEntry e;
+  e.conf.device_id = Vf(0, 1);
+  e.conf.raw = {{"cniVersion", "1.0.0"},
+                {"name", "net-a"},
+                {"type", "sriov"},
+                {"deviceID", Vf(0, 1)}};
+  e.container_id = "c0ffee42";
+  e.ifname = "net1";
+  e.has_ext = true;
+  ASSERT_THAT(cni::StateDir(opts_.cni_state_dir).SaveCache(e), IsOk());
+  server_->Put(PodPath("vms", "virt-launcher-a"),
+               PodWithVf("vms", "virt-launcher-a", kNode, Vf(0, 1)));
+  server_->Put(PolicyPath("p1"), Policy("p1", 5, pfs_[0].netdev));
+  server_->ClearRequests();
+  SyncResult r = daemon_->SyncFromApi();
+  EXPECT_THAT(r.status, StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_EQ(r.blocking.size(), 1u);
+  EXPECT_EQ(r.blocking[0].ToString(), "vms/virt-launcher-a");
+  EXPECT_TRUE(r.evicted.empty());
+  json st = State();
+  EXPECT_EQ(st["status"]["syncStatus"], "InProgress");
+  EXPECT_THAT(st["status"]["lastSyncError"].get<std::string>(),
+              HasSubstr("held by pods vms/virt-launcher-a"));
+  for (const auto& req : server_->requests()) {
+    EXPECT_EQ(req.path.find("/eviction"), std::string::npos) << req.path;
+    EXPECT_FALSE(req.method == "PATCH" &&
+                 req.path == std::string("/api/v1/nodes/") + kNode);
+  }
+  EXPECT_EQ(NumVfs(0), 3);
+}
+
+TEST_F(NodeDaemonTest, AllowDrainEvictsOnlyTheHolderRetriesThePdbAndUncordons) {
+  server_->Put(PolicyPath("p1"), Policy("p1", 3, pfs_[0].netdev));
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  cni::CacheEntry e;
+  e.conf.device_id = Vf(0, 1);
+  e.conf.raw = {{"cniVersion", "1.0.0"},
+                {"name", "net-a"},
+                {"type", "sriov"},
+                {"deviceID", Vf(0, 1)}};
+  e.container_id = "c0ffee42";
+  e.ifname = "net1";
+  e.has_ext = true;
+  ASSERT_THAT(cni::StateDir(opts_.cni_state_dir).SaveCache(e), IsOk());
+  server_->Put(PodPath("vms", "virt-launcher-a"),
+               PodWithVf("vms", "virt-launcher-a", kNode, Vf(0, 1)));
+  server_->Put(PodPath("vms", "virt-launcher-b"),
+               PodWithVf("vms", "virt-launcher-b", kNode, ""));
+  server_->Put(PodPath("vms", "elsewhere"),
+               PodWithVf("vms", "elsewhere", "worker-9", Vf(0, 1)));
+  server_->RefuseEvictions(PodPath("vms", "virt-launcher-a"), 2);
+  opts_.allow_drain = true;
+  opts_.drain.backoff = {std::chrono::seconds(1), std::chrono::seconds(8)};
+  daemon_ = std::make_unique<NodeDaemon>(*client_, os_, opts_);
+  server_->Put(PolicyPath("p1"), Policy("p1", 5, pfs_[0].netdev));
+  server_->ClearRequests();
+  SyncResult r = daemon_->SyncFromApi();
+  EXPECT_THAT(r.status, IsOk());
+  ASSERT_EQ(r.evicted.size(), 1u);
+  EXPECT_EQ(r.evicted[0].ToString(), "vms/virt-launcher-a");
+  EXPECT_EQ(NumVfs(0), 5);
+  std::vector<std::string> evictions;
+  int node_patches = 0;
+  for (const auto& req : server_->requests()) {
+    if (req.path.find("/eviction") != std::string::npos)
+      evictions.push_back(req.path + " " + std::to_string(req.status));
+    if (req.method == "PATCH" &&
+        req.path == std::string("/api/v1/nodes/") + kNode)
+      ++node_patches;
+  }
+  EXPECT_THAT(evictions,
+              ::testing::ElementsAre(
+                  PodPath("vms", "virt-launcher-a") + "/eviction 429",
+                  PodPath("vms", "virt-launcher-a") + "/eviction 429",
+                  PodPath("vms", "virt-launcher-a") + "/eviction 201"));
+  EXPECT_GE(node_patches, 2);  // cordon, uncordon (and the annotations)
+  EXPECT_FALSE(server_->Get(PodPath("vms", "virt-launcher-a")).has_value());
+  EXPECT_TRUE(server_->Get(PodPath("vms", "virt-launcher-b")).has_value());
+  EXPECT_TRUE(server_->Get(PodPath("vms", "elsewhere")).has_value());
+  json node = *server_->Get(std::string("/api/v1/nodes/") + kNode);
+  EXPECT_FALSE(node["spec"].contains("unschedulable"));
+  EXPECT_EQ(node["metadata"]["annotations"]
+                ["sriovnetwork.openshift.io/current-state"],
+            "Idle");
+  EXPECT_EQ(State()["status"]["syncStatus"], "Succeeded");
+}
+
+TEST_F(NodeDaemonTest, ConfiguredFileIsWrittenAfterASuccessAndRemovedOnChange) {
+  opts_.configured_file = tmp_.path() / "run" / "node-configured";
+  daemon_ = std::make_unique<NodeDaemon>(*client_, os_, opts_);
+  json pol = Policy("p1", 3, pfs_[0].netdev);
+  pol["metadata"]["generation"] = 4;
+  server_->Put(PolicyPath("p1"), pol);
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  auto text = ReadFile(opts_.configured_file);
+  ASSERT_THAT(text.status(), IsOk());
+  json j = json::parse(*text);
+  EXPECT_EQ(j["node"], kNode);
+  EXPECT_EQ(j["policies"]["p1"], 4);
+  // A change blocked by a VF in use: the node is no longer "configured".
+  cni::CacheEntry e;
+  e.conf.device_id = Vf(0, 1);
+  e.conf.raw = {{"cniVersion", "1.0.0"},
+                {"name", "net-a"},
+                {"type", "sriov"},
+                {"deviceID", Vf(0, 1)}};
+  e.container_id = "c0ffee42";
+  e.ifname = "net1";
+  e.has_ext = true;
+  ASSERT_THAT(cni::StateDir(opts_.cni_state_dir).SaveCache(e), IsOk());
+  server_->Put(PolicyPath("p1"), Policy("p1", 5, pfs_[0].netdev));
+  EXPECT_FALSE(daemon_->SyncFromApi().status.ok());
+  EXPECT_FALSE(std::filesystem::exists(opts_.configured_file));
+  ASSERT_THAT(
+      cni::StateDir(opts_.cni_state_dir).RemoveCache("c0ffee42", "net1"),
+      IsOk());
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  EXPECT_TRUE(std::filesystem::exists(opts_.configured_file));
 }
 
 TEST_F(NodeDaemonTest, FailedWriteRollsThePfBackAndIsReported) {
@@ -442,7 +587,8 @@ class NodeBinaryTest : public NodeDaemonTest {
         " --device-plugin-config " + opts_.device_plugin_config.string() +
         " --state-dir " + opts_.state_dir.string() + " --cni-state-dir " +
         opts_.cni_state_dir.string() + " --sysfs-root " + dir_.path().string() +
-        " --proc-root " + tmp_.path().string() + " " + extra);
+        " --proc-root " + tmp_.path().string() + " --configured-file " +
+        (tmp_.path() / "node-configured").string() + " " + extra);
   }
 };
 
@@ -481,7 +627,9 @@ TEST_F(NodeBinaryTest, OnceBlockedByVfInUseExits69NamingTheContainer) {
   EXPECT_EQ(r.exit_code, 69) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("feedbeef"));
   EXPECT_EQ(NumVfs(0), 2);
-  EXPECT_EQ(State()["status"]["syncStatus"], "Failed");
+  // No pod's network-status claims the VF: --allow-drain has nothing to
+  // evict, so the change waits.
+  EXPECT_EQ(State()["status"]["syncStatus"], "InProgress");
   EXPECT_THAT(State()["status"]["lastSyncError"].get<std::string>(),
               HasSubstr(Vf(0, 0)));
 }

@@ -1,0 +1,504 @@
+#include "lib/drain/reboot.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+
+#include "lib/base/errno_status.h"
+#include "lib/base/file_util.h"
+#include "lib/base/json.h"
+#include "lib/base/status_macros.h"
+#include "lib/base/strings.h"
+
+namespace sk::drain {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kMarkerName[] = "reboot-state.json";
+constexpr char kPoolConfigs[] =
+    "/apis/sriovnetwork.openshift.io/v1/namespaces/";
+constexpr int kMaxRebootsWithForce = 2;
+
+std::map<std::string, std::string> Labels(const json& obj) {
+  std::map<std::string, std::string> out;
+  auto md = obj.find("metadata");
+  if (md == obj.end() || !md->is_object()) return out;
+  auto l = md->find("labels");
+  if (l == md->end() || !l->is_object()) return out;
+  for (auto& [k, v] : l->items())
+    if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
+std::string NameOf(const json& obj) {
+  auto md = obj.find("metadata");
+  if (md == obj.end() || !md->is_object()) return "";
+  return md->value("name", "");
+}
+
+class SystemctlRebooter : public Rebooter {
+ public:
+  absl::Status Reboot(std::string_view) override {
+    pid_t pid = ::fork();
+    if (pid < 0) return ErrnoStatus(errno, "fork for systemctl reboot");
+    if (pid == 0) {
+      const char* argv[] = {"systemctl", "reboot", nullptr};
+      ::execvp("systemctl", const_cast<char* const*>(argv));
+      ::_exit(127);
+    }
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0) {
+      if (errno != EINTR) return ErrnoStatus(errno, "waitpid systemctl");
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      return absl::InternalError(
+          sk::StrCat("systemctl reboot failed (exit status ",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1, ")"));
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Rebooter> NewSystemctlRebooter() {
+  return std::make_unique<SystemctlRebooter>();
+}
+
+absl::StatusOr<std::string> ReadBootId(const std::filesystem::path& proc_root) {
+  std::filesystem::path p = proc_root / "proc/sys/kernel/random/boot_id";
+  SK_ASSIGN_OR_RETURN(std::string id, ReadFileBounded(p, 128));
+  return std::string(absl::StripAsciiWhitespace(id));
+}
+
+const char* RebootPhaseName(RebootPhase p) {
+  switch (p) {
+    case RebootPhase::kIdle:
+      return "Idle";
+    case RebootPhase::kWaitingForSlot:
+      return "WaitingForSlot";
+    case RebootPhase::kDrainFailed:
+      return "DrainFailed";
+    case RebootPhase::kRebooting:
+      return "Rebooting";
+    case RebootPhase::kBooted:
+      return "Booted";
+    case RebootPhase::kFailed:
+      return "Failed";
+  }
+  return "?";
+}
+
+absl::StatusOr<bool> SelectorMatches(
+    const json& selector, const std::map<std::string, std::string>& labels) {
+  if (selector.is_null()) return true;
+  if (!selector.is_object()) {
+    return absl::InvalidArgumentError(
+        sk::StrCat("nodeSelector is not an object: ", selector.dump()));
+  }
+  if (auto ml = selector.find("matchLabels"); ml != selector.end()) {
+    if (!ml->is_object()) {
+      return absl::InvalidArgumentError(sk::StrCat(
+          "nodeSelector.matchLabels is not an object: ", ml->dump()));
+    }
+    for (auto& [k, v] : ml->items()) {
+      auto it = labels.find(k);
+      if (!v.is_string() || it == labels.end() ||
+          it->second != v.get<std::string>())
+        return false;
+    }
+  }
+  if (auto me = selector.find("matchExpressions"); me != selector.end()) {
+    if (!me->is_array()) {
+      return absl::InvalidArgumentError(sk::StrCat(
+          "nodeSelector.matchExpressions is not a list: ", me->dump()));
+    }
+    for (const json& e : *me) {
+      if (!e.is_object() || !e.contains("key") || !e["key"].is_string()) {
+        return absl::InvalidArgumentError(sk::StrCat(
+            "nodeSelector.matchExpressions entry without a key: ", e.dump()));
+      }
+      std::string key = e["key"];
+      std::string op = e.value("operator", "");
+      std::vector<std::string> values;
+      if (auto v = e.find("values"); v != e.end() && v->is_array()) {
+        for (const json& s : *v)
+          if (s.is_string()) values.push_back(s.get<std::string>());
+      }
+      auto it = labels.find(key);
+      bool has = it != labels.end();
+      bool in = has && std::find(values.begin(), values.end(), it->second) !=
+                           values.end();
+      if (op == "In") {
+        if (!in) return false;
+      } else if (op == "NotIn") {
+        if (in) return false;
+      } else if (op == "Exists") {
+        if (!has) return false;
+      } else if (op == "DoesNotExist") {
+        if (has) return false;
+      } else {
+        return absl::InvalidArgumentError(sk::StrCat(
+            "nodeSelector.matchExpressions operator \"", op, "\" (key ", key,
+            ") is not In, NotIn, Exists or "
+            "DoesNotExist"));
+      }
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<int> ScaledMaxUnavailable(const json& value, int nodes) {
+  if (value.is_null()) return 1;
+  if (value.is_number_integer()) {
+    int64_t v = value.get<int64_t>();
+    if (v < 0 || v > 1000000) {
+      return absl::InvalidArgumentError(
+          sk::StrCat("maxUnavailable ", v, " is out of range"));
+    }
+    return static_cast<int>(v);
+  }
+  if (value.is_string()) {
+    std::string s = value.get<std::string>();
+    int pct = 0;
+    if (s.size() >= 2 && s.back() == '%' &&
+        absl::SimpleAtoi(s.substr(0, s.size() - 1), &pct) && pct >= 0 &&
+        pct <= 100) {
+      return (pct * nodes + 99) / 100;
+    }
+    return absl::InvalidArgumentError(
+        sk::StrCat("maxUnavailable \"", s.substr(0, 32),
+                   "\" is neither an integer nor a percentage (\"25%\")"));
+  }
+  return absl::InvalidArgumentError(
+      sk::StrCat("maxUnavailable ", value.dump().substr(0, 32),
+                 " is neither an integer nor a percentage"));
+}
+
+absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
+                                         const std::vector<json>& nodes,
+                                         const std::string& node_name) {
+  std::map<std::string, std::string> mine;
+  bool found = false;
+  for (const json& n : nodes) {
+    if (NameOf(n) == node_name) {
+      mine = Labels(n);
+      found = true;
+    }
+  }
+  if (!found) {
+    return absl::NotFoundError(
+        sk::StrCat("node ", node_name, " is not in the node list"));
+  }
+  mine.emplace("kubernetes.io/hostname", node_name);
+  std::vector<const json*> matched;
+  for (const json& p : pools) {
+    json sel;
+    if (auto sp = p.find("spec"); sp != p.end() && sp->is_object())
+      sel = sp->value("nodeSelector", json());
+    absl::StatusOr<bool> m = SelectorMatches(sel, mine);
+    if (!m.ok()) {
+      return absl::InvalidArgumentError(sk::StrCat(
+          "SriovNetworkPoolConfig ", NameOf(p), ": ", m.status().message()));
+    }
+    if (*m) matched.push_back(&p);
+  }
+  PoolBudget b;
+  if (matched.empty()) {
+    b.slot_prefix = "sriovkit-drain-default";
+    b.max_unavailable = 1;
+    return b;
+  }
+  if (matched.size() > 1) {
+    std::vector<std::string> names;
+    for (const json* p : matched) names.push_back(NameOf(*p));
+    std::sort(names.begin(), names.end());
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    return absl::FailedPreconditionError(
+        sk::StrCat("node ", node_name,
+                   " is selected by more than one "
+                   "SriovNetworkPoolConfig: ",
+                   list));
+  }
+  const json& pool = *matched.front();
+  b.pool = NameOf(pool);
+  json sel = pool["spec"].value("nodeSelector", json());
+  for (const json& n : nodes) {
+    std::map<std::string, std::string> l = Labels(n);
+    l.emplace("kubernetes.io/hostname", NameOf(n));
+    absl::StatusOr<bool> m = SelectorMatches(sel, l);
+    if (m.ok() && *m) ++b.nodes;
+  }
+  absl::StatusOr<int> mu = ScaledMaxUnavailable(
+      pool["spec"].value("maxUnavailable", json()), b.nodes);
+  if (!mu.ok()) {
+    return absl::InvalidArgumentError(sk::StrCat(
+        "SriovNetworkPoolConfig ", b.pool, " spec.", mu.status().message()));
+  }
+  b.max_unavailable = *mu;
+  b.slot_prefix = sk::StrCat("sriovkit-drain-", b.pool);
+  return b;
+}
+
+RebootOrchestrator::RebootOrchestrator(kube::Client& client, RebootNeed& need,
+                                       Rebooter& rebooter,
+                                       RebootOptions options)
+    : client_(client),
+      need_(need),
+      rebooter_(rebooter),
+      opts_(std::move(options)),
+      drainer_(client, opts_.node_name, opts_.drain) {
+  if (!opts_.boot_id) {
+    std::filesystem::path proc = opts_.proc_root;
+    opts_.boot_id = [proc] { return ReadBootId(proc); };
+  }
+}
+
+std::filesystem::path RebootOrchestrator::MarkerPath() const {
+  return opts_.state_dir / kMarkerName;
+}
+
+void RebootOrchestrator::Log(std::string_view line) const {
+  if (opts_.log) opts_.log(line);
+}
+
+absl::StatusOr<std::optional<RebootOrchestrator::Marker>>
+RebootOrchestrator::LoadMarker() const {
+  SK_RETURN_IF_ERROR(MakeDirs(opts_.state_dir));
+  SK_ASSIGN_OR_RETURN(UniqueFd dir,
+                      OpenDirAt(AT_FDCWD, opts_.state_dir.string(), false, 0755,
+                                opts_.state_dir.string()));
+  SK_ASSIGN_OR_RETURN(
+      std::optional<std::string> text,
+      ReadFileAt(dir.get(), kMarkerName, MarkerPath().string()));
+  if (!text) return std::optional<Marker>();
+  absl::StatusOr<json> j = ParseJsonBounded(*text, {.max_bytes = 64 << 10});
+  if (!j.ok() || !j->is_object()) {
+    return absl::InvalidArgumentError(
+        sk::StrCat(MarkerPath().string(), ": not a JSON object",
+                   j.ok() ? "" : sk::StrCat(": ", j.status().message())));
+  }
+  Marker m;
+  m.phase = j->value("phase", "");
+  if (m.phase != "draining" && m.phase != "rebooting" && m.phase != "failed") {
+    return absl::InvalidArgumentError(
+        sk::StrCat(MarkerPath().string(), ": phase \"", m.phase.substr(0, 32),
+                   "\" is not draining, rebooting or failed"));
+  }
+  m.reason = j->value("reason", "");
+  m.boot_id = j->value("bootID", "");
+  m.slot_prefix = j->value("slotPrefix", "");
+  m.slot_index = j->value("slotIndex", -1);
+  m.attempts = j->value("attempts", 0);
+  m.cordoned = j->value("cordoned", false);
+  return std::optional<Marker>(m);
+}
+
+absl::Status RebootOrchestrator::SaveMarker(const Marker& m) const {
+  json j = {{"phase", m.phase},          {"reason", m.reason},
+            {"bootID", m.boot_id},       {"slotPrefix", m.slot_prefix},
+            {"slotIndex", m.slot_index}, {"attempts", m.attempts},
+            {"cordoned", m.cordoned},    {"node", opts_.node_name}};
+  SK_RETURN_IF_ERROR(MakeDirs(opts_.state_dir));
+  SK_ASSIGN_OR_RETURN(UniqueFd dir,
+                      OpenDirAt(AT_FDCWD, opts_.state_dir.string(), false, 0755,
+                                opts_.state_dir.string()));
+  return WriteFileAtomicAt(dir.get(), kMarkerName, j.dump(2) + "\n", 0644, true,
+                           MarkerPath().string());
+}
+
+absl::Status RebootOrchestrator::RemoveMarker() const {
+  std::error_code ec;
+  std::filesystem::remove(MarkerPath(), ec);
+  if (ec) {
+    return absl::InternalError(
+        sk::StrCat("remove ", MarkerPath().string(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+kube::LeaseSlots& RebootOrchestrator::Slots(const std::string& prefix) {
+  if (!slots_ || slots_prefix_ != prefix) {
+    kube::LeaseSlotsOptions o;
+    o.ns = opts_.namespace_name;
+    o.prefix = prefix;
+    o.identity = opts_.node_name;
+    o.duration = opts_.slot_duration;
+    o.clock = opts_.clock;
+    o.wall_now = opts_.wall_now;
+    slots_ = std::make_unique<kube::LeaseSlots>(client_, std::move(o));
+    slots_prefix_ = prefix;
+  }
+  return *slots_;
+}
+
+absl::StatusOr<kube::LeaseLock*> RebootOrchestrator::SlotLock(const Marker& m) {
+  if (m.slot_prefix.empty() || m.slot_index < 0) return nullptr;
+  std::string name = sk::StrCat(m.slot_prefix, "-", m.slot_index);
+  if (!slot_lock_ || slot_lock_->options().name != name) {
+    kube::LeaseOptions o;
+    o.ns = opts_.namespace_name;
+    o.name = name;
+    o.identity = opts_.node_name;
+    o.duration = opts_.slot_duration;
+    o.clock = opts_.clock;
+    o.wall_now = opts_.wall_now;
+    slot_lock_ = std::make_unique<kube::LeaseLock>(client_, std::move(o));
+  }
+  return slot_lock_.get();
+}
+
+absl::Status RebootOrchestrator::ReleaseSlot(const Marker& m) {
+  slots_.reset();
+  SK_ASSIGN_OR_RETURN(kube::LeaseLock * lock, SlotLock(m));
+  if (lock == nullptr) return absl::OkStatus();
+  return lock->Release();
+}
+
+absl::Status RebootOrchestrator::Finish(const Marker& m) {
+  SK_RETURN_IF_ERROR(ReleaseSlot(m));
+  if (m.cordoned) SK_RETURN_IF_ERROR(drainer_.Uncordon());
+  return drainer_.SetDrainAnnotations(kDrainIdle, kDrainIdle);
+}
+
+absl::StatusOr<RebootStep> RebootOrchestrator::Step() {
+  SK_ASSIGN_OR_RETURN(std::optional<Marker> marker, LoadMarker());
+  SK_ASSIGN_OR_RETURN(RebootNeedStatus need, need_.Check());
+  if (marker && marker->phase == "rebooting") {
+    SK_ASSIGN_OR_RETURN(std::string boot, opts_.boot_id());
+    if (boot == marker->boot_id) {
+      // The reboot is under way (or stuck): keep the slot renewed so nobody
+      // takes it over while this node is still down or about to go down.
+      SK_ASSIGN_OR_RETURN(kube::LeaseLock * slot, SlotLock(*marker));
+      if (slot != nullptr)
+        SK_RETURN_IF_ERROR(slot->TryAcquireOrRenew().status());
+      return RebootStep{RebootPhase::kRebooting,
+                        sk::StrCat("rebooting: ", marker->reason)};
+    }
+    if (!need.needed) {
+      SK_RETURN_IF_ERROR(Finish(*marker));
+      SK_RETURN_IF_ERROR(RemoveMarker());
+      Log(sk::StrCat("reboot verified (", marker->reason,
+                     "): slot released, node uncordoned"));
+      return RebootStep{RebootPhase::kBooted,
+                        sk::StrCat("reboot verified: ", marker->reason)};
+    }
+    if (!(opts_.force && marker->attempts < kMaxRebootsWithForce)) {
+      Marker failed = *marker;
+      failed.phase = "failed";
+      failed.reason = need.reason;
+      SK_RETURN_IF_ERROR(Finish(*marker));
+      failed.slot_prefix.clear();
+      failed.cordoned = false;
+      SK_RETURN_IF_ERROR(SaveMarker(failed));
+      marker = failed;
+    }
+  }
+  if (marker && marker->phase == "failed") {
+    if (!need.needed) {
+      SK_RETURN_IF_ERROR(RemoveMarker());
+      return RebootStep{RebootPhase::kIdle, ""};
+    }
+    if (!(opts_.force && marker->attempts < kMaxRebootsWithForce)) {
+      return RebootStep{
+          RebootPhase::kFailed,
+          sk::StrCat("the reboot did not take effect: ", need.reason,
+                     " (after ", marker->attempts,
+                     " reboot(s)); not rebooting again: fix the boot "
+                     "configuration, or run sriovkit-node with --force to "
+                     "retry once")};
+    }
+  }
+  if (!need.needed && !marker) return RebootStep{RebootPhase::kIdle, ""};
+  if (!need.needed) {
+    // A drain started for a need that went away: undo it.
+    SK_RETURN_IF_ERROR(Finish(*marker));
+    SK_RETURN_IF_ERROR(RemoveMarker());
+    return RebootStep{RebootPhase::kIdle, ""};
+  }
+  Marker m;
+  if (marker) {
+    m = *marker;
+    if (m.phase != "draining") ++m.attempts;  // a --force retry
+  } else {
+    m.attempts = 1;
+  }
+  m.phase = "draining";
+  m.reason = need.reason;
+  return Cycle(need, m);
+}
+
+absl::StatusOr<RebootStep> RebootOrchestrator::Cycle(
+    const RebootNeedStatus& need, Marker m) {
+  SK_RETURN_IF_ERROR(drainer_.SetDrainAnnotations(kRebootRequired, ""));
+  SK_ASSIGN_OR_RETURN(
+      kube::ListResult pools,
+      client_.ListAll(sk::StrCat(kPoolConfigs, opts_.namespace_name,
+                                 "/sriovnetworkpoolconfigs")));
+  SK_ASSIGN_OR_RETURN(kube::ListResult nodes, client_.ListAll("/api/v1/nodes"));
+  SK_ASSIGN_OR_RETURN(PoolBudget budget,
+                      ResolveBudget(pools.items, nodes.items, opts_.node_name));
+  std::string pool_name = budget.pool.empty() ? "(no pool)" : budget.pool;
+  if (!m.slot_prefix.empty() && m.slot_prefix != budget.slot_prefix) {
+    // The node moved to another pool mid-way: give the old slot back.
+    SK_RETURN_IF_ERROR(ReleaseSlot(m));
+    m.slot_index = -1;
+  }
+  if (budget.max_unavailable < 1) {
+    return RebootStep{
+        RebootPhase::kWaitingForSlot,
+        sk::StrCat("reboot needed (", need.reason, "); pool ", pool_name,
+                   " allows no unavailable node (maxUnavailable 0)")};
+  }
+  SK_ASSIGN_OR_RETURN(
+      std::optional<int> slot,
+      Slots(budget.slot_prefix).TryAcquire(budget.max_unavailable));
+  if (!slot) {
+    return RebootStep{RebootPhase::kWaitingForSlot,
+                      sk::StrCat("reboot needed (", need.reason,
+                                 "); waiting for a slot: pool ", pool_name,
+                                 " allows ", budget.max_unavailable, " of ",
+                                 budget.nodes, " node(s) at once")};
+  }
+  m.slot_prefix = budget.slot_prefix;
+  m.slot_index = *slot;
+  SK_RETURN_IF_ERROR(drainer_.SetDrainAnnotations("", kDraining));
+  SK_ASSIGN_OR_RETURN(bool was_cordoned, drainer_.Cordon());
+  // Our own earlier cordon (a drain resumed after a restart) stays ours.
+  m.cordoned = m.cordoned || !was_cordoned;
+  SK_RETURN_IF_ERROR(SaveMarker(m));
+  Log(sk::StrCat("reboot needed (", need.reason, "): slot ", *slot, " of pool ",
+                 pool_name, " taken, draining"));
+  SK_ASSIGN_OR_RETURN(std::vector<json> pods, drainer_.PodsOnNode());
+  absl::Status drained = drainer_.EvictAndWait(PodsForFullDrain(pods));
+  if (!drained.ok()) {
+    return RebootStep{RebootPhase::kDrainFailed,
+                      sk::StrCat("reboot needed (", need.reason,
+                                 "); drain: ", drained.message())};
+  }
+  SK_RETURN_IF_ERROR(drainer_.SetDrainAnnotations("", kDrainComplete));
+  SK_ASSIGN_OR_RETURN(m.boot_id, opts_.boot_id());
+  m.phase = "rebooting";
+  SK_RETURN_IF_ERROR(SaveMarker(m));
+  Log(sk::StrCat("drained; rebooting (", need.reason, ")"));
+  absl::Status r = rebooter_.Reboot(need.reason);
+  if (!r.ok()) {
+    m.phase = "draining";
+    SK_RETURN_IF_ERROR(SaveMarker(m));
+    return r;
+  }
+  return RebootStep{RebootPhase::kRebooting,
+                    sk::StrCat("rebooting: ", need.reason)};
+}
+
+}  // namespace sk::drain

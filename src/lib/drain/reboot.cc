@@ -366,9 +366,11 @@ absl::Status RebootOrchestrator::ReleaseSlot(const Marker& m) {
 }
 
 absl::Status RebootOrchestrator::Finish(const Marker& m) {
-  SK_RETURN_IF_ERROR(ReleaseSlot(m));
+  // Uncordon before the slot goes: the next node may drain as soon as it
+  // is free, and two nodes must never be out at once.
   if (m.cordoned) SK_RETURN_IF_ERROR(drainer_.Uncordon());
-  return drainer_.SetDrainAnnotations(kDrainIdle, kDrainIdle);
+  SK_RETURN_IF_ERROR(drainer_.SetDrainAnnotations(kDrainIdle, kDrainIdle));
+  return ReleaseSlot(m);
 }
 
 absl::StatusOr<RebootStep> RebootOrchestrator::Step() {

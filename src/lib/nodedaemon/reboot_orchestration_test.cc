@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -227,17 +228,63 @@ class RebootOrchestrationTest : public ::testing::Test {
     return s;
   }
 
-  // One round: each node boots if it rebooted, then syncs once.
+  // Node `n` boots if it rebooted, then syncs once.
+  void StepNode(Node& n) {
+    if (n.reboot_pending) {
+      n.reboot_pending = false;
+      n.boot = "boot-" + std::to_string(n.rebooter->calls + 1);
+      // worker-2's bootloader change did not take effect.
+      if (n.name != "worker-2") n.need.status = {};
+      Start(n);
+    }
+    n.last = n.daemon->SyncFromApi();
+  }
+  // One round: each node in turn.
   void Round() {
+    for (auto& n : nodes_) StepNode(*n);
+  }
+  // From the timeline: the [cordoned, uncordoned] windows never overlap,
+  // and each node's workload was evicted inside its window before its
+  // reboot.
+  void CheckTheCordonWindowsNeverOverlap() {
+    std::vector<std::string> ev = timeline_.events;
+    std::string all;
+    for (const auto& e : ev) all += e + "\n";
+    SCOPED_TRACE(all);
+    auto at = [&](const std::string& e) {
+      auto it = std::find(ev.begin(), ev.end(), e);
+      return it == ev.end() ? -1 : static_cast<int>(it - ev.begin());
+    };
+    std::vector<std::pair<int, int>> windows;
+    for (int i = 0; i < 3; ++i) {
+      std::string n = "worker-" + std::to_string(i);
+      SCOPED_TRACE(n);
+      int c = at(n + " cordoned"),
+          e = at(n + " evicted apps/app-" + std::to_string(i)),
+          r = at(n + " reboot"), u = at(n + " uncordoned");
+      ASSERT_GE(c, 0);
+      EXPECT_LT(c, e);
+      EXPECT_LT(e, r);
+      EXPECT_LT(r, u);
+      EXPECT_EQ(std::count(ev.begin(), ev.end(), n + " cordoned"), 1);
+      windows.emplace_back(c, u);
+    }
+    std::sort(windows.begin(), windows.end());
+    for (size_t i = 1; i < windows.size(); ++i)
+      EXPECT_GT(windows[i].first, windows[i - 1].second);
+  }
+  void CheckEveryRebootHadTheBudgetToItself() {
     for (auto& n : nodes_) {
-      if (n->reboot_pending) {
-        n->reboot_pending = false;
-        n->boot = "boot-" + std::to_string(n->rebooter->calls + 1);
-        // worker-2's bootloader change did not take effect.
-        if (n->name != "worker-2") n->need.status = {};
-        Start(*n);
-      }
-      n->last = n->daemon->SyncFromApi();
+      SCOPED_TRACE(n->name);
+      EXPECT_EQ(n->rebooter->calls, 1);
+      ASSERT_EQ(n->at_reboot.size(), 1u);
+      const Snapshot& s = n->at_reboot[0];
+      EXPECT_EQ(s.cordoned, 1);      // only this node
+      EXPECT_EQ(s.slot_holders, 1);  // only this node's slot
+      EXPECT_TRUE(s.own_pod_gone);   // drained before the reboot
+      EXPECT_TRUE(s.daemonset_pod_kept);
+      json node = *server_->Get("/api/v1/nodes/" + n->name);
+      EXPECT_FALSE(node["spec"].contains("unschedulable"));
     }
   }
 
@@ -252,18 +299,7 @@ TEST_F(RebootOrchestrationTest, OneAtATimeDrainedBeforeRebootFailedNotLooped) {
   for (int round = 0; round < 10; ++round) Round();
 
   // Every node rebooted exactly once; worker-2 is Failed and stays so.
-  for (auto& n : nodes_) {
-    SCOPED_TRACE(n->name);
-    EXPECT_EQ(n->rebooter->calls, 1);
-    ASSERT_EQ(n->at_reboot.size(), 1u);
-    const Snapshot& s = n->at_reboot[0];
-    EXPECT_EQ(s.cordoned, 1);      // only this node
-    EXPECT_EQ(s.slot_holders, 1);  // only this node's slot
-    EXPECT_TRUE(s.own_pod_gone);   // drained before the reboot
-    EXPECT_TRUE(s.daemonset_pod_kept);
-    json node = *server_->Get("/api/v1/nodes/" + n->name);
-    EXPECT_FALSE(node["spec"].contains("unschedulable"));
-  }
+  CheckEveryRebootHadTheBudgetToItself();
   for (int i = 0; i < 2; ++i) {
     EXPECT_THAT(nodes_[i]->last.status, IsOk());
     auto st = server_->Get(std::string("/apis/sriovnetwork.openshift.io/v1/"
@@ -285,34 +321,34 @@ TEST_F(RebootOrchestrationTest, OneAtATimeDrainedBeforeRebootFailedNotLooped) {
   EXPECT_THAT((*st2)["status"]["lastSyncError"].get<std::string>(),
               HasSubstr("intel_iommu=on"));
 
-  // From the timeline: the [cordoned, uncordoned] windows never overlap,
-  // and each node's workload was evicted inside its window before its
-  // reboot.
-  std::vector<std::string> ev = timeline_.events;
-  std::string all;
-  for (const auto& e : ev) all += e + "\n";
-  SCOPED_TRACE(all);
-  auto at = [&](const std::string& e) {
-    auto it = std::find(ev.begin(), ev.end(), e);
-    return it == ev.end() ? -1 : static_cast<int>(it - ev.begin());
-  };
-  std::vector<std::pair<int, int>> windows;
-  for (int i = 0; i < 3; ++i) {
-    std::string n = "worker-" + std::to_string(i);
-    SCOPED_TRACE(n);
-    int c = at(n + " cordoned"),
-        e = at(n + " evicted apps/app-" + std::to_string(i)),
-        r = at(n + " reboot"), u = at(n + " uncordoned");
-    ASSERT_GE(c, 0);
-    EXPECT_LT(c, e);
-    EXPECT_LT(e, r);
-    EXPECT_LT(r, u);
-    EXPECT_EQ(std::count(ev.begin(), ev.end(), n + " cordoned"), 1);
-    windows.emplace_back(c, u);
+  CheckTheCordonWindowsNeverOverlap();
+}
+
+// The same with the three daemons on their own threads, racing for the
+// slot (Lease conflicts); each stops once it is done (booted and verified,
+// or Failed for three syncs in a row), bounded by 300 syncs.
+TEST_F(RebootOrchestrationTest, ConcurrentDaemonsNeverShareTheBudget) {
+  std::vector<std::thread> threads;
+  for (auto& n : nodes_) {
+    Node* raw = n.get();
+    threads.emplace_back([this, raw] {
+      int failed_in_a_row = 0;
+      for (int i = 0; i < 300; ++i) {
+        StepNode(*raw);
+        if (raw->rebooter->calls > 0 && !raw->reboot_pending &&
+            raw->last.reboot == drain::RebootPhase::kBooted)
+          return;
+        failed_in_a_row = raw->last.reboot == drain::RebootPhase::kFailed
+                              ? failed_in_a_row + 1
+                              : 0;
+        if (failed_in_a_row == 3) return;
+      }
+    });
   }
-  std::sort(windows.begin(), windows.end());
-  for (size_t i = 1; i < windows.size(); ++i)
-    EXPECT_GT(windows[i].first, windows[i - 1].second);
+  for (auto& t : threads) t.join();
+  CheckEveryRebootHadTheBudgetToItself();
+  CheckTheCordonWindowsNeverOverlap();
+  EXPECT_EQ(nodes_[2]->last.reboot, drain::RebootPhase::kFailed);
 }
 
 }  // namespace

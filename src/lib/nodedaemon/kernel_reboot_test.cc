@@ -211,6 +211,7 @@ class KernelRebootTest : public ::testing::Test {
     o.proc_root = "";
     o.clock = &clock_;
     o.kernel = n.need.get();
+    o.force = force_;
     o.rebooter = n.rebooter.get();
     std::string boot = n.boot;
     o.boot_id = [boot]() -> absl::StatusOr<std::string> { return boot; };
@@ -241,6 +242,7 @@ class KernelRebootTest : public ::testing::Test {
     }
   }
 
+  bool force_ = false;  // sriovkit-node --force
   sk::testing::FakeClock clock_;
   std::unique_ptr<ApiServerStandIn> server_;
   std::unique_ptr<kube::Client> client_;
@@ -310,6 +312,21 @@ TEST_F(KernelRebootTest, EffectiveSmOnNeverReboots) {
     EXPECT_THAT(n->runner.calls, IsEmpty());
     EXPECT_EQ(NumVfs(*n), 2);
   }
+}
+
+TEST_F(KernelRebootTest, ForceRetriesOnceThenStaysFailed) {
+  force_ = true;
+  for (auto& n : nodes_) Start(*n);
+  for (int round = 0; round < 10; ++round) Round();
+  EXPECT_EQ(nodes_[0]->rebooter->calls, 1);
+  EXPECT_THAT(nodes_[0]->last.status, IsOk());
+  // worker-1's arguments never take effect: one more reboot with --force,
+  // then Failed for good.
+  EXPECT_EQ(nodes_[1]->rebooter->calls, 2);
+  EXPECT_EQ(nodes_[1]->last.reboot, drain::RebootPhase::kFailed);
+  EXPECT_THAT(nodes_[1]->last.status,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("after 2 reboot(s)")));
 }
 
 }  // namespace

@@ -100,4 +100,25 @@ absl::Status JsonSyntaxError(std::string_view text) {
       sk::StrCat("not valid JSON at byte ", at, ": ", locator.reason()));
 }
 
+std::string JsonString(const nlohmann::json& obj, std::string_view key,
+                       std::string fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+bool JsonBool(const nlohmann::json& obj, std::string_view key, bool fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+int64_t JsonInt(const nlohmann::json& obj, std::string_view key,
+                int64_t fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>()
+                                                    : fallback;
+}
+
 }  // namespace sk

@@ -44,6 +44,17 @@ absl::Status CheckJsonLimits(std::string_view text, const JsonLimits& limits);
 // invalid JSON), with the byte offset nlohmann reports.
 absl::Status JsonSyntaxError(std::string_view text);
 
+// Members of objects we do not control (API objects, state files), read
+// without throwing: `key`'s value when `obj` is an object holding it with the
+// expected type, else `fallback`. (nlohmann's value() throws type_error when
+// the member has another type.)
+std::string JsonString(const nlohmann::json& obj, std::string_view key,
+                       std::string fallback = "");
+bool JsonBool(const nlohmann::json& obj, std::string_view key,
+              bool fallback = false);
+int64_t JsonInt(const nlohmann::json& obj, std::string_view key,
+                int64_t fallback = 0);
+
 template <typename Json = nlohmann::json>
 absl::StatusOr<Json> ParseJsonBounded(std::string_view text,
                                       const JsonLimits& limits = {}) {

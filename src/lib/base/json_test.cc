@@ -79,5 +79,21 @@ TEST(ParseJsonBoundedTest, OrderedJsonKeepsKeyOrder) {
   EXPECT_EQ(j->dump(), R"({"b":1,"a":2})");
 }
 
+// Members of API objects of the wrong type read as absent, never throw
+// (nlohmann's value() throws type_error.302 for them).
+TEST(JsonMemberTest, WrongTypesAndNonObjectsGiveTheFallback) {
+  nlohmann::json o = nlohmann::json::parse(
+      R"({"name":5,"ns":"a","on":"yes","ok":true,"n":"7","i":-3})");
+  EXPECT_EQ(JsonString(o, "name"), "");
+  EXPECT_EQ(JsonString(o, "name", "x"), "x");
+  EXPECT_EQ(JsonString(o, "ns"), "a");
+  EXPECT_FALSE(JsonBool(o, "on"));
+  EXPECT_TRUE(JsonBool(o, "ok"));
+  EXPECT_EQ(JsonInt(o, "n", 1), 1);
+  EXPECT_EQ(JsonInt(o, "i", 1), -3);
+  EXPECT_EQ(JsonString(nlohmann::json::array({1}), "ns", "f"), "f");
+  EXPECT_EQ(JsonInt(nlohmann::json(), "i", 9), 9);
+}
+
 }  // namespace
 }  // namespace sk

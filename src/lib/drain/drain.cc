@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 
@@ -22,7 +23,7 @@ constexpr size_t kMaxAnnotationBytes = 256 << 10;
 std::optional<PodRef> RefOf(const json& pod) {
   auto md = pod.find("metadata");
   if (md == pod.end() || !md->is_object()) return std::nullopt;
-  PodRef r{md->value("namespace", ""), md->value("name", "")};
+  PodRef r{sk::JsonString(*md, "namespace"), sk::JsonString(*md, "name")};
   if (r.ns.empty() || r.name.empty()) return std::nullopt;
   return r;
 }
@@ -49,8 +50,8 @@ bool OwnedByDaemonSet(const json& pod) {
   auto owners = md->find("ownerReferences");
   if (owners == md->end() || !owners->is_array()) return false;
   for (const json& o : *owners) {
-    if (o.is_object() && o.value("kind", "") == "DaemonSet" &&
-        o.value("controller", false)) {
+    if (o.is_object() && sk::JsonString(o, "kind") == "DaemonSet" &&
+        sk::JsonBool(o, "controller", false)) {
       return true;
     }
   }
@@ -60,7 +61,7 @@ bool OwnedByDaemonSet(const json& pod) {
 std::string Uid(const json& pod) {
   auto md = pod.find("metadata");
   if (md == pod.end() || !md->is_object()) return "";
-  return md->value("uid", "");
+  return sk::JsonString(*md, "uid");
 }
 
 std::string PodPath(const PodRef& p) {
@@ -97,7 +98,7 @@ std::vector<PodRef> PodsHoldingVfs(const std::vector<json>& pods,
       if (di == net.end() || !di->is_object()) continue;
       auto pci = di->find("pci");
       if (pci == di->end() || !pci->is_object()) continue;
-      std::string bdf = pci->value("pci-address", "");
+      std::string bdf = sk::JsonString(*pci, "pci-address");
       if (vf_bdfs.count(bdf) == 0) continue;
       holds = true;
       if (unmatched != nullptr) unmatched->erase(bdf);
@@ -117,7 +118,7 @@ std::vector<PodRef> PodsForFullDrain(const std::vector<json>& pods) {
       continue;
     std::string phase;
     if (auto st = pod.find("status"); st != pod.end() && st->is_object())
-      phase = st->value("phase", "");
+      phase = sk::JsonString(*st, "phase");
     if (phase == "Succeeded" || phase == "Failed") continue;
     out.push_back(*ref);
   }
@@ -145,7 +146,7 @@ absl::StatusOr<bool> Drainer::Cordon() {
   SK_ASSIGN_OR_RETURN(json node, client_.Get("/api/v1/nodes/" + node_));
   bool was = false;
   if (auto sp = node.find("spec"); sp != node.end() && sp->is_object())
-    was = sp->value("unschedulable", false);
+    was = sk::JsonBool(*sp, "unschedulable", false);
   if (!was) {
     SK_RETURN_IF_ERROR(client_
                            .Patch("/api/v1/nodes/" + node_,

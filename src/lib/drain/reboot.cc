@@ -42,7 +42,7 @@ std::map<std::string, std::string> Labels(const json& obj) {
 std::string NameOf(const json& obj) {
   auto md = obj.find("metadata");
   if (md == obj.end() || !md->is_object()) return "";
-  return md->value("name", "");
+  return sk::JsonString(*md, "name");
 }
 
 class SystemctlRebooter : public Rebooter {
@@ -128,7 +128,7 @@ absl::StatusOr<bool> SelectorMatches(
             "nodeSelector.matchExpressions entry without a key: ", e.dump()));
       }
       std::string key = e["key"];
-      std::string op = e.value("operator", "");
+      std::string op = sk::JsonString(e, "operator");
       std::vector<std::string> values;
       if (auto v = e.find("values"); v != e.end() && v->is_array()) {
         for (const json& s : *v)
@@ -232,15 +232,19 @@ absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
   }
   const json& pool = *matched.front();
   b.pool = NameOf(pool);
-  json sel = pool["spec"].value("nodeSelector", json());
+  // A pool without a spec object matched as selecting every node.
+  static const json kNoSpec = json::object();
+  auto sp = pool.find("spec");
+  const json& spec = sp != pool.end() && sp->is_object() ? *sp : kNoSpec;
+  json sel = spec.value("nodeSelector", json());
   for (const json& n : nodes) {
     std::map<std::string, std::string> l = Labels(n);
     l.emplace("kubernetes.io/hostname", NameOf(n));
     absl::StatusOr<bool> m = SelectorMatches(sel, l);
     if (m.ok() && *m) ++b.nodes;
   }
-  absl::StatusOr<int> mu = ScaledMaxUnavailable(
-      pool["spec"].value("maxUnavailable", json()), b.nodes);
+  absl::StatusOr<int> mu =
+      ScaledMaxUnavailable(spec.value("maxUnavailable", json()), b.nodes);
   if (!mu.ok()) {
     return absl::InvalidArgumentError(sk::StrCat(
         "SriovNetworkPoolConfig ", b.pool, " spec.", mu.status().message()));
@@ -289,18 +293,18 @@ RebootOrchestrator::LoadMarker() const {
                    j.ok() ? "" : sk::StrCat(": ", j.status().message())));
   }
   Marker m;
-  m.phase = j->value("phase", "");
+  m.phase = sk::JsonString(*j, "phase");
   if (m.phase != "draining" && m.phase != "rebooting" && m.phase != "failed") {
     return absl::InvalidArgumentError(
         sk::StrCat(MarkerPath().string(), ": phase \"", m.phase.substr(0, 32),
                    "\" is not draining, rebooting or failed"));
   }
-  m.reason = j->value("reason", "");
-  m.boot_id = j->value("bootID", "");
-  m.slot_prefix = j->value("slotPrefix", "");
-  m.slot_index = j->value("slotIndex", -1);
-  m.attempts = j->value("attempts", 0);
-  m.cordoned = j->value("cordoned", false);
+  m.reason = sk::JsonString(*j, "reason");
+  m.boot_id = sk::JsonString(*j, "bootID");
+  m.slot_prefix = sk::JsonString(*j, "slotPrefix");
+  m.slot_index = static_cast<int>(sk::JsonInt(*j, "slotIndex", -1));
+  m.attempts = static_cast<int>(sk::JsonInt(*j, "attempts", 0));
+  m.cordoned = sk::JsonBool(*j, "cordoned", false);
   return std::optional<Marker>(m);
 }
 

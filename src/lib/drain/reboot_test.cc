@@ -104,6 +104,23 @@ TEST(BudgetTest, ResolvesThePoolOfTheNode) {
                        HasSubstr("gpu-pool, gpu-too")));
 }
 
+// Objects as the API may deliver them, malformed: a pool without a spec
+// selects every node with the default budget; members of the wrong type
+// read as absent (they used to throw, or read past the end of the map).
+TEST(BudgetTest, MalformedPoolsAndNodesNeverThrow) {
+  std::vector<json> nodes = {Node("a", ""), json{{"metadata", {{"name", 5}}}},
+                             json::array({1, 2})};
+  std::vector<json> pools = {json{{"metadata", {{"name", "bare"}}}}};
+  auto b = ResolveBudget(pools, nodes, "a");
+  ASSERT_THAT(b.status(), IsOk());
+  EXPECT_EQ(b->pool, "bare");
+  EXPECT_EQ(b->max_unavailable, 1);
+  EXPECT_EQ(b->nodes, 3);
+  json bad_op = {{"matchExpressions", {{{"key", "k"}, {"operator", 7}}}}};
+  EXPECT_THAT(SelectorMatches(bad_op, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 class FakeNeed : public RebootNeed {
  public:
   absl::StatusOr<RebootNeedStatus> Check() override { return status; }

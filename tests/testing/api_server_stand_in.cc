@@ -1191,4 +1191,14 @@ void ApiServerStandIn::ClearRequests() {
   impl_->log.clear();
 }
 
+absl::StatusOr<std::unique_ptr<kube::Client>> ApiServerStandIn::NewClient(
+    const TestPki& pki, const std::string& token,
+    kube::ClientOptions options) const {
+  kube::RestConfig cfg;
+  cfg.server = url();
+  cfg.ca_pem = pki.ca_pem();
+  cfg.token = token;
+  return kube::Client::Create(cfg, options);
+}
+
 }  // namespace sk::testing

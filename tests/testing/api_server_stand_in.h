@@ -56,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
+#include "lib/kube/client.h"
 #include "tests/testing/test_pki.h"
 
 namespace sk::testing {
@@ -90,6 +91,13 @@ class ApiServerStandIn {
   ~ApiServerStandIn();
   ApiServerStandIn(const ApiServerStandIn&) = delete;
   ApiServerStandIn& operator=(const ApiServerStandIn&) = delete;
+
+  // A kube client of this server: its URL, `pki`'s CA and bearer `token`
+  // (one of Options::tokens), with `options` (tests often set
+  // max_attempts = 1 and a fake clock).
+  absl::StatusOr<std::unique_ptr<kube::Client>> NewClient(
+      const TestPki& pki, const std::string& token,
+      kube::ClientOptions options = {}) const;
 
   // Closes the listening socket and every connection (watches included)
   // and joins the threads: to clients, the server is gone. The store is

@@ -114,13 +114,9 @@ class NodeDaemonTest : public ::testing::Test {
         std::string("/api/v1/nodes/") + kNode,
         {{"metadata",
           {{"labels", {{"feature.node.kubernetes.io/sriov", "true"}}}}}});
-    kube::RestConfig cfg;
-    cfg.server = server_->url();
-    cfg.ca_pem = Pki().ca_pem();
-    cfg.token = kToken;
     kube::ClientOptions kopts;
     kopts.max_attempts = 1;
-    auto c = kube::Client::Create(cfg, kopts);
+    auto c = server_->NewClient(Pki(), kToken, kopts);
     ASSERT_THAT(c.status(), IsOk());
     client_ = *std::move(c);
     opts_.node_name = kNode;

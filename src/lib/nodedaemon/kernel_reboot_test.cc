@@ -123,14 +123,10 @@ class KernelRebootTest : public ::testing::Test {
     auto s = ApiServerStandIn::Start(Pki(), so);
     ASSERT_THAT(s.status(), IsOk());
     server_ = *std::move(s);
-    kube::RestConfig cfg;
-    cfg.server = server_->url();
-    cfg.ca_pem = Pki().ca_pem();
-    cfg.token = kToken;
     kube::ClientOptions kopts;
     kopts.max_attempts = 1;
     kopts.clock = &clock_;
-    auto c = kube::Client::Create(cfg, kopts);
+    auto c = server_->NewClient(Pki(), kToken, kopts);
     ASSERT_THAT(c.status(), IsOk());
     client_ = *std::move(c);
     server_->Put(std::string("/apis/sriovnetwork.openshift.io/v1/namespaces/") +

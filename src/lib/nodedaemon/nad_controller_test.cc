@@ -63,13 +63,9 @@ class NadControllerTest : public ::testing::Test {
     auto s = ApiServerStandIn::Start(Pki(), o);
     ASSERT_THAT(s.status(), IsOk());
     server_ = *std::move(s);
-    kube::RestConfig cfg;
-    cfg.server = server_->url();
-    cfg.ca_pem = Pki().ca_pem();
-    cfg.token = "t";
     kube::ClientOptions kopts;
     kopts.max_attempts = 1;
-    auto c = kube::Client::Create(cfg, kopts);
+    auto c = server_->NewClient(Pki(), "t", kopts);
     ASSERT_THAT(c.status(), IsOk());
     client_ = *std::move(c);
     opts_.namespace_name = kNs;

@@ -5,7 +5,8 @@
 # share (the --out folder) that brings results back.
 #
 #   lab/boot.sh [--build-dir DIR] [--pfs N] [--out DIR] [--timeout S]
-#               [--stream] [--env K=V]... (--shell | --run SCRIPT [ARGS...])
+#               [--stream] [--env K=V]... [--append CMDLINE]
+#               (--shell | --run SCRIPT [ARGS...])
 #
 # --run SCRIPT: runs SCRIPT (a host path, visible in the guest at the same
 #   path) under lab/guest/entry.sh inside the chroot, then powers off. Its
@@ -14,11 +15,14 @@
 #   Exit 3 when the guest never reported a verdict (boot failure, timeout).
 # --shell: an interactive guest shell on this terminal (exit it to power off).
 # --stream: also copy the serial console to stdout while running.
+# --append CMDLINE: the guest kernel's whole command line (default
+#   "$SK_LAB_APPEND_BASE intel_iommu=on", lib/common.sh).
 # OUT/boot-time holds the wall seconds from QEMU start to the guest being ready.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 build_dir="" pfs=2 out="" timeout=240 stream=0 mode="" extra_env=()
+append="$SK_LAB_APPEND_BASE intel_iommu=on"
 while [ $# -gt 0 ]; do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -27,6 +31,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --stream) stream=1; shift ;;
     --env) extra_env+=("$2"); shift 2 ;;
+    --append) append=$2; shift 2 ;;
     --shell) mode=shell; shift ;;
     --run) mode=run; shift; [ $# -gt 0 ] || sk_lab_die "--run needs a script"; break ;;
     *) sk_lab_die "boot.sh: unknown argument $1" ;;
@@ -67,12 +72,7 @@ args=(
   -machine q35,kernel-irqchip=split
   -device intel-iommu,intremap=on,caching-mode=on
   -initrd "$SK_LAB_INITRD"
-  # no_timer_check: on a loaded host TCG can miss the kernel's IO-APIC timer
-  # test, which then panics ("timer doesn't work through Interrupt-remapped
-  # IO-APIC"); the check is for broken real hardware.
-  # cryptomgr.notests: the crypto self-tests are the slowest initcall under
-  # TCG (about 1.4 s of guest time, initcall_debug).
-  -append "console=ttyS0 intel_iommu=on panic=-1 loglevel=3 no_timer_check cryptomgr.notests"
+  -append "$append"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -virtfs "local,path=$out,mount_tag=sklab,security_model=none,multidevs=remap"
 )

@@ -11,7 +11,7 @@ PKGS=(
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libre2-dev libc-ares-dev zlib1g-dev
   nlohmann-json3-dev libmnl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libpugixml-dev libssl-dev libcurl4-openssl-dev pci.ids
+  libpugixml-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev pci.ids
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon
   kmod cpio busybox-static gzip python3 python3-yaml python3-jsonschema pciutils strace
 )

@@ -243,6 +243,60 @@ TEST_F(NetattachIntegrationTest, FailingThirdDelegateRollsBackTheOthers) {
   EXPECT_EQ(writer_.writes(), 0);
 }
 
+TEST_F(NetattachIntegrationTest, DefaultRouteMovesTheKernelDefaultRoute) {
+  SetAnnotation(
+      R"([{"name":"net-a","interface":"data0","default-route":["10.89.0.1"]},
+          {"name":"net-b"}])");
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  // The bridge's isDefaultGateway route on eth0 is gone; the requested one
+  // goes out of data0.
+  std::string routes = InPod("-4 route show default");
+  EXPECT_THAT(routes, HasSubstr("default via 10.89.0.1 dev data0"));
+  EXPECT_THAT(routes, Not(HasSubstr("eth0")));
+  EXPECT_THAT(InPod("-4 route show"), HasSubstr("10.88.0.0/24 dev eth0"));
+  std::ifstream f(CacheFile("net-a", "data0"));
+  nlohmann::json cache = nlohmann::json::parse(f);
+  EXPECT_THAT(cache["result"]["routes"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.89.0.1"})"));
+  r = mp.Handle(Request("DEL"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_TRUE(Leases("cluster").empty());
+  EXPECT_TRUE(Leases("net-a").empty());
+}
+
+TEST_F(NetattachIntegrationTest, GcReleasesWhatAStaleContainerHeld) {
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  ASSERT_EQ(Leases("net-a").size(), 1u);
+
+  // A GC that still lists the container keeps everything.
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cni.dev/valid-attachments"] = {
+      {{"containerID", "cid-" + pod_ns_}, {"ifname", "eth0"}}};
+  gc.stdin_data = in.dump();
+  r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_EQ(Sh("ip -n " + pod_ns_ + " link show dev data0"), 0);
+  EXPECT_EQ(Leases("net-a").size(), 1u);
+
+  // Once it is gone from the list, its delegates are deleted for real.
+  in["cni.dev/valid-attachments"] = nlohmann::json::array();
+  gc.stdin_data = in.dump();
+  r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  for (const char* ifname : {"eth0", "data0", "net2"})
+    EXPECT_NE(Sh("ip -n " + pod_ns_ + " link show dev " + ifname), 0) << ifname;
+  EXPECT_TRUE(Leases("cluster").empty());
+  EXPECT_TRUE(Leases("net-a").empty());
+  EXPECT_TRUE(Leases("net-b").empty());
+  EXPECT_FALSE(std::filesystem::exists(CacheFile("net-a", "data0")));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni" / ("cid-" + pod_ns_)));
+}
+
 TEST_F(NetattachIntegrationTest, DelWithNoCacheAndNoPodSucceeds) {
   pods_.Remove("ns1", "pod1");
   MetaPlugin mp(Options());

@@ -565,6 +565,13 @@ bool ApiServerStandIn::Impl::Handle(Conn& c, const HttpRequest& req,
     for (auto it = failures.begin(); it != failures.end(); ++it) {
       if (req.path.find(it->path_substr) == std::string::npos) continue;
       if (!it->method.empty() && it->method != req.method) continue;
+      if (it->status == 0) {
+        if (--it->remaining <= 0) failures.erase(it);
+        logged->status = 0;
+        log.push_back(*logged);  // mu is held
+        logged->method.clear();
+        return false;  // close without answering
+      }
       HttpResponse r{
           it->status,
           StatusBody(it->status, absl::StrCat("injected failure ", it->status)),

@@ -122,6 +122,8 @@ class ApiServerStandIn {
   // Answers the next `count` requests whose path contains `path_substr` (and
   // whose method is `method`, when non-empty) with `http_status` and a
   // Status body; `retry_after_seconds` >= 0 adds a Retry-After header.
+  // `http_status` 0: the connection is closed once the request is read,
+  // without an answer (a server or proxy dropping it).
   void FailNext(int count, int http_status, int retry_after_seconds = -1,
                 const std::string& path_substr = "",
                 const std::string& method = "");

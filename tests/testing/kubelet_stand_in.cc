@@ -2,12 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <set>
+
 #include "absl/strings/escaping.h"
 #include "nlohmann/json.hpp"
 #include "pluginregistration/v1/api.grpc.pb.h"
 #include "podresources/v1/api.grpc.pb.h"
 
 #include "lib/base/file_util.h"
+#include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 
 namespace sk::deviceplugin {
@@ -395,6 +399,84 @@ absl::StatusOr<v1beta1::AllocateResponse> KubeletStandIn::AllocateFor(
   absl::MutexLock lock(&mu_);
   allocations_.push_back(std::move(a));
   return resp;
+}
+
+absl::StatusOr<KubeletStandIn::CountAllocation> KubeletStandIn::AllocateCount(
+    const PodContainer& who, const std::string& resource, size_t size,
+    const std::vector<std::string>& must_include) {
+  auto ep = Find(resource);
+  if (!ep) {
+    return absl::NotFoundError(
+        sk::StrCat("KubeletStandIn: ", resource, " is not registered"));
+  }
+  std::vector<std::string> available;
+  {
+    absl::MutexLock lock(&mu_);
+    std::set<std::string> held;
+    for (const Allocation& a : allocations_) {
+      if (a.resource == resource) held.insert(a.ids.begin(), a.ids.end());
+    }
+    for (const v1beta1::Device& d : ep->devices) {
+      if (d.health() == "Healthy" && held.count(d.id()) == 0) {
+        available.push_back(d.id());
+      }
+    }
+  }
+  std::sort(available.begin(), available.end());
+  if (available.size() < size) {
+    return absl::ResourceExhaustedError(
+        sk::StrCat("KubeletStandIn: ", resource, ": ", size, " devices asked, ",
+                   available.size(), " available"));
+  }
+  SK_ASSIGN_OR_RETURN(v1beta1::DevicePluginOptions opts, GetOptions(resource));
+  CountAllocation out;
+  if (opts.get_preferred_allocation_available()) {
+    v1beta1::PreferredAllocationRequest req;
+    auto* c = req.add_container_requests();
+    for (const auto& id : available) c->add_available_deviceids(id);
+    for (const auto& id : must_include) c->add_must_include_deviceids(id);
+    c->set_allocation_size(static_cast<int32_t>(size));
+    v1beta1::PreferredAllocationResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
+    grpc::Status st = ep->stub->GetPreferredAllocation(&ctx, req, &resp);
+    if (!st.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(st.error_code()),
+                          st.error_message());
+    }
+    out.used_preferred = true;
+    if (resp.container_responses_size() != 1) {
+      return absl::FailedPreconditionError(sk::StrCat(
+          "KubeletStandIn: ", resource, ": ", resp.container_responses_size(),
+          " preferred answers for 1 container"));
+    }
+    const auto& ids = resp.container_responses(0).deviceids();
+    out.ids.assign(ids.begin(), ids.end());
+    std::set<std::string> uniq(out.ids.begin(), out.ids.end());
+    std::set<std::string> avail(available.begin(), available.end());
+    bool ok = out.ids.size() == size && uniq.size() == size &&
+              std::all_of(out.ids.begin(), out.ids.end(),
+                          [&](const auto& i) { return avail.count(i) > 0; }) &&
+              std::all_of(must_include.begin(), must_include.end(),
+                          [&](const auto& i) { return uniq.count(i) > 0; });
+    if (!ok) {
+      return absl::FailedPreconditionError(sk::StrCat(
+          "KubeletStandIn: ", resource, ": preferred allocation is not ", size,
+          " distinct available devices with the must-include "
+          "ones"));
+    }
+  } else {
+    out.ids = must_include;
+    for (const auto& id : available) {
+      if (out.ids.size() == size) break;
+      if (std::find(out.ids.begin(), out.ids.end(), id) == out.ids.end()) {
+        out.ids.push_back(id);
+      }
+    }
+  }
+  SK_ASSIGN_OR_RETURN(out.response, AllocateFor(who, resource, out.ids));
+  return out;
 }
 
 absl::Status KubeletStandIn::ServePodResources(

@@ -70,6 +70,27 @@ class KubeletStandIn {
   absl::StatusOr<v1beta1::DevicePluginOptions> GetOptions(
       const std::string& resource);
 
+  // What kubelet's device manager does for a container asking for `size`
+  // devices (k8s.io/kubernetes pkg/kubelet/cm/devicemanager/manager.go,
+  // devicesToAllocate): the available devices are the Healthy ones of the
+  // last list not yet allocated by AllocateFor/AllocateCount; when the
+  // plugin advertises GetPreferredAllocation, it is asked (with
+  // `must_include`) and its answer is used, else the lowest IDs are taken.
+  // Then Allocate, recorded against `who` as AllocateFor does.
+  // ResourceExhausted when fewer than `size` devices are available;
+  // FailedPrecondition when the preferred answer is not `size` distinct
+  // available IDs including `must_include` (kubelet rejects that too).
+  struct CountAllocation {
+    std::vector<std::string> ids;  // the devices allocated, in that order
+    bool used_preferred = false;   // GetPreferredAllocation was asked
+    v1beta1::AllocateResponse response;
+  };
+  struct PodContainer;
+  absl::StatusOr<CountAllocation> AllocateCount(
+      const PodContainer& who, const std::string& resource, size_t size,
+      const std::vector<std::string>& must_include = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Who an allocation is for. PodResources names pods by namespace and
   // name; the checkpoint by UID.
   struct PodContainer {

@@ -16,6 +16,8 @@
 #include "lib/base/exit_code.h"
 #include "lib/deviceplugin/daemon.h"
 #include "lib/deviceplugin/events.h"
+#include "lib/deviceplugin/explain.h"
+#include "lib/deviceplugin/ops.h"
 #include "lib/deviceplugin/validate.h"
 #include "lib/version/version.h"
 
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
     std::string log_dir;
     bool ignored = false;
     std::string ignored_s;
-    app.add_option("--config-file", o.config_file, "config.json path")
+    app.add_option("--config-file,--config", o.config_file, "config.json path")
         ->capture_default_str();
     app.add_option("--resource-prefix", o.resource_prefix,
                    "default resource prefix")
@@ -91,6 +93,19 @@ int main(int argc, char** argv) {
     bool no_kernel_events = false;
     app.add_flag("--no-kernel-events", no_kernel_events,
                  "do not follow kernel uevents (periodic rescans only)");
+    std::string ops_address;
+    app.add_option("--ops-address", ops_address,
+                   "serve /healthz, /readyz and /metrics on this loopback "
+                   "IP:PORT (e.g. 127.0.0.1:9808); off when empty");
+    app.add_option("--wait-node-configured", o.wait_node_configured,
+                   "register no pool until this file exists (written by "
+                   "sriovkit-node once the node is configured)");
+    bool explain = false;
+    bool json = false;
+    app.add_flag("--explain", explain,
+                 "print which pool and selector takes each PCI network "
+                 "function, or why none does, then exit");
+    app.add_flag("--json", json, "with --explain: print JSON");
     try {
       app.parse(NormaliseArgs(argc, argv));
     } catch (const CLI::ParseError& e) {
@@ -104,6 +119,29 @@ int main(int argc, char** argv) {
         !st.ok()) {
       std::cerr << "--resource-prefix: " << st.message() << "\n";
       return sk::kExitUsage;
+    }
+
+    if (explain) {
+      auto text = sk::deviceplugin::ExplainHost(
+          {.config_file = o.config_file,
+           .resource_prefix = o.resource_prefix,
+           .sysfs_root = o.sysfs_root.string(),
+           .exclude_default_route = o.exclude_default_route,
+           .json = json});
+      if (!text.ok()) {
+        std::cerr << "sriov-device-plugin: " << text.status().message() << "\n";
+        return sk::ExitCodeForStatus(text.status());
+      }
+      std::cout << *text;
+      return sk::kExitOk;
+    }
+    if (!ops_address.empty()) {
+      if (auto hp = sk::deviceplugin::ParseLoopbackAddress(ops_address);
+          !hp.ok()) {
+        std::cerr << "--ops-address: " << hp.status().message() << "\n";
+        return sk::kExitUsage;
+      }
+      o.metrics = std::make_shared<sk::deviceplugin::Metrics>();
     }
 
     spdlog::set_default_logger(spdlog::stderr_logger_mt("sriovdp"));
@@ -134,6 +172,18 @@ int main(int argc, char** argv) {
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&set, s);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     sk::deviceplugin::Daemon daemon(o);
+    // Declared after `daemon`, so it stops serving before the daemon goes.
+    std::unique_ptr<sk::deviceplugin::OpsServer> ops;
+    if (o.metrics) {
+      auto started = sk::deviceplugin::OpsServer::Start(
+          ops_address, [&daemon] { return daemon.GetState(); }, o.metrics);
+      if (!started.ok()) {
+        spdlog::error("{}", std::string(started.status().message()));
+        return sk::ExitCodeForStatus(started.status());
+      }
+      ops = *std::move(started);
+      spdlog::info("ops endpoint on {} (port {})", ops_address, ops->port());
+    }
     std::thread signals([&] {
       int sig = 0;
       sigwait(&set, &sig);

@@ -1,5 +1,7 @@
 // The sriov-device-plugin binary's command-line surface: --version, --help
 // and flag errors (exit codes as in docs/exit-codes.md).
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -7,6 +9,7 @@
 
 #include "lib/version/version.h"
 #include "tests/testing/run_shell.h"
+#include "tests/testing/temp_dir.h"
 
 namespace {
 
@@ -40,6 +43,36 @@ TEST(DevicePluginBinaryTest, BadResourcePrefixIsAUsageError) {
   EXPECT_THAT(o.stderr_text,
               StartsWith("--resource-prefix: \"../x\" is not a DNS subdomain: "
                          "empty label"));
+}
+
+TEST(DevicePluginBinaryTest, NonLoopbackOpsAddressIsAUsageError) {
+  Out o = RunPlugin("--ops-address 0.0.0.0:9808");
+  EXPECT_EQ(o.exit_code, 64);
+  EXPECT_THAT(o.stderr_text,
+              StartsWith("--ops-address: ops address \"0.0.0.0:9808\": not a "
+                         "loopback address"));
+}
+
+TEST(DevicePluginBinaryTest, ExplainPrintsAndExitsWithoutServing) {
+  sk::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "sys/bus/pci/devices");
+  std::ofstream(dir.path() / "bad.json") << "{";
+  std::ofstream(dir.path() / "empty.json") << R"({"resourceList":[]})";
+  const std::string root = " --sysfs-root " + dir.path().string();
+  Out o = RunPlugin("--explain" + root + " --config-file " +
+                    (dir.path() / "bad.json").string());
+  EXPECT_EQ(o.exit_code, 65);
+  EXPECT_THAT(o.stderr_text,
+              StartsWith("sriov-device-plugin: " +
+                         (dir.path() / "bad.json").string() + ": "));
+  o = RunPlugin("--explain" + root + " --config " +
+                (dir.path() / "empty.json").string());
+  EXPECT_EQ(o.exit_code, 0) << o.stderr_text;
+  EXPECT_EQ(o.stdout_text, "DEVICE  ID  DRIVER  PF  POOL  SELECTOR  REASON\n");
+  o = RunPlugin("--explain --json" + root + " --config " +
+                (dir.path() / "empty.json").string());
+  EXPECT_EQ(o.exit_code, 0) << o.stderr_text;
+  EXPECT_EQ(o.stdout_text, "{\n  \"devices\": []\n}\n");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "lib/base/exit_code.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/doctor_cmd.h"
+#include "lib/ctl/explain_cmd.h"
 #include "lib/ctl/install_cni_cmd.h"
 #include "lib/ctl/inventory_cmd.h"
 #include "lib/ctl/kubevirt_cmd.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     sk::ctl::AddDoctorCommand(app, opts, &run);
     sk::ctl::AddKubevirtCommand(app, opts, &run);
     sk::ctl::AddInventoryCommand(app, opts, &run);
+    sk::ctl::AddExplainCommand(app, opts, &run);
     sk::ctl::AddApplyCommand(app, opts, &run);
     sk::ctl::AddRenderCommand(app, opts, &run);
     sk::ctl::AddInstallCniCommand(app, opts, &run);

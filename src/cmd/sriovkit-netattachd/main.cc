@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/base/exit_code.h"
+#include "lib/netattach/daemon_handler.h"
 #include "lib/netattach/daemon_options.h"
 #include "lib/netattach/socket_server.h"
 #include "lib/version/version.h"
@@ -41,6 +42,17 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+    auto log_config = na::DaemonLogConfig(cl->options);
+    if (!log_config.ok()) {
+      std::cerr << "sriovkit-netattachd: " << log_config.status().message()
+                << "\n";
+      return sk::ExitCodeForStatus(log_config.status());
+    }
+    auto log = na::MultusLogger::Open(*log_config);
+    if (!log.ok()) {
+      std::cerr << "sriovkit-netattachd: " << log.status().message() << "\n";
+      return sk::ExitCodeForStatus(log.status());
+    }
     auto handler = na::MakeDaemonHandler(cl->options);
     if (!handler.ok()) {
       std::cerr << "sriovkit-netattachd: " << handler.status().message()
@@ -49,6 +61,9 @@ int main(int argc, char** argv) {
     }
     na::SocketServerOptions so;
     so.socket_dir = cl->options.socket_dir;
+    so.logger = log->get();
+    so.extra_allowed_uids.assign(cl->options.allowed_uids.begin(),
+                                 cl->options.allowed_uids.end());
     auto server = na::SocketServer::Start(so, handler->get());
     if (!server.ok()) {
       std::cerr << "sriovkit-netattachd: " << server.status().message() << "\n";

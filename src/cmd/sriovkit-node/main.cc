@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "lib/kube/client.h"
 #include "lib/kube/kubeconfig.h"
 #include "lib/nodedaemon/daemon.h"
+#include "lib/nodedaemon/kernel_reboot_need.h"
 #include "lib/nodedaemon/nad_controller.h"
 #include "lib/sysfs/sysfs.h"
 #include "lib/version/version.h"
@@ -107,6 +110,17 @@ int main(int argc, char** argv) {
                    "the node is being changed (the device plugin's "
                    "--wait-node-configured); \"\" disables it")
         ->capture_default_str();
+    bool manage_kernel = false;
+    std::filesystem::path root = "/";
+    app.add_flag("--manage-kernel-args", manage_kernel,
+                 "Make the kernel arguments vfio-pci groups need persistent "
+                 "(bootloader) and reboot for them under the cluster-wide "
+                 "budget, before configuring VFs (docs/kernel.md)");
+    app.add_option("--root", root,
+                   "Host root for --manage-kernel-args: proc/cmdline, "
+                   "proc/cpuinfo, boot/, etc/ (bootloader tools run chrooted "
+                   "there when not /)")
+        ->capture_default_str();
     app.add_flag("--once", once, "One sync, then exit with its result");
     try {
       app.parse(argc, argv);
@@ -154,6 +168,17 @@ int main(int argc, char** argv) {
     sk::sysfs::Sysfs fs(o.sysfs_root);
     auto os = sk::nodeconfig::MakeHostNodeOs(fs);
     if (!os.ok()) return Fail(os.status());
+    sk::nodeconfig::ProcessRunner runner(root);
+    std::unique_ptr<nd::KernelRebootNeed> kernel;
+    std::unique_ptr<sk::drain::Rebooter> rebooter;
+    if (manage_kernel) {
+      sk::nodeconfig::KernelInputs in;
+      in.root = root;
+      kernel = std::make_unique<nd::KernelRebootNeed>(in, runner);
+      rebooter = sk::drain::NewSystemctlRebooter();
+      o.kernel = kernel.get();
+      o.rebooter = rebooter.get();
+    }
     nd::NodeDaemon daemon(**client, **os, o);
     if (once) {
       nd::SyncResult r = daemon.SyncFromApi();

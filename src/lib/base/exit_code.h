@@ -10,6 +10,8 @@
 //   66  input not found (NotFound: missing file, device, NAD)
 //   69  unavailable, retry later (Unavailable, Aborted, DeadlineExceeded)
 //   70  internal error (Internal, Unknown, and anything else)
+//   75  sriovctl apply --kernel: a reboot is needed (EX_TEMPFAIL: rerun
+//       after it)
 //   77  permission denied (PermissionDenied)
 //   78  precondition / configuration (FailedPrecondition, e.g. SR-IOV off)
 
@@ -25,6 +27,7 @@ inline constexpr int kExitDataErr = 65;
 inline constexpr int kExitNoInput = 66;
 inline constexpr int kExitUnavailable = 69;
 inline constexpr int kExitSoftware = 70;
+inline constexpr int kExitRebootNeeded = 75;
 inline constexpr int kExitNoPerm = 77;
 inline constexpr int kExitConfig = 78;
 

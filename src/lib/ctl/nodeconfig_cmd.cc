@@ -11,6 +11,8 @@
 #include "lib/base/exit_code.h"
 #include "lib/base/strings.h"
 #include "lib/nodeconfig/apply.h"
+#include "lib/nodeconfig/bootloader.h"
+#include "lib/nodeconfig/kargs.h"
 #include "lib/nodeconfig/plan.h"
 #include "lib/nodeconfig/policy.h"
 #include "lib/nodeconfig/render.h"
@@ -32,6 +34,10 @@ struct ApplyArgs {
   std::string cni_state_dir = "/var/lib/cni/sriov";
   int vf_timeout_ms = 10000;
   std::string resource_prefix = nc::kDefaultResourcePrefix;
+  bool kernel = false;
+  bool reboot = false;
+  bool pci_realloc = false;
+  std::string root = "/";
 };
 
 int Fail(const Io& io, std::string_view cmd, const absl::Status& s) {
@@ -79,6 +85,80 @@ absl::StatusOr<Inputs> LoadInputs(const ApplyArgs& a, const CtlOptions& opts,
       nc::ValidatePolicies(in.policies, in.node, in.host, warnings);
   if (!v.ok()) return v;
   return in;
+}
+
+// `apply --kernel`: kernel arguments and the modules-load drop-in only
+// (lib/nodeconfig/kargs.h); the PFs are configured by a plain `apply` after
+// the reboot.
+int RunApplyKernel(const ApplyArgs& a, const CtlOptions& opts, const Io& io,
+                   nc::CommandRunner* injected) {
+  std::vector<std::string> warnings;
+  absl::StatusOr<Inputs> in = LoadInputs(a, opts, &warnings);
+  PrintWarnings(io, "apply", warnings);
+  if (!in.ok()) return Fail(io, "apply", in.status());
+  nc::KernelInputs kin;
+  kin.root = a.root;
+  kin.vf_enomem = a.pci_realloc;
+  for (const nc::DesiredPf& pf :
+       nc::MergePolicies(in->policies, in->node, in->host)) {
+    for (const nc::VfGroup& g : pf.vf_groups)
+      if (g.device_type == nc::VfDeviceType::kVfioPci) kin.want_vfio = true;
+  }
+  nc::ProcessRunner process(a.root);
+  nc::CommandRunner& runner = injected != nullptr ? *injected : process;
+  if (a.reboot && injected == nullptr && a.root != "/") {
+    return Fail(io, "apply",
+                absl::InvalidArgumentError(sk::StrCat(
+                    "--reboot reboots this host; not with --root ", a.root)));
+  }
+  absl::StatusOr<nc::KernelPlan> plan = nc::PlanKernel(kin, runner);
+  if (!plan.ok()) return Fail(io, "apply", plan.status());
+  nlohmann::ordered_json out;
+  if (a.json) {
+    out["node"] = in->node.name;
+    out["kernelPlan"] =
+        nlohmann::ordered_json::parse(nc::FormatKernelPlanJson(*plan));
+    out["kernelResult"] = nullptr;
+  } else {
+    *io.out << "Kernel plan for node " << in->node.name << ":\n"
+            << nc::FormatKernelPlanText(*plan);
+  }
+  auto finish = [&](int code) {
+    if (a.json) *io.out << out.dump(2) << "\n";
+    return code;
+  };
+  if (a.dry_run) return finish(kExitOk);
+  absl::StatusOr<nc::KernelApplyResult> r = nc::ApplyKernel(*plan, kin, runner);
+  if (!r.ok()) {
+    finish(ExitCodeForStatus(r.status()));
+    return Fail(io, "apply", r.status());
+  }
+  if (a.json) {
+    out["kernelResult"] =
+        nlohmann::ordered_json::parse(nc::FormatKernelApplyJson(*r));
+  } else {
+    *io.out << "Result:\n" << nc::FormatKernelApplyText(*r);
+  }
+  if (!r->needs_reboot) return finish(kExitOk);
+  if (!a.reboot) {
+    if (!a.json) {
+      *io.out << "Reboot this node to apply them (`systemctl reboot`, or "
+                 "rerun with --reboot).\n";
+    }
+    return finish(kExitRebootNeeded);
+  }
+  if (!a.json) *io.out << "Rebooting: systemctl reboot\n";
+  absl::StatusOr<nc::CommandResult> rb = runner.Run({"systemctl", "reboot"});
+  if (rb.ok() && rb->exit_code != 0) {
+    rb = absl::InternalError(sk::StrCat(
+        "`systemctl reboot` failed with exit status ", rb->exit_code));
+  }
+  if (a.json) out["rebooting"] = rb.ok();
+  if (!rb.ok()) {
+    finish(ExitCodeForStatus(rb.status()));
+    return Fail(io, "apply", rb.status());
+  }
+  return finish(kExitOk);
 }
 
 int RunApply(const ApplyArgs& a, const CtlOptions& opts, const Io& io) {
@@ -165,6 +245,11 @@ void AddPolicyFlags(CLI::App* cmd, ApplyArgs* a) {
 }  // namespace
 
 void AddApplyCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
+  AddApplyCommand(app, opts, run, nullptr);
+}
+
+void AddApplyCommand(CLI::App& app, const CtlOptions& opts, RunFn* run,
+                     nodeconfig::CommandRunner* runner) {
   auto a = std::make_shared<ApplyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "apply",
@@ -184,9 +269,29 @@ void AddApplyCommand(CLI::App& app, const CtlOptions& opts, RunFn* run) {
   cmd->add_option("--vf-timeout", a->vf_timeout_ms,
                   "Milliseconds to wait for VFs to appear")
       ->capture_default_str();
-  cmd->footer("Example: sriovctl apply -f policies/ --node worker-0 --dry-run");
-  cmd->callback([a, &opts, run]() {
-    *run = [a, &opts](const Io& io) { return RunApply(*a, opts, io); };
+  cmd->add_flag("--kernel", a->kernel,
+                "Only the kernel side: IOMMU/PCI kernel arguments in the "
+                "bootloader and the vfio-pci modules-load drop-in");
+  cmd->add_flag("--reboot", a->reboot,
+                "With --kernel: reboot (systemctl reboot) when needed")
+      ->needs("--kernel");
+  cmd->add_flag("--pci-realloc", a->pci_realloc,
+                "With --kernel: also want pci=realloc (VF creation failed "
+                "with ENOMEM)")
+      ->needs("--kernel");
+  cmd->add_option("--root", a->root,
+                  "With --kernel: host root holding proc/, boot/, etc/")
+      ->needs("--kernel")
+      ->capture_default_str();
+  cmd->footer(
+      "Example: sriovctl apply -f policies/ --node worker-0 --dry-run\n"
+      "         sriovctl apply --kernel -f policies/   (exit 75: reboot "
+      "needed)");
+  cmd->callback([a, &opts, run, runner]() {
+    *run = [a, &opts, runner](const Io& io) {
+      return a->kernel ? RunApplyKernel(*a, opts, io, runner)
+                       : RunApply(*a, opts, io);
+    };
   });
 }
 

@@ -3,12 +3,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_join.h"
 #include <CLI/CLI.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "lib/base/exit_code.h"
+#include "lib/nodeconfig/bootloader.h"
 #include "tests/testing/ctl_runner.h"
 #include "tests/testing/fake_sysfs.h"
 #include "tests/testing/temp_dir.h"
@@ -195,6 +197,97 @@ TEST_F(NodeconfigCmdTest, RenderDevicePluginConfigAndNad) {
             "example.com/r_vm");
   EXPECT_THAT(j["spec"]["config"].get<std::string>(), HasSubstr("\"vlan\":7,"));
   EXPECT_THAT(r.err, IsEmpty());
+}
+
+// Records host commands (bootloader tools, systemctl) instead of running them.
+class RecordingRunner : public nodeconfig::CommandRunner {
+ public:
+  absl::StatusOr<nodeconfig::CommandResult> Run(
+      const std::vector<std::string>& argv) override {
+    calls.push_back(absl::StrJoin(argv, " "));
+    return nodeconfig::CommandResult{0, ""};
+  }
+  std::vector<std::string> calls;
+};
+
+class KernelCmdTest : public NodeconfigCmdTest {
+ protected:
+  void SetUp() override {
+    Setup(0, "igbvf");
+    b_.WriteFile("etc/default/grub", "GRUB_CMDLINE_LINUX=\"quiet\"\n");
+    b_.WriteFile("usr/sbin/update-grub", "");
+    policy_ = Write(PolicyYaml("vm", pfs_[0].netdev, 2, "vfio-pci"));
+  }
+  ::sk::testing::CtlResult Run(std::vector<std::string> extra) {
+    std::vector<std::string> a =
+        Args({"-f", policy_, "--kernel", "--root", dir_.path().string()});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return ::sk::testing::RunCtl(
+        [this](CLI::App& app, const CtlOptions& o, RunFn* run) {
+          AddApplyCommand(app, o, run, &runner_);
+        },
+        std::move(a));
+  }
+  RecordingRunner runner_;
+  std::string policy_;
+};
+
+TEST_F(KernelCmdTest, WritesArgumentsAndExits75WithoutRebooting) {
+  auto r = Run({});
+  EXPECT_EQ(r.code, kExitRebootNeeded) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("intel_iommu=on  missing"));
+  EXPECT_THAT(r.out, HasSubstr("reboot needed: the next boot adds "
+                               "intel_iommu=on iommu=pt"));
+  EXPECT_THAT(runner_.calls, ::testing::ElementsAre("update-grub"));
+  std::ifstream f(dir_.path() / "etc/default/grub");
+  std::string grub((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(grub, "GRUB_CMDLINE_LINUX=\"quiet intel_iommu=on iommu=pt\"\n");
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() /
+                                      "etc/modules-load.d/sriovkit-vfio.conf"));
+  // Again: pending, nothing written, still 75.
+  runner_.calls.clear();
+  r = Run({"--json"});
+  EXPECT_EQ(r.code, kExitRebootNeeded) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kernelPlan"]["args"][0]["state"], "pending");
+  EXPECT_EQ(j["kernelResult"]["needsReboot"], true);
+  EXPECT_THAT(j["kernelResult"]["steps"], IsEmpty());
+  EXPECT_THAT(runner_.calls, IsEmpty());
+}
+
+TEST_F(KernelCmdTest, RebootGoesThroughSystemctl) {
+  auto r = Run({"--reboot"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(runner_.calls,
+              ::testing::ElementsAre("update-grub", "systemctl reboot"));
+}
+
+TEST_F(KernelCmdTest, EffectiveArgumentsNeedNothing) {
+  b_.WriteFile("proc/cmdline", "ro intel_iommu=on,sm_on iommu=pt\n");
+  auto r = Run({"--reboot"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("reboot needed: no"));
+  EXPECT_THAT(runner_.calls, IsEmpty());  // no bootloader tool, no reboot
+}
+
+TEST_F(KernelCmdTest, DryRunWritesNothing) {
+  auto r = Run({"--dry-run"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("reboot needed: yes"));
+  EXPECT_THAT(runner_.calls, IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "etc/modules-load.d"));
+}
+
+TEST_F(KernelCmdTest, UnknownBootloaderIs78) {
+  std::filesystem::remove(dir_.path() / "etc/default/grub");
+  auto r = Run({});
+  EXPECT_EQ(r.code, kExitConfig);
+  EXPECT_THAT(r.err, HasSubstr("no supported bootloader under"));
+}
+
+TEST_F(KernelCmdTest, RebootNeedsKernel) {
+  auto r = RunNc(Args({"-f", policy_, "--reboot"}));
+  EXPECT_EQ(r.code, kExitUsage);
 }
 
 }  // namespace

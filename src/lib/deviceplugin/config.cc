@@ -178,7 +178,8 @@ absl::StatusOr<ResourceConfig> ParseResource(
   WarnUnknownKeys(
       obj,
       {"resourceName", "resourcePrefix", "deviceType", "excludeTopology",
-       "selectors", "additionalInfo", "selectorObj", "selectorObjs"},
+       "selectors", "additionalInfo", "selectorObj", "selectorObjs",
+       "allocationPolicy", "pfCarrierHealth"},
       ctx, warnings);
   ResourceConfig r;
   const json* name = FindKey(obj, "resourceName");
@@ -234,6 +235,24 @@ absl::StatusOr<ResourceConfig> ParseResource(
   }
   SK_RETURN_IF_ERROR(
       ReadBool(obj, "excludeTopology", ctx, &r.exclude_topology));
+  SK_RETURN_IF_ERROR(
+      ReadBool(obj, "pfCarrierHealth", ctx, &r.pf_carrier_health));
+  if (const json* p = FindKey(obj, "allocationPolicy");
+      p != nullptr && !p->is_null()) {
+    Ctx pctx = ctx.Key("allocationPolicy");
+    if (!p->is_string()) return pctx.TypeError("a string", *p);
+    std::string v = p->get<std::string>();
+    if (v == "numa") {
+      r.allocation_policy = AllocationPolicy::kNuma;
+    } else if (v == "packPF") {
+      r.allocation_policy = AllocationPolicy::kPackPf;
+    } else if (v == "spreadPF") {
+      r.allocation_policy = AllocationPolicy::kSpreadPf;
+    } else {
+      return pctx.Error(sk::StrCat("unknown value ", Short(*p),
+                                   ": expected numa, packPF or spreadPF"));
+    }
+  }
 
   const json* sel = FindKey(obj, "selectors");
   Ctx sctx = ctx.Key("selectors");
@@ -280,6 +299,18 @@ const char* DeviceTypeName(DeviceType t) {
       return "netDevice";
     case DeviceType::kAccelerator:
       return "accelerator";
+  }
+  return "unknown";
+}
+
+const char* AllocationPolicyName(AllocationPolicy p) {
+  switch (p) {
+    case AllocationPolicy::kNuma:
+      return "numa";
+    case AllocationPolicy::kPackPf:
+      return "packPF";
+    case AllocationPolicy::kSpreadPf:
+      return "spreadPF";
   }
   return "unknown";
 }

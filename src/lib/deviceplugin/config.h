@@ -78,11 +78,22 @@ struct Selector {
   bool need_vhost_net = false;
 };
 
+// How GetPreferredAllocation picks devices (preferred.h); config key
+// "allocationPolicy": "numa" (default), "packPF" or "spreadPF".
+enum class AllocationPolicy { kNuma, kPackPf, kSpreadPf };
+// The config value of `p`.
+const char* AllocationPolicyName(AllocationPolicy p);
+
 struct ResourceConfig {
   std::string resource_name;
   std::string resource_prefix;  // per-entry value, else the CLI prefix
   DeviceType device_type = DeviceType::kNetDevice;
   bool exclude_topology = false;
+  // sriovkit extension (upstream has no such key).
+  AllocationPolicy allocation_policy = AllocationPolicy::kNuma;
+  // sriovkit extension, config key "pfCarrierHealth": a VF whose PF netdev
+  // has no carrier is advertised Unhealthy (inventory.h).
+  bool pf_carrier_health = false;
   std::vector<Selector> selectors;  // never empty after parsing
   // additionalInfo: "*" and per-BDF maps of extra key/values.
   std::map<std::string, std::map<std::string, std::string>> additional_info;

@@ -60,6 +60,7 @@ bool Daemon::LogLimiter::ShouldLog(const std::string& msg, absl::Time now) {
 }
 
 bool DaemonState::ready() const {
+  if (!node_wait.empty()) return false;
   if (!config_loaded || !config_error.empty()) return false;
   for (const auto& p : pools) {
     if (!p.registered) return false;
@@ -70,6 +71,9 @@ bool DaemonState::ready() const {
 Daemon::Daemon(DaemonOptions opts)
     : opts_(std::move(opts)), fs_(opts_.sysfs_root) {
   if (!opts_.discover) opts_.discover = DiscoverHost;
+  if (!opts_.server.service.metrics) {
+    opts_.server.service.metrics = opts_.metrics;
+  }
   clock_ = opts_.clock != nullptr ? opts_.clock : &RealClock();
 }
 
@@ -98,10 +102,13 @@ void Daemon::Publish() {
   st.reloads = reloads_;
   st.reload_failures = reload_failures_;
   st.rediscoveries = rediscoveries_;
+  st.node_wait = node_wait_;
   for (const Slot& s : slots_) {
     PoolState p;
     p.resource_name = s.pool.config.FullName();
     p.devices = s.pool.devices.size();
+    for (const PoolDevice& d : s.pool.devices) p.healthy += d.healthy ? 1 : 0;
+    p.excluded = s.pool.excluded;
     p.serving = s.server != nullptr;
     p.registered = s.server != nullptr && s.server->registered();
     if (s.server) p.socket = s.server->socket_path().string();
@@ -222,6 +229,7 @@ void Daemon::ApplyPools(std::vector<Pool> pools, Rebuild why) {
           p.devices.begin(), p.devices.end(),
           [](const PoolDevice& a, const PoolDevice& b) { return a.id < b.id; });
     }
+    old->pool.excluded = p.excluded;
     bool changed = why == Rebuild::kReload || !SameDevices(old->pool, p);
     if (changed) {
       size_t healthy = 0;
@@ -283,7 +291,9 @@ void Daemon::Reload() {
 void Daemon::Rediscover(Rebuild why) {
   rediscover_at_ = absl::InfiniteFuture();
   ++rediscoveries_;
+  absl::Time t0 = absl::Now();
   auto pools = BuildPools(resources_);
+  if (opts_.metrics) opts_.metrics->RecordRediscovery(absl::Now() - t0);
   if (!pools.ok()) {
     spdlog::error("rediscovery: {}; pools unchanged",
                   std::string(pools.status().message()));
@@ -404,8 +414,29 @@ bool Daemon::WatchSocketDir() {
   return socket_dir_wd_ >= 0;
 }
 
+bool Daemon::NodeConfigured() {
+  if (node_configured_ || opts_.wait_node_configured.empty()) return true;
+  std::error_code ec;
+  if (std::filesystem::exists(opts_.wait_node_configured, ec)) {
+    spdlog::info("{} exists: node configured; starting the pools",
+                 opts_.wait_node_configured);
+    node_configured_ = true;
+    node_wait_.clear();
+    return true;
+  }
+  node_wait_ = "waiting for " + opts_.wait_node_configured;
+  if (node_log_.ShouldLog(node_wait_, absl::Now())) {
+    spdlog::info(
+        "{} (written by the node daemon once the node is "
+        "configured); no pool is registered until then",
+        node_wait_);
+  }
+  return false;
+}
+
 void Daemon::Tick() {
   absl::Time now = absl::Now();
+  if (!NodeConfigured()) return;
   if (socket_dir_wd_ < 0 && WatchSocketDir()) {
     spdlog::info("watching {} again", socket_dir_.string());
     // kubelet.sock may have been re-created while nobody watched.

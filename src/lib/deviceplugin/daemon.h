@@ -70,6 +70,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,7 @@
 #include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
 #include "lib/deviceplugin/events.h"
+#include "lib/deviceplugin/metrics.h"
 #include "lib/deviceplugin/server.h"
 #include "lib/sysfs/host.h"
 
@@ -109,11 +111,21 @@ struct DaemonOptions {
   Clock* clock = nullptr;
   // Kernel events; null: rescans only.
   std::shared_ptr<EventSource> events;
+  // When set, no config is loaded and no pool is served or registered until
+  // this file exists (sriovkit-node writes it once it applied its policies;
+  // its content is not read). Checked every tick (50 ms); "waiting for
+  // <file>" is logged once, and again every 5 minutes while it lasts. Once
+  // seen, later removal of the file changes nothing.
+  std::string wait_node_configured;
+  // Allocate and rediscovery figures for the ops endpoint; may be null.
+  std::shared_ptr<Metrics> metrics;
 };
 
 struct PoolState {
   std::string resource_name;
   size_t devices = 0;
+  size_t healthy = 0;
+  std::map<std::string, size_t> excluded;  // Pool::excluded
   bool serving = false;
   bool registered = false;
   std::string socket;
@@ -129,8 +141,11 @@ struct DaemonState {
   int reloads = 0;          // new configs applied after the first load
   int reload_failures = 0;  // new configs refused (the old pools serve)
   int rediscoveries = 0;    // discovery runs after the first load
-  // Ready: config loaded, the config on disk is the one served (no
-  // config_error) and every pool registered.
+  // Non-empty while the pools wait for the node-configured file
+  // (DaemonOptions::wait_node_configured): "waiting for <file>".
+  std::string node_wait;
+  // Ready: not waiting for the node, config loaded, the config on disk is
+  // the one served (no config_error) and every pool registered.
   bool ready() const;
 };
 
@@ -179,6 +194,8 @@ class Daemon {
   // poll() timeout until the next deadline, at most `cap_ms`.
   int PollTimeoutMs(int cap_ms) const;
   void Tick();
+  // True once wait_node_configured exists (or when it is not set).
+  bool NodeConfigured();
   void StartSlot(Slot& s);
   void HandleInotify();
   // (Re-)adds the inotify watch on socket_dir_; false when it cannot.
@@ -196,6 +213,9 @@ class Daemon {
   bool loaded_ = false;
   std::string last_config_error_;
   LogLimiter config_log_;
+  LogLimiter node_log_;
+  bool node_configured_ = false;
+  std::string node_wait_;  // DaemonState::node_wait
   absl::Time next_load_ = absl::InfinitePast();
   int restarts_ = 0;
   int reloads_ = 0;

@@ -120,7 +120,7 @@ TEST_F(DaemonTest, KubeletStandInLegacyRegistersListsAndAllocates) {
 
   SK_ASSERT_OK_AND_ASSIGN(auto options, kubelet->GetOptions("intel.com/vfio"));
   EXPECT_FALSE(options.pre_start_required());
-  EXPECT_FALSE(options.get_preferred_allocation_available());
+  EXPECT_TRUE(options.get_preferred_allocation_available());
 
   std::string vf = pfs_[0].vfs[2];
   SK_ASSERT_OK_AND_ASSIGN(auto resp, kubelet->Allocate("intel.com/vfio", {vf}));
@@ -152,6 +152,74 @@ TEST_F(DaemonTest, KubeletStandInLegacyRegistersListsAndAllocates) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "resource intel.com/vfio: unknown device ID \"" +
                            pfs_[1].vfs[0] + "\""));
+}
+
+// The stand-in asks GetPreferredAllocation before Allocate, as kubelet
+// does; spreadPF then takes one VF of each PF where kubelet's own choice
+// (lowest IDs) would take two of the first PF.
+TEST_F(DaemonTest, KubeletStandInUsesPreferredAllocationSpreadAcrossPfs) {
+  WriteConfig(R"({"resourceList":[
+      {"resourceName":"vfio","allocationPolicy":"spreadPF",
+       "selectors":{"drivers":["vfio-pci"]}}]})");
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  SK_ASSERT_OK_AND_ASSIGN(auto devices,
+                          kubelet->WaitForDevices("intel.com/vfio", 14, kWait));
+  ASSERT_THAT(devices, SizeIs(14));
+  KubeletStandIn::PodContainer who{"ns", "vm", "uid-1", "compute"};
+  SK_ASSERT_OK_AND_ASSIGN(auto first,
+                          kubelet->AllocateCount(who, "intel.com/vfio", 2));
+  EXPECT_TRUE(first.used_preferred);
+  EXPECT_THAT(first.ids,
+              ::testing::ElementsAre(pfs_[0].vfs[0], pfs_[1].vfs[0]));
+  ASSERT_EQ(first.response.container_responses_size(), 1);
+  EXPECT_THAT(first.response.container_responses(0).envs(),
+              Contains(Pair("PCIDEVICE_INTEL_COM_VFIO",
+                            pfs_[0].vfs[0] + "," + pfs_[1].vfs[0])));
+  // The next pod gets the next VF of each PF; must-include is honoured.
+  SK_ASSERT_OK_AND_ASSIGN(
+      auto second,
+      kubelet->AllocateCount(who, "intel.com/vfio", 3, {pfs_[1].vfs[5]}));
+  EXPECT_THAT(second.ids, ::testing::ElementsAre(pfs_[1].vfs[5], pfs_[0].vfs[1],
+                                                 pfs_[0].vfs[2]));
+}
+
+TEST_F(DaemonTest, PoolsWaitForTheNodeConfiguredFile) {
+  const std::filesystem::path flag = dir_ / "run/node-configured";
+  opts_.wait_node_configured = flag.string();
+  sk::testing::LogCapture logs;
+  SK_ASSERT_OK_AND_ASSIGN(auto kubelet,
+                          KubeletStandIn::StartLegacy(dir_ / "dp"));
+  StartDaemon();
+  ASSERT_TRUE(WaitFor([&] {
+    return daemon_->GetState().node_wait == "waiting for " + flag.string();
+  }));
+  // Kubelet is up, yet nothing registers while the node is not configured
+  // (a bounded look: proving an absence needs a window).
+  EXPECT_FALSE(
+      WaitFor([&] { return kubelet->registrations("intel.com/vfio") > 0; },
+              absl::Milliseconds(300)));
+  EXPECT_FALSE(daemon_->GetState().ready());
+  EXPECT_FALSE(daemon_->GetState().config_loaded);
+
+  std::filesystem::create_directories(flag.parent_path());
+  std::ofstream(flag) << R"({"policies":1})";
+  SK_ASSERT_OK_AND_ASSIGN(auto devices,
+                          kubelet->WaitForDevices("intel.com/vfio", 7, kWait));
+  EXPECT_THAT(devices, SizeIs(7));
+  EXPECT_TRUE(WaitFor([&] { return daemon_->GetState().ready(); }));
+  EXPECT_EQ(daemon_->GetState().node_wait, "");
+  // Logged once while waiting (every tick re-checks; the log is bounded).
+  std::string text = logs.Text();
+  size_t count = 0;
+  for (size_t p = 0;
+       (p = text.find("waiting for " + flag.string(), p)) != std::string::npos;
+       ++p) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << text;
+  EXPECT_THAT(text, HasSubstr("node configured; starting the pools"));
 }
 
 TEST_F(DaemonTest, KubeletStandInWatcherModeUsesGetInfo) {

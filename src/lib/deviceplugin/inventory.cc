@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
@@ -51,6 +52,26 @@ std::set<std::string> DefaultRouteIfaces(const sysfs::Sysfs& fs) {
 }
 
 }  // namespace
+
+std::set<std::string> DefaultRouteInterfaces(const sysfs::Sysfs& fs) {
+  return DefaultRouteIfaces(fs);
+}
+
+bool PfHasCarrier(const sysfs::Sysfs& fs, const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." ||
+      name == "..") {
+    return true;  // not a netdev name; never taken from sysfs like this
+  }
+  std::string dir = sk::StrCat("sys/class/net/", name, "/");
+  auto carrier = ReadFile(fs.Path(dir + "carrier"));
+  if (carrier.ok()) {
+    return std::string(absl::StripAsciiWhitespace(*carrier)) != "0";
+  }
+  auto oper = ReadFile(fs.Path(dir + "operstate"));
+  if (!oper.ok()) return true;
+  std::string o(absl::StripAsciiWhitespace(*oper));
+  return o != "down" && o != "lowerlayerdown" && o != "notpresent";
+}
 
 const PoolDevice* Pool::Find(const std::string& id) const {
   auto it = std::lower_bound(
@@ -123,10 +144,12 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
 
   // Candidates per device type, each exclusion logged once.
   std::map<DeviceType, std::vector<const sysfs::PciDevice*>> candidates;
+  std::map<DeviceType, std::map<std::string, size_t>> excluded;
   std::set<DeviceType> wanted;
   for (const auto& r : resources) wanted.insert(r.device_type);
   for (DeviceType t : wanted) {
     auto& out = candidates[t];
+    auto& why = excluded[t];
     for (const auto& d : devices) {
       std::string bdf = d.address.ToString();
       if (t == DeviceType::kNetDevice ? !d.is_network() : !d.is_accelerator()) {
@@ -134,6 +157,7 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
       }
       if (!d.driver) {
         inv.log.push_back(sk::StrCat(bdf, ": excluded: no driver bound"));
+        ++why["no_driver"];
         continue;
       }
       if (t == DeviceType::kNetDevice) {
@@ -141,6 +165,7 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
           inv.log.push_back(sk::StrCat(bdf, ": excluded: PF with ",
                                        *d.sriov_numvfs,
                                        " VFs (its VFs are candidates)"));
+          ++why["pf_has_vfs"];
           continue;
         }
         auto routed_dev = std::find_if(
@@ -151,6 +176,7 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
               bdf, ": excluded: netdev ", routed_dev->name,
               " has the IPv4 default route (--exclude-default-route=false "
               "keeps it)"));
+          ++why["default_route"];
           continue;
         }
       }
@@ -161,9 +187,11 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
   std::map<sysfs::PciAddress, const sysfs::PciDevice*> by_address;
   for (const auto& d : devices) by_address[d.address] = &d;
   std::map<std::string, std::string> owner;  // device id -> resource
+  std::map<std::string, bool> carrier;       // PF netdev -> has carrier
   for (const auto& r : resources) {
     Pool pool;
     pool.config = r;
+    pool.excluded = excluded[r.device_type];
     for (const sysfs::PciDevice* d : candidates[r.device_type]) {
       const sysfs::PciDevice* pf = nullptr;
       if (d->physfn) {
@@ -182,6 +210,7 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
             inv.log.push_back(sk::StrCat(facts.pci_address, ": not added to ",
                                          r.FullName(), ": already in ",
                                          it->second, " (first match wins)"));
+            ++pool.excluded["other_pool"];
           }
           break;
         }
@@ -195,6 +224,16 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
           auto ib = fs.ListDir(
               sk::StrCat("sys/bus/pci/devices/", pd.id, "/infiniband"));
           if (ib.ok()) pd.rdma_devices = *ib;
+        }
+        if (r.pf_carrier_health && !pd.facts.pf_name.empty()) {
+          auto [c, added] = carrier.emplace(pd.facts.pf_name, true);
+          if (added) c->second = PfHasCarrier(fs, pd.facts.pf_name);
+          if (!c->second) {
+            pd.healthy = false;
+            inv.log.push_back(sk::StrCat(pd.id, ": unhealthy in ", r.FullName(),
+                                         ": PF ", pd.facts.pf_name,
+                                         " has no carrier (pfCarrierHealth)"));
+          }
         }
         pool.devices.push_back(std::move(pd));
         break;

@@ -20,13 +20,23 @@
 // selector objects in list order. A device claimed by an earlier pool is
 // reported in `log` and skipped.
 //
+// PF carrier health (pool option pfCarrierHealth, off by default since a
+// link-down PF is legitimate in some setups): a VF whose PF netdev has no
+// carrier is returned with healthy = false, and logged. "No carrier" is
+// <root>/sys/class/net/<pf>/carrier reading 0, or, when that file cannot be
+// read (the kernel refuses it while the link is administratively down),
+// operstate "down", "lowerlayerdown" or "notpresent". Anything else,
+// including an unreadable operstate, counts as carrier.
+//
 // Unlike upstream, an empty pool is still returned (the server advertises
 // zero devices, so stale capacity on the node drops to 0;
 // k8snetworkplumbingwg/sriov-network-device-plugin#245).
 //
 // Thread safety: pure apart from reading sysfs through `fs`.
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +67,10 @@ struct PoolDevice {
 struct Pool {
   ResourceConfig config;
   std::vector<PoolDevice> devices;  // sorted by id
+  // Devices of the pool's class left out, by reason: "no_driver",
+  // "pf_has_vfs", "default_route" (every pool of the class counts them),
+  // "other_pool" (matched this pool but an earlier one took it).
+  std::map<std::string, size_t> excluded;
 
   const PoolDevice* Find(const std::string& id) const;
 };
@@ -70,6 +84,12 @@ struct Inventory {
 DeviceFacts FactsFor(const sysfs::PciDevice& d,
                      const std::vector<sysfs::PciDevice>& all,
                      const sysfs::Sysfs& fs);
+
+// Interfaces with an IPv4 default route in <root>/proc/net/route.
+std::set<std::string> DefaultRouteInterfaces(const sysfs::Sysfs& fs);
+
+// False when the netdev `name` has no carrier (rules above).
+bool PfHasCarrier(const sysfs::Sysfs& fs, const std::string& name);
 
 Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
                          const std::vector<sysfs::PciDevice>& devices,

@@ -25,6 +25,7 @@ std::vector<ResourceConfig> Resources(const std::string& json) {
   auto c = ParseConfig(json, "config.json", "intel.com");
   EXPECT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->pool_errors, IsEmpty());
+  EXPECT_THAT(c->warnings, IsEmpty());  // pfCarrierHealth is a known key
   return c->resources;
 }
 
@@ -120,6 +121,31 @@ TEST_F(InventoryTest, RdmaSelectorNeedsInfinibandDevices) {
                                  fx_.devices(), fs_, {});
   ASSERT_THAT(Ids(inv.pools[0]), ElementsAre("0000:02:00.1"));
   EXPECT_THAT(inv.pools[0].devices[0].rdma_devices, ElementsAre("mlx5_3"));
+}
+
+TEST_F(InventoryTest, PfCarrierHealthMarksVfsOfALinkDownPfUnhealthy) {
+  fx_.AddPf("0000:01:00.0", "ens1", 1, "vfio-pci", 10);
+  fx_.AddPf("0000:03:00.0", "ens3", 1, "vfio-pci", 20);
+  fx_.MkFile("sys/class/net/ens1/carrier", "0\n");
+  // ens3: carrier unreadable (link administratively down): operstate.
+  fx_.MkFile("sys/class/net/ens3/operstate", "down\n");
+  EXPECT_FALSE(PfHasCarrier(fs_, "ens1"));
+  EXPECT_FALSE(PfHasCarrier(fs_, "ens3"));
+  EXPECT_TRUE(PfHasCarrier(fs_, "missing"));  // unknown counts as carrier
+  EXPECT_TRUE(PfHasCarrier(fs_, ".."));
+  auto res = Resources(R"({"resourceList":[
+      {"resourceName":"a","pfCarrierHealth":true,"selectors":{}}]})");
+  Inventory inv = BuildInventory(res, fx_.devices(), fs_, {});
+  ASSERT_THAT(inv.pools[0].devices, SizeIs(2));
+  EXPECT_FALSE(inv.pools[0].devices[0].healthy);
+  EXPECT_FALSE(inv.pools[0].devices[1].healthy);
+  EXPECT_THAT(inv.log, Contains("0000:02:00.0: unhealthy in intel.com/a: PF "
+                                "ens1 has no carrier (pfCarrierHealth)"));
+  fx_.MkFile("sys/class/net/ens1/carrier", "1\n");
+  fx_.MkFile("sys/class/net/ens3/operstate", "up\n");
+  inv = BuildInventory(res, fx_.devices(), fs_, {});
+  EXPECT_TRUE(inv.pools[0].devices[0].healthy);
+  EXPECT_TRUE(inv.pools[0].devices[1].healthy);
 }
 
 TEST_F(InventoryTest, PoolFindLooksUpById) {

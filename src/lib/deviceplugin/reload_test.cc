@@ -313,5 +313,52 @@ TEST_F(ReloadTest, DriverRebindIsUnhealthyThenHealthy) {
   EXPECT_EQ(kubelet_->registrations("intel.com/vfio"), 1);
 }
 
+// pfCarrierHealth: the PF losing carrier makes its VFs Unhealthy (seen at
+// the next kernel event), and they are Healthy again once carrier is back
+// (seen at the periodic rescan); a pool without the option ignores it.
+TEST_F(ReloadTest, PfCarrierLossIsUnhealthyThenHealthy) {
+  const std::string carrier = "net/ens1f0/carrier";
+  b_.WriteAttribute(pf_.bdf, carrier, "1\n");
+  WriteConfigMap(R"({"resourceList":[
+      {"resourceName":"vfio","pfCarrierHealth":true,
+       "selectors":{"drivers":["vfio-pci"]}},
+      {"resourceName":"other","selectors":{"drivers":["none"]}}]})");
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Healthy",
+                                                  pf_.vfs[1] + ":Healthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+
+  b_.WriteAttribute(pf_.bdf, carrier, "0\n");
+  DeviceEvent ev;
+  ev.action = "change";
+  ev.subsystem = "net";
+  ev.devpath = "/devices/pci0000:00/" + pf_.bdf + "/net/ens1f0";
+  events_->Inject(ev);
+  EXPECT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Unhealthy",
+                                                  pf_.vfs[1] + ":Unhealthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+  EXPECT_EQ(daemon_->GetState().pools[0].healthy, 0u);
+
+  // Carrier back; no event: the periodic rescan notices.
+  b_.WriteAttribute(pf_.bdf, carrier, "1\n");
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Healthy",
+                                                  pf_.vfs[1] + ":Healthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+  EXPECT_EQ(kubelet_->registrations("intel.com/vfio"), 1);
+}
+
+TEST_F(ReloadTest, PfCarrierIsIgnoredWithoutTheOption) {
+  b_.WriteAttribute(pf_.bdf, "net/ens1f0/carrier", "0\n");
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Healthy",
+                                                  pf_.vfs[1] + ":Healthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+}
+
 }  // namespace
 }  // namespace sk::deviceplugin

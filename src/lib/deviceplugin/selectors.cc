@@ -40,10 +40,19 @@ std::string NotIn(const char* field, const std::string& v,
                     "]");
 }
 
+// As written in the config: "ens1f0#1-3,5" ("ens1f0" for every VF).
 std::string PfList(const std::vector<PfSelector>& list) {
   std::vector<std::string> out;
-  for (const auto& p : list) out.push_back(p.pf);
-  return absl::StrJoin(out, ",");
+  for (const auto& p : list) {
+    std::vector<std::string> ranges;
+    for (const auto& [lo, hi] : p.ranges) {
+      ranges.push_back(lo == hi ? std::to_string(lo) : sk::StrCat(lo, "-", hi));
+    }
+    out.push_back(ranges.empty()
+                      ? p.pf
+                      : sk::StrCat(p.pf, "#", absl::StrJoin(ranges, ",")));
+  }
+  return absl::StrJoin(out, " ");
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ TEST(SelectorTest, EachFilterRejectsWithItsReason) {
       {"pciAddresses", pci,
        "pciAddresses: \"0000:86:02.1\" not in [0000:86:02.2]"},
       {"acpiIndexes", acpi, "acpiIndexes: \"3\" not in [4]"},
-      {"pfNames", pfn, "pfNames: PF \"ens1f0\" VF 0 not in [ens1f0]"},
+      {"pfNames", pfn, "pfNames: PF \"ens1f0\" VF 0 not in [ens1f0#1-3]"},
       {"rootDevices", root,
        "rootDevices: PF \"0000:86:00.0\" VF 0 not in [0000:86:00.1]"},
       {"linkTypes", lt, "linkTypes: \"ether\" not in [infiniband]"},

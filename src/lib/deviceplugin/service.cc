@@ -12,6 +12,7 @@
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/allocation.h"
+#include "lib/deviceplugin/preferred.h"
 #include "lib/deviceplugin/validate.h"
 #include "lib/sysfs/pci.h"
 
@@ -90,7 +91,7 @@ grpc::Status DevicePluginService::GetDevicePluginOptions(
     grpc::ServerContext*, const v1beta1::Empty*,
     v1beta1::DevicePluginOptions* resp) {
   resp->set_pre_start_required(false);
-  resp->set_get_preferred_allocation_available(false);
+  resp->set_get_preferred_allocation_available(true);
   return grpc::Status::OK;
 }
 
@@ -148,8 +149,9 @@ grpc::Status DevicePluginService::ListAndWatch(
 
 grpc::Status DevicePluginService::GetPreferredAllocation(
     grpc::ServerContext*, const v1beta1::PreferredAllocationRequest* req,
-    v1beta1::PreferredAllocationResponse*) {
-  const size_t pool_size = pool()->devices.size();
+    v1beta1::PreferredAllocationResponse* resp) {
+  std::shared_ptr<const Pool> pool = this->pool();
+  const size_t pool_size = pool->devices.size();
   if (absl::Status s = CheckCount("container_requests",
                                   req->container_requests_size(), pool_size);
       !s.ok()) {
@@ -158,6 +160,8 @@ grpc::Status DevicePluginService::GetPreferredAllocation(
   for (int c = 0; c < req->container_requests_size(); ++c) {
     const auto& r = req->container_requests(c);
     std::string field = sk::StrCat("container_requests[", c, "].");
+    // No more IDs than the pool has devices (PreferredDevices also caps a
+    // request at kMaxPreferredIds).
     absl::Status s = CheckCount(field + "available_deviceIDs",
                                 r.available_deviceids_size(), pool_size);
     if (s.ok()) {
@@ -172,7 +176,25 @@ grpc::Status DevicePluginService::GetPreferredAllocation(
       s = CheckIds(r.must_include_deviceids(), field + "must_include_deviceIDs",
                    nullptr);
     }
+    if (s.ok() && r.allocation_size() < 0) {
+      s = absl::InvalidArgumentError(sk::StrCat(
+          field, "allocation_size: ", r.allocation_size(), " is negative"));
+    }
     if (!s.ok()) return RequestError("GetPreferredAllocation", s);
+    std::vector<std::string> available(r.available_deviceids().begin(),
+                                       r.available_deviceids().end());
+    std::vector<std::string> must(r.must_include_deviceids().begin(),
+                                  r.must_include_deviceids().end());
+    auto ids = PreferredDevices(*pool, available, must,
+                                static_cast<size_t>(r.allocation_size()));
+    if (!ids.ok()) {
+      return RequestError(
+          "GetPreferredAllocation",
+          absl::Status(ids.status().code(),
+                       field + std::string(ids.status().message())));
+    }
+    auto* out = resp->add_container_responses();
+    for (const std::string& id : *ids) out->add_deviceids(id);
   }
   return grpc::Status::OK;
 }
@@ -257,6 +279,7 @@ DevicePluginService::AllocateContainer(
 grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
                                            const v1beta1::AllocateRequest* req,
                                            v1beta1::AllocateResponse* resp) {
+  const absl::Time start = absl::Now();
   // A pod never gets more devices than the pool has, nor one twice.
   size_t total = 0;
   const size_t pool_size = pool()->devices.size();
@@ -288,6 +311,9 @@ grpc::Status DevicePluginService::Allocate(grpc::ServerContext*,
       return ToGrpc(r.status());
     }
     *resp->add_container_responses() = *std::move(r);
+  }
+  if (opts_.metrics) {
+    opts_.metrics->RecordAllocate(resource_name_, total, absl::Now() - start);
   }
   return grpc::Status::OK;
 }

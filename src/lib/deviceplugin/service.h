@@ -10,7 +10,7 @@
 // Behaviour (upstream: k8snetworkplumbingwg/sriov-network-device-plugin
 // v3.11.0, pkg/resources/server.go):
 // - GetDevicePluginOptions: PreStartRequired=false,
-//   GetPreferredAllocationAvailable=false.
+//   GetPreferredAllocationAvailable=true (upstream: false).
 // - ListAndWatch: sends the full list (ID, "Healthy" or "Unhealthy" as
 //   PoolDevice::healthy says, NUMA node unless
 //   excludeTopology), then blocks; re-sends after Resend(), returns OK after
@@ -32,7 +32,10 @@
 // - UpdatePool() replaces the pool (devices, health, config of the same
 //   resource name) while serving: open ListAndWatch streams re-send, and
 //   calls already running finish on the pool they started with.
-// - GetPreferredAllocation: an empty response. PreStartContainer: no-op.
+// - GetPreferredAllocation: one answer per container request, chosen by
+//   the pool's allocationPolicy (preferred.h); a request over
+//   kMaxPreferredIds IDs or otherwise inconsistent fails with
+//   INVALID_ARGUMENT naming the field. PreStartContainer: no-op.
 // - Every RPC first checks the device IDs it was sent: an ID longer than
 //   kMaxDeviceIdBytes (validate.h), an Allocate naming more IDs than the
 //   pool has or one ID twice, a GetPreferredAllocation or PreStartContainer
@@ -54,6 +57,7 @@
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
 
 #include "lib/deviceplugin/inventory.h"
+#include "lib/deviceplugin/metrics.h"
 #include "lib/sysfs/sysfs.h"
 
 namespace sk::deviceplugin {
@@ -62,6 +66,9 @@ struct ServiceOptions {
   bool use_cdi = false;
   std::filesystem::path devinfo_dir = "/var/run/k8s.cni.cncf.io/devinfo/dp";
   std::filesystem::path cdi_dir = "/var/run/cdi";
+  // Successful Allocate calls are recorded here (count, latency); may be
+  // null.
+  std::shared_ptr<Metrics> metrics;
 };
 
 class DevicePluginService final : public v1beta1::DevicePlugin::Service {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/deviceplugin/preferred.h"
 #include "tests/testing/log_capture.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -191,6 +192,42 @@ TEST_F(ServiceTest, UpdatePoolChangesTheListAndWhatAllocateKnows) {
   grpc::Status s = svc_.Allocate(nullptr, &areq, &aresp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("0000:01:10.1"));
+}
+
+TEST_F(ServiceTest, PreferredAllocationAnswersPerContainerAndBoundsTheIds) {
+  v1beta1::DevicePluginOptions opts;
+  ASSERT_TRUE(svc_.GetDevicePluginOptions(nullptr, nullptr, &opts).ok());
+  EXPECT_TRUE(opts.get_preferred_allocation_available());
+
+  v1beta1::PreferredAllocationRequest req;
+  auto* c = req.add_container_requests();
+  c->add_available_deviceids("0000:01:10.1");
+  c->add_available_deviceids("0000:01:10.0");
+  c->set_allocation_size(1);
+  v1beta1::PreferredAllocationResponse resp;
+  ASSERT_TRUE(svc_.GetPreferredAllocation(nullptr, &req, &resp).ok());
+  ASSERT_EQ(resp.container_responses_size(), 1);
+  EXPECT_THAT(resp.container_responses(0).deviceids(),
+              ::testing::ElementsAre("0000:01:10.0"));
+
+  c->set_allocation_size(3);
+  grpc::Status s = svc_.GetPreferredAllocation(nullptr, &req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("resource intel.com/vfio: container_requests[0]."
+                        "allocation_size 3: must be between"));
+
+  v1beta1::PreferredAllocationRequest big;
+  auto* b = big.add_container_requests();
+  for (size_t i = 0; i <= kMaxPreferredIds; ++i) {
+    b->add_available_deviceids(std::to_string(i));
+  }
+  b->set_allocation_size(1);
+  s = svc_.GetPreferredAllocation(nullptr, &big, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("container_requests[0].available_deviceIDs: 16385 "
+                        "entries; the pool has"));
 }
 
 }  // namespace

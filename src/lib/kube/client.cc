@@ -517,7 +517,14 @@ absl::StatusOr<Client::Response> Client::Do(const std::string& verb,
         (void)absl::SimpleAtoi(std::string(*payload), &rc);
       bool not_sent =
           rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
-      if (!not_sent && verb != "GET" && verb != "PUT") return r;
+      // A request that may have reached the server is repeated only when
+      // repeating it is harmless: GET, PUT (carries its resourceVersion)
+      // and a JSON merge patch (RFC 7386: applying it twice is applying it
+      // once; e.g. PatchAnnotation's network-status write).
+      const bool idempotent =
+          verb == "GET" || verb == "PUT" ||
+          (verb == "PATCH" && content_type == "application/merge-patch+json");
+      if (!not_sent && !idempotent) return r;
     }
     clock.SleepFor(wait);
     backoff = std::min(backoff * 2, options_.max_backoff);

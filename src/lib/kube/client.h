@@ -25,7 +25,7 @@
 //   429, 500, 502, 503, 504  Unavailable (retried first, see ClientOptions)
 //   timeouts           DeadlineExceeded (not retried)
 //   transport errors   Unavailable (connect failures retried for every verb,
-//                      others for GET and PUT only)
+//                      others for GET, PUT and merge PATCH only)
 //   TLS verification   FailedPrecondition naming the server (not retried)
 // Tokens and keys never appear in an error or a log line.
 //

@@ -303,6 +303,42 @@ TEST_F(ClientTest, PatchAnnotationOnStatusSubresourceKeepsSpec) {
   EXPECT_THAT(gone.status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// The network-status write (sriovkit-netattachd): a merge PATCH of
+// pods/status is retried on 5xx with Retry-After and on a connection
+// dropped after the request was sent; a JSON patch is not repeated then.
+TEST_F(ClientTest, NetworkStatusPatchRetriesServerErrorsAndDroppedConnections) {
+  server_->Put(kPod, {});
+  server_->FailNext(1, 503, 2, "/status", "PATCH");
+  // Dropped twice: libcurl itself may resend once on a reused connection
+  // that died; the second drop reaches the client as a transport error.
+  server_->FailNext(2, 0, -1, "/status", "PATCH");
+  auto c = MakeClient();
+  auto r = c->PatchAnnotation(kPod, "status",
+                              "k8s.v1.cni.cncf.io/network-status", "[1]");
+  ASSERT_THAT(r.status(), IsOk());
+  EXPECT_EQ((*server_->Get(kPod))["metadata"]["annotations"]
+                                 ["k8s.v1.cni.cncf.io/network-status"],
+            "[1]");
+  // Retry-After first, then the backoff after the dropped connection(s).
+  std::vector<FakeClock::Duration> sleeps = clock_.sleeps();
+  ASSERT_GE(sleeps.size(), 2u);
+  EXPECT_EQ(sleeps[0], FakeClock::Duration(2s));
+  EXPECT_EQ(sleeps[1], FakeClock::Duration(400ms));
+  int dropped = 0;
+  for (const auto& req : server_->requests()) dropped += req.status == 0;
+  EXPECT_EQ(dropped, 2);
+
+  // A JSON patch is not repeated after a drop.
+  const size_t before = clock_.sleeps().size();
+  server_->FailNext(2, 0, -1, kPod, "PATCH");
+  auto j = c->Patch(kPod, PatchType::kJson,
+                    nlohmann::json::parse(R"([{"op":"add","path":
+                        "/metadata/labels","value":{"a":"b"}}])"));
+  Remember(j.status());
+  EXPECT_THAT(j.status(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(clock_.sleeps().size(), before);
+}
+
 TEST_F(ClientTest, UpdateRetriesAConflict) {
   server_->Put(kPod, {});
   server_->FailNext(1, 409, -1, kPod, "PUT");

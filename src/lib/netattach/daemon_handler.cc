@@ -193,6 +193,21 @@ void LogInformerError(const char* what, const absl::Status& s) {
 
 }  // namespace
 
+absl::StatusOr<LogConfig> DaemonLogConfig(const DaemonOptions& options) {
+  if (options.config_file.empty()) return LogConfig{};
+  SK_ASSIGN_OR_RETURN(std::string text,
+                      ReadFileBounded(options.config_file, size_t{1} << 20));
+  absl::StatusOr<nlohmann::json> j = ParseJsonBounded(text);
+  if (!j.ok())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--config ", options.config_file, ": ", j.status().message()));
+  absl::StatusOr<LogConfig> c = LogConfigFromJson(*j);
+  if (!c.ok())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--config ", options.config_file, ": ", c.status().message()));
+  return c;
+}
+
 absl::StatusOr<std::unique_ptr<Handler>> MakeDaemonHandler(
     const DaemonOptions& options) {
   auto h = std::make_unique<DaemonHandler>();

@@ -26,6 +26,8 @@
 
 #include "lib/kube/client.h"
 #include "lib/kube/informer.h"
+#include "lib/netattach/daemon_options.h"
+#include "lib/netattach/multus_log.h"
 #include "lib/netattach/sources.h"
 #include "lib/podresources/pod_devices.h"
 
@@ -97,5 +99,10 @@ inline constexpr const char kNadCollection[] =
 // when `shim_stdin` is not a JSON object.
 absl::StatusOr<std::string> OverlayDaemonConfig(
     const std::string& shim_stdin, const nlohmann::json& daemon_config);
+
+// The daemon's logging keys (logFile, logLevel, logToStderr, logOptions;
+// multus_log.h) from --config; Multus's defaults without one. Errors name
+// --config and the key.
+absl::StatusOr<LogConfig> DaemonLogConfig(const DaemonOptions& options);
 
 }  // namespace sk::netattach

@@ -113,6 +113,10 @@ absl::StatusOr<DaemonCommandLine> ParseDaemonCommandLine(
   app.add_option("--devinfo-dir", o.devinfo_dir,
                  "device-information files (dp/ and cni/ below it)")
       ->capture_default_str();
+  app.add_option("--allowed-uid", o.allowed_uids,
+                 "a uid whose processes may call the socket besides root "
+                 "(repeatable)")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{0xfffffffe}));
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);

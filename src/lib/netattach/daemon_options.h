@@ -6,7 +6,7 @@
 //   sriovkit-netattachd [--kubeconfig FILE] [--node-name NAME]
 //       [--socket-dir DIR] [--config FILE] [--pod-resources-socket PATH]
 //       [--kubelet-checkpoint PATH] [--cni-bin-dir DIR] [--cni-conf-dir DIR]
-//       [--cache-dir DIR] [--devinfo-dir DIR]
+//       [--cache-dir DIR] [--devinfo-dir DIR] [--allowed-uid UID]...
 //
 // Every path is overridable so that the daemon runs unprivileged against
 // stand-ins. Defaults are the DaemonOptions field initialisers; the node
@@ -50,6 +50,9 @@ struct DaemonOptions {
   // Device-information files (device-info-spec): the device plugin's under
   // dp/, the per-attachment copies under cni/.
   std::string devinfo_dir = "/var/run/k8s.cni.cncf.io/devinfo";
+  // --allowed-uid (repeatable): shim peers served besides root and the
+  // daemon's own uid (SocketServerOptions::extra_allowed_uids).
+  std::vector<uint32_t> allowed_uids;
 };
 
 // Where defaults come from besides the flags; injectable for tests.

@@ -51,12 +51,29 @@ TEST(DaemonOptionsTest, Defaults) {
 }
 
 TEST(DaemonOptionsTest, EveryFlag) {
-  auto cl = ParseDaemonCommandLine(
-      {"--kubeconfig", "/k/config", "--node-name=worker-0.lab", "--socket-dir",
-       "/tmp/s", "--config", "/etc/x.json", "--pod-resources-socket",
-       "/tmp/pr.sock", "--kubelet-checkpoint", "/tmp/cp", "--cni-bin-dir", "/b",
-       "--cni-conf-dir", "/c", "--cache-dir", "/d", "--devinfo-dir", "/e"},
-      Env({{"NODE_NAME", "from-env"}}));
+  auto cl = ParseDaemonCommandLine({"--kubeconfig",
+                                    "/k/config",
+                                    "--node-name=worker-0.lab",
+                                    "--socket-dir",
+                                    "/tmp/s",
+                                    "--config",
+                                    "/etc/x.json",
+                                    "--pod-resources-socket",
+                                    "/tmp/pr.sock",
+                                    "--kubelet-checkpoint",
+                                    "/tmp/cp",
+                                    "--cni-bin-dir",
+                                    "/b",
+                                    "--cni-conf-dir",
+                                    "/c",
+                                    "--cache-dir",
+                                    "/d",
+                                    "--devinfo-dir",
+                                    "/e",
+                                    "--allowed-uid",
+                                    "1000",
+                                    "--allowed-uid=1001"},
+                                   Env({{"NODE_NAME", "from-env"}}));
   ASSERT_THAT(cl, IsOk());
   const DaemonOptions& o = cl->options;
   EXPECT_EQ(o.kubeconfig, "/k/config");
@@ -69,6 +86,8 @@ TEST(DaemonOptionsTest, EveryFlag) {
   EXPECT_EQ(o.cni_conf_dir, "/c");
   EXPECT_EQ(o.cache_dir, "/d");
   EXPECT_EQ(o.devinfo_dir, "/e");
+  EXPECT_THAT(o.allowed_uids, ::testing::UnorderedElementsAre(1000u, 1001u));
+  EXPECT_FALSE(ParseDaemonCommandLine({"--allowed-uid", "root"}, Env({})).ok());
 }
 
 TEST(DaemonOptionsTest, NodeNameFromEnvThenHostname) {
@@ -129,7 +148,7 @@ TEST(DaemonOptionsTest, HelpListsEveryFlag) {
   for (const char* flag :
        {"--kubeconfig", "--node-name", "--socket-dir", "--config",
         "--pod-resources-socket", "--kubelet-checkpoint", "--cni-bin-dir",
-        "--cni-conf-dir", "--cache-dir", "--devinfo-dir"}) {
+        "--cni-conf-dir", "--cache-dir", "--devinfo-dir", "--allowed-uid"}) {
     EXPECT_THAT(cl->output, HasSubstr(flag));
   }
 }

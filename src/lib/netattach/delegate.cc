@@ -274,6 +274,81 @@ absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
   return *it;
 }
 
+absl::Status DelegateRunner::Gc(const NetConfig& net,
+                                const nlohmann::json& valid) const {
+  if (cni::CompareVersions(net.cni_version, "1.1.0") < 0)
+    return absl::OkStatus();
+  absl::Status first;
+  for (size_t i = 0; i < net.plugin_types.size(); ++i) {
+    nlohmann::json conf = net.is_list ? net.json["plugins"][i] : net.json;
+    conf["name"] = net.name;
+    conf["cniVersion"] = net.cni_version;
+    conf["cni.dev/valid-attachments"] = valid;
+    absl::Status s =
+        Exec(net.plugin_types[i], "GC", RuntimeConf{}, conf.dump()).status();
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+std::vector<DelegateRunner::Cached> DelegateRunner::ListCached(
+    size_t max_entries) const {
+  std::vector<Cached> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(
+           options_.cache_dir / "results", ec)) {
+    if (out.size() >= max_entries) break;
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
+    absl::StatusOr<std::string> text =
+        ReadFileBounded(e.path(), kMaxDelegateConfBytes * 2);
+    if (!text.ok()) continue;
+    absl::StatusOr<nlohmann::json> j = ParseJsonBounded(*text);
+    if (!j.ok() || !j->is_object() || j->value("kind", "") != "cniCacheV1")
+      continue;
+    auto str = [&](const char* k) {
+      auto it = j->find(k);
+      return it != j->end() && it->is_string() ? it->get<std::string>()
+                                               : std::string();
+    };
+    std::string conf_bytes;
+    if (!absl::Base64Unescape(str("config"), &conf_bytes)) continue;
+    absl::StatusOr<NetConfig> net =
+        ParseNetConfig(conf_bytes, str("networkName"), "cached config");
+    if (!net.ok()) continue;
+    Cached c{*std::move(net), RuntimeConf{}, e.path()};
+    c.rt.container_id = str("containerId");
+    c.rt.ifname = str("ifName");
+    c.rt.netns = str("netns");
+    if (auto it = j->find("cniArgs"); it != j->end() && it->is_array())
+      for (const auto& p : *it)
+        if (p.is_array() && p.size() == 2 && p[0].is_string() &&
+            p[1].is_string())
+          c.rt.args.emplace_back(p[0].get<std::string>(),
+                                 p[1].get<std::string>());
+    if (auto it = j->find("capabilityArgs"); it != j->end() && it->is_object())
+      c.rt.capability_args = *it;
+    if (!ValidCacheComponent(c.rt.container_id) || c.rt.ifname.empty())
+      continue;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::Status DelegateRunner::EditCachedResult(
+    const std::string& network, const RuntimeConf& rt,
+    const std::function<void(nlohmann::json& result)>& edit) const {
+  std::filesystem::path path = CachePath(network, rt.container_id, rt.ifname);
+  SK_ASSIGN_OR_RETURN(std::string text,
+                      ReadFileBounded(path, kMaxDelegateConfBytes * 2));
+  absl::StatusOr<nlohmann::json> j = ParseJsonBounded(text);
+  if (!j.ok() || !j->is_object() || !j->contains("result") ||
+      !(*j)["result"].is_object())
+    return absl::DataLossError(sk::StrCat(path, ": not a result cache"));
+  edit((*j)["result"]);
+  return WriteFileAtomic(path, j->dump(), 0600, /*sync_dir=*/false,
+                         /*sync_file=*/false);
+}
+
 absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
                                                    const RuntimeConf& rt) {
   if (!ValidCacheComponent(net.name) || !ValidCacheComponent(rt.container_id))

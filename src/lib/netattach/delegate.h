@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -74,6 +75,21 @@ class DelegateRunner {
   absl::Status Del(const NetConfig& net, const RuntimeConf& rt);
   // Runs CHECK (skipped with `disableCheck`); code 1 below cniVersion 0.4.0.
   absl::Status Check(const NetConfig& net, const RuntimeConf& rt);
+  // CNI 1.1 GC (libcni GCNetworkList, the plugin half): for a network of
+  // cniVersion >= 1.1.0 runs GC on every plugin with `name`, `cniVersion`
+  // and `cni.dev/valid-attachments` = `valid` ([{containerID, ifname}]).
+  // Continues past a failing plugin; returns the first error. Older
+  // networks: nothing to do.
+  absl::Status Gc(const NetConfig& net, const nlohmann::json& valid) const;
+  // Every attachment in the result cache (libcni GetCachedAttachments): its
+  // network conf (from the cached `config`) and runtime inputs. Unreadable
+  // entries are skipped; at most `max_entries`.
+  struct Cached {
+    NetConfig net;
+    RuntimeConf rt;
+    std::filesystem::path path;
+  };
+  std::vector<Cached> ListCached(size_t max_entries = 100000) const;
   // OK when every plugin binary of `net` is in the bin dirs; else code 7
   // naming the missing one.
   absl::Status PluginsExist(const NetConfig& net) const;
@@ -82,6 +98,11 @@ class DelegateRunner {
   std::filesystem::path CachePath(const std::string& network,
                                   const std::string& container_id,
                                   const std::string& ifname) const;
+  // Rewrites the cached `result` of an attachment with `edit` (as Multus's
+  // DeleteDefaultGWCache / AddDefaultGWCache). NotFound when none is cached.
+  absl::Status EditCachedResult(
+      const std::string& network, const RuntimeConf& rt,
+      const std::function<void(nlohmann::json& result)>& edit) const;
   // The cached `result` of an attachment; nullopt when none is cached.
   absl::StatusOr<std::optional<nlohmann::json>> CachedResult(
       const std::string& network, const RuntimeConf& rt) const;

@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 
+#include <map>
 #include <set>
 
 #include "absl/strings/str_join.h"
@@ -140,6 +141,7 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
       clock_(options_.clock != nullptr ? *options_.clock : RealClock()) {
   if (!options_.interface_exists)
     options_.interface_exists = KernelInterfaceExists;
+  if (!options_.apply_gateway) options_.apply_gateway = ApplyKernelGatewayEdit;
 }
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
@@ -199,8 +201,11 @@ CniResponse MetaPlugin::Handle(const CniRequest& request) {
       if (!s.ok()) return respond_error(s);
       return {0, ""};
     }
-    case cni::Command::kGc:
+    case cni::Command::kGc: {
+      absl::Status s = Gc(call, request.stdin_data);
+      if (!s.ok()) return respond_error(s);
       return {0, ""};
+    }
   }
   return respond_error(cni::CniError(cni::kCniInvalidEnv, "unknown command"));
 }
@@ -460,10 +465,48 @@ absl::StatusOr<std::vector<Attachment>> MetaPlugin::Plan(Call& call,
         caps["CNIDeviceInfoFile"] = a.devinfo_file;
       }
     }
+    if (p.sel && p.sel->has_default_route)
+      a.gateway.request = p.sel->default_route;
     a.conf = std::move(p.conf);
     out.push_back(std::move(a));
   }
+  std::vector<GatewayPlan> gateways;
+  for (const Attachment& a : out) gateways.push_back(a.gateway);
+  if (absl::Status s = PlanGateways(gateways); !s.ok())
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat("pod ", call.Label(), ": ", ToStd(s.message())));
+  for (size_t i = 0; i < out.size(); ++i) out[i].gateway = gateways[i];
   return out;
+}
+
+absl::Status MetaPlugin::ApplyGateway(Call& call, const Attachment& a,
+                                      const nlohmann::json& result) {
+  // multus.go: only for a result with interfaces or IPs (some plugins
+  // create nothing).
+  auto has = [&](const char* k) {
+    auto it = result.find(k);
+    return it != result.end() && it->is_array();
+  };
+  if (!has("interfaces") && !has("ips")) return absl::OkStatus();
+  GatewayEdit edit = GatewayEditFor(a.gateway);
+  if (edit.empty()) return absl::OkStatus();
+  if (absl::Status s =
+          options_.apply_gateway(call.env.netns, a.rt.ifname, edit);
+      !s.ok())
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat("error setting default gateway: ", ToStd(s.message())));
+  absl::Status s =
+      call.runner->EditCachedResult(a.conf.name, a.rt, [&](nlohmann::json& r) {
+        DropDefaultRoutes(r, edit.drop_v4, edit.drop_v6);
+        AddDefaultRoutes(r, edit.add);
+      });
+  if (!s.ok())
+    return cni::CniError(cni::kCniIoFailure,
+                         sk::StrCat("error setting default gateway in cache: ",
+                                    ToStd(s.message())));
+  return absl::OkStatus();
 }
 
 void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
@@ -549,6 +592,10 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     if (failure.ok()) {
       tried.push_back(a);
       result = call.runner->Add(a.conf, a.rt);
+      if (result.ok()) {
+        absl::Status s = ApplyGateway(call, a, *result);
+        if (!s.ok()) result = s;
+      }
     } else {
       result = failure;
     }
@@ -645,6 +692,103 @@ absl::Status MetaPlugin::Check(Call& call) {
                                       "]: ", ToStd(s.message())));
   }
   return absl::OkStatus();
+}
+
+absl::Status MetaPlugin::Gc(Call& call, const std::string& stdin_data) {
+  // The attachments the runtime still has (CNI 1.1 GC). Without the key
+  // nothing is known to be stale: refuse rather than delete everything.
+  SK_ASSIGN_OR_RETURN(nlohmann::json in, ParseJsonBounded(stdin_data));
+  auto valid = in.find("cni.dev/valid-attachments");
+  if (valid == in.end() || !valid->is_array())
+    return cni::CniError(cni::kCniInvalidConfig,
+                         "GC: key \"cni.dev/valid-attachments\" is missing or "
+                         "not a list");
+  std::set<std::string> live;
+  for (const auto& v : *valid) {
+    auto cid = v.is_object() ? v.find("containerID") : v.end();
+    if (cid == v.end() || !cid->is_string())
+      return cni::CniError(
+          cni::kCniInvalidConfig,
+          sk::StrCat("GC: cni.dev/valid-attachments: entry ", v.dump(),
+                     " has no string \"containerID\""));
+    live.insert(cid->get<std::string>());
+  }
+
+  absl::Status first;
+  auto note = [&](const absl::Status& s, const std::string& what) {
+    if (!s.ok() && first.ok())
+      first = cni::CniError(cni::CniCodeOf(s),
+                            sk::StrCat("GC: ", what, ": ", ToStd(s.message())));
+  };
+  // Delegate networks seen, each with the attachments still valid for it.
+  std::map<std::string, std::pair<NetConfig, nlohmann::json>> networks;
+  auto see = [&](const NetConfig& net, const RuntimeConf* keep) {
+    auto [it, added] =
+        networks.try_emplace(net.name, net, nlohmann::json::array());
+    if (keep != nullptr)
+      it->second.second.push_back(
+          {{"containerID", keep->container_id}, {"ifname", keep->ifname}});
+  };
+
+  // 1. Saved delegate lists: a stale container's delegates are deleted (as
+  //    its DEL would) and its list removed.
+  std::error_code ec;
+  std::vector<std::filesystem::path> lists;
+  for (const auto& e :
+       std::filesystem::directory_iterator(call.config.cni_dir, ec))
+    if (e.is_regular_file(ec) && !e.is_symlink(ec) &&
+        e.path().filename().string()[0] != '.')
+      lists.push_back(e.path());
+  for (const auto& path : lists) {
+    const std::string cid = path.filename().string();
+    absl::StatusOr<std::string> text =
+        ReadFileBounded(path, kMaxSavedListBytes);
+    absl::StatusOr<std::vector<Attachment>> list =
+        text.ok() ? DecodeAttachments(*text)
+                  : absl::StatusOr<std::vector<Attachment>>(text.status());
+    if (!list.ok()) continue;  // not ours
+    const bool keep = live.count(cid) > 0;
+    for (size_t i = list->size(); i-- > 0;) {
+      Attachment& a = (*list)[i];
+      see(a.conf, keep ? &a.rt : nullptr);
+      if (keep) continue;
+      // The saved netns, as libcni's GC uses the cached one (plugins treat
+      // a netns that is gone as nothing to undo there).
+      note(call.runner->Del(a.conf, a.rt),
+           sk::StrCat("container ", cid, " network \"", a.conf.name, "\""));
+    }
+    if (!keep) {
+      for (const Attachment& a : *list)
+        if (!a.devinfo_file.empty())
+          std::filesystem::remove(a.devinfo_file, ec);
+      std::filesystem::remove(path, ec);
+    }
+  }
+  // 2. Cached results of no live container (libcni GCNetworkList): DEL
+  //    with the cached config, and the entry dropped even if DEL failed so
+  //    that GC converges (the plugin GC below still sees the valid list).
+  for (DelegateRunner::Cached& c : call.runner->ListCached()) {
+    see(c.net, live.count(c.rt.container_id) ? &c.rt : nullptr);
+    if (live.count(c.rt.container_id)) continue;
+    note(call.runner->Del(c.net, c.rt),
+         sk::StrCat("cached ", c.path.filename().string()));
+    std::filesystem::remove(c.path, ec);
+  }
+  // 3. GC on every delegate network (1.1+), with the attachments valid for
+  //    it; the cluster network gets one even when nothing is attached.
+  if (absl::StatusOr<std::vector<Attachment>> plan = Plan(call, nullptr);
+      plan.ok())
+    for (const Attachment& a : *plan) see(a.conf, nullptr);
+  for (auto& [name, nv] : networks) {
+    // Keep valid entries unique (a network may be seen twice).
+    nlohmann::json unique = nlohmann::json::array();
+    for (const auto& v : nv.second)
+      if (std::find(unique.begin(), unique.end(), v) == unique.end())
+        unique.push_back(v);
+    note(call.runner->Gc(nv.first, unique),
+         sk::StrCat("network \"", name, "\""));
+  }
+  return first;
 }
 
 absl::Status MetaPlugin::Status(Call& call) {

@@ -51,6 +51,7 @@
 #include "lib/base/clock.h"
 #include "lib/netattach/config.h"
 #include "lib/netattach/delegate.h"
+#include "lib/netattach/gateway.h"
 #include "lib/netattach/sources.h"
 
 namespace sk::netattach {
@@ -81,6 +82,12 @@ struct MetaPluginOptions {
   std::function<absl::StatusOr<bool>(const std::string& netns_path,
                                      const std::string& ifname)>
       interface_exists;
+  // Applies a delegate's `default-route` edit in the pod netns. Default:
+  // ApplyKernelGatewayEdit (gateway.h).
+  std::function<absl::Status(const std::string& netns_path,
+                             const std::string& ifname,
+                             const GatewayEdit& edit)>
+      apply_gateway;
 };
 
 // One delegate as planned for a container: what DEL and CHECK need again.
@@ -91,6 +98,7 @@ struct Attachment {
   RuntimeConf rt;
   std::string resource;      // the NAD's resourceName, if any
   std::string devinfo_file;  // the CNI devinfo path, if a device was given
+  GatewayPlan gateway;       // `default-route` (ADD only; not saved)
 };
 
 class MetaPlugin final : public Handler {
@@ -104,12 +112,15 @@ class MetaPlugin final : public Handler {
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);
   absl::Status Status(Call& call);
+  absl::Status Gc(Call& call, const std::string& stdin_data);
   absl::StatusOr<std::optional<Pod>> GetPod(Call& call);
   absl::StatusOr<std::vector<Attachment>> Plan(Call& call, const Pod* pod);
   absl::StatusOr<NetConfig> ResolveNamedNetwork(
       Call& call, const std::string& netname, std::string& status_name,
       std::string& resource, std::string& nad_ns, std::string& nad_name);
   void Rollback(Call& call, const std::vector<Attachment>& added);
+  absl::Status ApplyGateway(Call& call, const Attachment& a,
+                            const nlohmann::json& result);
   void RemoveFiles(Call& call, const std::vector<Attachment>& list);
 
   MetaPluginOptions options_;

@@ -551,3 +551,170 @@ TEST(AttachmentsTest, RoundTrip) {
 
 }  // namespace
 }  // namespace sk::netattach
+
+namespace sk::netattach {
+namespace {
+
+TEST_F(MetaPluginTest, DefaultRouteMovesTheGatewayAsMultusDoes) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
+          {"name":"net-b"}])";
+  pods_.Put(pod);
+  std::vector<std::string> edits;
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string& netns, const std::string& ifname,
+                        const GatewayEdit& e) {
+    std::string add;
+    for (const auto& g : e.add) add += " +" + g;
+    edits.push_back(netns + " " + ifname +
+                    (e.delete_kernel_defaults ? " -default" : "") + add);
+    return absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(edits, ElementsAre("/run/netns/pod1 eth0 -default",
+                                 "/run/netns/pod1 sriov0 -default +10.0.2.1",
+                                 "/run/netns/pod1 net2 -default"));
+  auto cached = [&](const std::string& file) {
+    absl::StatusOr<std::string> t =
+        ReadFileBounded(dir_ / "cni/results" / file, 1 << 20);
+    EXPECT_TRUE(t.ok()) << file;
+    return nlohmann::json::parse(t.ok() ? *t : "{}")["result"];
+  };
+  // The cluster network's cached result lost its default route; net-a's
+  // gained the requested one.
+  nlohmann::json cluster = cached("cluster-cid1-eth0");
+  for (const auto& route : cluster.value("routes", nlohmann::json::array()))
+    EXPECT_NE(route["dst"], "0.0.0.0/0") << cluster.dump();
+  nlohmann::json a = cached("net-a-cid1-sriov0");
+  EXPECT_THAT(a["routes"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.0.2.1"})"));
+  // network-status and the returned result are the delegates' own, with
+  // `default` on the cluster network (multus.go CreateNetworkStatuses).
+  nlohmann::json status = nlohmann::json::parse(writer_.Written("ns1/pod1"));
+  EXPECT_EQ(status[0]["default"], true);
+  EXPECT_FALSE(status[1].contains("default"));
+}
+
+TEST_F(MetaPluginTest, DefaultRouteEcmpIsRefused) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","default-route":["10.0.2.1"]},
+          {"name":"net-b","default-route":["10.0.3.1"]}])";
+  pods_.Put(pod);
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("pod ns1/pod1: multus does not support ECMP"));
+  EXPECT_TRUE(CallSummary().empty());
+}
+
+TEST_F(MetaPluginTest, NoDefaultRouteLeavesRoutesAlone) {
+  int calls = 0;
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string&, const std::string&,
+                        const GatewayEdit&) {
+    ++calls;
+    return absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(MetaPluginTest, DefaultRouteFailureRollsBack) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-b","default-route":["10.0.2.1"]}])";
+  pods_.Put(pod);
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [&](const std::string&, const std::string& ifname,
+                        const GatewayEdit&) {
+    return ifname == "net1" ? absl::InternalError("no route for you")
+                            : absl::OkStatus();
+  };
+  MetaPlugin mp(o);
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("error setting default gateway: no route for you"));
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "ADD third net1",
+                                         "DEL third net1", "DEL first eth0"));
+}
+
+}  // namespace
+}  // namespace sk::netattach
+
+namespace sk::netattach {
+namespace {
+
+TEST_F(MetaPluginTest, GcDeletesStaleContainersAndForwardsTheValidList) {
+  // net-b at CNI 1.1 gets GC; the 1.0 networks only DEL for stale ones.
+  nads_.Put("ns1", "net-b",
+            R"({"cniVersion":"1.1.0","plugins":[{"type":"third"}]})");
+  MetaPlugin mp(Options());
+  CniRequest add = Request("ADD");
+  ASSERT_EQ(mp.Handle(add).exit_code, 0);
+  add.env["CNI_CONTAINERID"] = "cid2";
+  devices_.Set("uid1", {{"r/a", {"0000:03:02.1", "0000:03:02.0"}}});
+  ASSERT_EQ(mp.Handle(add).exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "cni/cid2"));
+  std::filesystem::remove(log());
+
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cniVersion"] = "1.1.0";
+  in["cni.dev/valid-attachments"] = {
+      {{"containerID", "cid1"}, {"ifname", "eth0"}}};
+  gc.stdin_data = in.dump();
+  CniResponse r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+
+  EXPECT_THAT(CallSummary(), ElementsAre("DEL third net2", "DEL second sriov0",
+                                         "DEL first eth0", "GC third "));
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  nlohmann::json gc_in = nlohmann::json::parse(calls.back().stdin_json);
+  EXPECT_EQ(gc_in["name"], "net-b");
+  EXPECT_EQ(
+      gc_in["cni.dev/valid-attachments"],
+      nlohmann::json::parse(R"([{"containerID":"cid1","ifname":"net2"}])"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid2"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/results/net-b-cid2-net2"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/results/net-b-cid1-net2"));
+}
+
+TEST_F(MetaPluginTest, GcOfOrphanCachedResultUsesItsCachedConfig) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  // The saved list is lost; the libcni-style result cache remains.
+  std::filesystem::remove(dir_ / "cni/cid1");
+  std::filesystem::remove(log());
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cni.dev/valid-attachments"] = nlohmann::json::array();
+  gc.stdin_data = in.dump();
+  ASSERT_EQ(mp.Handle(gc).exit_code, 0);
+  std::vector<std::string> calls = CallSummary();
+  std::sort(calls.begin(), calls.end());
+  EXPECT_THAT(calls, ElementsAre("DEL first eth0", "DEL second sriov0",
+                                 "DEL third net2"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "cni/results"));
+}
+
+TEST_F(MetaPluginTest, GcWithoutValidListDeletesNothing) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  std::filesystem::remove(log());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("GC")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("cni.dev/valid-attachments"));
+  EXPECT_TRUE(CallSummary().empty());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+}
+
+}  // namespace
+}  // namespace sk::netattach

@@ -106,6 +106,8 @@ absl::StatusOr<NetworkSelection> ParseJsonElement(const nlohmann::json& e,
   SK_RETURN_IF_ERROR(JsonString(e, "mac", n.mac, ctx));
   SK_RETURN_IF_ERROR(JsonStringList(e, "ips", n.ips, ctx));
   SK_RETURN_IF_ERROR(JsonStringList(e, "default-route", n.default_route, ctx));
+  if (auto it = e.find("default-route"); it != e.end() && !it->is_null())
+    n.has_default_route = true;
   SK_RETURN_IF_ERROR(JsonString(e, "deviceID", n.device_id, ctx));
   SK_RETURN_IF_ERROR(JsonString(e, "infiniband-guid", n.infiniband_guid, ctx));
   if (auto it = e.find("cni-args"); it != e.end() && !it->is_null()) {

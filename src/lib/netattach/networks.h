@@ -41,6 +41,7 @@ struct NetworkSelection {
   std::string mac;
   std::vector<std::string> ips;
   std::vector<std::string> default_route;
+  bool has_default_route = false;          // the key given (even as [])
   std::optional<nlohmann::json> cni_args;  // an object
   std::string device_id;
   std::optional<nlohmann::json> bandwidth;      // an object

@@ -15,6 +15,7 @@
 #include "lib/base/strings.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/version.h"
+#include "lib/netattach/multus_log.h"
 #include "lib/netattach/shim_protocol.h"
 
 namespace sk::netattach {
@@ -163,11 +164,28 @@ CniResponse RunShim(const CniRequest& request,
                          ToStd(body.status().message()));
   }
 
-  auto unreachable = [&](const absl::Status& s) {
-    return ErrorResponse(cni_version, kCniTryAgainLater,
-                         sk::StrCat("sriovkit-netattachd unreachable at ", path,
-                                    ": ", s.message()));
+  // The shim's own few lines go to the config's logFile / stderr
+  // (multus_log.h); a log that cannot be opened is not an error.
+  std::unique_ptr<MultusLogger> log;
+  if (absl::StatusOr<LogConfig> lc = LogConfigFromJson(*parsed); lc.ok()) {
+    if (auto l = MultusLogger::Open(*lc); l.ok()) log = *std::move(l);
+  }
+  auto env = [&](const char* k) {
+    auto it = request.env.find(k);
+    return it == request.env.end() ? std::string() : it->second;
   };
+  const std::string what = sk::StrCat("sriov-netattach: ", env("CNI_COMMAND"),
+                                      " containerID=", env("CNI_CONTAINERID"),
+                                      " ifname=", env("CNI_IFNAME"));
+  auto unreachable = [&](const absl::Status& s) {
+    CniResponse r =
+        ErrorResponse(cni_version, kCniTryAgainLater,
+                      sk::StrCat("sriovkit-netattachd unreachable at ", path,
+                                 ": ", s.message()));
+    if (log) log->Log(LogLevel::kError, sk::StrCat(what, ": ", r.stdout_data));
+    return r;
+  };
+  if (log) log->Log(LogLevel::kDebug, sk::StrCat(what, ": to ", path));
   absl::StatusOr<UniqueFd> fd = Connect(path, options.connect_timeout);
   if (!fd.ok()) return unreachable(fd.status());
   absl::Duration timeout = options.reply_timeout.value_or(conf.reply_timeout);

@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/base/file_util.h"
 #include "lib/base/json.h"
 #include "lib/base/unique_fd.h"
 #include "lib/netattach/shim_protocol.h"
@@ -92,6 +93,20 @@ TEST_F(ShimClientTest, NoSocketIsCode11NamingIt) {
   EXPECT_THAT(e["msg"].get<std::string>(),
               HasSubstr("sriovkit-netattachd unreachable at " + sock() +
                         ": connect: No such file or directory"));
+}
+
+TEST_F(ShimClientTest, UnreachableIsLoggedToTheConfiguredFile) {
+  std::string log = (tmp_ / "shim.log").string();
+  ErrorOf(RunShim(Req(R"(,"logFile":")" + log + R"(","logLevel":"error")")));
+  auto text = ReadFileBounded(log, 1 << 16);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_THAT(*text, HasSubstr("[error] sriov-netattach: ADD containerID= "
+                               "ifname=eth0: "));
+  EXPECT_THAT(*text, HasSubstr("unreachable at " + sock()));
+  // Below "error" (the default "panic"), nothing is written.
+  std::filesystem::remove(log);
+  ErrorOf(RunShim(Req(R"(,"logFile":")" + log + "\"")));
+  EXPECT_EQ(ReadFileBounded(log, 1 << 16).value_or("x"), "");
 }
 
 TEST_F(ShimClientTest, RefusedIsCode11) {

@@ -294,11 +294,46 @@ void SocketServer::AcceptLoop() {
   }
 }
 
+void SocketServer::Log(LogLevel level, std::string_view msg) {
+  if (options_.logger != nullptr) options_.logger->Log(level, msg);
+}
+
+absl::Status SocketServer::CheckPeer(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return ErrnoStatus(errno, "getsockopt SO_PEERCRED");
+  std::vector<uid_t> allowed = {0};
+  if (::geteuid() != 0) allowed.push_back(::geteuid());
+  allowed.insert(allowed.end(), options_.extra_allowed_uids.begin(),
+                 options_.extra_allowed_uids.end());
+  std::string names;
+  for (uid_t u : allowed) {
+    if (u == cred.uid) return absl::OkStatus();
+    names += sk::StrCat(names.empty() ? "" : ",", u);
+  }
+  return absl::PermissionDeniedError(
+      sk::StrCat("connection refused: peer pid ", cred.pid, " uid ", cred.uid,
+                 " gid ", cred.gid, " is not an allowed uid (", names, ")"));
+}
+
 void SocketServer::Serve(UniqueFd conn) {
   CniResponse response;
   absl::StatusOr<std::string> body =
       ReadFrame(conn.get(), After(options_.read_timeout), stop_fd_.get());
   if (body.status().code() == absl::StatusCode::kCancelled) return;
+  // The peer's frame is read (bounded, as any) but a refused peer's is
+  // never decoded nor handled; answering before reading would race the
+  // shim's write and it would see a reset instead of the reason.
+  if (absl::Status peer = CheckPeer(conn.get()); !peer.ok()) {
+    Log(LogLevel::kError, sk::StrCat("sriovkit-netattachd: ", peer.message()));
+    (void)WriteFrame(conn.get(),
+                     EncodeResponse(ErrorResponse(
+                         kCniInvalidConfig,
+                         sk::StrCat("sriovkit-netattachd: ", peer.message()))),
+                     After(options_.write_timeout));
+    return;
+  }
   absl::StatusOr<CniRequest> request =
       body.ok() ? DecodeRequest(*body)
                 : absl::StatusOr<CniRequest>(body.status());
@@ -317,6 +352,23 @@ void SocketServer::Serve(UniqueFd conn) {
     } catch (...) {
       response =
           ErrorResponse(kCniInternal, "sriovkit-netattachd: internal error");
+    }
+  }
+  if (options_.logger != nullptr) {
+    std::string what = "malformed request";
+    if (request.ok()) {
+      auto env = [&](const char* k) {
+        auto it = request->env.find(k);
+        return it == request->env.end() ? std::string() : it->second;
+      };
+      what = sk::StrCat(
+          env("CNI_COMMAND"), " containerID=", env("CNI_CONTAINERID"),
+          " netns=", env("CNI_NETNS"), " ifname=", env("CNI_IFNAME"));
+    }
+    if (response.exit_code == 0) {
+      Log(LogLevel::kVerbose, sk::StrCat(what, ": ok"));
+    } else {
+      Log(LogLevel::kError, sk::StrCat(what, ": ", response.stdout_data));
     }
   }
   // Not cancelled by Stop(): a call that has run (an ADD done) must reach

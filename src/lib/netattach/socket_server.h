@@ -55,12 +55,23 @@
 #include "absl/time/time.h"
 
 #include "lib/base/unique_fd.h"
+#include "lib/netattach/multus_log.h"
 #include "lib/netattach/sources.h"
 
 namespace sk::netattach {
 
 struct SocketServerOptions {
   std::filesystem::path socket_dir = "/run/sriovkit/netattach";
+  // Peers are checked with SO_PEERCRED: root, the server's own effective
+  // uid (who owns the 0700 socket directory anyway) and these uids are
+  // served; any other peer's connection gets a CNI error (code 7) naming
+  // its pid and uid (its request frame is read, bounded, but never decoded
+  // nor handled), and the refusal is logged at "error".
+  std::vector<uid_t> extra_allowed_uids;
+  // Multus-style log (multus_log.h): refusals and failed requests at
+  // "error", every request and its outcome at "verbose". Not owned; may be
+  // null.
+  MultusLogger* logger = nullptr;
   size_t max_workers = 64;
   absl::Duration read_timeout = absl::Seconds(10);
   absl::Duration write_timeout = absl::Seconds(10);
@@ -85,6 +96,9 @@ class SocketServer {
 
   void AcceptLoop() ABSL_LOCKS_EXCLUDED(mu_);
   void Serve(UniqueFd conn);
+  // OK, or PermissionDenied naming the peer; logged.
+  absl::Status CheckPeer(int fd);
+  void Log(LogLevel level, std::string_view msg);
   void ReapFinished() ABSL_LOCKS_EXCLUDED(mu_);
 
   const SocketServerOptions options_;

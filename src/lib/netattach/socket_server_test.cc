@@ -1,8 +1,10 @@
 #include "lib/netattach/socket_server.h"
 
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -72,8 +74,11 @@ class SocketServerTest : public ::testing::Test {
            dir().string() + R"("})";
   }
   absl::StatusOr<std::unique_ptr<SocketServer>> StartServer(
-      size_t max_workers = 64) {
+      size_t max_workers = 64, std::vector<uid_t> extra_uids = {},
+      MultusLogger* logger = nullptr) {
     SocketServerOptions o;
+    o.extra_allowed_uids = std::move(extra_uids);
+    o.logger = logger;
     o.socket_dir = dir();
     o.max_workers = max_workers;
     o.read_timeout = absl::Seconds(5);
@@ -86,6 +91,38 @@ class SocketServerTest : public ::testing::Test {
     ShimClientOptions o;
     o.reply_timeout = absl::Seconds(20);
     return RunShim(req, o);
+  }
+
+  // Calls the server from a forked child whose effective uid is `uid` (its
+  // file-system uid stays 0, so the 0700 socket directory does not stop it
+  // first and SO_PEERCRED is what decides). Returns the child's response.
+  CniResponse CallAsUid(uid_t uid) {
+    int p[2];
+    if (::pipe(p) != 0) return {};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(p[0]);
+      if (::setresuid(0, uid, 0) != 0) ::_exit(2);
+      ::setfsuid(0);
+      CniResponse r = Call("as-uid");
+      std::string out = std::to_string(r.exit_code) + "\n" + r.stdout_data;
+      (void)!::write(p[1], out.data(), out.size());
+      ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(p[0], buf, sizeof(buf))) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CniResponse r;
+    size_t nl = out.find('\n');
+    if (nl == std::string::npos) return {-1, out};
+    r.exit_code = std::stoi(out.substr(0, nl));
+    r.stdout_data = out.substr(nl + 1);
+    return r;
   }
 
   TempDir tmp_;
@@ -348,6 +385,55 @@ TEST_F(SocketServerTest, StopLeavesASuccessorsSocketAlone) {
   MakeDeadSocket(dir() / "netattach.sock");
   (*srv)->Stop();
   EXPECT_TRUE(S_ISSOCK(ModeOf(dir() / "netattach.sock")));
+}
+
+TEST_F(SocketServerTest, PeerOfAnotherUidIsRefusedAndLogged) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (setresuid)";
+  LogConfig lc;
+  lc.file = (tmp_ / "d.log").string();
+  lc.level = LogLevel::kError;
+  auto log = MultusLogger::Open(lc);
+  ASSERT_THAT(log, IsOk());
+  auto srv = StartServer(64, {}, log->get());
+  ASSERT_THAT(srv, IsOk());
+  CniResponse r = CallAsUid(4242);
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_data;
+  EXPECT_THAT(r.stdout_data,
+              HasSubstr("uid 4242 gid 0 is not an allowed uid (0)"));
+  EXPECT_EQ(handler_.calls(), 0);
+  std::ifstream f(tmp_ / "d.log");
+  std::string line;
+  std::getline(f, line);
+  EXPECT_THAT(line, HasSubstr("[error] sriovkit-netattachd: connection "
+                              "refused: peer pid "));
+  EXPECT_THAT(line, HasSubstr(" uid 4242 "));
+  // Root is served.
+  EXPECT_EQ(Call("root").exit_code, 0);
+  EXPECT_EQ(handler_.calls(), 1);
+}
+
+TEST_F(SocketServerTest, ConfiguredUidIsServed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (setresuid)";
+  auto srv = StartServer(64, {4242});
+  ASSERT_THAT(srv, IsOk());
+  CniResponse r = CallAsUid(4242);
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_EQ(handler_.calls(), 1);
+}
+
+TEST_F(SocketServerTest, RequestsLoggedAtVerbose) {
+  LogConfig lc;
+  lc.file = (tmp_ / "v.log").string();
+  lc.level = LogLevel::kVerbose;
+  auto log = MultusLogger::Open(lc);
+  ASSERT_THAT(log, IsOk());
+  auto srv = StartServer(64, {}, log->get());
+  ASSERT_THAT(srv, IsOk());
+  ASSERT_EQ(Call("c-logged").exit_code, 0);
+  (*srv)->Stop();
+  std::ifstream f(tmp_ / "v.log");
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_THAT(all, HasSubstr("[verbose] ADD containerID=c-logged"));
 }
 
 }  // namespace

@@ -161,6 +161,7 @@ NodeDaemon::NodeDaemon(kube::Client& client, nc::NodeOs& os,
     : client_(client), os_(os), opts_(std::move(options)) {
   if (opts_.clock != nullptr) opts_.drain.clock = opts_.clock;
   if (!opts_.drain.log) opts_.drain.log = opts_.log;
+  if (opts_.kernel != nullptr) opts_.reboot_need = opts_.kernel;
   if (opts_.reboot_need != nullptr && opts_.rebooter != nullptr) {
     drain::RebootOptions r;
     r.node_name = opts_.node_name;
@@ -329,6 +330,34 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
   if (!use.ok()) return finish(use.status());
   nc::Plan plan = nc::MakePlan(desired, *host, *owned, *use);
   absl::Status apply_status;
+  if (reboot_ && opts_.kernel != nullptr) {
+    // The kernel side first (VFs bound to vfio-pci need the IOMMU on): a
+    // node that needs a reboot, or whose reboot did not take effect, does
+    // not configure VFs.
+    bool want_vfio = false;
+    for (const nc::PfPlan& pp : plan.pfs)
+      for (const nc::VfPlan& v : pp.vfs)
+        want_vfio |= v.desired_driver == "vfio-pci";
+    opts_.kernel->SetWantVfio(want_vfio);
+    absl::StatusOr<drain::RebootStep> step = reboot_->Step();
+    for (const std::string& s : opts_.kernel->last_steps())
+      Log(sk::StrCat("kernel arguments: ", s));
+    if (!step.ok()) {
+      return finish(absl::Status(
+          step.status().code(),
+          sk::StrCat("kernel arguments: ", step.status().message())));
+    }
+    res.reboot = step->phase;
+    if (step->phase == drain::RebootPhase::kFailed) {
+      sync_status = "Failed";
+      return finish(absl::FailedPreconditionError(step->message));
+    }
+    if (step->phase != drain::RebootPhase::kIdle &&
+        step->phase != drain::RebootPhase::kBooted) {
+      sync_status = "InProgress";
+      return finish(absl::UnavailableError(step->message));
+    }
+  }
   // vf_drain: a VF-change drain started (annotations set, maybe cordoned).
   bool vf_drain = false, drained = false, cordoned = false;
   auto uncordon = [&] {
@@ -455,7 +484,8 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
     absl::Status c = WriteConfigured(objects);
     if (!c.ok()) Log(sk::StrCat("configured file: ", c.message()));
   }
-  if (reboot_ && (apply_status.ok() || sync_status == "InProgress")) {
+  if (reboot_ && opts_.kernel == nullptr &&
+      (apply_status.ok() || sync_status == "InProgress")) {
     absl::StatusOr<drain::RebootStep> step = reboot_->Step();
     if (!step.ok()) {
       if (apply_status.ok()) {

@@ -55,6 +55,7 @@
 #include "lib/kube/client.h"
 #include "lib/nodeconfig/apply.h"
 #include "lib/nodeconfig/plan.h"
+#include "lib/nodedaemon/kernel_reboot_need.h"
 #include "lib/sysfs/host.h"
 
 namespace sk::nodedaemon {
@@ -84,6 +85,14 @@ struct DaemonOptions {
   // Reboot orchestration (lib/drain/reboot.h): both set, or it is off.
   drain::RebootNeed* reboot_need = nullptr;
   drain::Rebooter* rebooter = nullptr;
+  // Kernel arguments managed by the daemon (sriovkit-node
+  // --manage-kernel-args, docs/kernel.md): each sync first tells it whether
+  // a policy group on this node binds VFs to vfio-pci; it is then the
+  // RebootNeed (reboot_need must be unset), and the orchestration step runs
+  // *before* the VFs are configured: while a reboot is needed, under way or
+  // did not take effect, no VF is configured (syncStatus InProgress, or
+  // Failed naming the arguments). Needs `rebooter`.
+  KernelRebootNeed* kernel = nullptr;
   // After a reboot that did not take effect: one more (sriovkit-node
   // --force).
   bool force = false;

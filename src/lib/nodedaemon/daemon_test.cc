@@ -678,6 +678,28 @@ TEST_F(NodeBinaryTest, OnceSucceedsWithVfsAlreadyInPlace) {
             "intel_net");
 }
 
+TEST_F(NodeBinaryTest, ManageKernelArgsReadsTheRootsCommandLineFirst) {
+  ASSERT_THAT(kernel_.Write(
+                  "sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs", "2"),
+              IsOk());
+  server_->Put(PolicyPath("p1"), Policy("p1", 2, pfs_[0].netdev));
+  std::filesystem::path root = tmp_.path() / "host";
+  ASSERT_THAT(MakeDirs(root / "proc"), IsOk());
+  std::string flags = "--manage-kernel-args --root " + root.string();
+  // No proc/cmdline under the root: the kernel side fails, naming it, and
+  // the sync stops there.
+  auto r = Once(flags);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.stderr_text, HasSubstr("cmdline"));
+  EXPECT_EQ(State()["status"]["syncStatus"], "Failed");
+  // A netdevice policy wants no kernel argument: nothing to reboot for.
+  std::ofstream(root / "proc/cmdline") << "BOOT_IMAGE=/vmlinuz ro quiet\n";
+  std::ofstream(root / "proc/cpuinfo") << "vendor_id\t: GenuineIntel\n";
+  r = Once(flags);
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(State()["status"]["syncStatus"], "Succeeded");
+}
+
 TEST_F(NodeBinaryTest, OnceBlockedByVfInUseExits69NamingTheContainer) {
   ASSERT_THAT(kernel_.Write(
                   "sys/bus/pci/devices/" + pfs_[0].bdf + "/sriov_numvfs", "2"),

@@ -1,0 +1,160 @@
+#!/bin/bash
+# Kernel arguments over two real boots (issue #17; docs/kernel.md). Not in
+# the lab tier (lab/CMakeLists.txt): run it with
+#   lab/run-scenario.sh kernel_args_twoboot
+# Boot 1 (IOMMU off: intel_iommu=off, since the lab's Debian kernel turns
+# VT-d on without arguments): a GRUB-defaults tree in a writable folder
+# stands for this guest's bootloader configuration (GRUB_CMDLINE_LINUX = the
+# running command line); `sriovctl apply --kernel` with a vfio-pci policy
+# plans and writes the IOMMU arguments into it (intel_iommu=off replaced) (exit 75: reboot needed), and
+# the command line that configuration now produces (the planner's
+# nextBootArgs) goes to $SK_LAB_ARTIFACTS/next-cmdline for the runner.
+# Boot 2 (that command line): doctor reports the IOMMU on, and the same plan
+# on this boot's command line needs nothing (every argument effective).
+# sk-lab: pfs=1 boots=2
+. "$SK_SRC_DIR/lab/guest/lib.sh"
+
+sk_require_sriovctl doctor
+pf=$(sk_pf 0)
+netdev=$(sk_pf_netdev "$pf")
+policy=$SK_LAB_ARTIFACTS/policy.yaml
+cat >"$policy" <<YAML
+apiVersion: sriovnetwork.openshift.io/v1
+kind: SriovNetworkNodePolicy
+metadata: {name: vfio, namespace: sriov-network-operator}
+spec:
+  resourceName: lab_vfio
+  nodeSelector: {kubernetes.io/hostname: lab}
+  numVfs: 2
+  nicSelector: {pfNames: ["$netdev"]}
+  deviceType: vfio-pci
+YAML
+labels=$SK_LAB_ARTIFACTS/node-labels
+echo 'kubernetes.io/hostname=lab' >"$labels"
+
+# make_root DIR: the fixture host root the planner reads: this boot's
+# proc/cmdline and cpuinfo, GRUB defaults, and an update-grub that does
+# nothing (bootloader tools run chrooted into the root; grub.cfg is not
+# used: the runner boots QEMU's -kernel with the command line).
+make_root() {
+  local r=$1
+  mkdir -p "$r/proc" "$r/etc/default/grub.d" "$r/usr/sbin" "$r/bin"
+  cp /proc/cmdline "$r/proc/cmdline"
+  # QEMU's default TCG CPU reports AuthenticAMD, but the machine's IOMMU is
+  # the emulated Intel VT-d (a DMAR table): describe the CPU as Intel so the
+  # plan asks for intel_iommu=on, as it would on a real VT-d host.
+  if [ -e /sys/firmware/acpi/tables/DMAR ]; then
+    sed 's/^vendor_id.*/vendor_id\t: GenuineIntel/' /proc/cpuinfo >"$r/proc/cpuinfo"
+  else
+    cp /proc/cpuinfo "$r/proc/cpuinfo"
+  fi
+  cp /bin/busybox "$r/bin/busybox"
+  printf '#!/bin/busybox sh\nexit 0\n' >"$r/usr/sbin/update-grub"
+  chmod 755 "$r/usr/sbin/update-grub"
+}
+
+kernel_apply() { # kernel_apply ROOT OUT [FLAGS...]: exit code of sriovctl
+  local r=$1 out=$2 rc=0
+  shift 2
+  "$SRIOVCTL" apply --kernel -f "$policy" --root "$r" --node lab \
+    --node-labels "$labels" --json "$@" >"$out" 2>"$out.stderr" || rc=$?
+  return $rc
+}
+
+sk_info "boot $SK_LAB_BOOT: /proc/cmdline: $(cat /proc/cmdline)"
+case ${SK_LAB_BOOT:-} in
+  1)
+    sk_step "first boot: the IOMMU off"
+    if grep -qw 'intel_iommu=on' /proc/cmdline; then
+      sk_fail "boot 1 already has intel_iommu=on (run through lab/run-scenario.sh)"
+    fi
+    sk_ok "intel_iommu=on absent"
+    # The second boot's PASS means something only if this one has no IOMMU.
+    "$SRIOVCTL" doctor --json >"$SK_LAB_ARTIFACTS/doctor1.json" 2>/dev/null || true
+    sk_json_check "doctor: IOMMU off without the arguments" "$SK_LAB_ARTIFACTS/doctor1.json" "
+c = {c['name']: c for c in d['checks']}.get('iommu-active')
+if c is None: fail('no iommu-active check')
+print('   %-16s %-4s %s' % ('iommu-active', c['verdict'], c['summary']))
+if c['verdict'] == 'PASS': fail('the IOMMU is already on at the first boot')
+ok('iommu-active is not PASS')
+"
+    root=/tmp/kroot
+    make_root "$root"
+    printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=""\nGRUB_CMDLINE_LINUX="%s"\n' \
+      "$(cat /proc/cmdline)" >"$root/etc/default/grub"
+
+    sk_step "sriovctl apply --kernel: plan and write the arguments"
+    rc=0
+    kernel_apply "$root" "$SK_LAB_ARTIFACTS/apply.json" || rc=$?
+    cat "$SK_LAB_ARTIFACTS/apply.json.stderr"
+    [ $rc -eq 75 ] || sk_fail "apply --kernel exited $rc, want 75 (reboot needed)"
+    sk_ok "exit 75: reboot needed"
+    sk_json_check "arguments written, pending for the next boot" "$SK_LAB_ARTIFACTS/apply.json" "
+r = d['kernelResult']
+print('   steps: %s' % r['steps'])
+if r['bootloader'] != 'grub-defaults': fail('bootloader %r' % r['bootloader'])
+if not r['needsReboot']: fail('needsReboot false')
+for a in ['intel_iommu=on', 'iommu=pt']:
+    if a not in r['pendingNextBoot']: fail('%s not pending: %s' % (a, r['pendingNextBoot']))
+ok('intel_iommu=on iommu=pt pending for the next boot')
+"
+    cp -r "$root/etc" "$SK_LAB_ARTIFACTS/grub-tree"
+    cat "$root/etc/default/grub" "$root"/etc/default/grub.d/*.cfg | grep -q 'intel_iommu=on' ||
+      sk_fail "the GRUB defaults lack intel_iommu=on"
+    if grep -q 'intel_iommu=off' "$root/etc/default/grub"; then
+      sk_fail "intel_iommu=off still in etc/default/grub"
+    fi
+    sk_ok "GRUB defaults: intel_iommu=off replaced by intel_iommu=on"
+
+    sk_step "the command line the configuration produces"
+    rc=0
+    kernel_apply "$root" "$SK_LAB_ARTIFACTS/plan.json" --dry-run || rc=$?
+    [ $rc -eq 0 ] || sk_fail "apply --kernel --dry-run exited $rc"
+    python3 -I -S -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["kernelPlan"]
+states = {a["arg"]: a["state"] for a in p["args"]}
+if any(s != "pending" for s in states.values()):
+    sys.exit("not all pending: %r" % states)
+print(p["nextBootArgs"])' "$SK_LAB_ARTIFACTS/plan.json" >"$SK_LAB_ARTIFACTS/next-cmdline" ||
+      sk_fail "no next-boot command line in plan.json"
+    sk_ok "next boot: $(cat "$SK_LAB_ARTIFACTS/next-cmdline")"
+    ;;
+  2)
+    sk_step "second boot: the command line the bootloader configuration produced"
+    grep -qw 'intel_iommu=on' /proc/cmdline || sk_fail "intel_iommu=on not on /proc/cmdline"
+    sk_ok "intel_iommu=on on /proc/cmdline"
+
+    sk_step "sriovctl doctor --json: the IOMMU is on"
+    rc=0
+    "$SRIOVCTL" doctor --json >"$SK_LAB_ARTIFACTS/doctor.json" 2>"$SK_LAB_ARTIFACTS/doctor.stderr" || rc=$?
+    sk_info "sriovctl doctor exit code $rc"
+    sk_json_check "doctor: IOMMU on" "$SK_LAB_ARTIFACTS/doctor.json" "
+checks = {c['name']: c for c in d['checks']}
+for n in ['iommu-active', 'kernel-cmdline']:
+    c = checks.get(n)
+    if c is None: fail('no %s check' % n)
+    print('   %-16s %-4s %s' % (n, c['verdict'], c['summary']))
+    if c['verdict'] != 'PASS': fail('%s is %s' % (n, c['verdict']))
+ok('iommu-active and kernel-cmdline PASS')
+"
+
+    sk_step "the plan on this boot needs nothing"
+    root=/tmp/kroot
+    make_root "$root"
+    printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=""\nGRUB_CMDLINE_LINUX="%s"\n' \
+      "$(cat /proc/cmdline)" >"$root/etc/default/grub"
+    rc=0
+    kernel_apply "$root" "$SK_LAB_ARTIFACTS/plan2.json" --dry-run || rc=$?
+    [ $rc -eq 0 ] || sk_fail "apply --kernel --dry-run exited $rc"
+    sk_json_check "every argument effective" "$SK_LAB_ARTIFACTS/plan2.json" "
+p = d['kernelPlan']
+states = {a['arg']: a['state'] for a in p['args']}
+print('   %s' % states)
+if not states or any(s != 'effective' for s in states.values()): fail('not all effective')
+if p['needsReboot']: fail('needsReboot')
+ok('no reboot needed')
+"
+    ;;
+  *) sk_fail "SK_LAB_BOOT is '${SK_LAB_BOOT:-}': run through lab/run-scenario.sh (sk-lab: boots=2)" ;;
+esac

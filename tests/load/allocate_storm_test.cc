@@ -5,8 +5,9 @@
 // for SK_STORM_SECONDS (default 60). Asserted: no Allocate fails, and the
 // plugin's resident memory after the storm is within 1 MiB of what it was
 // after a warm-up (a leak of even 16 bytes per Allocate would exceed that
-// over the storm). The rate and RSS figures are printed for the README; the
-// rate is a figure, never an assertion.
+// over the storm). The rate and RSS figures are printed for
+// docs/development.md ("Load tier"); the rate is a figure, never an
+// assertion.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

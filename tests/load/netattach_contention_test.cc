@@ -10,8 +10,8 @@
 // one VF to several pods would. Asserted: each VF goes to exactly one pod,
 // every loser fails with code 11 naming the VF, relayed through the shim,
 // and no loser leaves a meta-plugin cache, a delegate list or an sriov
-// attachment behind. The duration is printed for the README, never
-// asserted.
+// attachment behind. The duration is printed for docs/development.md,
+// never asserted.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -84,6 +84,9 @@ BASE = RENDERED["deploy/base"]
 #  resource, verbs)
 NA, ND = "src/lib/netattach/daemon_handler.cc", "src/lib/nodedaemon/daemon.cc"
 NAD = ("k8s.cni.cncf.io", "network-attachment-definitions")
+DR, RB = "src/lib/drain/drain.cc", "src/lib/drain/reboot.cc"
+NC, LS = "src/lib/nodedaemon/nad_controller.cc", "src/lib/kube/lease.cc"
+COORD = "coordination.k8s.io"
 SNO = "sriovnetwork.openshift.io"
 CALL_SITES = [
     (NA, r"client_\s*\.\s*Get\(\s*PodPath\(", 1, "sriovkit-netattach", False,
@@ -110,7 +113,55 @@ CALL_SITES = [
      "sriovnetworknodepolicies", {"list", "watch"}),
     (ND, r"\.path\s*=\s*\"/api/v1/nodes\"", 1, "sriovkit-node", False, "",
      "nodes", {"list", "watch"}),
+    # Drains (src/lib/drain, docs/drain.md): the pods on the node, cordon and
+    # annotations, evictions, pool configs, every node for the budget.
+    (DR, r"client_\s*\.\s*ListAll\(\s*\"/api/v1/pods\"", 1, "sriovkit-node",
+     False, "", "pods", {"list"}),
+    (DR, r"client_\s*\.\s*Get\(\s*PodPath\(pod\)\)", 2, "sriovkit-node",
+     False, "", "pods", {"get"}),
+    (DR, r"client_\s*\.\s*Create\(\s*PodPath\(pod\) \+ \"/eviction\"", 1,
+     "sriovkit-node", False, "", "pods/eviction", {"create"}),
+    (DR, r"client_\s*\.\s*Get\(\s*\"/api/v1/nodes/\"", 1, "sriovkit-node",
+     False, "", "nodes", {"get"}),
+    (DR, r"client_\s*\.\s*Patch\(\s*\"/api/v1/nodes/\"", 3, "sriovkit-node",
+     False, "", "nodes", {"patch"}),
+    (RB, r"client_\s*\.\s*ListAll\(\s*sk::StrCat\(kPoolConfigs", 1,
+     "sriovkit-node", True, SNO, "sriovnetworkpoolconfigs", {"list"}),
+    (RB, r"client_\s*\.\s*ListAll\(\s*\"/api/v1/nodes\"", 1, "sriovkit-node",
+     False, "", "nodes", {"list"}),
+    # SriovNetwork -> NAD controller (sriovkit-node --controller,
+    # docs/nodeconfig.md): its own account.
+    (NC, r"client_\s*\.\s*ListAll\(\s*sk::StrCat\(kNadGroupVersionPath", 1,
+     "sriovkit-nad-controller", False, *NAD, {"list"}),
+    (NC, r"client_\s*\.\s*Update\(\s*NadPath\(", 1, "sriovkit-nad-controller",
+     False, *NAD, {"get", "update"}),  # GET, then PUT
+    (NC, r"client_\s*\.\s*Create\(\s*NadPath\(", 1, "sriovkit-nad-controller",
+     False, *NAD, {"create"}),
+    (NC, r"client_\s*\.\s*Delete\(\s*NadPath\(", 1, "sriovkit-nad-controller",
+     False, *NAD, {"delete"}),
+    (NC, r"client_\s*\.\s*ListAll\(\s*NetworkCollection\(\)", 1,
+     "sriovkit-nad-controller", True, SNO, "sriovnetworks", {"list"}),
+    (NC, r"\.path\s*=\s*NetworkCollection\(\)", 1, "sriovkit-nad-controller",
+     True, SNO, "sriovnetworks", {"list", "watch"}),
 ]
+# Leases in --namespace (src/lib/kube/lease.cc): the controller's leader
+# election and the node daemons' reboot slots, each its own account.
+for _sa in ("sriovkit-node", "sriovkit-nad-controller"):
+    CALL_SITES += [
+        (LS, r"client_\s*\.\s*Get\(\s*path\)", 1, _sa, True, COORD, "leases",
+         {"get"}),
+        (LS, r"client_\s*\.\s*Create\(\s*coll,", 1, _sa, True, COORD,
+         "leases", {"create"}),
+        (LS, r"client_\s*\.\s*Put\(\s*path,", 2, _sa, True, COORD, "leases",
+         {"update"}),
+    ]
+# Not kube API clients: scanned files whose client_ is something else.
+NOT_KUBE = {
+    # the kubelet's PodResources gRPC client (src/lib/podresources)
+    "src/lib/podresources/pod_devices.cc",
+}
+# The client and informer themselves: their callers are the call sites.
+MACHINERY = {"src/lib/kube/client.cc", "src/lib/kube/informer.cc"}
 # Any kube API use: a Client verb on a client_/client, or an informer path.
 GENERIC = re.compile(
     r"\bclient_?\s*(?:\.|->)\s*(?:Get|List|ListAll|Watch|Patch|Update|Put|"
@@ -136,9 +187,9 @@ for root, _, files in os.walk(os.path.join(SRC, "src/lib")):
         path = os.path.join(root, name)
         rel = os.path.relpath(path, SRC)
         text = open(path, encoding="utf-8").read()
-        if rel.startswith("src/lib/kube/") or not re.search(
-                r'#include "lib/(kube/client|kube/informer|netattach/'
-                r'daemon_handler|nodedaemon/daemon)\.h"', text):
+        # Every library file: a call site may reach the client through its
+        # own header (src/lib/drain includes it via drain.h).
+        if rel in MACHINERY or rel in NOT_KUBE:
             continue
         for m in GENERIC.finditer(text):
             ln = line_of(text, m.start())
@@ -218,14 +269,27 @@ PROVIDED = {"/opt/cni/bin": "the image",
 
 HOST_PATH_FLAGS = {"--kubeconfig-host-path"}
 
+# Path flags a mode never reads: `sriovkit-node --controller` returns before
+# the host (sysfs, state, device plugin config) is touched
+# (src/cmd/sriovkit-node/main.cc), so its defaults need no mount, and
+# passing one of them is a mistake.
+UNUSED_IN_MODE = {
+    ("sriovkit-node", "--controller"): {
+        "--device-plugin-config", "--state-dir", "--cni-state-dir",
+        "--sysfs-root", "--proc-root", "--configured-file"},
+}
+
 images = set()
 for o in BASE:
     if o["kind"] not in ("DaemonSet", "Deployment"):
         continue
     spec = o["spec"]["template"]["spec"]
-    if spec.get("priorityClassName") != "system-node-critical":
-        fail(f"{o['metadata']['name']}: priorityClassName is not "
-             "system-node-critical")
+    # Per-node daemons are node-critical; the cluster-wide controller is not
+    # tied to a node, so cluster-critical.
+    prio = {"DaemonSet": "system-node-critical",
+            "Deployment": "system-cluster-critical"}[o["kind"]]
+    if spec.get("priorityClassName") != prio:
+        fail(f"{o['metadata']['name']}: priorityClassName is not {prio}")
     if o["spec"].get("updateStrategy", o["spec"].get("strategy", {})).get(
             "type") != "RollingUpdate":
         fail(f"{o['metadata']['name']}: not a RollingUpdate")
@@ -257,7 +321,14 @@ for o in BASE:
             if m["name"] not in volumes:
                 fail(f"{where}: mount {m['name']} has no volume")
             mounts.append(m["mountPath"].rstrip("/") + "/")
-        paths = {f: v for f, v in defaults.items() if f not in given}
+        unused = set()
+        for (b, mode_flag), flags in UNUSED_IN_MODE.items():
+            if b == binary and mode_flag in given:
+                unused |= flags
+        for flag in sorted(unused & set(given)):
+            fail(f"{where}: {flag} is not used with the mode it runs in")
+        paths = {f: v for f, v in defaults.items()
+                 if f not in given and f not in unused}
         # Values that name a host path on purpose, not one this container
         # opens (what install-cni writes into the host's conflist).
         paths.update({f: v for f, v in given.items()

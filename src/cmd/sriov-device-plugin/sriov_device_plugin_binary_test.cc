@@ -1,5 +1,5 @@
 // The sriov-device-plugin binary's command-line surface: --version, --help
-// and flag errors (exit codes as in README.md "Exit codes").
+// and flag errors (exit codes as in docs/exit-codes.md).
 #include <filesystem>
 #include <fstream>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // The exit codes every sriovkit executable uses (sysexits.h values), and the
-// mapping from absl::Status. Documented in README.md "Exit codes".
+// mapping from absl::Status. Documented in docs/exit-codes.md.
 //
 //   0   success
 //   1   sriovctl doctor: warnings only

@@ -4,12 +4,12 @@
 // one verdict per check with its evidence and fix.
 //
 // Exit code: 0 all checks pass (or skip), 1 warnings only, 2 any failure
-// (lib/base/exit_code.h; README "Exit codes"). The report goes to stdout in
+// (lib/base/exit_code.h; docs/exit-codes.md). The report goes to stdout in
 // both formats; the exit code is the same for text and --json. Before any
 // check, each root must be a directory: 66 (no such directory, or a symlink
 // loop) or 65 (not a directory), naming the flag, and no report.
 //
-// --json prints one object (schema documented in README.md, section doctor):
+// --json prints one object (schema in docs/doctor.md):
 //   {"schema": "sriovkit.doctor/v1",
 //    "roots": {"sysfs": "/", "proc": "/", "dev": "/"},
 //    "checks": [{"name": "iommu-active", "title": "IOMMU active",

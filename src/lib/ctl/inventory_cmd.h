@@ -18,7 +18,7 @@
 // --pf selects one PF, by PCI address (long or short form, any case) or by
 // the name of one of its netdevs.
 //
-// Exit codes (lib/base/exit_code.h, README "Exit codes"):
+// Exit codes (lib/base/exit_code.h, docs/exit-codes.md):
 //   0   success, including "no SR-IOV PFs" and PFs carrying warnings
 //   65  --pf names a device that is not an SR-IOV PF (a VF, a NIC without
 //       SR-IOV, a virtual netdev), or is empty

@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
                  "budget, before configuring VFs (docs/kernel.md)");
     app.add_option("--root", root,
                    "Host root for --manage-kernel-args: proc/cmdline, "
+                   "sys/firmware/acpi/tables/ (DMAR/IVRS: the IOMMU vendor), "
                    "proc/cpuinfo, boot/, etc/ (bootloader tools run chrooted "
                    "there when not /)")
         ->capture_default_str();

@@ -71,7 +71,12 @@ class PfApplier {
     if (cur.ok() && *cur == n) return absl::OkStatus();
     if (cur.ok() && *cur != 0) SK_RETURN_IF_ERROR(Write(rel, "0"));
     if (n == 0) return absl::OkStatus();
-    SK_RETURN_IF_ERROR(Write(rel, std::to_string(n)));
+    if (absl::Status w = Write(rel, std::to_string(n)); !w.ok()) {
+      // ENOMEM from sriov_numvfs (pci_enable_sriov: no space for the VF
+      // BARs) arrives as ResourceExhausted (ErrnoStatus).
+      r_.vf_enomem = w.code() == absl::StatusCode::kResourceExhausted;
+      return w;
+    }
     Clock& clock = opts_.clock ? *opts_.clock : RealClock();
     SK_ASSIGN_OR_RETURN(
         bool ready, PollUntil(clock, clock.Now() + opts_.vf_timeout,

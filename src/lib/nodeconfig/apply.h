@@ -123,6 +123,10 @@ struct PfResult {
   PfOutcome outcome = PfOutcome::kUnchanged;
   std::string error;               // rolled-back / blocked: why
   std::vector<std::string> steps;  // what was written, in order
+  // Writing the VF count to sriov_numvfs failed with ENOMEM (errno mapped to
+  // ResourceExhausted): the kernel found no room for the VF BARs, which
+  // pci=realloc on the kernel command line may fix (docs/kernel.md).
+  bool vf_enomem = false;
 };
 
 struct ApplyResult {

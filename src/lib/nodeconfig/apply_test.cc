@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/base/errno_status.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_netlink_socket.h"
 #include "tests/testing/fake_node_kernel.h"
@@ -219,6 +220,29 @@ TEST_F(ApplyTest, VfsThatNeverAppearTimeOutOnTheClock) {
   EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kRolledBack);
   EXPECT_THAT(r.pfs[0].error,
               HasSubstr("3 VFs did not appear within 10000 ms"));
+}
+
+TEST_F(ApplyTest, EnomemFromSriovNumvfsIsFlaggedOnThatPfOnly) {
+  // The kernel could not fit the VF BARs: pci_enable_sriov returns ENOMEM.
+  kernel_.FailWrite(pfs_[0].bdf + "/sriov_numvfs",
+                    ErrnoStatus(ENOMEM, "write sriov_numvfs"), 1);
+  ApplyResult r =
+      Run({Make("a", 2, pfs_[0].netdev), Make("b", 2, pfs_[1].netdev)});
+  ASSERT_THAT(r.pfs, SizeIs(2));
+  EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kRolledBack);
+  EXPECT_TRUE(r.pfs[0].vf_enomem);
+  EXPECT_THAT(r.pfs[0].error, HasSubstr("sriov_numvfs"));
+  EXPECT_EQ(r.pfs[1].outcome, PfOutcome::kApplied);
+  EXPECT_FALSE(r.pfs[1].vf_enomem);
+}
+
+TEST_F(ApplyTest, OtherSriovNumvfsErrorsAreNotEnomem) {
+  kernel_.FailWrite("sriov_numvfs", ErrnoStatus(EBUSY, "write sriov_numvfs"),
+                    1);
+  ApplyResult r = Run({Make("a", 2, pfs_[0].netdev)});
+  ASSERT_THAT(r.pfs, SizeIs(1));
+  EXPECT_EQ(r.pfs[0].outcome, PfOutcome::kRolledBack);
+  EXPECT_FALSE(r.pfs[0].vf_enomem);
 }
 
 TEST_F(ApplyTest, NetdeviceGroupMovesVfsBackFromVfio) {

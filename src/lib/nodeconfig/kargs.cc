@@ -170,6 +170,33 @@ absl::StatusOr<CpuVendor> DetectCpuVendor(const fs::path& root) {
   return CpuVendor::kUnknown;
 }
 
+const char* VendorSourceName(VendorSource s) {
+  switch (s) {
+    case VendorSource::kGiven:
+      return "given";
+    case VendorSource::kAcpiDmar:
+      return "acpi-dmar";
+    case VendorSource::kAcpiIvrs:
+      return "acpi-ivrs";
+    default:
+      return "cpuinfo";
+  }
+}
+
+absl::StatusOr<IommuVendor> DetectIommuVendor(const fs::path& root) {
+  // The firmware's ACPI tables describe the IOMMU itself: DMAR (Intel VT-d)
+  // and IVRS (AMD-Vi), the tables the kernel's intel-iommu and amd_iommu
+  // drivers parse. symlink_status: the entries are regular sysfs files.
+  const fs::path tables = root / "sys/firmware/acpi/tables";
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(tables / "DMAR", ec)))
+    return IommuVendor{CpuVendor::kIntel, VendorSource::kAcpiDmar};
+  if (fs::exists(fs::symlink_status(tables / "IVRS", ec)))
+    return IommuVendor{CpuVendor::kAmd, VendorSource::kAcpiIvrs};
+  SK_ASSIGN_OR_RETURN(CpuVendor v, DetectCpuVendor(root));
+  return IommuVendor{v, VendorSource::kCpuinfo};
+}
+
 std::string KernelArg::Text() const {
   return value.empty() ? name : sk::StrCat(name, "=", value);
 }
@@ -260,7 +287,9 @@ absl::StatusOr<KernelPlan> PlanKernel(const KernelInputs& in,
   if (in.vendor.has_value()) {
     p.vendor = *in.vendor;
   } else if (in.want_vfio) {
-    SK_ASSIGN_OR_RETURN(p.vendor, DetectCpuVendor(in.root));
+    SK_ASSIGN_OR_RETURN(IommuVendor iv, DetectIommuVendor(in.root));
+    p.vendor = iv.vendor;
+    p.vendor_source = iv.source;
   }
   KernelCmdline running = doctor::ParseKernelCmdline(p.running_cmdline);
   bool all_effective = true;
@@ -369,9 +398,10 @@ absl::StatusOr<KernelApplyResult> ApplyKernel(const KernelPlan& plan,
 }
 
 std::string FormatKernelPlanText(const KernelPlan& p) {
-  std::string out = sk::StrCat(
-      "Kernel arguments (cpu ", CpuVendorName(p.vendor), ", bootloader ",
-      p.bootloader.empty() ? "not needed" : p.bootloader, "):\n");
+  std::string out =
+      sk::StrCat("Kernel arguments (iommu ", CpuVendorName(p.vendor), " from ",
+                 VendorSourceName(p.vendor_source), ", bootloader ",
+                 p.bootloader.empty() ? "not needed" : p.bootloader, "):\n");
   if (p.args.empty()) out += "  none wanted\n";
   size_t width = 0;
   for (const ArgPlan& a : p.args) width = std::max(width, a.arg.Text().size());
@@ -396,6 +426,7 @@ std::string FormatKernelPlanText(const KernelPlan& p) {
 std::string FormatKernelPlanJson(const KernelPlan& p) {
   nlohmann::ordered_json j;
   j["cpuVendor"] = CpuVendorName(p.vendor);
+  j["vendorSource"] = VendorSourceName(p.vendor_source);
   j["runningCmdline"] = p.running_cmdline;
   j["bootloader"] = p.bootloader;
   j["nextBootArgs"] = p.next_boot_args;

@@ -21,7 +21,10 @@
 //     Documentation/admin-guide/kernel-parameters.txt, so none is added;
 //     an amd_iommu=off is removed)
 //   - a VF creation failed with ENOMEM: pci=realloc
-// The CPU vendor comes from <root>/proc/cpuinfo ("vendor_id").
+// The IOMMU vendor comes from the ACPI table the firmware publishes
+// (DetectIommuVendor): DMAR -> Intel VT-d, IVRS -> AMD-Vi; with neither, the
+// CPU vendor of <root>/proc/cpuinfo ("vendor_id"). On QEMU the CPU may say
+// AMD while the emulated IOMMU is VT-d (intel-iommu device, a DMAR table).
 //
 // Comparison is semantic, through lib/doctor/kernel_cmdline.h: names compare
 // with '-' == '_', comma options are read one by one (intel_iommu=on,sm_on is
@@ -57,6 +60,22 @@ const char* CpuVendorName(CpuVendor v);  // "unknown", "intel", "amd"
 // absent (e.g. arm64) -> kUnknown). NotFound when the file is missing;
 // InvalidArgument when it is larger than 4 MiB.
 absl::StatusOr<CpuVendor> DetectCpuVendor(const std::filesystem::path& root);
+
+// Which evidence decided the IOMMU vendor.
+enum class VendorSource { kGiven, kAcpiDmar, kAcpiIvrs, kCpuinfo };
+// "given", "acpi-dmar", "acpi-ivrs", "cpuinfo"
+const char* VendorSourceName(VendorSource s);
+
+struct IommuVendor {
+  CpuVendor vendor = CpuVendor::kUnknown;
+  VendorSource source = VendorSource::kCpuinfo;
+};
+
+// <root>/sys/firmware/acpi/tables/DMAR exists -> kIntel (acpi-dmar);
+// else IVRS -> kAmd (acpi-ivrs); else DetectCpuVendor(root) (cpuinfo), and
+// its errors.
+absl::StatusOr<IommuVendor> DetectIommuVendor(
+    const std::filesystem::path& root);
 
 // One argument the node needs, e.g. {"intel_iommu", "on"}.
 struct KernelArg {
@@ -107,7 +126,7 @@ struct KernelInputs {
   std::filesystem::path root = "/";
   bool want_vfio = false;  // some policy group uses vfio-pci
   bool vf_enomem = false;  // writing sriov_numvfs failed with ENOMEM
-  // Unset: DetectCpuVendor(root).
+  // Unset: DetectIommuVendor(root).
   std::optional<CpuVendor> vendor;
   // Where the modules-load drop-in lives, relative to root.
   std::filesystem::path modules_load_dir = "etc/modules-load.d";
@@ -135,6 +154,8 @@ enum class ModulesLoadAction { kNone, kWrite, kRemove };
 
 struct KernelPlan {
   CpuVendor vendor = CpuVendor::kUnknown;
+  // What decided `vendor` (meaningful when vfio-pci is wanted).
+  VendorSource vendor_source = VendorSource::kGiven;
   std::string running_cmdline;  // /proc/cmdline, trimmed
   std::string bootloader;       // backend name, "" when none was needed
   std::string next_boot_args;   // what the backend boots next ("" unknown)
@@ -175,13 +196,13 @@ absl::StatusOr<KernelApplyResult> ApplyKernel(const KernelPlan& plan,
                                               CommandRunner& runner);
 
 // Table, e.g.
-//   Kernel arguments (cpu intel, bootloader grub-defaults):
+//   Kernel arguments (iommu intel from acpi-dmar, bootloader grub-defaults):
 //     intel_iommu=on  missing    vfio-pci VF groups (Intel IOMMU)
 //     iommu=pt        effective  vfio-pci VF groups
 //   modules-load: write /etc/modules-load.d/sriovkit-vfio.conf
 //   reboot needed: yes
 std::string FormatKernelPlanText(const KernelPlan& p);
-// {"cpuVendor","runningCmdline","bootloader","nextBootArgs",
+// {"cpuVendor","vendorSource","runningCmdline","bootloader","nextBootArgs",
 //  "args":[{"arg","state","reason","lostAtNextBoot"}],
 //  "modulesLoad":{"action","path"},"needsWrite","needsReboot"}
 std::string FormatKernelPlanJson(const KernelPlan& p);

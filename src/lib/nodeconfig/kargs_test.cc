@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include <nlohmann/json.hpp>
 
 #include "lib/base/file_util.h"
 #include "lib/nodeconfig/bootloader.h"
@@ -150,6 +151,56 @@ TEST(DetectCpuVendorTest, ReadsVendorId) {
   }
 }
 
+TEST(DetectIommuVendorTest, FirmwareTableDecidesBeforeTheCpu) {
+  const std::string tables = "sys/firmware/acpi/tables/";
+  struct Case {
+    const char* name;
+    std::vector<std::string> tables;  // present under sys/firmware/...
+    std::string cpuinfo;              // "" = no proc/cpuinfo
+    CpuVendor want;
+    VendorSource want_source;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"DMAR only",
+            {"DMAR"},
+            "",
+            CpuVendor::kIntel,
+            VendorSource::kAcpiDmar},
+           {"IVRS only",
+            {"IVRS"},
+            "",
+            CpuVendor::kAmd,
+            VendorSource::kAcpiIvrs},
+           {"neither, AMD cpu",
+            {"APIC"},
+            "vendor_id\t: AuthenticAMD\n",
+            CpuVendor::kAmd,
+            VendorSource::kCpuinfo},
+           {"neither, Intel cpu",
+            {},
+            "vendor_id\t: GenuineIntel\n",
+            CpuVendor::kIntel,
+            VendorSource::kCpuinfo},
+           {"DMAR with an AMD cpu (QEMU intel-iommu)",
+            {"DMAR", "APIC"},
+            "vendor_id\t: AuthenticAMD\n",
+            CpuVendor::kIntel,
+            VendorSource::kAcpiDmar},
+       }) {
+    SCOPED_TRACE(c.name);
+    sk::testing::TempDir d;
+    for (const std::string& t : c.tables) Put(d / (tables + t), "table");
+    if (!c.cpuinfo.empty()) Put(d / "proc/cpuinfo", c.cpuinfo);
+    absl::StatusOr<IommuVendor> v = DetectIommuVendor(d.path());
+    ASSERT_THAT(v.status(), IsOk());
+    EXPECT_EQ(v->vendor, c.want);
+    EXPECT_EQ(v->source, c.want_source);
+  }
+  sk::testing::TempDir empty;
+  EXPECT_THAT(DetectIommuVendor(empty.path()).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
 // Records commands; fails any that is not expected.
 class RecordingRunner : public CommandRunner {
  public:
@@ -176,6 +227,34 @@ class PlanKernelTest : public ::testing::Test {
   KernelInputs in_;
   RecordingRunner runner_;
 };
+
+TEST_F(PlanKernelTest, DmarTableWinsOverAnAmdCpuAndTheOutputSaysSo) {
+  Put(d_ / "proc/cpuinfo", "vendor_id\t: AuthenticAMD\n");
+  Put(d_ / "sys/firmware/acpi/tables/DMAR", "table");
+  Put(d_ / "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  absl::StatusOr<KernelPlan> p = PlanKernel(in_, runner_);
+  ASSERT_THAT(p.status(), IsOk());
+  EXPECT_EQ(p->vendor, CpuVendor::kIntel);
+  EXPECT_EQ(p->vendor_source, VendorSource::kAcpiDmar);
+  ASSERT_FALSE(p->args.empty());
+  EXPECT_EQ(p->args[0].arg.Text(), "intel_iommu=on");
+  EXPECT_THAT(FormatKernelPlanText(*p),
+              HasSubstr("iommu intel from acpi-dmar"));
+  nlohmann::json j = nlohmann::json::parse(FormatKernelPlanJson(*p));
+  EXPECT_EQ(j["cpuVendor"], "intel");
+  EXPECT_EQ(j["vendorSource"], "acpi-dmar");
+}
+
+TEST_F(PlanKernelTest, WithoutAcpiTablesTheCpuDecides) {
+  Put(d_ / "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  absl::StatusOr<KernelPlan> p = PlanKernel(in_, runner_);
+  ASSERT_THAT(p.status(), IsOk());
+  EXPECT_EQ(p->vendor, CpuVendor::kIntel);
+  EXPECT_EQ(p->vendor_source, VendorSource::kCpuinfo);
+  nlohmann::json j = nlohmann::json::parse(FormatKernelPlanJson(*p));
+  EXPECT_EQ(j["vendorSource"], "cpuinfo");
+  EXPECT_THAT(FormatKernelPlanText(*p), HasSubstr("iommu intel from cpuinfo"));
+}
 
 TEST_F(PlanKernelTest, EffectiveArgumentsNeverChangeAnything) {
   Put(d_ / "proc/cmdline",

@@ -442,6 +442,19 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
       if (pr.outcome == nc::PfOutcome::kApplied ||
           pr.outcome == nc::PfOutcome::kReset)
         res.applied_changes = true;
+      if (reboot_ && opts_.kernel != nullptr) {
+        // VF creation out of memory (BAR space): pci=realloc is wanted until
+        // this PF applies; the next sync's Check() plans it and reboots.
+        if (pr.vf_enomem) {
+          opts_.kernel->SetVfEnomem(pr.pci_address, true);
+          Log(sk::StrCat("PF ", pr.pci_address,
+                         ": sriov_numvfs failed with ENOMEM; the kernel "
+                         "argument pci=realloc is wanted"));
+        } else if (pr.outcome == nc::PfOutcome::kApplied ||
+                   pr.outcome == nc::PfOutcome::kReset) {
+          opts_.kernel->SetVfEnomem(pr.pci_address, false);
+        }
+      }
       if (pr.outcome == nc::PfOutcome::kRolledBack && apply_status.ok()) {
         apply_status = absl::InternalError(
             sk::StrCat("PF ", pr.pci_address,

@@ -23,14 +23,25 @@ std::string Join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+void KernelRebootNeed::SetVfEnomem(const std::string& pci_address,
+                                   bool failed) {
+  if (failed) {
+    enomem_pfs_.insert(pci_address);
+  } else {
+    enomem_pfs_.erase(pci_address);
+  }
+}
+
 absl::StatusOr<drain::RebootNeedStatus> KernelRebootNeed::Check() {
   steps_.clear();
-  SK_ASSIGN_OR_RETURN(nc::KernelPlan plan, nc::PlanKernel(in_, runner_));
+  nc::KernelInputs in = in_;
+  in.vf_enomem = vf_enomem();
+  SK_ASSIGN_OR_RETURN(nc::KernelPlan plan, nc::PlanKernel(in, runner_));
   std::vector<nc::ArgPlan> args = plan.args;
   std::string bootloader = plan.bootloader;
   if (plan.changes()) {
     SK_ASSIGN_OR_RETURN(nc::KernelApplyResult r,
-                        nc::ApplyKernel(plan, in_, runner_));
+                        nc::ApplyKernel(plan, in, runner_));
     steps_ = r.steps;
     args = r.args;
     bootloader = r.bootloader;

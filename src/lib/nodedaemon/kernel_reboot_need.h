@@ -21,6 +21,7 @@
 //
 // Not thread-safe: used from the daemon's sync thread.
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,15 @@ class KernelRebootNeed : public drain::RebootNeed {
   void SetWantVfio(bool want) { in_.want_vfio = want; }
   bool want_vfio() const { return in_.want_vfio; }
 
+  // Whether creating VFs on PF `pci_address` last failed with ENOMEM
+  // (nodeconfig::PfResult::vf_enomem). Sticky per PF until that PF applies:
+  // while some PF has it, pci=realloc is wanted (the kernel reassigns the
+  // bridge windows so the VF BARs fit). Set by the daemon after each apply;
+  // the next Check() plans the argument. inputs.vf_enomem is kept as a
+  // node-wide initial value.
+  void SetVfEnomem(const std::string& pci_address, bool failed);
+  bool vf_enomem() const { return in_.vf_enomem || !enomem_pfs_.empty(); }
+
   absl::StatusOr<drain::RebootNeedStatus> Check() override;
 
   // What the last Check() wrote or ran (files, commands), for the log.
@@ -53,6 +63,7 @@ class KernelRebootNeed : public drain::RebootNeed {
 
  private:
   nodeconfig::KernelInputs in_;
+  std::set<std::string> enomem_pfs_;
   nodeconfig::CommandRunner& runner_;
   std::vector<std::string> steps_;
 };

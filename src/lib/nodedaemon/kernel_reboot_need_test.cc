@@ -120,6 +120,45 @@ TEST_F(KernelRebootNeedTest, WritesBeforeTheRebootThenPendingThenTookEffect) {
   EXPECT_THAT(runner_.calls, IsEmpty());
 }
 
+TEST_F(KernelRebootNeedTest, VfEnomemWantsPciReallocStickyPerPf) {
+  Put(d_ / "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  KernelRebootNeed need = Need(false);
+  absl::StatusOr<drain::RebootNeedStatus> s = need.Check();
+  ASSERT_THAT(s.status(), IsOk());
+  EXPECT_FALSE(s->needed);
+
+  need.SetVfEnomem("0000:01:00.0", true);
+  need.SetVfEnomem("0000:02:00.0", true);
+  s = need.Check();
+  ASSERT_THAT(s.status(), IsOk());
+  EXPECT_TRUE(s->needed);
+  EXPECT_THAT(s->reason, HasSubstr("pci=realloc is not in effect"));
+  absl::StatusOr<std::string> drop = ReadFile(DropIn());
+  ASSERT_THAT(drop.status(), IsOk());
+  EXPECT_THAT(*drop, HasSubstr("pci=realloc"));
+  EXPECT_THAT(*drop, Not(HasSubstr("iommu")));  // no vfio-pci wanted
+
+  // One PF applied; the other still failed: still wanted.
+  need.SetVfEnomem("0000:01:00.0", false);
+  EXPECT_TRUE(need.vf_enomem());
+  s = need.Check();
+  ASSERT_THAT(s.status(), IsOk());
+  EXPECT_TRUE(s->needed);
+  // Both applied: no longer wanted, so no reboot for it.
+  need.SetVfEnomem("0000:02:00.0", false);
+  EXPECT_FALSE(need.vf_enomem());
+  s = need.Check();
+  ASSERT_THAT(s.status(), IsOk());
+  EXPECT_FALSE(s->needed) << s->reason;
+
+  // After the boot with it: effective, nothing to do.
+  need.SetVfEnomem("0000:02:00.0", true);
+  Put(d_ / "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet pci=realloc\n");
+  s = need.Check();
+  ASSERT_THAT(s.status(), IsOk());
+  EXPECT_FALSE(s->needed) << s->reason;
+}
+
 TEST_F(KernelRebootNeedTest, ArgumentThatDidNotTakeEffectIsNamed) {
   Put(d_ / "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
   KernelRebootNeed need = Need(true);

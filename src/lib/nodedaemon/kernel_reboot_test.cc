@@ -6,6 +6,7 @@
 // now boots (worker-0), or the old one (worker-1: the change did not take
 // effect). Deterministic and fast: one thread, fake clock.
 
+#include <cerrno>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/base/errno_status.h"
 #include "lib/base/file_util.h"
 #include "lib/drain/reboot.h"
 #include "lib/nodeconfig/kargs.h"
@@ -308,6 +310,39 @@ TEST_F(KernelRebootTest, EffectiveSmOnNeverReboots) {
     EXPECT_THAT(n->runner.calls, IsEmpty());
     EXPECT_EQ(NumVfs(*n), 2);
   }
+}
+
+TEST_F(KernelRebootTest, VfCreationEnomemAddsPciReallocAndRebootsOnce) {
+  // The IOMMU arguments are running and in the bootloader configuration.
+  for (auto& n : nodes_) {
+    Put(n->root / "proc/cmdline",
+        "BOOT_IMAGE=/vmlinuz ro quiet intel_iommu=on iommu=pt\n");
+    Put(n->root / "etc/default/grub",
+        "GRUB_DEFAULT=0\n"
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n"
+        "GRUB_CMDLINE_LINUX=\"\"\n");
+  }
+  // worker-0's kernel has no room for the VF BARs until pci=realloc.
+  Node& w0 = *nodes_[0];
+  w0.kernel.FailWrite("sriov_numvfs", ErrnoStatus(ENOMEM, "sriov_numvfs"), 1);
+  Round();
+  EXPECT_THAT(w0.last.status,
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("sriov_numvfs")));
+  EXPECT_TRUE(w0.need->vf_enomem());
+  EXPECT_EQ(NumVfs(w0), 0);
+  for (int round = 0; round < 8; ++round) Round();
+  EXPECT_EQ(w0.rebooter->calls, 1);
+  ASSERT_EQ(w0.next_boot_at_reboot.size(), 1u);
+  EXPECT_THAT(w0.next_boot_at_reboot[0], HasSubstr("pci=realloc"));
+  EXPECT_THAT(w0.last.status, IsOk());
+  EXPECT_EQ(w0.last.reboot, drain::RebootPhase::kIdle);
+  EXPECT_EQ(NumVfs(w0), 2);
+  EXPECT_FALSE(w0.need->vf_enomem());  // applied: no longer sticky
+  // worker-1 never failed: no pci=realloc, no reboot.
+  Node& w1 = *nodes_[1];
+  EXPECT_EQ(w1.rebooter->calls, 0);
+  EXPECT_THAT(w1.runner.calls, IsEmpty());
+  EXPECT_EQ(NumVfs(w1), 2);
 }
 
 TEST_F(KernelRebootTest, ForceRetriesOnceThenStaysFailed) {

@@ -157,21 +157,25 @@ grpc::Status DevicePluginService::GetPreferredAllocation(
       !s.ok()) {
     return RequestError("GetPreferredAllocation", s);
   }
+  // No container lists more IDs than the pool has devices (PreferredDevices
+  // also caps a request at kMaxPreferredIds): checked for every container
+  // before any ID is looked at.
   for (int c = 0; c < req->container_requests_size(); ++c) {
     const auto& r = req->container_requests(c);
     std::string field = sk::StrCat("container_requests[", c, "].");
-    // No more IDs than the pool has devices (PreferredDevices also caps a
-    // request at kMaxPreferredIds).
     absl::Status s = CheckCount(field + "available_deviceIDs",
                                 r.available_deviceids_size(), pool_size);
     if (s.ok()) {
       s = CheckCount(field + "must_include_deviceIDs",
                      r.must_include_deviceids_size(), pool_size);
     }
-    if (s.ok()) {
-      s = CheckIds(r.available_deviceids(), field + "available_deviceIDs",
-                   nullptr);
-    }
+    if (!s.ok()) return RequestError("GetPreferredAllocation", s);
+  }
+  for (int c = 0; c < req->container_requests_size(); ++c) {
+    const auto& r = req->container_requests(c);
+    std::string field = sk::StrCat("container_requests[", c, "].");
+    absl::Status s = CheckIds(r.available_deviceids(),
+                              field + "available_deviceIDs", nullptr);
     if (s.ok()) {
       s = CheckIds(r.must_include_deviceids(), field + "must_include_deviceIDs",
                    nullptr);

@@ -128,6 +128,7 @@ TEST_F(ServiceTest, PreferredAllocationAndPreStartBoundTheIdCount) {
     c->add_available_deviceids(id);
   }
   c->add_must_include_deviceids("0000:01:10.0");
+  c->set_allocation_size(1);
   v1beta1::PreferredAllocationResponse pref_resp;
   EXPECT_TRUE(svc_.GetPreferredAllocation(nullptr, &pref, &pref_resp).ok());
 

@@ -3,7 +3,12 @@ include_guard(GLOBAL)
 
 set(SK_LIB_COPTS -Wall -Wextra -Wshadow -Wcast-qual -Wformat=2
     -Wmissing-declarations -Werror=unused-result)
-set(SK_TEST_COPTS -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare
+# Test code compiles at -O0 in every build type: it checks behaviour, not
+# speed, and the code under test (libraries, executables, benchmarks) keeps
+# the build type's level. -O0 compiles a gmock-heavy test in about half the
+# time of -O2 (cni/plugin_test.cc: 20 s against 38 s), and tests are about
+# half of the main build.
+set(SK_TEST_COPTS -O0 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare
     -Werror=unused-result)
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   list(APPEND SK_LIB_COPTS -Wthread-safety)
@@ -88,6 +93,8 @@ function(sk_benchmark)
   endif()
   cmake_parse_arguments(SK "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${SK_NAME} ${SK_SRCS})
+  # The test warnings, at the build type's optimisation level (no -O0).
+  list(REMOVE_ITEM SK_TEST_COPTS -O0)
   target_compile_options(${SK_NAME} PRIVATE ${SK_TEST_COPTS})
   target_link_libraries(${SK_NAME} PRIVATE ${SK_DEPS} benchmark::benchmark)
 endfunction()

@@ -150,14 +150,18 @@ NadReconcileResult NadController::Reconcile(const std::vector<json>& networks) {
         continue;
       }
       if (lost()) return r;
+      // Named references: lambdas cannot capture structured bindings before
+      // C++20 as clang 14 implements it.
+      const std::string& nad_key = key;
+      const json& want = nad;
       absl::StatusOr<json> u =
           client_.Update(NadPath(ns, name), [&](json& cur) -> absl::Status {
             if (Annotation(cur, kOwnerRefAnnotation) != owner) {
               return absl::AbortedError(
-                  sk::StrCat("NAD ", key, " changed owner; left alone"));
+                  sk::StrCat("NAD ", nad_key, " changed owner; left alone"));
             }
-            cur["spec"] = nad["spec"];
-            for (auto& [k, v] : nad["metadata"]["annotations"].items())
+            cur["spec"] = want["spec"];
+            for (auto& [k, v] : want["metadata"]["annotations"].items())
               cur["metadata"]["annotations"][k] = v;
             return absl::OkStatus();
           });

@@ -169,7 +169,7 @@ ok('no reboot needed')
     ns=sriov-network-operator
     ip link set lo up
     rm -rf "$SK_FLOW_W"
-    mkdir -p "$SK_FLOW_W/objects" "$SK_FLOW_W/state" "$SK_FLOW_W/dp-config"
+    mkdir -p "$SK_FLOW_W/objects" "$SK_FLOW_W/state" "$SK_FLOW_W/dp-config" "$SK_FLOW_W/cni"
     cat >"$SK_FLOW_W/objects/node.yaml" <<YAML
 apiVersion: v1
 kind: Node
@@ -184,16 +184,26 @@ YAML
     sk_info "API stand-in serving https://127.0.0.1:$SK_FLOW_API_PORT: Node lab, SriovNetworkNodePolicy $ns/vfio"
     printf '   $ sriovkit-node --once --kubeconfig kubeconfig --node-name lab --namespace %s --device-plugin-config %s --state-dir %s --manage-kernel-args --root %s\n' \
       "$ns" "$SK_FLOW_W/dp-config/config.json" "$SK_FLOW_W/state" "$root"
+    cp -r "$root/etc/default" "$SK_FLOW_W/default.before"
     rc=0
     t0=$EPOCHREALTIME
     "$node" --once --kubeconfig "$SK_FLOW_KUBECONFIG" --node-name lab --namespace "$ns" \
       --device-plugin-config "$SK_FLOW_W/dp-config/config.json" --state-dir "$SK_FLOW_W/state" \
-      --manage-kernel-args --root "$root" >"$SK_LAB_ARTIFACTS/sriovkit-node.log" 2>&1 || rc=$?
+      --cni-state-dir "$SK_FLOW_W/cni" --manage-kernel-args --root "$root" \
+      >"$SK_LAB_ARTIFACTS/sriovkit-node.log" 2>&1 || rc=$?
     t1=$EPOCHREALTIME
     sed 's/^/   | /' "$SK_LAB_ARTIFACTS/sriovkit-node.log"
     ms=$(((${t1/./} - ${t0/./}) / 1000))
     sk_info "sriovkit-node took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
     sk_eq "sriovkit-node --once exit code" 0 "$rc"
+    # The arguments are in effect: the bootloader configuration is left as it
+    # was (no edit, no backup); only the vfio-pci modules-load drop-in is new.
+    diff -r "$SK_FLOW_W/default.before" "$root/etc/default" >&2 ||
+      sk_fail "sriovkit-node changed $root/etc/default although every argument is in effect"
+    sk_ok "GRUB defaults untouched (no reboot asked for)"
+    grep -qx vfio-pci "$root/etc/modules-load.d/sriovkit-vfio.conf" ||
+      sk_fail "no vfio-pci line in $root/etc/modules-load.d/sriovkit-vfio.conf"
+    sk_ok "modules-load drop-in $root/etc/modules-load.d/sriovkit-vfio.conf: vfio-pci"
     sk_eq "$pf sriov_numvfs" 2 "$(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
     for i in 0 1; do
       vf=$(sk_vf_bdf "$pf" "$i") || sk_fail "$pf has no virtfn$i"

@@ -182,8 +182,8 @@ YAML
     sk_info "PF $pf ($netdev), sriov_numvfs $(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
     sk_flow_api_start "$api" "$SK_FLOW_W/objects" "$SK_LAB_ARTIFACTS/api-server-stand-in.log"
     sk_info "API stand-in serving https://127.0.0.1:$SK_FLOW_API_PORT: Node lab, SriovNetworkNodePolicy $ns/vfio"
-    printf '   $ sriovkit-node --once --kubeconfig kubeconfig --node-name lab --namespace %s --device-plugin-config %s --state-dir %s --manage-kernel-args --root %s\n' \
-      "$ns" "$SK_FLOW_W/dp-config/config.json" "$SK_FLOW_W/state" "$root"
+    printf '   $ sriovkit-node --once --kubeconfig kubeconfig --node-name lab --namespace %s --device-plugin-config %s --state-dir %s --cni-state-dir %s --manage-kernel-args --root %s\n' \
+      "$ns" "$SK_FLOW_W/dp-config/config.json" "$SK_FLOW_W/state" "$SK_FLOW_W/cni" "$root"
     cp -r "$root/etc/default" "$SK_FLOW_W/default.before"
     rc=0
     t0=$EPOCHREALTIME

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Helpers for the VM-attach flow's steps (lab/flows/attach.d/*.sh), sourced by
-# lab/flows/attach.sh after lab/guest/lib.sh.
+# lab/flows/attach.sh after lab/guest/lib.sh (and by scenarios that run the
+# node daemon against the API stand-in: lab/scenarios/kernel_args_twoboot.sh).
 #
 # A step names every build-tree binary it runs with a literal
 #   var=$(sk_flow_binary src/cmd/<dir>/<target>)
@@ -81,6 +82,25 @@ sk_wait_for() {
   done
   [ -z "$log" ] || tail -20 "$log" | sed "s|^|   $(basename "$log"): |" >&2
   sk_fail "timed out after $secs s waiting for $what"
+}
+
+# sk_flow_api_start API OBJECTS LOG: start the HTTPS API-server stand-in
+# (API: the binary, from `sk_flow_binary tools/api-server-stand-in/...` in
+# the caller so scripts/lab.sh builds it) serving the object files in
+# OBJECTS, its log in LOG; its CA, kubeconfig and port go to $SK_FLOW_W/api/.
+# Waits (30 s) for the port, then sets SK_FLOW_API_PORT and SK_FLOW_API_TOKEN
+# (for sk_api), SK_FLOW_KUBECONFIG and SK_FLOW_PID_API.
+sk_flow_api_start() {
+  local api=$1 objects=$2 log=$3
+  mkdir -p "$SK_FLOW_W/api"
+  sk_flow_bg API "$log" "$api" --objects "$objects" --ca-out "$SK_FLOW_W/api/ca.pem" \
+    --kubeconfig-out "$SK_FLOW_W/api/kubeconfig" --port-out "$SK_FLOW_W/api/port"
+  sk_wait_for --log "$log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" 30 \
+    test -s "$SK_FLOW_W/api/port"
+  SK_FLOW_API_PORT=$(sk_read "$SK_FLOW_W/api/port")
+  SK_FLOW_API_TOKEN=$(sed -n 's/^ *token: *//p' "$SK_FLOW_W/api/kubeconfig")
+  # shellcheck disable=SC2034 # used by the callers
+  SK_FLOW_KUBECONFIG=$SK_FLOW_W/api/kubeconfig
 }
 
 # sk_api METHOD PATH [CURL ARGS...]: a call to the API-server stand-in over

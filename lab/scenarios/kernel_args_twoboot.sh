@@ -10,7 +10,12 @@
 # the command line that configuration now produces (the planner's
 # nextBootArgs) goes to $SK_LAB_ARTIFACTS/next-cmdline for the runner.
 # Boot 2 (that command line): doctor reports the IOMMU on, and the same plan
-# on this boot's command line needs nothing (every argument effective).
+# on this boot's command line needs nothing (every argument effective). Then
+# the node daemon: the HTTPS API-server stand-in (lab/flows/flow-lib.sh, as
+# the attach flow starts it) serves the Node and the same policy, and
+# `sriovkit-node --once --manage-kernel-args --root <the fixture root>` finds
+# the arguments in effect (no reboot), creates the 2 VFs, binds them to
+# vfio-pci and publishes a Succeeded SriovNetworkNodeState.
 # sk-lab: pfs=1 boots=2
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 
@@ -155,6 +160,61 @@ if not states or any(s != 'effective' for s in states.values()): fail('not all e
 if p['needsReboot']: fail('needsReboot')
 ok('no reboot needed')
 "
+
+    sk_step "sriovkit-node --manage-kernel-args: the node daemon configures the VFs"
+    . "$SK_SRC_DIR/lab/flows/flow-lib.sh"
+    trap sk_flow_stop_all EXIT
+    api=$(sk_flow_binary tools/api-server-stand-in/api-server-stand-in)
+    node=$(sk_flow_binary src/cmd/sriovkit-node/sriovkit-node)
+    ns=sriov-network-operator
+    ip link set lo up
+    rm -rf "$SK_FLOW_W"
+    mkdir -p "$SK_FLOW_W/objects" "$SK_FLOW_W/state" "$SK_FLOW_W/dp-config" "$SK_FLOW_W/cni"
+    cat >"$SK_FLOW_W/objects/node.yaml" <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: lab
+  labels: {kubernetes.io/hostname: lab}
+YAML
+    cp "$policy" "$SK_FLOW_W/objects/policy.yaml"
+    sk_pf_up "$pf"
+    sk_info "PF $pf ($netdev), sriov_numvfs $(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
+    sk_flow_api_start "$api" "$SK_FLOW_W/objects" "$SK_LAB_ARTIFACTS/api-server-stand-in.log"
+    sk_info "API stand-in serving https://127.0.0.1:$SK_FLOW_API_PORT: Node lab, SriovNetworkNodePolicy $ns/vfio"
+    printf '   $ sriovkit-node --once --kubeconfig kubeconfig --node-name lab --namespace %s --device-plugin-config %s --state-dir %s --cni-state-dir %s --manage-kernel-args --root %s\n' \
+      "$ns" "$SK_FLOW_W/dp-config/config.json" "$SK_FLOW_W/state" "$SK_FLOW_W/cni" "$root"
+    cp -r "$root/etc/default" "$SK_FLOW_W/default.before"
+    rc=0
+    t0=$EPOCHREALTIME
+    "$node" --once --kubeconfig "$SK_FLOW_KUBECONFIG" --node-name lab --namespace "$ns" \
+      --device-plugin-config "$SK_FLOW_W/dp-config/config.json" --state-dir "$SK_FLOW_W/state" \
+      --cni-state-dir "$SK_FLOW_W/cni" --manage-kernel-args --root "$root" \
+      >"$SK_LAB_ARTIFACTS/sriovkit-node.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    sed 's/^/   | /' "$SK_LAB_ARTIFACTS/sriovkit-node.log"
+    ms=$(((${t1/./} - ${t0/./}) / 1000))
+    sk_info "sriovkit-node took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
+    sk_eq "sriovkit-node --once exit code" 0 "$rc"
+    # The arguments are in effect: the bootloader configuration is left as it
+    # was (no edit, no backup); only the vfio-pci modules-load drop-in is new.
+    diff -r "$SK_FLOW_W/default.before" "$root/etc/default" >&2 ||
+      sk_fail "sriovkit-node changed $root/etc/default although every argument is in effect"
+    sk_ok "GRUB defaults untouched (no reboot asked for)"
+    grep -qx vfio-pci "$root/etc/modules-load.d/sriovkit-vfio.conf" ||
+      sk_fail "no vfio-pci line in $root/etc/modules-load.d/sriovkit-vfio.conf"
+    sk_ok "modules-load drop-in $root/etc/modules-load.d/sriovkit-vfio.conf: vfio-pci"
+    sk_eq "$pf sriov_numvfs" 2 "$(sk_read "$SK_PCI/devices/$pf/sriov_numvfs")"
+    for i in 0 1; do
+      vf=$(sk_vf_bdf "$pf" "$i") || sk_fail "$pf has no virtfn$i"
+      sk_eq "VF $i $vf driver" vfio-pci "$(sk_driver "$vf")"
+      sk_info "VF $i $vf: IOMMU group $(sk_iommu_group "$vf")"
+    done
+    state=$(sk_api GET "/apis/sriovnetwork.openshift.io/v1/namespaces/$ns/sriovnetworknodestates/lab") ||
+      sk_fail "GET SriovNetworkNodeState $ns/lab: $state"
+    sk_info "SriovNetworkNodeState $ns/lab status (from the API):"
+    jq -c --arg pf "$pf" '.status | {syncStatus, lastSyncError, pf: (.interfaces[]? | select(.pciAddress == $pf) | {name, numVfs, Vfs: [.Vfs[]? | {pciAddress, driver}]})}' <<<"$state" | sed 's/^/     /'
+    sk_eq "node state syncStatus" Succeeded "$(jq -r .status.syncStatus <<<"$state")"
     ;;
   *) sk_fail "SK_LAB_BOOT is '${SK_LAB_BOOT:-}': run through lab/run-scenario.sh (sk-lab: boots=2)" ;;
 esac

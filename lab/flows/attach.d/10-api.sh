@@ -54,13 +54,7 @@ sk_show cat "$SK_FLOW_W/objects/policy.yaml"
 printf '   $ sriovctl render nad -f sriovnetwork.yaml > objects/nad.json\n'
 "$SRIOVCTL" render nad -f "$SK_FLOW_W/sriovnetwork.yaml" >"$SK_FLOW_W/objects/nad.json" ||
   sk_fail "sriovctl render nad failed"
-sk_flow_bg API "$SK_LAB_ARTIFACTS/api-server-stand-in.log" "$api" \
-  --objects "$SK_FLOW_W/objects" --ca-out "$SK_FLOW_W/api/ca.pem" \
-  --kubeconfig-out "$SK_FLOW_W/api/kubeconfig" --port-out "$SK_FLOW_W/api/port"
-sk_wait_for --log "$SK_LAB_ARTIFACTS/api-server-stand-in.log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" 30 test -s "$SK_FLOW_W/api/port"
-SK_FLOW_API_PORT=$(sk_read "$SK_FLOW_W/api/port")
-SK_FLOW_API_TOKEN=$(sed -n 's/^ *token: *//p' "$SK_FLOW_W/api/kubeconfig")
-SK_FLOW_KUBECONFIG=$SK_FLOW_W/api/kubeconfig
+sk_flow_api_start "$api" "$SK_FLOW_W/objects" "$SK_LAB_ARTIFACTS/api-server-stand-in.log"
 sk_info "serving https://127.0.0.1:$SK_FLOW_API_PORT (kubeconfig $SK_FLOW_KUBECONFIG)"
 nad=$(sk_api GET /apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions/sriov-net) ||
   sk_fail "GET the NAD from the API stand-in: $nad"

@@ -153,15 +153,15 @@ NadReconcileResult NadController::Reconcile(const std::vector<json>& networks) {
       // Named references: lambdas cannot capture structured bindings before
       // C++20 as clang 14 implements it.
       const std::string& nad_key = key;
-      const json& want = nad;
+      const json& rendered = nad;
       absl::StatusOr<json> u =
           client_.Update(NadPath(ns, name), [&](json& cur) -> absl::Status {
             if (Annotation(cur, kOwnerRefAnnotation) != owner) {
               return absl::AbortedError(
                   sk::StrCat("NAD ", nad_key, " changed owner; left alone"));
             }
-            cur["spec"] = want["spec"];
-            for (auto& [k, v] : want["metadata"]["annotations"].items())
+            cur["spec"] = rendered["spec"];
+            for (auto& [k, v] : rendered["metadata"]["annotations"].items())
               cur["metadata"]["annotations"][k] = v;
             return absl::OkStatus();
           });

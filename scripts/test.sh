@@ -8,9 +8,25 @@
 #      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
 # Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 20),
 # SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1 (shorter local runs; CI sets neither).
+# A test that skips itself (GTEST_SKIP: not root, a tool missing) fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${SK_JOBS:-$(nproc)}
+
+# ctest counts a GTEST_SKIP() as a pass; a tier never passes with a test
+# skipped (a missing tool, not root), so a skip fails the run, named.
+run_ctest() {
+  local dir=$1 log
+  shift
+  log=$(mktemp)
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "$@") | tee "$log"
+  if grep -E '\*\*\*(Skipped|Not Run)' "$log"; then
+    echo "test.sh: the tests above were skipped; a skipped test fails the tier" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
 
 bash scripts/deps.sh
 
@@ -30,7 +46,7 @@ bash scripts/tidy.sh --build-dir build
 
 LABEL_EXCLUDE=()
 if [ "${SK_SKIP_LAB:-0}" = 1 ]; then LABEL_EXCLUDE=(-LE lab); fi
-(cd build && ctest --output-on-failure -j "$JOBS" "${LABEL_EXCLUDE[@]}")
+run_ctest build "${LABEL_EXCLUDE[@]}"
 
 if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== sanitizer build (clang, address,undefined, libFuzzer): unit tests, fuzzing"
@@ -39,8 +55,8 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
     -DSK_FUZZ_SECONDS="${SK_FUZZ_SECONDS:-20}" -DSK_BUILD_BENCH=OFF \
     -DSK_BUILD_INTEGRATION_TESTS=OFF >/dev/null
   cmake --build build-asan -j "$JOBS"
-  (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
-    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L unit)
-  (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
-    UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L fuzzing)
+  export ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1
+  export UBSAN_OPTIONS=print_stacktrace=1
+  run_ctest build-asan -L unit
+  run_ctest build-asan -L fuzzing
 fi

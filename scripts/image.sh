@@ -98,6 +98,8 @@ if [ -n "$prebuilt" ]; then
   mkdir -p "$tmp/ctx/scripts"
   cp "$here/scripts/image-runtime-packages.txt" "$tmp/ctx/scripts/"
   cp -a "$prebuilt" "$tmp/ctx/prebuilt"
+  # As the build stage does: no debug sections in the image.
+  find "$tmp/ctx/prebuilt" -type f -perm -u+x -exec strip --strip-debug {} +
   "${podman[@]}" build "${limits[@]}" --build-arg BASE="$base" \
     --target image-prebuilt -t "$image" -f "$here/Containerfile" "$tmp/ctx"
 else

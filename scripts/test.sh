@@ -3,7 +3,8 @@
 # C++ file is clang-formatted (.clang-format), then configures, builds and
 # runs ctest for
 #   1. the main build (g++, -Werror): clang-tidy on changed sources, then
-#      unit, fuzz replay, integration (root), lab
+#      unit, fuzz replay, integration (root), image (root, podman:
+#      tests/scripts/image_test.sh), lab
 #   2. the sanitizer build (clang, ASan+UBSan, libFuzzer): unit tests, then
 #      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
 # Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 20),

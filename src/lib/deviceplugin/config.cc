@@ -160,11 +160,12 @@ absl::Status ReadTypeSelectors(const json& obj, DeviceType type, const Ctx& ctx,
       Ctx vctx = ctx.Key("vdpaType");
       if (!v->is_string()) return vctx.TypeError("a string", *v);
       std::string t = v->get<std::string>();
-      if (t != "vhost" && t != "virtio") {
+      // "" is unset, as Go's zero value (operators write it).
+      if (!t.empty() && t != "vhost" && t != "virtio") {
         return vctx.Error(sk::StrCat("unknown value ", Short(*v),
                                      ": expected vhost or virtio"));
       }
-      if (s->is_rdma) {
+      if (s->is_rdma && !t.empty()) {
         return vctx.Error(
             "vdpaType and isRdma cannot be set in the same selector");
       }

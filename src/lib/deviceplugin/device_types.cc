@@ -9,6 +9,7 @@
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/sysfs/pci.h"
 
 namespace sk::deviceplugin {
 namespace {
@@ -17,6 +18,12 @@ namespace {
 bool SafeName(std::string_view n) {
   return !n.empty() && n != "." && n != ".." &&
          n.find('/') == std::string_view::npos;
+}
+
+// "0000:65:00.2": the full form, as sysfs names PCI functions.
+bool IsFullBdf(const std::string& s) {
+  auto a = sysfs::PciAddress::Parse(s);
+  return a.ok() && std::count(s.begin(), s.end(), ':') == 2;
 }
 
 std::string VdpaTypeOfDriver(const std::string& driver) {
@@ -36,11 +43,19 @@ std::optional<VdpaDevice> FindVdpaDevice(const sysfs::Sysfs& fs,
     std::string rel = sk::StrCat("sys/bus/vdpa/devices/", name);
     auto target = fs.ResolveLink(rel);
     if (!target.ok()) continue;
-    // The parent PCI function is a component of the device path
-    // (.../0000:65:00.2/vdpa0, or .../0000:65:00.2/mlx5_core.vnet.0/vdpa0).
+    // The parent is the nearest PCI function above the device
+    // (.../0000:65:00.2/vdpa0, or .../0000:65:00.2/mlx5_core.vnet.0/vdpa0);
+    // bridges further up are not parents.
     bool child = false;
+    std::vector<std::string> parts;
     for (const auto& part : target->parent_path()) {
-      if (part == bdf) child = true;
+      parts.push_back(part.string());
+    }
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+      if (IsFullBdf(*it)) {
+        child = *it == bdf;
+        break;
+      }
     }
     if (!child) continue;
     VdpaDevice v;

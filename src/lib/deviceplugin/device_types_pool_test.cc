@@ -162,6 +162,15 @@ TEST(VdpaConfigTest, VdpaTypeAndIsRdmaAreExclusive) {
             "isRdma cannot be set in the same selector");
 }
 
+TEST(VdpaConfigTest, EmptyVdpaTypeIsUnset) {
+  auto c = ParseConfig(R"({"resourceList":[{"resourceName":"x",
+      "selectors":{"isRdma":true,"vdpaType":""}}]})",
+                       "config.json", "example.com");
+  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c->pool_errors, IsEmpty());
+  EXPECT_EQ(c->resources.at(0).selectors.at(0).vdpa_type, "");
+}
+
 // --- pKeys -----------------------------------------------------------------
 
 TEST_F(DeviceTypePoolTest, PkeysSelectIbVfsByDefaultPkey) {

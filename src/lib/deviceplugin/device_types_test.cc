@@ -1,5 +1,6 @@
 #include "lib/deviceplugin/device_types.h"
 
+#include <filesystem>
 #include <map>
 
 #include <gmock/gmock.h>
@@ -48,6 +49,23 @@ TEST_F(DeviceTypesTest, VdpaDeviceOfAnotherFunctionIsNotOurs) {
   EXPECT_FALSE(FindVdpaDevice(fs_, "0000:65:00.3").has_value());
   // A prefix of the parent's address is not a match either.
   EXPECT_FALSE(FindVdpaDevice(fs_, "0000:65:00").has_value());
+}
+
+TEST_F(DeviceTypesTest, VdpaParentIsTheNearestPciFunction) {
+  // Below an auxiliary device of the VF, itself below a bridge.
+  fx_.MkDir(
+      "sys/devices/pci0000:00/0000:00:02.0/0000:65:00.2/"
+      "mlx5_core.vnet.0/vdpa2");
+  fx_.MkDir("sys/bus/vdpa/devices");
+  std::filesystem::create_symlink(
+      "../../../devices/pci0000:00/0000:00:02.0/0000:65:00.2/"
+      "mlx5_core.vnet.0/vdpa2",
+      dir_.path() / "sys/bus/vdpa/devices/vdpa2");
+  auto v = FindVdpaDevice(fs_, "0000:65:00.2");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->name, "vdpa2");
+  EXPECT_EQ(v->type, "invalid");  // no driver bound
+  EXPECT_FALSE(FindVdpaDevice(fs_, "0000:00:02.0").has_value());
 }
 
 TEST_F(DeviceTypesTest, NoVdpaBusMeansNoDevice) {

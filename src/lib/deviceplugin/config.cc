@@ -120,38 +120,106 @@ absl::Status ReadPfList(const json& obj, std::string_view key, const Ctx& ctx,
 
 const std::vector<std::string>& KnownSelectorKeys() {
   static const auto* k = new std::vector<std::string>{
-      "vendors", "devices",     "drivers",   "pciAddresses",
-      "pfNames", "rootDevices", "linkTypes", "acpiIndexes",
-      "isRdma",  "needVhostNet"};
+      "vendors",     "devices",   "drivers",     "pciAddresses", "pfNames",
+      "rootDevices", "linkTypes", "acpiIndexes", "isRdma",       "needVhostNet",
+      "ddpProfiles", "pKeys",     "vdpaType",    "auxTypes"};
   return *k;
+}
+
+// The selector keys of one device type (upstream pkg/types/types.go
+// NetDeviceSelectors, AuxNetDeviceSelectors, AccelDeviceSelectors), beyond
+// vendors/devices/drivers which every type has.
+const std::vector<std::string>& TypeSelectorKeys(DeviceType t) {
+  static const auto* net = new std::vector<std::string>{
+      "pciAddresses", "pfNames",      "rootDevices", "linkTypes", "acpiIndexes",
+      "isRdma",       "needVhostNet", "ddpProfiles", "pKeys",     "vdpaType"};
+  static const auto* aux =
+      new std::vector<std::string>{"pfNames", "rootDevices",  "linkTypes",
+                                   "isRdma",  "needVhostNet", "auxTypes"};
+  static const auto* accel = new std::vector<std::string>{"pciAddresses"};
+  switch (t) {
+    case DeviceType::kNetDevice:
+      return *net;
+    case DeviceType::kAuxNetDevice:
+      return *aux;
+    case DeviceType::kAccelerator:
+      break;
+  }
+  return *accel;
+}
+
+// The keys added for upstream parity (device_types.h), read in one place.
+absl::Status ReadTypeSelectors(const json& obj, DeviceType type, const Ctx& ctx,
+                               Selector* s) {
+  if (type == DeviceType::kNetDevice) {
+    SK_RETURN_IF_ERROR(
+        ReadStringList(obj, "ddpProfiles", ctx, &s->ddp_profiles));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "pKeys", ctx, &s->pkeys));
+    if (const json* v = FindKey(obj, "vdpaType");
+        v != nullptr && !v->is_null()) {
+      Ctx vctx = ctx.Key("vdpaType");
+      if (!v->is_string()) return vctx.TypeError("a string", *v);
+      std::string t = v->get<std::string>();
+      // "" is unset, as Go's zero value (operators write it).
+      if (!t.empty() && t != "vhost" && t != "virtio") {
+        return vctx.Error(sk::StrCat("unknown value ", Short(*v),
+                                     ": expected vhost or virtio"));
+      }
+      if (s->is_rdma && !t.empty()) {
+        return vctx.Error(
+            "vdpaType and isRdma cannot be set in the same selector");
+      }
+      s->vdpa_type = std::move(t);
+    }
+  }
+  if (type == DeviceType::kAuxNetDevice) {
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "auxTypes", ctx, &s->aux_types));
+    if (s->aux_types.empty()) {
+      return ctx.Key("auxTypes")
+          .Error(
+              "missing or empty: an auxNetDevice selector needs auxTypes "
+              "([\"sf\"])");
+    }
+    for (size_t i = 0; i < s->aux_types.size(); ++i) {
+      if (s->aux_types[i] != "sf") {
+        return ctx.Key("auxTypes")
+            .Index(i)
+            .Error(sk::StrCat("unsupported value \"", s->aux_types[i],
+                              "\": only \"sf\" (scalable functions)"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Selector> ParseSelector(const json& obj, DeviceType type,
                                        const Ctx& ctx,
                                        std::vector<std::string>* warnings) {
   if (!obj.is_object()) return ctx.TypeError("a selector object", obj);
-  for (std::string_view unsupported :
-       {"vdpaType", "ddpProfiles", "pKeys", "auxTypes"}) {
-    const json* v = FindKey(obj, unsupported);
-    if (v != nullptr && !v->is_null()) {
-      return ctx.Key(unsupported)
-          .Error(sk::StrCat("selector not supported by sriovkit (value ",
-                            Short(*v), "); remove it or use the Go plugin"));
-    }
-  }
   WarnUnknownKeys(obj, KnownSelectorKeys(), ctx, warnings);
   Selector s;
   SK_RETURN_IF_ERROR(ReadStringList(obj, "vendors", ctx, &s.vendors));
   SK_RETURN_IF_ERROR(ReadStringList(obj, "devices", ctx, &s.devices));
   SK_RETURN_IF_ERROR(ReadStringList(obj, "drivers", ctx, &s.drivers));
-  SK_RETURN_IF_ERROR(
-      ReadStringList(obj, "pciAddresses", ctx, &s.pci_addresses));
-  if (type == DeviceType::kNetDevice) {
+  const std::vector<std::string>& own = TypeSelectorKeys(type);
+  auto has = [&](std::string_view k) {
+    return std::find(own.begin(), own.end(), k) != own.end();
+  };
+  for (const std::string& k : KnownSelectorKeys()) {
+    if (k == "vendors" || k == "devices" || k == "drivers" || has(k)) continue;
+    if (FindKey(obj, k) != nullptr) {
+      warnings->push_back(ctx.Key(k).Text(sk::StrCat(
+          "ignored: not a selector of deviceType ", DeviceTypeName(type))));
+    }
+  }
+  if (has("pciAddresses")) {
+    SK_RETURN_IF_ERROR(
+        ReadStringList(obj, "pciAddresses", ctx, &s.pci_addresses));
+  }
+  if (has("pfNames")) {
     SK_RETURN_IF_ERROR(ReadPfList(obj, "pfNames", ctx, &s.pf_names));
     SK_RETURN_IF_ERROR(ReadPfList(obj, "rootDevices", ctx, &s.root_devices));
     SK_RETURN_IF_ERROR(ReadStringList(obj, "linkTypes", ctx, &s.link_types));
-    SK_RETURN_IF_ERROR(
-        ReadStringList(obj, "acpiIndexes", ctx, &s.acpi_indexes));
     SK_RETURN_IF_ERROR(ReadBool(obj, "isRdma", ctx, &s.is_rdma));
     SK_RETURN_IF_ERROR(ReadBool(obj, "needVhostNet", ctx, &s.need_vhost_net));
     if (s.link_types.size() > 1) {
@@ -159,15 +227,12 @@ absl::StatusOr<Selector> ParseSelector(const json& obj, DeviceType type,
                               .Text("more than one link type; a device "
                                     "matches any of them"));
     }
-  } else {
-    for (std::string_view k : {"pfNames", "rootDevices", "linkTypes",
-                               "acpiIndexes", "isRdma", "needVhostNet"}) {
-      if (FindKey(obj, k) != nullptr) {
-        warnings->push_back(
-            ctx.Key(k).Text("ignored: not an accelerator selector"));
-      }
-    }
   }
+  if (has("acpiIndexes")) {
+    SK_RETURN_IF_ERROR(
+        ReadStringList(obj, "acpiIndexes", ctx, &s.acpi_indexes));
+  }
+  SK_RETURN_IF_ERROR(ReadTypeSelectors(obj, type, ctx, &s));
   return s;
 }
 
@@ -225,12 +290,12 @@ absl::StatusOr<ResourceConfig> ParseResource(
     } else if (v == "accelerator") {
       r.device_type = DeviceType::kAccelerator;
     } else if (v == "auxNetDevice") {
-      return ctx.Key("deviceType")
-          .Error("value \"auxNetDevice\" is not supported by sriovkit yet");
+      r.device_type = DeviceType::kAuxNetDevice;
     } else {
       return ctx.Key("deviceType")
           .Error(sk::StrCat("unknown value \"", v,
-                            "\": expected netDevice or accelerator"));
+                            "\": expected netDevice, accelerator or "
+                            "auxNetDevice"));
     }
   }
   SK_RETURN_IF_ERROR(
@@ -299,6 +364,8 @@ const char* DeviceTypeName(DeviceType t) {
       return "netDevice";
     case DeviceType::kAccelerator:
       return "accelerator";
+    case DeviceType::kAuxNetDevice:
+      return "auxNetDevice";
   }
   return "unknown";
 }

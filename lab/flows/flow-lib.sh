@@ -88,14 +88,15 @@ sk_wait_for() {
 # (API: the binary, from `sk_flow_binary tools/api-server-stand-in/...` in
 # the caller so scripts/lab.sh builds it) serving the object files in
 # OBJECTS, its log in LOG; its CA, kubeconfig and port go to $SK_FLOW_W/api/.
-# Waits (30 s) for the port, then sets SK_FLOW_API_PORT and SK_FLOW_API_TOKEN
+# Waits (SK_FLOW_API_WAIT seconds, default 30) for the port, then sets
+# SK_FLOW_API_PORT and SK_FLOW_API_TOKEN
 # (for sk_api), SK_FLOW_KUBECONFIG and SK_FLOW_PID_API.
 sk_flow_api_start() {
   local api=$1 objects=$2 log=$3
   mkdir -p "$SK_FLOW_W/api"
   sk_flow_bg API "$log" "$api" --objects "$objects" --ca-out "$SK_FLOW_W/api/ca.pem" \
     --kubeconfig-out "$SK_FLOW_W/api/kubeconfig" --port-out "$SK_FLOW_W/api/port"
-  sk_wait_for --log "$log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" 30 \
+  sk_wait_for --log "$log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" "${SK_FLOW_API_WAIT:-30}" \
     test -s "$SK_FLOW_W/api/port"
   SK_FLOW_API_PORT=$(sk_read "$SK_FLOW_W/api/port")
   SK_FLOW_API_TOKEN=$(sed -n 's/^ *token: *//p' "$SK_FLOW_W/api/kubeconfig")

@@ -23,6 +23,15 @@ if(SK_SANITIZE)
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${SK_SANITIZE})
 endif()
+
+# Under ThreadSanitizer every executable links tests/tsan's annotations of
+# Debian's (uninstrumented) abseil Mutex and CondVar.
+function(_sk_tsan_link target)
+  if(SK_SANITIZE MATCHES "thread")
+    target_link_libraries(${target} PRIVATE sk_tsan_absl_sync)
+  endif()
+endfunction()
+
 if(SK_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "SK_FUZZ needs clang (libFuzzer)")
@@ -67,6 +76,7 @@ function(sk_cc_binary)
   add_executable(${SK_NAME} ${SK_SRCS})
   target_compile_options(${SK_NAME} PRIVATE ${SK_LIB_COPTS})
   target_link_libraries(${SK_NAME} PRIVATE ${SK_DEPS})
+  _sk_tsan_link(${SK_NAME})
 endfunction()
 
 # sk_cc_test(NAME n SRCS .. DEPS .. [LABELS unit|integration|lab])
@@ -82,6 +92,7 @@ function(sk_cc_test)
   add_executable(${SK_NAME} ${SK_SRCS})
   target_compile_options(${SK_NAME} PRIVATE ${SK_TEST_COPTS})
   target_link_libraries(${SK_NAME} PRIVATE ${SK_DEPS} sk::testing GTest::gmock_main)
+  _sk_tsan_link(${SK_NAME})
   gtest_discover_tests(${SK_NAME} PROPERTIES LABELS "${SK_LABELS}"
                        DISCOVERY_TIMEOUT 60)
 endfunction()

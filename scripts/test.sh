@@ -6,8 +6,11 @@
 #      unit, fuzz replay, integration (root), lab
 #   2. the sanitizer build (clang, ASan+UBSan, libFuzzer): unit tests, then
 #      every fuzz target fuzzed for SK_FUZZ_SECONDS (label fuzzing)
+#   3. the ThreadSanitizer build (clang): only the test binaries that start
+#      threads or servers, each run once
 # Environment: SK_JOBS (parallel build jobs), SK_FUZZ_SECONDS (default 20),
-# SK_SKIP_SANITIZE=1, SK_SKIP_LAB=1 (shorter local runs; CI sets neither).
+# SK_SKIP_SANITIZE=1 (skips 2 and 3), SK_SKIP_LAB=1 (shorter local runs; CI
+# sets neither).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${SK_JOBS:-$(nproc)}
@@ -43,4 +46,42 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
     UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L unit)
   (cd build-asan && ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$JOBS" -L fuzzing)
+fi
+
+if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== ThreadSanitizer build (clang, thread): the threaded test binaries"
+  # The binaries whose tests start threads, gRPC or HTTPS servers, watches
+  # or child daemons (docs/development.md lists why each is here).
+  TSAN_TESTS=(
+    tests/tsan/tsan_absl_sync_test
+    src/lib/deviceplugin/deviceplugin_service_test
+    src/lib/deviceplugin/deviceplugin_daemon_test
+    src/lib/deviceplugin/deviceplugin_ops_test
+    src/lib/podresources/podresources_test
+    tools/kubelet-stand-in/kubelet_stand_in_cli_test
+    src/lib/kube/kube_test
+    src/lib/kube/leader_election_test
+    src/lib/netattach/netattach_shim_test
+    src/lib/nodedaemon/nodedaemon_test
+    src/lib/nodedaemon/nad_controller_test
+    src/lib/drain/drain_test
+  )
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-tsan -G Ninja \
+    -DCMAKE_BUILD_TYPE=Debug -DSK_SANITIZE=thread -DSK_BUILD_BENCH=OFF \
+    -DSK_BUILD_INTEGRATION_TESTS=OFF >/dev/null
+  cmake --build build-tsan -j "$JOBS" --target "${TSAN_TESTS[@]##*/}"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 \
+suppressions=$PWD/tests/tsan/suppressions.txt"
+  tsan_failed=()
+  for t in "${TSAN_TESTS[@]}"; do
+    echo "-- $t"
+    # From its build directory, as ctest runs it.
+    if ! (cd "build-tsan/${t%/*}" && "./${t##*/}" --gtest_brief=1); then
+      tsan_failed+=("$t")
+    fi
+  done
+  if [ "${#tsan_failed[@]}" -gt 0 ]; then
+    echo "ThreadSanitizer step failed: ${tsan_failed[*]}" >&2
+    exit 1
+  fi
 fi

@@ -122,14 +122,14 @@ for d in /var/lib /var/cache /var/log; do mount -t tmpfs tmpfs "$d"; done
 sk_flow_libvirtd_start
 sk_info "libvirtd answering after $SK_FLOW_LIBVIRTD_MS ms"
 V=(timeout 120 virsh -c qemu:///system)
+# start, detach-device and attach-device wait on QEMU (TCG, loaded host).
+VL=(timeout "$wait_s" virsh -c qemu:///system)
 dom=default_vmi-migrate
 sk_run_ok "virsh define domain.xml" "${V[@]}" define "$A/domain.xml"
 t0=$EPOCHREALTIME
-if ! out=$("${V[@]}" start "$dom" 2>&1); then
-  cp /var/log/libvirt/libvirtd.log /var/log/libvirt/qemu/"$dom".log "$A/" 2>/dev/null || true
-  sk_info "$out"
-  sk_fail "virsh start $dom failed"
-fi
+rc=0
+out=$("${VL[@]}" start "$dom" 2>&1) || rc=$?
+[ $rc -eq 0 ] || { sk_info "$out"; sk_fail "virsh start $dom exited $rc"; }
 sk_ok "virsh start $dom ($(ms_since "$t0") ms)"
 # nested_line PATTERN: wait (SK_NESTED_TIMEOUT) for a console line matching
 # PATTERN after the ones seen so far; print it.
@@ -216,7 +216,7 @@ sk_wait_for --pid "$ev_pid" --log "$A/event.out" "virsh event to connect to libv
   sh -c "ls -l /proc/$ev_pid/fd | grep -q socket"
 sleep 1
 t0=$EPOCHREALTIME
-out=$("${V[@]}" detach-device "$dom" "$A/detach.xml" --live --config 2>&1) ||
+out=$("${VL[@]}" detach-device "$dom" "$A/detach.xml" --live --config 2>&1) ||
   { sk_info "$out"; sk_fail "virsh detach-device failed"; }
 t_req=$(ms_since "$t0")
 sk_info "\$ virsh detach-device $dom detach.xml --live --config: $out ($t_req ms)"
@@ -249,7 +249,7 @@ cat >"$A/attach.xml" <<XML
 XML
 sed 's/^/     /' "$A/attach.xml"
 t0=$EPOCHREALTIME
-out=$("${V[@]}" attach-device "$dom" "$A/attach.xml" --live --config 2>&1) ||
+out=$("${VL[@]}" attach-device "$dom" "$A/attach.xml" --live --config 2>&1) ||
   { sk_info "$out"; sk_fail "virsh attach-device failed"; }
 sk_info "\$ virsh attach-device $dom attach.xml --live --config: $out ($(ms_since "$t0") ms)"
 sk_eq "query-pci: $alias (bus slot function vendor device) at A's place" "$loc_a" "$(pci_of "$alias" "$A/query-pci-b.json")"

@@ -209,7 +209,9 @@ sed 's/^/     /' "$A/detach.xml"
 [ "$(grep -c '<hostdev ' "$A/detach.xml")" = 1 ] || sk_fail "expected one ua-sriov- hostdev in the live XML"
 # The event listener first (libvirt emits DEVICE_REMOVED once, when QEMU's
 # DEVICE_DELETED arrives, i.e. after the guest released the device).
-timeout $((wait_s + 30)) virsh -c qemu:///system event --domain "$dom" --event device-removed \
+# (virsh's own --timeout bounds it; $! must be virsh itself, whose socket
+# to libvirtd is awaited below.)
+virsh -c qemu:///system event --domain "$dom" --event device-removed \
   --timeout "$wait_s" >"$A/event.out" 2>&1 &
 ev_pid=$!
 sk_wait_for --pid "$ev_pid" --log "$A/event.out" "virsh event to connect to libvirtd" 60 \

@@ -124,11 +124,12 @@ sk_vf_line() {
 # flow's step 80 does; docs/lab-flow.md "libvirt in the guest"): writable
 # tmpfs state, a writable copy of /etc/libvirt with a qemu.conf for a node
 # without cgroups, mount namespaces or a libvirt-qemu user, passwd and group
-# entries for libvirt-qemu, only the QEMU connection driver. Waits (90 s each)
-# for its socket and for `virsh version`; sets SK_FLOW_PID_LIBVIRTD and
-# SK_FLOW_LIBVIRTD_MS (milliseconds until it answered).
+# entries for libvirt-qemu, only the QEMU connection driver. Waits (SECONDS,
+# default 90, each) for its socket and for `virsh version`; sets
+# SK_FLOW_PID_LIBVIRTD and SK_FLOW_LIBVIRTD_MS (milliseconds until it
+# answered).
 sk_flow_libvirtd_start() {
-  local f t0 t1
+  local secs=${1:-90} f t0 t1
   mkdir -p "$SK_FLOW_W/etc-libvirt" /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/libvirt
   cp -a /etc/libvirt/. "$SK_FLOW_W/etc-libvirt/"
   cat >"$SK_FLOW_W/etc-libvirt/qemu.conf" <<'CONF'
@@ -169,9 +170,9 @@ CONF
   LIBVIRT_DRIVER_DIR=$SK_FLOW_W/libvirt-drivers sk_flow_bg LIBVIRTD "$SK_LAB_ARTIFACTS/libvirtd.stderr" \
     libvirtd --pid-file /run/libvirtd.pid
   t0=$EPOCHREALTIME
-  sk_wait_for --log "$SK_LAB_ARTIFACTS/libvirtd.stderr" --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd's socket" 90 \
+  sk_wait_for --log "$SK_LAB_ARTIFACTS/libvirtd.stderr" --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd's socket" "$secs" \
     test -S /run/libvirt/libvirt-sock
-  sk_wait_for --log /var/log/libvirt/libvirtd.log --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd to answer 'virsh version'" 90 \
+  sk_wait_for --log /var/log/libvirt/libvirtd.log --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd to answer 'virsh version'" "$secs" \
     timeout 120 virsh -c qemu:///system version
   t1=$EPOCHREALTIME
   # shellcheck disable=SC2034 # used by the callers

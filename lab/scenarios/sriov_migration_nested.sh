@@ -22,7 +22,7 @@
 # (lab/CMakeLists.txt), run by hand:
 #   lab/run-scenario.sh sriov_migration_nested --build-dir build --timeout 600
 # SK_NESTED_TIMEOUT (seconds, default 300) bounds each wait on the nested
-# guest.
+# guest and on libvirtd.
 # sk-lab: pfs=1
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 . "$SK_SRC_DIR/lab/flows/flow-lib.sh"
@@ -119,7 +119,7 @@ sk_run_ok "virt-xml-validate domain.xml (libvirt's schema)" virt-xml-validate "$
 sk_step "libvirtd in the guest starts the domain; the nested guest boots and igbvf reads VF A's MAC"
 # The node's writable state (the host root is read-only in the guest).
 for d in /var/lib /var/cache /var/log; do mount -t tmpfs tmpfs "$d"; done
-sk_flow_libvirtd_start
+sk_flow_libvirtd_start "$wait_s"
 sk_info "libvirtd answering after $SK_FLOW_LIBVIRTD_MS ms"
 V=(timeout 120 virsh -c qemu:///system)
 # start, detach-device and attach-device wait on QEMU (TCG, loaded host).

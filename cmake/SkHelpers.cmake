@@ -20,11 +20,6 @@ endif()
 if(SK_WERROR)
   list(APPEND SK_LIB_COPTS -Werror)
   list(APPEND SK_TEST_COPTS -Werror)
-  # Conversion findings stay warnings until one full build of the tree has
-  # shown none (docs/development.md, "Warnings"); then these two go.
-  set(_sk_conversion_not_fatal -Wno-error=conversion -Wno-error=float-conversion)
-  list(APPEND SK_LIB_COPTS ${_sk_conversion_not_fatal})
-  list(APPEND SK_TEST_COPTS ${_sk_conversion_not_fatal})
 endif()
 
 if(SK_SANITIZE)

@@ -118,7 +118,8 @@ TEST(AllocateStormTest, NoErrorAndFlatRss) {
           .count();
   long rss_after = RssKib(pid);
   std::cout << "allocate storm: " << allocates << " Allocates in " << elapsed
-            << " s (" << static_cast<long>(allocates / elapsed)
+            << " s ("
+            << static_cast<long>(static_cast<double>(allocates) / elapsed)
             << "/s), errors " << errors << ", plugin VmRSS " << rss_before
             << " KiB after warm-up, " << rss_after << " KiB after the storm\n";
   EXPECT_EQ(errors, 0) << first_error;

@@ -64,7 +64,8 @@ inline uint8_t* Tail(nlmsghdr* h) {
 // The caller checked the room (libmnl's mnl_nlmsg_put_extra_header).
 inline void* PutExtraHeader(nlmsghdr* h, size_t size) {
   uint8_t* p = reinterpret_cast<uint8_t*>(h) + h->nlmsg_len;
-  h->nlmsg_len += Align(size);
+  // The room was checked against the buffer, which is far below 4 GiB.
+  h->nlmsg_len += static_cast<uint32_t>(Align(size));
   std::memset(p, 0, Align(size));
   return p;
 }
@@ -78,7 +79,8 @@ inline bool PutAttrCheck(nlmsghdr* h, size_t buflen, uint16_t type, size_t len,
   uint8_t* payload = reinterpret_cast<uint8_t*>(a) + kAttrHdrLen;
   if (len > 0) std::memcpy(payload, data, len);
   if (Align(len) > len) std::memset(payload + len, 0, Align(len) - len);
-  h->nlmsg_len += Align(kAttrHdrLen + len);
+  // Fits in buflen (checked above).
+  h->nlmsg_len += static_cast<uint32_t>(Align(kAttrHdrLen + len));
   return true;
 }
 // A nested attribute's header (NLA_F_NESTED set), or nullptr without room.

@@ -283,7 +283,7 @@ constexpr size_t kMaxConfigBytes = size_t{4} << 20;
 absl::StatusOr<Config> ParseConfig(std::string_view text,
                                    std::string_view source,
                                    std::string_view default_prefix) {
-  absl::StatusOr<json> parsed =
+  absl::StatusOr<nlohmann::json> parsed =
       ParseJsonBounded(text, {.max_bytes = kMaxConfigBytes});
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(

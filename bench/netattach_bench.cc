@@ -13,6 +13,16 @@
 //
 // Needs root (network namespaces); runs in a private netns.
 //   build/bench/netattach_bench [cycles=200]
+//
+// Load-independent profile of the daemon (docs/multus-role.md): with
+// SK_BENCH_DAEMON_WRAPPER set to a command prefix (split at spaces), the
+// daemon runs under it, e.g.
+//   SK_BENCH_DAEMON_WRAPPER="strace -f -c -o /tmp/s20" netattach_bench 20
+//   SK_BENCH_DAEMON_WRAPPER="valgrind --tool=callgrind
+//     --callgrind-out-file=/tmp/cg20" netattach_bench 20
+// and the memory part is skipped; the difference between N cycles and 0
+// cycles (the 5 warm-up cycles run either way), divided by N, is the
+// daemon's cost per pod ADD+DEL.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +42,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 
 #include "lib/net/netns.h"
@@ -128,14 +139,37 @@ void StartDaemon(Daemon& d, const std::filesystem::path& dir,
                     0600);
     ::dup2(fd, 2);
     const std::string s = dir.string();
-    ::execl(SK_NETATTACHD_BINARY, "sriovkit-netattachd", "--kubeconfig",
-            (s + "/kubeconfig").c_str(), "--node-name", "node-1",
-            "--socket-dir", sock_dir.c_str(), "--config",
-            (s + "/daemon.json").c_str(), "--pod-resources-socket",
-            (s + "/none.sock").c_str(), "--kubelet-checkpoint",
-            (s + "/none").c_str(), "--cni-bin-dir", kCniBin, "--cni-conf-dir",
-            (s + "/conf").c_str(), "--cache-dir", (s + "/cache").c_str(),
-            "--devinfo-dir", (s + "/devinfo").c_str(), nullptr);
+    std::vector<std::string> args;
+    if (const char* w = std::getenv("SK_BENCH_DAEMON_WRAPPER")) {
+      args = absl::StrSplit(w, ' ', absl::SkipEmpty());
+    }
+    for (const std::string& a : {std::string(SK_NETATTACHD_BINARY),
+                                 std::string("--kubeconfig"),
+                                 s + "/kubeconfig",
+                                 std::string("--node-name"),
+                                 std::string("node-1"),
+                                 std::string("--socket-dir"),
+                                 sock_dir,
+                                 std::string("--config"),
+                                 s + "/daemon.json",
+                                 std::string("--pod-resources-socket"),
+                                 s + "/none.sock",
+                                 std::string("--kubelet-checkpoint"),
+                                 s + "/none",
+                                 std::string("--cni-bin-dir"),
+                                 std::string(kCniBin),
+                                 std::string("--cni-conf-dir"),
+                                 s + "/conf",
+                                 std::string("--cache-dir"),
+                                 s + "/cache",
+                                 std::string("--devinfo-dir"),
+                                 s + "/devinfo"}) {
+      args.push_back(a);
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   const auto deadline = Clock::now() + std::chrono::seconds(60);
@@ -240,6 +274,11 @@ int main(int argc, char** argv) {
       "  macvlan exec'd directly      : %7.2f / %7.2f\n"
       "  meta-layer overhead (median) : %7.2f ms  (ratio %.2fx)\n",
       cycles, m, Pct(meta_ms, 0.9), d, Pct(direct_ms, 0.9), m - d, m / d);
+  if (std::getenv("SK_BENCH_DAEMON_WRAPPER") != nullptr) {
+    daemon.Stop();  // the wrapper writes its profile as the daemon exits
+    std::printf("daemon ran under SK_BENCH_DAEMON_WRAPPER: memory skipped\n");
+    return 0;
+  }
   const long rss_empty = RssKiB(daemon.pid);
   daemon.Stop();
 

@@ -1,21 +1,30 @@
 # sriovkit build helpers, shaped like abseil's absl_cc_library / absl_cc_test.
 include_guard(GLOBAL)
 
-set(SK_LIB_COPTS -Wall -Wextra -Wshadow -Wcast-qual -Wformat=2
-    -Wmissing-declarations -Werror=unused-result)
+# -Wconversion: an implicit narrowing (integer or floating) is a finding; a
+# narrowing we mean is a static_cast beside the check that bounds it.
+# -Wno-sign-conversion: clang's -Wconversion includes it, g++'s does not (for
+# C++); spelled out so both compilers check the same narrowings.
+set(SK_LIB_COPTS -Wall -Wextra -Wshadow -Wcast-qual -Wformat=2 -Wconversion
+    -Wno-sign-conversion -Wmissing-declarations -Werror=unused-result)
 # Test code compiles at -O0 in every build type: it checks behaviour, not
 # speed, and the code under test (libraries, executables, benchmarks) keeps
 # the build type's level. -O0 compiles a gmock-heavy test in about half the
 # time of -O2 (cni/plugin_test.cc: 20 s against 38 s), and tests are about
 # half of the main build.
-set(SK_TEST_COPTS -O0 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare
-    -Werror=unused-result)
+set(SK_TEST_COPTS -O0 -Wall -Wextra -Wconversion -Wno-sign-conversion
+    -Wno-unused-parameter -Wno-sign-compare -Werror=unused-result)
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   list(APPEND SK_LIB_COPTS -Wthread-safety)
 endif()
 if(SK_WERROR)
   list(APPEND SK_LIB_COPTS -Werror)
   list(APPEND SK_TEST_COPTS -Werror)
+  # Conversion findings stay warnings until one full build of the tree has
+  # shown none (docs/development.md, "Warnings"); then these two go.
+  set(_sk_conversion_not_fatal -Wno-error=conversion -Wno-error=float-conversion)
+  list(APPEND SK_LIB_COPTS ${_sk_conversion_not_fatal})
+  list(APPEND SK_TEST_COPTS ${_sk_conversion_not_fatal})
 endif()
 
 if(SK_SANITIZE)
@@ -23,6 +32,15 @@ if(SK_SANITIZE)
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${SK_SANITIZE})
 endif()
+
+# Under ThreadSanitizer every executable links tests/tsan's annotations of
+# Debian's (uninstrumented) abseil Mutex and CondVar.
+function(_sk_tsan_link target)
+  if(SK_SANITIZE MATCHES "thread")
+    target_link_libraries(${target} PRIVATE sk_tsan_absl_sync)
+  endif()
+endfunction()
+
 if(SK_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "SK_FUZZ needs clang (libFuzzer)")
@@ -67,6 +85,7 @@ function(sk_cc_binary)
   add_executable(${SK_NAME} ${SK_SRCS})
   target_compile_options(${SK_NAME} PRIVATE ${SK_LIB_COPTS})
   target_link_libraries(${SK_NAME} PRIVATE ${SK_DEPS})
+  _sk_tsan_link(${SK_NAME})
 endfunction()
 
 # sk_cc_test(NAME n SRCS .. DEPS .. [LABELS unit|integration|lab])
@@ -82,6 +101,7 @@ function(sk_cc_test)
   add_executable(${SK_NAME} ${SK_SRCS})
   target_compile_options(${SK_NAME} PRIVATE ${SK_TEST_COPTS})
   target_link_libraries(${SK_NAME} PRIVATE ${SK_DEPS} sk::testing GTest::gmock_main)
+  _sk_tsan_link(${SK_NAME})
   gtest_discover_tests(${SK_NAME} PROPERTIES LABELS "${SK_LABELS}"
                        DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -11,8 +11,9 @@
 # Refuses to run (exit 2) when the 1-minute load average exceeds
 # SK_BENCH_MAX_LOAD (default 0.5 x cores): a busy machine makes every figure
 # a measurement of the neighbours. --force runs anyway and flags the table.
-# cni_bench and netattach_bench need root (network namespaces); without it
-# their rows are skipped. SK_DP_IDLE_SECONDS (default 60) is the device
+# cni_bench and netattach_bench need root (network namespaces). A benchmark
+# that is not built, needs root, or fails makes the run exit 1 after the
+# table, naming it. SK_DP_IDLE_SECONDS (default 60) is the device
 # plugin's idle window. Builds only the benchmark targets (never `all`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,14 +57,19 @@ fi
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+# A benchmark that is missing, cannot run or fails makes the run fail after
+# the table: a table with a hole is not a result.
+MISSING=()
 for p in "${PROGRAMS[@]}"; do
   bin="$BUILD/bench/$p"
   if [ ! -x "$bin" ]; then
-    echo "bench.sh: $bin not built; skipped" >&2
+    echo "bench.sh: $bin not built" >&2
+    MISSING+=("$p (not built)")
     continue
   fi
   if { [ "$p" = cni_bench ] || [ "$p" = netattach_bench ]; } && [ "$(id -u)" != 0 ]; then
-    echo "bench.sh: $p needs root; skipped" >&2
+    echo "bench.sh: $p needs root" >&2
+    MISSING+=("$p (needs root)")
     continue
   fi
   echo "== $p ($REPS repetitions)" >&2
@@ -71,14 +77,21 @@ for p in "${PROGRAMS[@]}"; do
     # Not a Google Benchmark program: one run = 50 interleaved pod cycles and
     # the RSS figures; repeated like the others, its text kept per run.
     for r in $(seq "$REPS"); do
-      "$bin" 50 >"$OUT/$p.$r.txt" 2>>"$OUT/$p.err" ||
-        echo "bench.sh: $p failed (see its output)" >&2
+      if ! "$bin" 50 >"$OUT/$p.$r.txt" 2>>"$OUT/$p.err"; then
+        echo "bench.sh: $p failed:" >&2
+        tail -5 "$OUT/$p.err" >&2
+        MISSING+=("$p (failed)")
+      fi
     done
     continue
   fi
   "$bin" --benchmark_repetitions="$REPS" \
     --benchmark_out="$OUT/$p.json" --benchmark_out_format=json \
-    >"$OUT/$p.txt" 2>"$OUT/$p.err" || echo "bench.sh: $p failed (see its output)" >&2
+    >"$OUT/$p.txt" 2>"$OUT/$p.err" || {
+    echo "bench.sh: $p failed:" >&2
+    tail -5 "$OUT/$p.err" >&2
+    MISSING+=("$p (failed)")
+  }
 done
 
 python3 - "$OUT" "$LOAD" "$MAX_LOAD" "$BUSY" <<'EOF'
@@ -182,4 +195,9 @@ EOF
 
 if [ -f "$OUT/cni_bench.txt" ]; then
   sed -n '/^Per command/,$p' "$OUT/cni_bench.txt"
+fi
+
+if [ "${#MISSING[@]}" -gt 0 ]; then
+  echo "bench.sh: incomplete table, missing: ${MISSING[*]}" >&2
+  exit 1
 fi

@@ -14,6 +14,7 @@ PKGS=(
   libpugixml-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev pci.ids
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon
   kmod cpio busybox-static gzip python3 python3-yaml python3-jsonschema pciutils strace
+  podman runc mmdebstrap
 )
 # QEMU >= 8 (for the emulated igb NIC) comes from bookworm-backports.
 BACKPORTS_PKGS=(qemu-system-x86)

@@ -88,14 +88,15 @@ sk_wait_for() {
 # (API: the binary, from `sk_flow_binary tools/api-server-stand-in/...` in
 # the caller so scripts/lab.sh builds it) serving the object files in
 # OBJECTS, its log in LOG; its CA, kubeconfig and port go to $SK_FLOW_W/api/.
-# Waits (30 s) for the port, then sets SK_FLOW_API_PORT and SK_FLOW_API_TOKEN
+# Waits (SK_FLOW_API_WAIT seconds, default 30) for the port, then sets
+# SK_FLOW_API_PORT and SK_FLOW_API_TOKEN
 # (for sk_api), SK_FLOW_KUBECONFIG and SK_FLOW_PID_API.
 sk_flow_api_start() {
   local api=$1 objects=$2 log=$3
   mkdir -p "$SK_FLOW_W/api"
   sk_flow_bg API "$log" "$api" --objects "$objects" --ca-out "$SK_FLOW_W/api/ca.pem" \
     --kubeconfig-out "$SK_FLOW_W/api/kubeconfig" --port-out "$SK_FLOW_W/api/port"
-  sk_wait_for --log "$log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" 30 \
+  sk_wait_for --log "$log" --pid "$SK_FLOW_PID_API" "the API server stand-in's port file" "${SK_FLOW_API_WAIT:-30}" \
     test -s "$SK_FLOW_W/api/port"
   SK_FLOW_API_PORT=$(sk_read "$SK_FLOW_W/api/port")
   SK_FLOW_API_TOKEN=$(sed -n 's/^ *token: *//p' "$SK_FLOW_W/api/kubeconfig")
@@ -118,4 +119,63 @@ sk_api() {
 # (the VF's MAC and VLAN as the PF's driver reports them).
 sk_vf_line() {
   ip link show "$1" | grep -E "^ +vf $2 " | sed 's/^ *//'
+}
+
+# sk_flow_libvirtd_start: start Debian's libvirtd in the guest (as the attach
+# flow's step 80 does; docs/lab-flow.md "libvirt in the guest"): writable
+# tmpfs state, a writable copy of /etc/libvirt with a qemu.conf for a node
+# without cgroups, mount namespaces or a libvirt-qemu user, passwd and group
+# entries for libvirt-qemu, only the QEMU connection driver. Waits (SECONDS,
+# default 90, each) for its socket and for `virsh version`; sets
+# SK_FLOW_PID_LIBVIRTD and SK_FLOW_LIBVIRTD_MS (milliseconds until it
+# answered).
+sk_flow_libvirtd_start() {
+  local secs=${1:-90} f t0 t1
+  mkdir -p "$SK_FLOW_W/etc-libvirt" /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/libvirt
+  cp -a /etc/libvirt/. "$SK_FLOW_W/etc-libvirt/"
+  cat >"$SK_FLOW_W/etc-libvirt/qemu.conf" <<'CONF'
+# The lab guest: root, no cgroups, no private /dev (the VF's /dev/vfio node
+# must be visible to QEMU), no SELinux/AppArmor, QEMU's output to a file.
+user = "root"
+group = "root"
+namespaces = [ ]
+cgroup_controllers = [ ]
+security_driver = "none"
+stdio_handler = "file"
+remember_owner = 0
+CONF
+  cat >"$SK_FLOW_W/etc-libvirt/libvirtd.conf" <<'CONF'
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CONF
+  mount --bind "$SK_FLOW_W/etc-libvirt" /etc/libvirt
+  # libvirt's QEMU driver resolves its build-time default user and group
+  # (Debian: libvirt-qemu, created by libvirt-daemon-system) before it reads
+  # qemu.conf, and refuses to start without them; this node has them only in
+  # the guest (bind-mounted copies of /etc/passwd and /etc/group).
+  for f in passwd group; do
+    cp "/etc/$f" "$SK_FLOW_W/$f"
+    grep -q '^libvirt-qemu:' "/etc/$f" && continue
+    if [ $f = passwd ]; then
+      echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$SK_FLOW_W/$f"
+    else
+      echo 'libvirt-qemu:x:64055:' >>"$SK_FLOW_W/$f"
+      grep -q '^kvm:' /etc/group || echo 'kvm:x:64056:' >>"$SK_FLOW_W/$f"
+    fi
+    mount --bind "$SK_FLOW_W/$f" "/etc/$f"
+  done
+  # Only the QEMU driver: the node runs no libvirt networks, storage pools,
+  # nwfilters or interfaces, and each extra driver costs seconds of start-up
+  # under TCG (libvirt loads connection drivers from $LIBVIRT_DRIVER_DIR).
+  mkdir -p "$SK_FLOW_W/libvirt-drivers"
+  ln -sf /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so "$SK_FLOW_W/libvirt-drivers/"
+  LIBVIRT_DRIVER_DIR=$SK_FLOW_W/libvirt-drivers sk_flow_bg LIBVIRTD "$SK_LAB_ARTIFACTS/libvirtd.stderr" \
+    libvirtd --pid-file /run/libvirtd.pid
+  t0=$EPOCHREALTIME
+  sk_wait_for --log "$SK_LAB_ARTIFACTS/libvirtd.stderr" --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd's socket" "$secs" \
+    test -S /run/libvirt/libvirt-sock
+  sk_wait_for --log /var/log/libvirt/libvirtd.log --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd to answer 'virsh version'" "$secs" \
+    timeout 120 virsh -c qemu:///system version
+  t1=$EPOCHREALTIME
+  # shellcheck disable=SC2034 # used by the callers
+  SK_FLOW_LIBVIRTD_MS=$(((${t1/./} - ${t0/./}) / 1000))
 }

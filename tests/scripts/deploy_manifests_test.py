@@ -10,6 +10,9 @@
     absolute path the binary opens by default (its --help defaults) or is
     given is under one of the container's volume mounts;
   - one image for every container, and each command is an installed binary;
+  - every probe targets what its binary serves: httpGet host:port is a flag
+    value the container passes and the path is one that flag serves; exec
+    probes test a path a flag names (or a documented served path);
   - the CRD schemas accept every example object of their kind and reject a
     broken one.
 Usage: deploy_manifests_test.py SRC_DIR BIN_DIR   (BIN_DIR: build/src/cmd)
@@ -279,6 +282,77 @@ UNUSED_IN_MODE = {
         "--sysfs-root", "--proc-root", "--configured-file"},
 }
 
+# Paths a daemon serves that no flag names: the socket is
+# <socketDir>/netattach.sock, socketDir from the conflist, default
+# /run/sriovkit/netattach (src/lib/netattach/shim_client.h).
+SERVED_PATHS = {
+    "sriovkit-netattachd": {"/run/sriovkit/netattach/netattach.sock"},
+}
+
+
+def check_probes(o, c, where, text, defaults, given, mounts):
+    """Each probe targets what the binary serves: an httpGet's host:port is
+    the value of a flag the container passes and its path is one that flag's
+    help says it serves; an exec probe runs a command the image has, on a
+    path that is a flag's value (or a documented served path) and mounted.
+    Every DaemonSet's main container has a readiness probe."""
+    binary = os.path.basename(c["command"][0])
+    probes = {k: c[k] for k in ("livenessProbe", "readinessProbe",
+                                "startupProbe") if k in c}
+    is_init = c in o["spec"]["template"]["spec"].get("initContainers", [])
+    if o["kind"] == "DaemonSet" and not is_init and \
+            "readinessProbe" not in probes:
+        fail(f"{where}: no readinessProbe")
+    help_lines = text.splitlines()
+    for kind, p in sorted(probes.items()):
+        if "httpGet" in p:
+            h = p["httpGet"]
+            addr = f"{h.get('host', '')}:{h.get('port')}"
+            flags = [f for f, v in given.items() if v == addr]
+            if not flags:
+                fail(f"{where}: {kind} {addr} is no flag value the container "
+                     f"passes ({sorted(given.values())})")
+                continue
+            flag = flags[0]
+            # The flag's help text (its line and continuation lines).
+            desc, inside = "", False
+            for line in help_lines:
+                if re.match(r"\s+(?:-\w,)?" + re.escape(flag) + r"\b", line):
+                    inside = True
+                elif inside and re.match(r"\s+-", line):
+                    break
+                if inside:
+                    desc += line + " "
+            if not re.search(re.escape(h.get("path", "")) + r"\b", desc):
+                fail(f"{where}: {kind} path {h.get('path')} is not served by "
+                     f"{flag} (`{binary} --help`: {desc.strip()[:120]})")
+            elif not o["spec"]["template"]["spec"].get("hostNetwork") or \
+                    not h.get("host", "").startswith("127."):
+                fail(f"{where}: {kind} {addr}: a loopback address needs "
+                     "hostNetwork and host: 127.x in the probe")
+            else:
+                ok(f"{where}: {kind} GET {addr}{h['path']} = {flag}")
+        elif "exec" in p:
+            cmd = p["exec"]["command"]
+            if cmd[0] not in ("test", "/usr/bin/test"):
+                fail(f"{where}: {kind} runs {cmd[0]}, not test(1)")
+            values = set(given.values()) | set(defaults.values())
+            values |= SERVED_PATHS.get(binary, set())
+            paths = [a for a in cmd[1:] if a.startswith("/")]
+            if not paths:
+                fail(f"{where}: {kind} {cmd} checks no path")
+            for a in paths:
+                if a not in values:
+                    fail(f"{where}: {kind} checks {a}, which no flag of "
+                         f"{binary} names")
+                elif not any(a.startswith(m) for m in mounts):
+                    fail(f"{where}: {kind} checks {a}, not under a mount")
+                else:
+                    ok(f"{where}: {kind} {' '.join(cmd)}")
+        else:
+            fail(f"{where}: {kind} is neither httpGet nor exec")
+
+
 images = set()
 for o in BASE:
     if o["kind"] not in ("DaemonSet", "Deployment"):
@@ -346,6 +420,7 @@ for o in BASE:
                 fail(f"{where}: {flag}={value} is not under a volume mount "
                      f"({', '.join(sorted(mounts))})")
         ok(f"{where}: {len(args)} flags in --help, {checked} paths mounted")
+        check_probes(o, c, where, text, defaults, given, mounts)
 if len(images) != 1:
     fail(f"containers use {len(images)} images: {sorted(images)}")
 for d, objs in RENDERED.items():

@@ -82,6 +82,50 @@ class DpFixture {
   void MkDir(const std::string& rel) {
     std::filesystem::create_directories(root_ / rel);
   }
+  // A vdpa device `name` whose parent is the PCI function `bdf`, bound to
+  // `driver` ("vhost_vdpa", "virtio_vdpa", "" unbound), as the kernel lays
+  // it out: /sys/bus/vdpa/devices/<name> links to the device directory
+  // below the parent, which has a driver link and, for vhost_vdpa, a
+  // vhost-vdpa-<vhost_index> entry (the char device's class directory).
+  void AddVdpa(const std::string& bdf, const std::string& name,
+               const std::string& driver, int vhost_index = 0) {
+    std::string rel = "sys/devices/pci0000:00/" + bdf + "/" + name;
+    auto dir = root_ / rel;
+    std::filesystem::create_directories(dir);
+    if (!driver.empty()) {
+      std::filesystem::create_directories(root_ / "sys/bus/vdpa/drivers" /
+                                          driver);
+      std::filesystem::create_symlink("../../../../bus/vdpa/drivers/" + driver,
+                                      dir / "driver");
+    }
+    if (driver == "vhost_vdpa") {
+      std::filesystem::create_directories(
+          dir / ("vhost-vdpa-" + std::to_string(vhost_index)));
+    }
+    std::filesystem::create_directories(root_ / "sys/bus/vdpa/devices");
+    std::filesystem::create_symlink(
+        "../../../devices/pci0000:00/" + bdf + "/" + name,
+        root_ / "sys/bus/vdpa/devices" / name);
+  }
+  // Port 1's P_Key table entry 0 of the InfiniBand device `ibdev` of `bdf`.
+  void AddIbPkey(const std::string& bdf, const std::string& ibdev,
+                 const std::string& pkey) {
+    MkFile("sys/bus/pci/devices/" + bdf + "/infiniband/" + ibdev +
+               "/ports/1/pkeys/0",
+           pkey + "\n");
+  }
+  // A scalable function `name` ("mlx5_core.sf.2") below the PCI function
+  // `bdf` with SF number `sfnum`: the entry in the parent's directory, the
+  // /sys/bus/auxiliary/devices link, and the parent's net/ directory.
+  void AddSf(const std::string& bdf, const std::string& name, int sfnum) {
+    auto dir = Dev(bdf) / name;
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "sfnum") << sfnum << "\n";
+    std::filesystem::create_directories(Dev(bdf) / "net");
+    std::filesystem::create_directories(root_ / "sys/bus/auxiliary/devices");
+    std::filesystem::create_symlink("../../pci/devices/" + bdf + "/" + name,
+                                    root_ / "sys/bus/auxiliary/devices" / name);
+  }
   std::filesystem::path Dev(const std::string& bdf) {
     auto p = root_ / "sys/bus/pci/devices" / bdf;
     std::filesystem::create_directories(p);

@@ -156,4 +156,61 @@ TEST(KubeletStandInCliTest, AllocateCountPicksHealthyDevicesByIdOrder) {
   }
 }
 
+// Repeated --resource: one container holds devices of two pools (a pod
+// with two SR-IOV networks on two PFs), as PodResources then reports them.
+TEST(KubeletStandInCliTest, TwoResourcesForOneContainer) {
+  sk::testing::TempDir tmp;
+  const auto dp = tmp / "dp";
+  const std::string sock = (tmp / "pr" / "kubelet.sock").string();
+  const auto out = tmp / "out.json";
+  const std::string cmd = sk::StrCat(
+      "exec ", SK_KUBELET_STAND_IN, " --device-plugin-path ", dp.string(),
+      " --resource intel.com/sriov_a --resource intel.com/sriov_b",
+      " --expect 2 --allocate-count 1 --pod vms/vm-a --container compute",
+      " --pod-resources-socket ", sock, " --linger -1 >", out.string(), " 2>",
+      (tmp / "err").string());
+  const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr,
+                        const_cast<char* const*>(argv), environ),
+            0);
+  Reaper reaper{pid};
+  ASSERT_TRUE(
+      WaitFor([&] { return std::filesystem::exists(dp / "kubelet.sock"); },
+              absl::Seconds(10)));
+  auto a = sk::testing::FakeDevicePlugin::Start(
+      dp, "a.sock", "intel.com/sriov_a", {"0000:03:02.1", "0000:03:02.0"});
+  ASSERT_THAT(a.status(), sk::testing::IsOk());
+  auto b = sk::testing::FakeDevicePlugin::Start(
+      dp, "b.sock", "intel.com/sriov_b", {"0000:04:02.0", "0000:04:02.1"});
+  ASSERT_THAT(b.status(), sk::testing::IsOk());
+  ASSERT_TRUE(
+      WaitFor([&] { return Slurp(out).find('\n') != std::string::npos; },
+              absl::Seconds(10)))
+      << Slurp(tmp / "err");
+  const std::string json = Slurp(out);
+  EXPECT_THAT(json, HasSubstr("{\"resource\":\"intel.com/sriov_a\""));
+  EXPECT_THAT(json, HasSubstr("{\"resource\":\"intel.com/sriov_b\""));
+  EXPECT_THAT(json, HasSubstr("\"PCIDEVICE_sriov_b\":\"0000:04:02.0\""));
+
+  auto client =
+      sk::podresources::PodResourcesClient::Create({.socket_path = sock});
+  ASSERT_THAT(client.status(), sk::testing::IsOk());
+  auto pod = (*client)->Get("vms", "vm-a");
+  ASSERT_THAT(pod.status(), sk::testing::IsOk());
+  ASSERT_THAT(pod->containers, SizeIs(1));
+  EXPECT_THAT(
+      pod->AllDevices(),
+      ElementsAre(Pair("intel.com/sriov_a", ElementsAre("0000:03:02.0")),
+                  Pair("intel.com/sriov_b", ElementsAre("0000:04:02.0"))));
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  reaper.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << Slurp(tmp / "err");
+  a->reset();
+  b->reset();
+}
+
 }  // namespace

@@ -8,6 +8,11 @@
 // one JSON object: {"devices":[ListAndWatch devices], "allocate":
 // AllocateResponse} (protobuf JSON mapping). Exit 0 on success, 69 when the
 // plugin does not register in time, 65 when Allocate fails, 64 on bad usage.
+// --resource may be repeated (a pod asking for devices of several pools):
+// --expect and --allocate-count then apply to each resource, all allocations
+// go to the same container, "devices"/"allocate" are the first resource's,
+// and "allocations" lists every resource's
+// {"resource","devices","allocate"} in order.
 //
 // The allocation is recorded for --pod NS/NAME (--pod-uid, --container);
 // with --pod-resources-socket the PodResources v1 API serves it, with
@@ -16,19 +21,21 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 
 #include "lib/base/exit_code.h"
+#include "lib/base/strings.h"
 #include "tests/testing/kubelet_stand_in.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kubelet-stand-in: kubelet's device-manager side, for tests"};
   std::string dir = "/var/lib/kubelet/device-plugins";
   std::string registry;
-  std::string resource;
+  std::vector<std::string> resources;
   size_t expect = 1;
   double timeout_s = 10;
   std::vector<std::string> ids;
@@ -43,7 +50,9 @@ int main(int argc, char** argv) {
   app.add_option("--device-plugin-path", dir, "serve <dir>/kubelet.sock");
   app.add_option("--plugins-registry-path", registry,
                  "watcher mode: scan this directory instead");
-  app.add_option("--resource", resource, "<prefix>/<name>")->required();
+  app.add_option("--resource", resources,
+                 "<prefix>/<name> (repeatable: one container's pools)")
+      ->required();
   app.add_option("--expect", expect, "wait for at least N devices");
   app.add_option("--timeout", timeout_s, "seconds");
   CLI::Option* allocate_opt =
@@ -68,6 +77,11 @@ int main(int argc, char** argv) {
     std::cerr << "--pod " << pod << ": want NAMESPACE/NAME\n";
     return sk::kExitUsage;
   }
+  if (resources.size() > 1 && !ids.empty()) {
+    std::cerr << "--allocate names the devices of one --resource; with "
+              << resources.size() << " resources use --allocate-count\n";
+    return sk::kExitUsage;
+  }
   // Blocked before any thread starts, so only sigwait below receives them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -89,48 +103,61 @@ int main(int argc, char** argv) {
       return sk::kExitUnavailable;
     }
   }
-  auto devices =
-      (*k)->WaitForDevices(resource, expect, absl::Seconds(timeout_s));
-  if (!devices.ok()) {
-    std::cerr << devices.status() << "\n";
-    return sk::kExitUnavailable;
-  }
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
-  std::string out = "{\"devices\":[";
-  for (size_t i = 0; i < devices->size(); ++i) {
-    std::string j;
-    (void)google::protobuf::util::MessageToJsonString((*devices)[i], &j, opts);
-    out += (i ? "," : "") + j;
-  }
-  out += "]";
+  KubeletStandIn::PodContainer who{pod.substr(0, slash), pod.substr(slash + 1),
+                                   pod_uid, container};
   int rc = sk::kExitOk;
-  if (allocate_count > 0) {
-    std::vector<std::string> healthy;
-    for (const auto& d : *devices) {
-      if (d.health() == "Healthy") healthy.push_back(d.id());
+  std::string first;  // "devices":[...][,"allocate":{...}] of resources[0]
+  std::string all;    // the "allocations" elements
+  for (size_t r = 0; r < resources.size() && rc == sk::kExitOk; ++r) {
+    const std::string& resource = resources[r];
+    auto devices =
+        (*k)->WaitForDevices(resource, expect, absl::Seconds(timeout_s));
+    if (!devices.ok()) {
+      std::cerr << resource << ": " << devices.status() << "\n";
+      return sk::kExitUnavailable;
     }
-    std::sort(healthy.begin(), healthy.end());
-    if (healthy.size() < allocate_count) {
-      std::cerr << "--allocate-count " << allocate_count << ": " << resource
-                << " has only " << healthy.size() << " Healthy devices\n";
-      return sk::kExitDataErr;
-    }
-    ids.assign(healthy.begin(), healthy.begin() + allocate_count);
-  }
-  if (!ids.empty()) {
-    KubeletStandIn::PodContainer who{pod.substr(0, slash),
-                                     pod.substr(slash + 1), pod_uid, container};
-    auto resp = (*k)->AllocateFor(who, resource, ids);
-    if (resp.ok()) {
+    std::string out = "\"devices\":[";
+    for (size_t i = 0; i < devices->size(); ++i) {
       std::string j;
-      (void)google::protobuf::util::MessageToJsonString(*resp, &j, opts);
-      out += ",\"allocate\":" + j;
-    } else {
-      std::cerr << resp.status() << "\n";
-      rc = sk::kExitDataErr;
+      (void)google::protobuf::util::MessageToJsonString((*devices)[i], &j,
+                                                        opts);
+      out += (i ? "," : "") + j;
     }
+    out += "]";
+    std::vector<std::string> want = ids;
+    if (allocate_count > 0) {
+      std::vector<std::string> healthy;
+      for (const auto& d : *devices) {
+        if (d.health() == "Healthy") healthy.push_back(d.id());
+      }
+      std::sort(healthy.begin(), healthy.end());
+      if (healthy.size() < allocate_count) {
+        std::cerr << "--allocate-count " << allocate_count << ": " << resource
+                  << " has only " << healthy.size() << " Healthy devices\n";
+        return sk::kExitDataErr;
+      }
+      want.assign(
+          healthy.begin(),
+          healthy.begin() + static_cast<std::ptrdiff_t>(allocate_count));
+    }
+    if (!want.empty()) {
+      auto resp = (*k)->AllocateFor(who, resource, want);
+      if (resp.ok()) {
+        std::string j;
+        (void)google::protobuf::util::MessageToJsonString(*resp, &j, opts);
+        out += ",\"allocate\":" + j;
+      } else {
+        std::cerr << resource << ": " << resp.status() << "\n";
+        rc = sk::kExitDataErr;
+      }
+    }
+    if (r == 0) first = out;
+    all +=
+        sk::StrCat(r ? "," : "", "{\"resource\":\"", resource, "\",", out, "}");
   }
+  std::string out = sk::StrCat("{", first, ",\"allocations\":[", all, "]");
   if (!checkpoint.empty()) {
     if (auto s = (*k)->WriteCheckpoint(checkpoint); !s.ok()) {
       std::cerr << s << "\n";

@@ -2,57 +2,15 @@
 # Step: libvirt starts the domain. Debian's libvirtd runs in the guest from
 # writable tmpfs state (/run, /var/lib, /var/cache, /var/log) and a writable
 # copy of /etc/libvirt bind-mounted over the read-only one, with a qemu.conf
-# for a node without cgroups, mount namespaces or a libvirt-qemu user. The
+# for a node without cgroups, mount namespaces or a libvirt-qemu user
+# (sk_flow_libvirtd_start, lab/flows/flow-lib.sh). The
 # rendered domain is defined and started as virt-launcher does; QMP
 # query-pci (through libvirt) shows the VF at the VMI's guest address under
 # its KubeVirt id, and the live XML shows the hostdev.
 sk_step "libvirt starts the domain with the VF (libvirtd in the guest)"
-mkdir -p "$SK_FLOW_W/etc-libvirt" /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/libvirt
-cp -a /etc/libvirt/. "$SK_FLOW_W/etc-libvirt/"
-cat >"$SK_FLOW_W/etc-libvirt/qemu.conf" <<'CONF'
-# The lab guest: root, no cgroups, no private /dev (the VF's /dev/vfio node
-# must be visible to QEMU), no SELinux/AppArmor, QEMU's output to a file.
-user = "root"
-group = "root"
-namespaces = [ ]
-cgroup_controllers = [ ]
-security_driver = "none"
-stdio_handler = "file"
-remember_owner = 0
-CONF
-cat >"$SK_FLOW_W/etc-libvirt/libvirtd.conf" <<'CONF'
-log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
-CONF
-mount --bind "$SK_FLOW_W/etc-libvirt" /etc/libvirt
-# libvirt's QEMU driver resolves its build-time default user and group
-# (Debian: libvirt-qemu, created by libvirt-daemon-system) before it reads
-# qemu.conf, and refuses to start without them; this node has them only in
-# the guest (bind-mounted copies of /etc/passwd and /etc/group).
-for f in passwd group; do
-  cp "/etc/$f" "$SK_FLOW_W/$f"
-  grep -q '^libvirt-qemu:' "/etc/$f" && continue
-  if [ $f = passwd ]; then
-    echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$SK_FLOW_W/$f"
-  else
-    echo 'libvirt-qemu:x:64055:' >>"$SK_FLOW_W/$f"
-    grep -q '^kvm:' /etc/group || echo 'kvm:x:64056:' >>"$SK_FLOW_W/$f"
-  fi
-  mount --bind "$SK_FLOW_W/$f" "/etc/$f"
-done
-# Only the QEMU driver: the node runs no libvirt networks, storage pools,
-# nwfilters or interfaces, and each extra driver costs seconds of start-up
-# under TCG (libvirt loads connection drivers from $LIBVIRT_DRIVER_DIR).
-mkdir -p "$SK_FLOW_W/libvirt-drivers"
-ln -sf /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so "$SK_FLOW_W/libvirt-drivers/"
-LIBVIRT_DRIVER_DIR=$SK_FLOW_W/libvirt-drivers sk_flow_bg LIBVIRTD "$SK_LAB_ARTIFACTS/libvirtd.stderr" \
-  libvirtd --pid-file /run/libvirtd.pid
-t0=$EPOCHREALTIME
-sk_wait_for --log "$SK_LAB_ARTIFACTS/libvirtd.stderr" --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd's socket" 90 \
-  test -S /run/libvirt/libvirt-sock
+sk_flow_libvirtd_start
 V=(timeout 120 virsh -c qemu:///system)
-sk_wait_for --log /var/log/libvirt/libvirtd.log --pid "$SK_FLOW_PID_LIBVIRTD" "libvirtd to answer 'virsh version'" 90 "${V[@]}" version
-t1=$EPOCHREALTIME
-sk_info "libvirtd answering after $(((${t1/./} - ${t0/./}) / 1000)) ms: $("${V[@]}" version | sed -n 's/^Running hypervisor: //p')"
+sk_info "libvirtd answering after $SK_FLOW_LIBVIRTD_MS ms: $("${V[@]}" version | sed -n 's/^Running hypervisor: //p')"
 SK_FLOW_DOMAIN=$(sed -n 's:.*<name>\(.*\)</name>.*:\1:p' "$SK_FLOW_DOMAIN_XML" | head -1)
 sk_run_ok "virsh define domain.xml" "${V[@]}" define "$SK_FLOW_DOMAIN_XML"
 rc=0

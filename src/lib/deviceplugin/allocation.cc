@@ -53,6 +53,12 @@ absl::Status AddUio(const PoolDevice& dev, const sysfs::Sysfs& fs,
   return absl::OkStatus();
 }
 
+// The device's sysfs directory: PCI function or auxiliary device.
+std::string DevDir(const PoolDevice& dev) {
+  return sk::StrCat(
+      dev.aux ? "sys/bus/auxiliary/devices/" : "sys/bus/pci/devices/", dev.id);
+}
+
 void AddRdma(const PoolDevice& dev, const sysfs::Sysfs& fs,
              DeviceOutputs* out) {
   std::map<std::string, std::string> info;
@@ -61,10 +67,11 @@ void AddRdma(const PoolDevice& dev, const sysfs::Sysfs& fs,
     out->specs.push_back({node, node});
     info[key] = node;
   };
-  if (auto v = fs.ListDir(DevPath(dev.id, "infiniband_verbs")); v.ok()) {
+  const std::string dir = DevDir(dev);
+  if (auto v = fs.ListDir(dir + "/infiniband_verbs"); v.ok()) {
     for (const auto& e : *v) add("uverbs", e);
   }
-  if (auto m = fs.ListDir(DevPath(dev.id, "infiniband_mad")); m.ok()) {
+  if (auto m = fs.ListDir(dir + "/infiniband_mad"); m.ok()) {
     for (const auto& e : *m) {
       if (e.rfind("umad", 0) == 0) add("umad", e);
       if (e.rfind("issm", 0) == 0) add("issm", e);
@@ -88,9 +95,11 @@ absl::StatusOr<DeviceOutputs> ComputeDeviceOutputs(const Pool& pool,
                                                    const sysfs::Sysfs& fs) {
   DeviceOutputs out;
   out.info["generic"] = {{"deviceID", dev.id}};
-  // The driver is re-read so a rebind since discovery is honoured.
+  // The driver is re-read so a rebind since discovery is honoured (an
+  // auxiliary device keeps its parent's driver: no vfio/uio).
   std::string driver = dev.facts.driver;
-  if (auto live = fs.ReadLinkBasename(DevPath(dev.id, "driver")); live.ok()) {
+  if (auto live = fs.ReadLinkBasename(DevPath(dev.id, "driver"));
+      live.ok() && !dev.aux) {
     driver = *live;
   }
   if (driver == "vfio-pci") {
@@ -100,6 +109,16 @@ absl::StatusOr<DeviceOutputs> ComputeDeviceOutputs(const Pool& pool,
     if (auto s = AddUio(dev, fs, &out); !s.ok()) return s;
   }
   if (!dev.rdma_devices.empty()) AddRdma(dev, fs, &out);
+  if (dev.vdpa) {
+    // upstream pkg/infoprovider/vdpaInfoProvider.go: a vhost device's node,
+    // and "mount" only when there is one.
+    std::map<std::string, std::string> info;
+    if (dev.vdpa->type == "vhost" && !dev.vdpa->path.empty()) {
+      out.specs.push_back({dev.vdpa->path, dev.vdpa->path});
+      info["mount"] = dev.vdpa->path;
+    }
+    out.info["vdpa"] = std::move(info);
+  }
   if (dev.need_vhost_net && fs.Exists("dev/vhost-net") &&
       fs.Exists("dev/net/tun")) {
     out.specs.push_back({"/dev/vhost-net", "/dev/vhost-net"});
@@ -111,7 +130,9 @@ absl::StatusOr<DeviceOutputs> ComputeDeviceOutputs(const Pool& pool,
   if (!ai.empty()) {
     std::map<std::string, std::string> extra;
     if (auto it = ai.find("*"); it != ai.end()) extra = it->second;
-    if (auto it = ai.find(dev.id); it != ai.end()) {
+    // Keyed by PCI address: an auxiliary device's is its parent's.
+    const std::string& bdf = dev.aux ? dev.facts.pf_address : dev.id;
+    if (auto it = ai.find(bdf); it != ai.end()) {
       for (const auto& [k, v] : it->second) extra[k] = v;
     }
     out.info["extra"] = std::move(extra);
@@ -144,6 +165,21 @@ std::string InfoJson(const std::map<std::string, ProviderInfo>& by_device) {
 }
 
 std::string DeviceInfoJson(const PoolDevice& dev, const DeviceOutputs& out) {
+  if (dev.vdpa) {
+    // upstream pkg/netdevice/netResourcePool.go StoreDeviceInfoFile.
+    nlohmann::ordered_json v;
+    v["parent-device"] = dev.vdpa->name;
+    v["driver"] = dev.vdpa->type;
+    if (dev.vdpa->type == "vhost" && !dev.vdpa->path.empty()) {
+      v["path"] = dev.vdpa->path;
+    }
+    v["pci-address"] = dev.id;
+    nlohmann::ordered_json j;
+    j["type"] = "vdpa";
+    j["version"] = "1.1.0";
+    j["vdpa"] = std::move(v);
+    return j.dump();
+  }
   nlohmann::ordered_json pci;
   pci["pci-address"] = dev.id;
   if (out.info.count("vhost") > 0) pci["vhost-net"] = "/dev/vhost-net";
@@ -169,7 +205,15 @@ std::string DeviceInfoFileName(const ResourceConfig& r, const std::string& id) {
 }
 
 std::string CdiClass(const ResourceConfig& r) {
-  return r.device_type == DeviceType::kAccelerator ? "net-accel" : "net-pci";
+  switch (r.device_type) {
+    case DeviceType::kAccelerator:
+      return "net-accel";
+    case DeviceType::kAuxNetDevice:
+      return "net-sf";
+    case DeviceType::kNetDevice:
+      break;
+  }
+  return "net-pci";
 }
 
 std::string CdiSpecFileName(const ResourceConfig& r) {

@@ -18,6 +18,11 @@
 //   uio     {mount:/dev/uioN}      (uio, igb_uio, and uio_pci_generic)
 //   rdma    {uverbs, umad, issm, rdma_cm, rdma_dev}  (selector isRdma)
 //   vhost   {net-mount, tun-mount} (selector needVhostNet, both nodes exist)
+//   vdpa    {mount:/dev/vhost-vdpa-N} (selector vdpaType "vhost"; the node is
+//           also a DeviceSpec), {} for "virtio"
+// auxNetDevice devices: generic deviceID is the auxiliary device name, RDMA
+// nodes are read below /sys/bus/auxiliary/devices/<name>, and additionalInfo
+// is looked up by the parent's PCI address (upstream keys it so).
 //   extra   additionalInfo "*" overlaid by the device's BDF entry
 // Every key is present on the first allocation (upstream fills uio/vdpa
 // mounts only from the second one).
@@ -73,11 +78,15 @@ std::string InfoJson(const std::map<std::string, ProviderInfo>& by_device);
 // Device-info spec v1.1.0 (k8snetworkplumbingwg/device-info-spec), compact,
 // field order as upstream's Go struct: {"type":"pci","version":"1.1.0",
 // "pci":{"pci-address":..,"vhost-net":..,"rdma-device":..,"pf-pci-address":..}}
+// A device with a vdpa device (selector vdpaType): {"type":"vdpa",
+// "version":"1.1.0","vdpa":{"parent-device":"vdpa0","driver":"vhost",
+// "path":"/dev/vhost-vdpa-0","pci-address":..}} (no path for virtio).
 std::string DeviceInfoJson(const PoolDevice& dev, const DeviceOutputs& out);
 // "<prefix>-<name>-<id>-device.json" ('/' mapped to '-').
 std::string DeviceInfoFileName(const ResourceConfig& r, const std::string& id);
 
-// CDI class: "net-pci" (netDevice) or "net-accel" (accelerator).
+// CDI class: "net-pci" (netDevice), "net-accel" (accelerator) or "net-sf"
+// (auxNetDevice).
 std::string CdiClass(const ResourceConfig& r);
 // "sriov-dp-<prefix>-<class>-<name>.yaml".
 std::string CdiSpecFileName(const ResourceConfig& r);

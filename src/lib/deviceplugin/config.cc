@@ -64,33 +64,103 @@ absl::Status ReadPfList(const FieldReader& obj, std::string_view key,
   return absl::OkStatus();
 }
 
+constexpr std::string_view kSelectorKeys[] = {
+    "vendors",     "devices",   "drivers",     "pciAddresses", "pfNames",
+    "rootDevices", "linkTypes", "acpiIndexes", "isRdma",       "needVhostNet",
+    "ddpProfiles", "pKeys",     "vdpaType",    "auxTypes"};
+
+// The selector keys of one device type (upstream pkg/types/types.go
+// NetDeviceSelectors, AuxNetDeviceSelectors, AccelDeviceSelectors), beyond
+// vendors/devices/drivers which every type has.
+const std::vector<std::string_view>& TypeSelectorKeys(DeviceType t) {
+  static const auto* net = new std::vector<std::string_view>{
+      "pciAddresses", "pfNames",      "rootDevices", "linkTypes", "acpiIndexes",
+      "isRdma",       "needVhostNet", "ddpProfiles", "pKeys",     "vdpaType"};
+  static const auto* aux =
+      new std::vector<std::string_view>{"pfNames", "rootDevices",  "linkTypes",
+                                        "isRdma",  "needVhostNet", "auxTypes"};
+  static const auto* accel = new std::vector<std::string_view>{"pciAddresses"};
+  switch (t) {
+    case DeviceType::kNetDevice:
+      return *net;
+    case DeviceType::kAuxNetDevice:
+      return *aux;
+    case DeviceType::kAccelerator:
+      break;
+  }
+  return *accel;
+}
+
+// The keys added for upstream parity (device_types.h), read in one place.
+absl::Status ReadTypeSelectors(const FieldReader& obj, DeviceType type,
+                               Selector* s) {
+  if (type == DeviceType::kNetDevice) {
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "ddpProfiles", &s->ddp_profiles));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "pKeys", &s->pkeys));
+    const FieldReader v = obj.Child("vdpaType");
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> t,
+                        obj.OptionalString("vdpaType"));
+    // "" is unset, as Go's zero value (operators write it).
+    if (t && !t->empty()) {
+      if (*t != "vhost" && *t != "virtio") {
+        return v.Expected("vhost or virtio");
+      }
+      if (s->is_rdma) {
+        return v.Error(
+            "vdpaType and isRdma cannot be set in the same selector");
+      }
+      s->vdpa_type = *std::move(t);
+    }
+  }
+  if (type == DeviceType::kAuxNetDevice) {
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "auxTypes", &s->aux_types));
+    const FieldReader aux = obj.Child("auxTypes");
+    if (s->aux_types.empty()) {
+      return aux.Error(
+          "missing or empty: an auxNetDevice selector needs auxTypes "
+          "([\"sf\"])");
+    }
+    for (size_t i = 0; i < s->aux_types.size(); ++i) {
+      if (s->aux_types[i] != "sf") {
+        return aux.Index(i).Expected("\"sf\" (scalable functions)");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Selector> ParseSelector(const FieldReader& obj, DeviceType type,
                                        std::vector<std::string>* warnings) {
   if (!obj.json().is_object()) return obj.Expected("a selector object");
-  for (std::string_view unsupported :
-       {"vdpaType", "ddpProfiles", "pKeys", "auxTypes"}) {
-    FieldReader v = obj.Child(unsupported);
-    if (v.present()) {
-      return v.Error(sk::StrCat("selector not supported by sriovkit (value ",
-                                v.ShowValue(),
-                                "); remove it or use the Go plugin"));
-    }
-  }
   WarnUnknownKeys(
       obj,
       {"vendors", "devices", "drivers", "pciAddresses", "pfNames",
-       "rootDevices", "linkTypes", "acpiIndexes", "isRdma", "needVhostNet"},
+       "rootDevices", "linkTypes", "acpiIndexes", "isRdma", "needVhostNet",
+       "ddpProfiles", "pKeys", "vdpaType", "auxTypes"},
       warnings);
   Selector s;
   SK_RETURN_IF_ERROR(ReadStringList(obj, "vendors", &s.vendors));
   SK_RETURN_IF_ERROR(ReadStringList(obj, "devices", &s.devices));
   SK_RETURN_IF_ERROR(ReadStringList(obj, "drivers", &s.drivers));
-  SK_RETURN_IF_ERROR(ReadStringList(obj, "pciAddresses", &s.pci_addresses));
-  if (type == DeviceType::kNetDevice) {
+  const std::vector<std::string_view>& own = TypeSelectorKeys(type);
+  auto has = [&](std::string_view k) {
+    return std::find(own.begin(), own.end(), k) != own.end();
+  };
+  for (std::string_view k : kSelectorKeys) {
+    if (k == "vendors" || k == "devices" || k == "drivers" || has(k)) continue;
+    if (obj.Child(k).exists()) {
+      warnings->push_back(
+          Note(obj.Child(k), sk::StrCat("ignored: not a selector of deviceType ",
+                                        DeviceTypeName(type))));
+    }
+  }
+  if (has("pciAddresses")) {
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "pciAddresses", &s.pci_addresses));
+  }
+  if (has("pfNames")) {
     SK_RETURN_IF_ERROR(ReadPfList(obj, "pfNames", &s.pf_names));
     SK_RETURN_IF_ERROR(ReadPfList(obj, "rootDevices", &s.root_devices));
     SK_RETURN_IF_ERROR(ReadStringList(obj, "linkTypes", &s.link_types));
-    SK_RETURN_IF_ERROR(ReadStringList(obj, "acpiIndexes", &s.acpi_indexes));
     SK_RETURN_IF_ERROR(ReadBool(obj, "isRdma", &s.is_rdma));
     SK_RETURN_IF_ERROR(ReadBool(obj, "needVhostNet", &s.need_vhost_net));
     if (s.link_types.size() > 1) {
@@ -98,15 +168,11 @@ absl::StatusOr<Selector> ParseSelector(const FieldReader& obj, DeviceType type,
                                "more than one link type; a device "
                                "matches any of them"));
     }
-  } else {
-    for (std::string_view k : {"pfNames", "rootDevices", "linkTypes",
-                               "acpiIndexes", "isRdma", "needVhostNet"}) {
-      if (obj.Child(k).exists()) {
-        warnings->push_back(
-            Note(obj.Child(k), "ignored: not an accelerator selector"));
-      }
-    }
   }
+  if (has("acpiIndexes")) {
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "acpiIndexes", &s.acpi_indexes));
+  }
+  SK_RETURN_IF_ERROR(ReadTypeSelectors(obj, type, &s));
   return s;
 }
 
@@ -153,10 +219,10 @@ absl::StatusOr<ResourceConfig> ParseResource(
     } else if (*type == "accelerator") {
       r.device_type = DeviceType::kAccelerator;
     } else if (*type == "auxNetDevice") {
-      return obj.Child("deviceType")
-          .Error("value \"auxNetDevice\" is not supported by sriovkit yet");
+      r.device_type = DeviceType::kAuxNetDevice;
     } else {
-      return obj.Child("deviceType").Expected("netDevice or accelerator");
+      return obj.Child("deviceType")
+          .Expected("netDevice, accelerator or auxNetDevice");
     }
   }
   SK_RETURN_IF_ERROR(ReadBool(obj, "excludeTopology", &r.exclude_topology));
@@ -214,6 +280,8 @@ const char* DeviceTypeName(DeviceType t) {
       return "netDevice";
     case DeviceType::kAccelerator:
       return "accelerator";
+    case DeviceType::kAuxNetDevice:
+      return "auxNetDevice";
   }
   return "unknown";
 }

@@ -22,11 +22,13 @@
 //   or 0) for a bad name, a duplicate name or an unknown deviceType; here the
 //   entry is dropped and its error lands in `pool_errors`.
 // - Missing or null `selectors` is an error for that entry (upstream panics).
-// - Selector keys whose filters we do not implement (vdpaType, ddpProfiles,
-//   pKeys, auxTypes) are an error for that entry rather than silently
-//   ignored, because ignoring a filter would widen the pool.
+// - vdpaType must be "vhost" or "virtio", and a selector with vdpaType
+//   cannot have isRdma (upstream's ValidConfig drops the whole resource for
+//   the latter; an unknown vdpaType upstream silently matches nothing).
+// - auxNetDevice selectors need auxTypes, and "sf" is the only type (as
+//   upstream's ValidConfig); selector keys of the other device type are
+//   ignored with a warning.
 // - VF ranges in pfNames/rootDevices are validated at load.
-// - deviceType "auxNetDevice" is rejected for that entry (not implemented).
 //
 // Every error message names the file, the JSON path and the offending value:
 //   /etc/pcidp/config.json: resourceList[1].selectors[0].vendors[0]: expected
@@ -47,8 +49,8 @@
 
 namespace sk::deviceplugin {
 
-enum class DeviceType { kNetDevice, kAccelerator };
-// "netDevice" / "accelerator".
+enum class DeviceType { kNetDevice, kAccelerator, kAuxNetDevice };
+// "netDevice" / "accelerator" / "auxNetDevice".
 const char* DeviceTypeName(DeviceType t);
 
 // One entry of `pfNames` or `rootDevices`: "<pf>[#<item>(,<item>)*]" where an
@@ -76,6 +78,12 @@ struct Selector {
   std::vector<std::string> acpi_indexes;
   bool is_rdma = false;
   bool need_vhost_net = false;
+  // netDevice only (device_types.h says where the facts come from).
+  std::vector<std::string> ddp_profiles;  // "ddpProfiles"
+  std::vector<std::string> pkeys;         // "pKeys", e.g. "0x7fff"
+  std::string vdpa_type;                  // "vdpaType": "", "vhost", "virtio"
+  // auxNetDevice only: "auxTypes", never empty there ("sf").
+  std::vector<std::string> aux_types;
 };
 
 // How GetPreferredAllocation picks devices (preferred.h); config key

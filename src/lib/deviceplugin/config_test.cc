@@ -102,7 +102,7 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
     {"resourceName": "e", "selectors": []},
     {"resourceName": "n"},
     {"resourceName": "r", "selectors": [{"pfNames": ["ens1#3-1"]}]},
-    {"resourceName": "u", "selectors": [{"vdpaType": "vhost"}]},
+    {"resourceName": "u", "selectors": [{"vdpaType": "vhost-user"}]},
     {"resourceName": "aux", "deviceType": "auxNetDevice", "selectors": {}}
   ]})"));
   ASSERT_THAT(c.resources, SizeIs(1));
@@ -115,8 +115,8 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
       "or digit)",
       "config.json: resourceList[2].resourceName: duplicate resource "
       "\"intel.com/good\"; entry dropped",
-      "config.json: resourceList[3].deviceType: expected netDevice or "
-      "accelerator, got \"gpu\"",
+      "config.json: resourceList[3].deviceType: expected netDevice, "
+      "accelerator or auxNetDevice, got \"gpu\"",
       "config.json: resourceList[4].selectors[0].vendors: expected a list "
       "of strings, got \"8086\"",
       "config.json: resourceList[5].selectors: empty list",
@@ -124,11 +124,10 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
       "of objects, got nothing",
       "config.json: resourceList[7].selectors[0].pfNames[0]: invalid value "
       "\"ens1#3-1\": VF range \"3-1\" is reversed",
-      "config.json: resourceList[8].selectors[0].vdpaType: selector not "
-      "supported by sriovkit (value \"vhost\"); remove it or use the Go "
-      "plugin",
-      "config.json: resourceList[9].deviceType: value \"auxNetDevice\" is "
-      "not supported by sriovkit yet",
+      "config.json: resourceList[8].selectors[0].vdpaType: expected vhost or "
+      "virtio, got \"vhost-user\"",
+      "config.json: resourceList[9].selectors.auxTypes: missing or empty: an "
+      "auxNetDevice selector needs auxTypes ([\"sf\"])",
   };
   for (size_t i = 0; i < c.pool_errors.size(); ++i) {
     SCOPED_TRACE(i);

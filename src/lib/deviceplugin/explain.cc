@@ -13,6 +13,52 @@
 #include "lib/sysfs/host.h"
 
 namespace sk::deviceplugin {
+namespace {
+
+// auxNetDevice pools: one verdict per auxiliary device of a bound network
+// function, taken or with each aux pool's selector reason.
+void AddAuxVerdicts(
+    const std::vector<ResourceConfig>& resources,
+    const std::vector<sysfs::PciDevice>& devices, const sysfs::Sysfs& fs,
+    const std::map<std::string, std::pair<std::string, size_t>>& taken,
+    std::vector<DeviceVerdict>* out) {
+  std::vector<const ResourceConfig*> pools;
+  for (const auto& r : resources) {
+    if (r.device_type == DeviceType::kAuxNetDevice) pools.push_back(&r);
+  }
+  if (pools.empty()) return;
+  for (const sysfs::PciDevice& d : devices) {
+    if (!d.is_network() || !d.driver) continue;
+    for (const std::string& name : AuxDevicesOf(fs, d.address.ToString())) {
+      DeviceVerdict v;
+      v.device = name;
+      v.vendor = absl::StrFormat("%04x", d.vendor_id);
+      v.device_id = absl::StrFormat("%04x", d.device_id);
+      v.driver = *d.driver;
+      v.pf = d.address.ToString();
+      if (auto it = taken.find(name); it != taken.end()) {
+        v.pool = it->second.first;
+        v.selector = static_cast<int>(it->second.second);
+      } else {
+        DeviceFacts f = AuxFactsFor(name, d, fs);
+        std::vector<std::string> why;
+        for (const ResourceConfig* r : pools) {
+          for (size_t i = 0; i < r->selectors.size(); ++i) {
+            std::string e = Explain(r->selectors[i], f);
+            if (e.empty()) e = "matched, but an earlier pool took it";
+            why.push_back(sk::StrCat(r->FullName(), " selector ", i, ": ", e));
+          }
+        }
+        v.category = "selector";
+        v.reason = absl::StrJoin(why, "; ");
+      }
+      out->push_back(std::move(v));
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<DeviceVerdict> ExplainDevices(
     const std::vector<ResourceConfig>& resources,
     const std::vector<sysfs::PciDevice>& devices, const sysfs::Sysfs& fs,
@@ -88,6 +134,7 @@ std::vector<DeviceVerdict> ExplainDevices(
     }
     out.push_back(std::move(v));
   }
+  AddAuxVerdicts(resources, devices, fs, taken, &out);
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.device < b.device; });
   return out;

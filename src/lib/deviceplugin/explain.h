@@ -21,6 +21,9 @@
 //              did not match, with the value seen and the values wanted:
 //              "intel.com/vfio selector 0: drivers: \"iavf\" not in
 //              [vfio-pci]"
+// With an auxNetDevice pool configured, every auxiliary device of a bound
+// network function gets its own verdict too (device = its name, pf = the
+// parent function), taken or with the aux pools' selector reasons.
 //
 // Thread safety: pure apart from reading `fs`.
 
@@ -35,7 +38,7 @@
 namespace sk::deviceplugin {
 
 struct DeviceVerdict {
-  std::string device;  // PCI address
+  std::string device;  // PCI address, or an auxiliary device's name
   std::string vendor;  // "8086"
   std::string device_id;
   std::string driver;    // "" when unbound

@@ -1,6 +1,7 @@
 #include "lib/deviceplugin/inventory.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -83,8 +84,33 @@ const PoolDevice* Pool::Find(const std::string& id) const {
 
 namespace {
 
+// Which optional facts a pool's selectors need (each costs sysfs reads or a
+// devlink query per device).
+struct Lookups {
+  bool rdma = false;
+  bool vdpa = false;
+  const DdpProfileSource* ddp = nullptr;  // set when a selector has profiles
+};
+
+Lookups LookupsFor(const ResourceConfig& r, const DiscoveryOptions& opts) {
+  Lookups l;
+  for (const Selector& s : r.selectors) {
+    l.rdma = l.rdma || s.is_rdma;
+    l.vdpa = l.vdpa || !s.vdpa_type.empty();
+    if (!s.ddp_profiles.empty()) l.ddp = opts.ddp;
+  }
+  return l;
+}
+
+std::string PfNetdev(const sysfs::PciDevice& pf) {
+  if (pf.pf_netdev) return *pf.pf_netdev;
+  if (!pf.netdevs.empty()) return pf.netdevs.front().name;
+  return "";
+}
+
 DeviceFacts Facts(const sysfs::PciDevice& d, const sysfs::PciDevice* pf,
-                  const sysfs::Sysfs& fs, bool want_rdma) {
+                  const sysfs::Sysfs& fs, const Lookups& want) {
+  const bool want_rdma = want.rdma;
   DeviceFacts f;
   f.pci_address = d.address.ToString();
   f.vendor = Hex4(d.vendor_id);
@@ -118,6 +144,42 @@ DeviceFacts Facts(const sysfs::PciDevice& d, const sysfs::PciDevice* pf,
         sk::StrCat("sys/bus/pci/devices/", f.pci_address, "/infiniband"));
     f.rdma = ib.ok() && !ib->empty();
   }
+  // Upstream reads the P_Key of every InfiniBand function (pciNetDevice.go).
+  if (f.link_type == "infiniband") f.pkey = ReadDefaultPkey(fs, f.pci_address);
+  if (want.vdpa) {
+    if (auto v = FindVdpaDevice(fs, f.pci_address)) f.vdpa_type = v->type;
+  }
+  if (want.ddp != nullptr) {
+    f.ddp_profile = DdpProfileOf(*want.ddp, f.pci_address, f.pf_address);
+  }
+  return f;
+}
+
+// The facts of auxiliary device `name` below the PCI function `parent`.
+DeviceFacts AuxFacts(const std::string& name, const sysfs::PciDevice& parent,
+                     const sysfs::Sysfs& fs, const Lookups& want) {
+  DeviceFacts f;
+  f.pci_address = parent.address.ToString();
+  f.vendor = Hex4(parent.vendor_id);
+  f.device = Hex4(parent.device_id);
+  f.driver = parent.driver.value_or("");
+  f.aux_type = AuxDeviceType(name);
+  f.pf_address = f.pci_address;
+  f.pf_name = PfNetdev(parent);
+  std::string dir = sk::StrCat("sys/bus/auxiliary/devices/", name);
+  auto sfnum = fs.ReadInt(dir + "/sfnum");
+  if (sfnum.ok() && *sfnum >= 0 && *sfnum <= INT32_MAX) {
+    f.vf_index = static_cast<int>(*sfnum);
+  }
+  for (const auto& n : parent.netdevs) {
+    if (n.name == f.pf_name || parent.netdevs.size() == 1) {
+      f.link_type = EncapName(n.link_type);
+    }
+  }
+  if (want.rdma) {
+    auto ib = fs.ListDir(dir + "/infiniband");
+    f.rdma = ib.ok() && !ib->empty();
+  }
   return f;
 }
 
@@ -132,7 +194,63 @@ DeviceFacts FactsFor(const sysfs::PciDevice& d,
       if (c.address == *d.physfn) pf = &c;
     }
   }
-  return Facts(d, pf, fs, /*want_rdma=*/true);
+  // Everything but DDP profiles, which need a devlink source.
+  return Facts(d, pf, fs, Lookups{.rdma = true, .vdpa = true, .ddp = nullptr});
+}
+
+namespace {
+
+// An auxNetDevice pool: the auxiliary devices of every candidate function,
+// first match wins as for PCI pools.
+void AddAuxDevices(const ResourceConfig& r,
+                   const std::vector<const sysfs::PciDevice*>& parents,
+                   const sysfs::Sysfs& fs, const Lookups& want,
+                   std::map<std::string, std::string>* owner, Pool* pool,
+                   std::vector<std::string>* log) {
+  for (const sysfs::PciDevice* d : parents) {
+    for (const std::string& name : AuxDevicesOf(fs, d->address.ToString())) {
+      DeviceFacts facts = AuxFacts(name, *d, fs, want);
+      for (size_t si = 0; si < r.selectors.size(); ++si) {
+        const Selector& s = r.selectors[si];
+        if (!Matches(s, facts)) continue;
+        auto [it, fresh] = owner->emplace(name, r.FullName());
+        if (!fresh) {
+          if (it->second != r.FullName()) {
+            log->push_back(sk::StrCat(name, ": not added to ", r.FullName(),
+                                      ": already in ", it->second,
+                                      " (first match wins)"));
+            ++pool->excluded["other_pool"];
+          }
+          break;
+        }
+        PoolDevice pd;
+        pd.id = name;
+        pd.aux = true;
+        pd.facts = facts;
+        if (!r.exclude_topology) pd.numa_node = d->numa_node;
+        pd.selector_index = si;
+        pd.need_vhost_net = s.need_vhost_net;
+        if (s.is_rdma) {
+          auto ib = fs.ListDir(
+              sk::StrCat("sys/bus/auxiliary/devices/", name, "/infiniband"));
+          if (ib.ok()) pd.rdma_devices = *ib;
+        }
+        pool->devices.push_back(std::move(pd));
+        break;
+      }
+    }
+  }
+  std::sort(
+      pool->devices.begin(), pool->devices.end(),
+      [](const PoolDevice& a, const PoolDevice& b) { return a.id < b.id; });
+}
+
+}  // namespace
+
+DeviceFacts AuxFactsFor(const std::string& name, const sysfs::PciDevice& parent,
+                        const sysfs::Sysfs& fs) {
+  return AuxFacts(name, parent, fs,
+                  Lookups{.rdma = true, .vdpa = false, .ddp = nullptr});
 }
 
 Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
@@ -152,7 +270,8 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
     auto& why = excluded[t];
     for (const auto& d : devices) {
       std::string bdf = d.address.ToString();
-      if (t == DeviceType::kNetDevice ? !d.is_network() : !d.is_accelerator()) {
+      if (t == DeviceType::kAccelerator ? !d.is_accelerator()
+                                        : !d.is_network()) {
         continue;
       }
       if (!d.driver) {
@@ -192,15 +311,29 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
     Pool pool;
     pool.config = r;
     pool.excluded = excluded[r.device_type];
+    const Lookups want = LookupsFor(r, opts);
+    if (want.ddp == nullptr &&
+        std::any_of(
+            r.selectors.begin(), r.selectors.end(),
+            [](const Selector& s) { return !s.ddp_profiles.empty(); })) {
+      inv.log.push_back(
+          sk::StrCat(r.FullName(),
+                     ": ddpProfiles: no DDP profile source (devlink) in "
+                     "this build; those selectors match no device"));
+    }
+    if (r.device_type == DeviceType::kAuxNetDevice) {
+      AddAuxDevices(r, candidates[r.device_type], fs, want, &owner, &pool,
+                    &inv.log);
+      inv.pools.push_back(std::move(pool));
+      continue;
+    }
     for (const sysfs::PciDevice* d : candidates[r.device_type]) {
       const sysfs::PciDevice* pf = nullptr;
       if (d->physfn) {
         auto it = by_address.find(*d->physfn);
         if (it != by_address.end()) pf = it->second;
       }
-      bool want_rdma = std::any_of(r.selectors.begin(), r.selectors.end(),
-                                   [](const Selector& s) { return s.is_rdma; });
-      DeviceFacts facts = Facts(*d, pf, fs, want_rdma);
+      DeviceFacts facts = Facts(*d, pf, fs, want);
       for (size_t si = 0; si < r.selectors.size(); ++si) {
         const Selector& s = r.selectors[si];
         if (!Matches(s, facts)) continue;
@@ -225,6 +358,7 @@ Inventory BuildInventory(const std::vector<ResourceConfig>& resources,
               sk::StrCat("sys/bus/pci/devices/", pd.id, "/infiniband"));
           if (ib.ok()) pd.rdma_devices = *ib;
         }
+        if (!s.vdpa_type.empty()) pd.vdpa = FindVdpaDevice(fs, pd.id);
         if (r.pf_carrier_health && !pd.facts.pf_name.empty()) {
           auto [c, added] = carrier.emplace(pd.facts.pf_name, true);
           if (added) c->second = PfHasCarrier(fs, pd.facts.pf_name);

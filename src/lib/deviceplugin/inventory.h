@@ -6,6 +6,15 @@
 //   for (const Pool& p : inv.pools) { ... p.devices ... }
 //   for (const std::string& line : inv.log) { log(line); }  // why excluded
 //
+// auxNetDevice pools (upstream pkg/auxnetdevice): every bound class-0x02
+// function with a net/ directory contributes its auxiliary devices
+// ("<driver>.<type>.<id>" entries of its sysfs directory, read from
+// /sys/bus/auxiliary/devices/<name>). Vendors, devices and drivers are the
+// parent function's; pfNames/rootDevices see the parent's netdev and address
+// with the SF number (<aux>/sfnum) as the index; isRdma looks at
+// <aux>/infiniband. The PF-with-VFs and default-route rules do not apply (as
+// upstream).
+//
 // Discovery rules, as upstream
 // (k8snetworkplumbingwg/sriov-network-device-plugin v3.11.0: pkg/netdevice and
 // pkg/accelerator device providers, pkg/resources pools):
@@ -41,6 +50,7 @@
 #include <vector>
 
 #include "lib/deviceplugin/config.h"
+#include "lib/deviceplugin/device_types.h"
 #include "lib/deviceplugin/selectors.h"
 #include "lib/sysfs/host.h"
 #include "lib/sysfs/sysfs.h"
@@ -49,6 +59,9 @@ namespace sk::deviceplugin {
 
 struct DiscoveryOptions {
   bool exclude_default_route = true;
+  // Source of DDP profile names for ddpProfiles selectors; with none, no
+  // device has a profile and such selectors match nothing (logged).
+  const DdpProfileSource* ddp = nullptr;
 };
 
 // One advertised device.
@@ -58,7 +71,12 @@ struct PoolDevice {
   std::optional<int> numa_node;           // unset when unknown or excluded
   std::vector<std::string> rdma_devices;  // only when the selector has isRdma
   bool need_vhost_net = false;            // from the selector that admitted it
-  size_t selector_index = 0;              // which selector object admitted it
+  // Its vdpa device, when the admitting selector has vdpaType.
+  std::optional<VdpaDevice> vdpa;
+  // auxNetDevice pools: the auxiliary device name is the id
+  // ("mlx5_core.sf.2") and facts.pf_address its parent PCI function.
+  bool aux = false;
+  size_t selector_index = 0;  // which selector object admitted it
   // False while the daemon reports it Unhealthy (its PCI function is gone
   // or no longer matches the pool's selectors; see daemon.h).
   bool healthy = true;
@@ -84,6 +102,11 @@ struct Inventory {
 DeviceFacts FactsFor(const sysfs::PciDevice& d,
                      const std::vector<sysfs::PciDevice>& all,
                      const sysfs::Sysfs& fs);
+
+// Builds DeviceFacts for the auxiliary device `name` below `parent` (every
+// optional fact but DDP profiles).
+DeviceFacts AuxFactsFor(const std::string& name, const sysfs::PciDevice& parent,
+                        const sysfs::Sysfs& fs);
 
 // Interfaces with an IPv4 default route in <root>/proc/net/route.
 std::set<std::string> DefaultRouteInterfaces(const sysfs::Sysfs& fs);

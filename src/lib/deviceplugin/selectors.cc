@@ -67,6 +67,9 @@ std::string Explain(const Selector& s, const DeviceFacts& f) {
   if (!s.drivers.empty() && !In(s.drivers, f.driver)) {
     return NotIn("drivers", f.driver, s.drivers);
   }
+  if (!s.aux_types.empty() && !In(s.aux_types, f.aux_type)) {
+    return NotIn("auxTypes", f.aux_type, s.aux_types);
+  }
   if (!s.pci_addresses.empty()) {
     bool any = std::any_of(
         s.pci_addresses.begin(), s.pci_addresses.end(),
@@ -93,7 +96,19 @@ std::string Explain(const Selector& s, const DeviceFacts& f) {
         });
     if (!any) return NotIn("linkTypes", f.link_type, s.link_types);
   }
+  if (!s.ddp_profiles.empty() &&
+      (f.ddp_profile.empty() || !In(s.ddp_profiles, f.ddp_profile))) {
+    return NotIn("ddpProfiles", f.ddp_profile, s.ddp_profiles);
+  }
+  if (!s.pkeys.empty() && (f.pkey.empty() || !In(s.pkeys, f.pkey))) {
+    return NotIn("pKeys", f.pkey, s.pkeys);
+  }
   if (s.is_rdma && !f.rdma) return "isRdma: device has no RDMA device";
+  if (!s.vdpa_type.empty() && f.vdpa_type != s.vdpa_type) {
+    if (f.vdpa_type.empty()) return "vdpaType: device has no vdpa device";
+    return sk::StrCat("vdpaType: vdpa device is \"", f.vdpa_type, "\", not \"",
+                      s.vdpa_type, "\"");
+  }
   return "";
 }
 

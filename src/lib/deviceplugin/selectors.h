@@ -6,9 +6,13 @@
 //
 // Semantics, as upstream: the fields of a selector are ANDed, the values in
 // one field ORed, and an empty field does not filter. Filters apply in
-// upstream's order (vendors, devices, drivers, pciAddresses, acpiIndexes,
-// pfNames, rootDevices, linkTypes, isRdma); the order only matters for the
-// reason reported by Explain().
+// upstream's order (vendors, devices, drivers, auxTypes, pciAddresses,
+// acpiIndexes, pfNames, rootDevices, linkTypes, ddpProfiles, pKeys, isRdma,
+// vdpaType); the order only matters for the reason reported by Explain().
+// ddpProfiles and pKeys never match a device whose value is unknown (""),
+// and vdpaType needs a vdpa device of exactly that type (upstream
+// pkg/resources/ddpSelector.go, pKeySelector.go, pkg/netdevice
+// netDeviceProvider.go).
 //
 // Deliberate differences from upstream:
 // - Several entries for the same PF in pfNames/rootDevices are unioned
@@ -42,6 +46,11 @@ struct DeviceFacts {
   std::string link_type;  // "ether", "infiniband", "" when unknown
   bool rdma = false;  // has RDMA devices (<bdf>/infiniband/*); only looked up
                       // when a selector of the pool has isRdma
+  std::string pkey;   // IB default P_Key ("0x7fff"); "" when not IB
+  std::string ddp_profile;  // only looked up for ddpProfiles; "" unknown
+  std::string vdpa_type;    // "vhost", "virtio", "invalid"; "" no vdpa device
+                            // (only looked up for vdpaType)
+  std::string aux_type;     // auxiliary devices: "sf"; "" otherwise
 };
 
 // True when `f` passes every non-empty filter of `s`.

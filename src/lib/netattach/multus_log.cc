@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <set>
+#include <system_error>
 #include <vector>
 
 #include "lib/base/errno_status.h"
@@ -54,6 +57,64 @@ void WriteAll(int fd, std::string_view s) {
   }
 }
 
+// WriteAll that reports the failure (a short write is ENOSPC, as write(2)
+// would say on the next call).
+absl::Status WriteAllOrError(int fd, const unsigned char* p, size_t len,
+                             const std::filesystem::path& path) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "write ", path.string());
+    if (n == 0) return ErrnoStatus(ENOSPC, "write ", path.string());
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// Streams `in` through a gzip deflater into `out`.
+absl::Status Deflate(int in, int out, const std::filesystem::path& src,
+                     const std::filesystem::path& dst) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip header and trailer (RFC 1952), as Go's
+  // compress/gzip writes; level 6 is both zlib's and Go's default.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK)
+    return absl::ResourceExhaustedError(
+        sk::StrCat("compress ", src.string(), ": deflateInit2 failed"));
+  std::vector<unsigned char> ibuf(size_t{64} << 10), obuf(size_t{64} << 10);
+  absl::Status status;
+  for (bool eof = false; !eof && status.ok();) {
+    ssize_t n = ::read(in, ibuf.data(), ibuf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = ErrnoStatus(errno, "read ", src.string());
+      break;
+    }
+    eof = n == 0;
+    zs.next_in = ibuf.data();
+    zs.avail_in = static_cast<uInt>(n);
+    int rc = Z_OK;
+    do {  // drain the deflater for this input (and, at EOF, the trailer)
+      zs.next_out = obuf.data();
+      zs.avail_out = static_cast<uInt>(obuf.size());
+      rc = deflate(&zs, eof ? Z_FINISH : Z_NO_FLUSH);
+      if (rc == Z_STREAM_ERROR) {
+        status = absl::InternalError(
+            sk::StrCat("compress ", src.string(), ": deflate failed"));
+        break;
+      }
+      status =
+          WriteAllOrError(out, obuf.data(), obuf.size() - zs.avail_out, dst);
+    } while (status.ok() && zs.avail_out == 0);
+    if (status.ok() && eof && rc != Z_STREAM_END)
+      status = absl::InternalError(sk::StrCat(
+          "compress ", src.string(), ": deflate did not finish the stream"));
+  }
+  deflateEnd(&zs);
+  return status;
+}
+
 }  // namespace
 
 absl::StatusOr<LogLevel> ParseLogLevel(std::string_view s) {
@@ -81,6 +142,47 @@ std::string_view LogLevelName(LogLevel l) {
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return FormatUtc(t, false);
+}
+
+absl::Status CompressLogFile(const std::filesystem::path& src,
+                             const std::filesystem::path& dst) {
+  int ifd = ::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (ifd < 0) return ErrnoStatus(errno, "open log backup ", src.string());
+  UniqueFd in(ifd);
+  struct stat st {};
+  if (::fstat(ifd, &st) != 0) return ErrnoStatus(errno, "stat ", src.string());
+  if (!S_ISREG(st.st_mode))
+    return absl::FailedPreconditionError(
+        sk::StrCat("log backup ", src.string(), " is not a regular file"));
+  int ofd =
+      ::open(dst.c_str(),
+             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+             st.st_mode & 07777);
+  if (ofd < 0) return ErrnoStatus(errno, "create ", dst.string());
+  UniqueFd out(ofd);
+  absl::Status s;
+  struct stat ost {};
+  if (::fstat(ofd, &ost) != 0) {
+    s = ErrnoStatus(errno, "stat ", dst.string());
+  } else if (!S_ISREG(ost.st_mode)) {
+    // Not ours to remove: refuse without touching it.
+    return absl::FailedPreconditionError(
+        sk::StrCat(dst.string(), " is not a regular file"));
+  }
+  if (s.ok()) s = Deflate(ifd, ofd, src, dst);
+  // Durable before the original goes (rotation is rare; this is cheap).
+  if (s.ok() && ::fsync(ofd) != 0)
+    s = ErrnoStatus(errno, "fsync ", dst.string());
+  if (s.ok() && ::close(out.Release()) != 0)
+    s = ErrnoStatus(errno, "close ", dst.string());
+  if (!s.ok()) {
+    out.Reset();
+    ::unlink(dst.c_str());
+    return s;
+  }
+  if (::unlink(src.c_str()) != 0)
+    return ErrnoStatus(errno, "remove ", src.string());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LogConfig> LogConfigFromJson(const nlohmann::json& conf) {
@@ -182,6 +284,15 @@ void MultusLogger::Log(LogLevel level, std::string_view message) {
   size_ += static_cast<int64_t>(line.size());
 }
 
+MultusLogger::~MultusLogger() {
+  {
+    std::lock_guard<std::mutex> lock(mill_mu_);
+    stop_ = true;
+  }
+  mill_cv_.notify_all();
+  if (mill_thread_.joinable()) mill_thread_.join();
+}
+
 void MultusLogger::Rotate() {
   // lumberjack backupName: <dir>/<name>-<2006-01-02T15-04-05.000><ext>.
   std::filesystem::path p(config_.file);
@@ -195,37 +306,95 @@ void MultusLogger::Rotate() {
     return;
   }
   (void)OpenFile();
-  Prune();
+  ScheduleMill(seams_.now());
 }
 
-void MultusLogger::Prune() {
+void MultusLogger::ScheduleMill(std::chrono::system_clock::time_point now) {
+  if (config_.max_backups == 0 && config_.max_age_days == 0 &&
+      !config_.compress)
+    return;  // nothing to do (lumberjack's millRunOnce returns early too)
+  std::lock_guard<std::mutex> lock(mill_mu_);
+  mill_pending_ = true;
+  mill_now_ = now;
+  if (!mill_thread_.joinable()) {
+    try {
+      mill_thread_ = std::thread([this] { MillLoop(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the next rotation (or the destructor) retries;
+      // the backups stay as they are meanwhile.
+      return;
+    }
+  }
+  mill_cv_.notify_all();
+}
+
+void MultusLogger::MillLoop() {
+  std::unique_lock<std::mutex> lock(mill_mu_);
+  for (;;) {
+    mill_cv_.wait(lock, [this] { return mill_pending_ || stop_; });
+    if (!mill_pending_) return;  // stopping with nothing queued
+    mill_pending_ = false;
+    milling_ = true;
+    const std::chrono::system_clock::time_point now = mill_now_;
+    lock.unlock();
+    MillOnce(now);
+    lock.lock();
+    milling_ = false;
+    mill_cv_.notify_all();
+  }
+}
+
+void MultusLogger::WaitForMill() {
+  std::unique_lock<std::mutex> lock(mill_mu_);
+  if (!mill_thread_.joinable()) return;
+  mill_cv_.wait(lock, [this] { return !mill_pending_ && !milling_; });
+}
+
+void MultusLogger::MillOnce(std::chrono::system_clock::time_point now) {
   std::filesystem::path p(config_.file);
+  const std::filesystem::path dir = p.parent_path();
   const std::string prefix = p.stem().string() + "-";
   const std::string ext = p.extension().string();
-  std::vector<std::string> backups;  // names sort by time
+  const std::string gz = ".gz";
+  constexpr size_t kStamp = 23;  // 2006-01-02T15-04-05.000
+  struct Backup {
+    std::string name;
+    std::string stamp;
+    bool compressed;
+  };
+  std::vector<Backup> backups;
   std::error_code ec;
-  for (const auto& e :
-       std::filesystem::directory_iterator(p.parent_path(), ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.is_directory(ec)) continue;
     std::string n = e.path().filename().string();
-    if (n.size() == prefix.size() + 23 + ext.size() &&
-        n.compare(0, prefix.size(), prefix) == 0 &&
-        n.compare(n.size() - ext.size(), ext.size(), ext) == 0)
-      backups.push_back(n);
+    if (n.size() < prefix.size() + kStamp + ext.size() ||
+        n.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    std::string_view rest = std::string_view(n).substr(prefix.size() + kStamp);
+    bool compressed = rest == ext + gz;
+    if (rest != ext && !compressed) continue;
+    backups.push_back({n, n.substr(prefix.size(), kStamp), compressed});
   }
-  std::sort(backups.rbegin(), backups.rend());
+  // Newest first; names sort by time.
+  std::sort(backups.begin(), backups.end(),
+            [](const Backup& a, const Backup& b) { return a.name > b.name; });
   const std::string oldest =
       config_.max_age_days > 0
-          ? FormatUtc(
-                seams_.now() - std::chrono::hours(24) * config_.max_age_days,
-                true)
+          ? FormatUtc(now - std::chrono::hours(24) * config_.max_age_days, true)
           : std::string();
-  for (size_t i = 0; i < backups.size(); ++i) {
-    std::string stamp = backups[i].substr(prefix.size(), 23);
+  std::set<std::string> preserved;  // stamps: x.log and x.log.gz count once
+  for (const Backup& b : backups) {
+    preserved.insert(b.stamp);
     bool too_many = config_.max_backups > 0 &&
-                    i >= static_cast<size_t>(config_.max_backups);
-    bool too_old = !oldest.empty() && stamp < oldest;
-    if (too_many || too_old)
-      std::filesystem::remove(p.parent_path() / backups[i], ec);
+                    preserved.size() > static_cast<size_t>(config_.max_backups);
+    bool too_old = !oldest.empty() && b.stamp < oldest;
+    if (too_many || too_old) {
+      std::filesystem::remove(dir / b.name, ec);
+    } else if (config_.compress && !b.compressed) {
+      // An error leaves the backup uncompressed, to be retried at the next
+      // rotation (lumberjack drops the mill's errors too).
+      (void)CompressLogFile(dir / b.name, dir / (b.name + gz));
+    }
   }
 }
 

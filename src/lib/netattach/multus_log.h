@@ -13,9 +13,14 @@
 // The file is opened with O_NOFOLLOW|O_APPEND and must be a regular file (a
 // symlink or a FIFO is refused, as Multus refuses a symlinked logFile); when
 // a write would take it past maxSize it is rotated as lumberjack does
-// (renamed to <name>-<UTC time>.<ext>, a new file started), keeping at most
-// maxBackups backups no older than maxAge days. `compress` is accepted and
-// ignored (backups stay uncompressed).
+// (renamed to <name>-<UTC time>.<ext>, a new file started). After each
+// rotation a background thread "mills" the backups as lumberjack's
+// millRunOnce does: it keeps at most maxBackups backups (a backup and its
+// .gz count once) no older than maxAge days, and with `compress` (Multus's
+// default) gzips every remaining uncompressed backup to <backup>.gz and
+// removes the original. A backup left uncompressed by a crash is compressed
+// at the next rotation. Destroying the logger finishes a pending mill, so a
+// short-lived process (the CNI shim) leaves no half-written .gz behind.
 //
 //   absl::StatusOr<LogConfig> c = LogConfigFromJson(conf_json);
 //   absl::StatusOr<std::unique_ptr<MultusLogger>> log = MultusLogger::Open(*c);
@@ -24,12 +29,15 @@
 // Thread-safe.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -65,9 +73,21 @@ struct LogSeams {
   int stderr_fd = 2;
 };
 
+// gzips `src` to `dst` (gzip format, zlib's default level, `src`'s mode) and
+// removes `src`, as lumberjack's compressLogFile does. Neither path may be a
+// symlink (O_NOFOLLOW) and `src` must be a regular file; an existing `dst`
+// (an earlier attempt) is overwritten. On error `dst` is removed and `src`
+// kept; the error names the path and the step.
+absl::Status CompressLogFile(const std::filesystem::path& src,
+                             const std::filesystem::path& dst);
+
 class MultusLogger {
  public:
   using Seams = LogSeams;
+  ~MultusLogger();
+  MultusLogger(const MultusLogger&) = delete;
+  MultusLogger& operator=(const MultusLogger&) = delete;
+
   // Opens (creates, 0600) config.file when set. Errors name the path.
   static absl::StatusOr<std::unique_ptr<MultusLogger>> Open(
       const LogConfig& config, Seams seams = {});
@@ -79,18 +99,35 @@ class MultusLogger {
 
   const LogConfig& config() const { return config_; }
 
+  // Blocks until the post-rotation work (pruning, compression) queued so far
+  // is done.
+  void WaitForMill();
+
  private:
   MultusLogger(LogConfig config, Seams seams)
       : config_(std::move(config)), seams_(std::move(seams)) {}
   absl::Status OpenFile();
   void Rotate();
-  void Prune();
+  void ScheduleMill(std::chrono::system_clock::time_point now);
+  void MillLoop();
+  void MillOnce(std::chrono::system_clock::time_point now);
 
   LogConfig config_;
   Seams seams_;
   std::mutex mu_;
   UniqueFd fd_;
   int64_t size_ = 0;
+
+  // The mill thread, started at the first rotation.
+  std::mutex mill_mu_;
+  std::condition_variable mill_cv_;
+  bool mill_pending_ = false;  // guarded by mill_mu_
+  bool milling_ = false;       // guarded by mill_mu_
+  bool stop_ = false;          // guarded by mill_mu_
+  // The clock at the last rotation: maxAge is judged against it, so the
+  // mill thread never calls the clock seam.
+  std::chrono::system_clock::time_point mill_now_;  // guarded by mill_mu_
+  std::thread mill_thread_;
 };
 
 // "2006-01-02T15:04:05Z" (Go's time.RFC3339 in UTC).

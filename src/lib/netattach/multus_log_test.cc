@@ -3,23 +3,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 #include "lib/base/file_util.h"
+#include "lib/base/strings.h"
+#include "tests/testing/run_shell.h"
 #include "tests/testing/temp_dir.h"
 
 namespace sk::netattach {
 namespace {
 
+using ::sk::testing::RunShell;
+using ::sk::testing::ShellResult;
 using ::sk::testing::TempDir;
 using ::testing::HasSubstr;
 
 std::string Read(const std::filesystem::path& p) {
   absl::StatusOr<std::string> t = ReadFileBounded(p, size_t{8} << 20);
   return t.ok() ? *t : "";
+}
+
+std::vector<std::string> Names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Decompressed by gzip(1), not zlib: an independent reader of the format.
+std::string Gunzip(const std::filesystem::path& p) {
+  ShellResult t = RunShell("gzip -t '" + p.string() + "'");
+  EXPECT_EQ(t.exit_code, 0) << p << ": " << t.stderr_text;
+  ShellResult r = RunShell("gzip -dc '" + p.string() + "'");
+  EXPECT_EQ(r.exit_code, 0) << p << ": " << r.stderr_text;
+  return r.stdout_text;
 }
 
 TEST(LogConfigTest, KeysAndErrors) {
@@ -126,6 +150,7 @@ TEST_F(MultusLoggerTest, RotatesAtMaxSizeAndKeepsMaxBackups) {
   c.max_size_mb = 1;
   c.max_backups = 2;
   c.max_age_days = 0;
+  c.compress = false;
   auto log = MultusLogger::Open(c, Seams());
   ASSERT_TRUE(log.ok());
   const std::string big(400 * 1024, 'x');
@@ -133,13 +158,11 @@ TEST_F(MultusLoggerTest, RotatesAtMaxSizeAndKeepsMaxBackups) {
     now_ += std::chrono::seconds(1);
     (*log)->Log(LogLevel::kDebug, big);
   }
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
-    names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "multus-2026-01-01T00-00-09.000.log",
-                       "multus-2026-01-01T00-00-11.000.log", "multus.log"}));
+  (*log)->WaitForMill();
+  EXPECT_EQ(Names(dir_.path()),
+            (std::vector<std::string>{"multus-2026-01-01T00-00-09.000.log",
+                                      "multus-2026-01-01T00-00-11.000.log",
+                                      "multus.log"}));
   EXPECT_LE(std::filesystem::file_size(dir_ / "multus.log"), size_t{1} << 20);
 }
 
@@ -151,14 +174,154 @@ TEST_F(MultusLoggerTest, MaxAgeDropsOldBackups) {
   c.level = LogLevel::kDebug;
   c.max_size_mb = 1;
   c.max_age_days = 5;
+  c.compress = false;
   auto log = MultusLogger::Open(c, Seams());
   ASSERT_TRUE(log.ok());
   const std::string big(700 * 1024, 'x');
   (*log)->Log(LogLevel::kDebug, big);
   (*log)->Log(LogLevel::kDebug, big);  // rotates
+  (*log)->WaitForMill();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "m-2025-12-01T00-00-00.000.log"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "m-2025-12-31T12-00-00.000.log"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "m-2026-01-01T00-00-00.000.log"));
+}
+
+// compress (Multus's default): every backup becomes <backup>.gz, the
+// uncompressed one goes, and the backups plus the live file hold exactly the
+// lines written, in order.
+TEST_F(MultusLoggerTest, CompressedBackupsHoldTheExactBytes) {
+  LogConfig c;
+  c.file = (dir_ / "multus.log").string();
+  c.level = LogLevel::kDebug;
+  c.max_size_mb = 1;
+  c.max_backups = 0;  // keep all
+  c.max_age_days = 0;
+  ASSERT_TRUE(c.compress);
+  auto log = MultusLogger::Open(c, Seams());
+  ASSERT_TRUE(log.ok());
+  std::string written;
+  for (int i = 0; i < 9; ++i) {  // ~2.7 MiB: three or four rotations
+    now_ += std::chrono::seconds(1);
+    std::string msg = sk::StrCat(
+        "line ", i, " ", std::string(300 * 1024, static_cast<char>('a' + i)));
+    (*log)->Log(LogLevel::kDebug, msg);
+    written += sk::StrCat(Rfc3339(now_), " [debug] ", msg, "\n");
+  }
+  (*log)->WaitForMill();
+  std::vector<std::string> names = Names(dir_.path());
+  ASSERT_GE(names.size(), 3u);
+  ASSERT_EQ(names.back(), "multus.log");
+  std::string got;
+  for (size_t i = 0; i + 1 < names.size(); ++i) {
+    SCOPED_TRACE(names[i]);
+    EXPECT_THAT(names[i], ::testing::MatchesRegex(
+                              "multus-2026-01-01T00-00-0[0-9].000.log.gz"));
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / names[i]).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_LT(st.st_size, 64 * 1024);  // runs of one letter compress well
+    got += Gunzip(dir_ / names[i]);
+  }
+  got += Read(dir_ / "multus.log");
+  EXPECT_EQ(got.size(), written.size());
+  EXPECT_TRUE(got == written);
+}
+
+// maxBackups counts compressed backups; a backup that a crash left both
+// plain and compressed counts once and is compressed again; older ones go.
+TEST_F(MultusLoggerTest, MaxBackupsCountsCompressedFiles) {
+  std::ofstream(dir_ / "m-2025-12-29T00-00-00.000.log") << "oldest";
+  std::ofstream(dir_ / "m-2025-12-29T00-00-00.000.log.gz") << "half";
+  std::ofstream(dir_ / "m-2025-12-30T00-00-00.000.log.gz") << "older";
+  std::ofstream(dir_ / "m-2025-12-31T00-00-00.000.log") << "young\n";
+  std::ofstream(dir_ / "m-2025-12-31T00-00-00.000.log.gz") << "torn";
+  std::ofstream(dir_ / "other-2025-12-01T00-00-00.000.log") << "not ours";
+  LogConfig c;
+  c.file = (dir_ / "m.log").string();
+  c.level = LogLevel::kDebug;
+  c.max_size_mb = 1;
+  c.max_backups = 2;
+  c.max_age_days = 0;
+  auto log = MultusLogger::Open(c, Seams());
+  ASSERT_TRUE(log.ok());
+  const std::string big(700 * 1024, 'x');
+  (*log)->Log(LogLevel::kDebug, big);
+  (*log)->Log(LogLevel::kDebug, big);  // rotates at 2026-01-01T00-00-00.000
+  (*log)->WaitForMill();
+  EXPECT_EQ(Names(dir_.path()), (std::vector<std::string>{
+                                    "m-2025-12-31T00-00-00.000.log.gz",
+                                    "m-2026-01-01T00-00-00.000.log.gz", "m.log",
+                                    "other-2025-12-01T00-00-00.000.log"}));
+  EXPECT_EQ(Gunzip(dir_ / "m-2025-12-31T00-00-00.000.log.gz"), "young\n");
+  EXPECT_EQ(Gunzip(dir_ / "m-2026-01-01T00-00-00.000.log.gz"),
+            sk::StrCat(Rfc3339(now_), " [debug] ", big, "\n"));
+}
+
+// maxAge applies to compressed backups too.
+TEST_F(MultusLoggerTest, MaxAgeDropsOldCompressedBackups) {
+  std::ofstream(dir_ / "m-2025-12-01T00-00-00.000.log.gz") << "old";
+  LogConfig c;
+  c.file = (dir_ / "m.log").string();
+  c.level = LogLevel::kDebug;
+  c.max_size_mb = 1;
+  c.max_age_days = 5;
+  auto log = MultusLogger::Open(c, Seams());
+  ASSERT_TRUE(log.ok());
+  const std::string big(700 * 1024, 'x');
+  (*log)->Log(LogLevel::kDebug, big);
+  (*log)->Log(LogLevel::kDebug, big);
+  (*log)->WaitForMill();
+  EXPECT_EQ(
+      Names(dir_.path()),
+      (std::vector<std::string>{"m-2026-01-01T00-00-00.000.log.gz", "m.log"}));
+}
+
+// A short-lived process (the shim) destroys its logger right after the
+// rotation: the destructor finishes the compression.
+TEST_F(MultusLoggerTest, DestructorFinishesTheCompression) {
+  LogConfig c;
+  c.file = (dir_ / "m.log").string();
+  c.level = LogLevel::kDebug;
+  c.max_size_mb = 1;
+  {
+    auto log = MultusLogger::Open(c, Seams());
+    ASSERT_TRUE(log.ok());
+    const std::string big(700 * 1024, 'y');
+    (*log)->Log(LogLevel::kDebug, big);
+    (*log)->Log(LogLevel::kDebug, big);
+  }
+  EXPECT_EQ(
+      Names(dir_.path()),
+      (std::vector<std::string>{"m-2026-01-01T00-00-00.000.log.gz", "m.log"}));
+  EXPECT_EQ(Gunzip(dir_ / "m-2026-01-01T00-00-00.000.log.gz").size(),
+            700u * 1024 + 30);
+}
+
+TEST(CompressLogFileTest, RefusesSymlinksAndKeepsTheSourceOnError) {
+  TempDir d;
+  std::ofstream(d / "target") << "precious";
+  std::ofstream(d / "src.log") << "backup";
+  std::filesystem::create_symlink(d / "target", d / "link.gz");
+  absl::Status s = CompressLogFile(d / "src.log", d / "link.gz");
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr((d / "link.gz").string()));
+  EXPECT_EQ(Read(d / "target"), "precious");
+  EXPECT_EQ(Read(d / "src.log"), "backup");
+
+  std::filesystem::create_symlink(d / "target", d / "link.log");
+  s = CompressLogFile(d / "link.log", d / "out.gz");
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr((d / "link.log").string()));
+  EXPECT_FALSE(std::filesystem::exists(d / "out.gz"));
+
+  ASSERT_TRUE(CompressLogFile(d / "src.log", d / "src.log.gz").ok());
+  EXPECT_FALSE(std::filesystem::exists(d / "src.log"));
+  EXPECT_EQ(Gunzip(d / "src.log.gz"), "backup");
+
+  // An empty backup is a valid, empty gzip member.
+  std::ofstream(d / "empty.log").flush();
+  ASSERT_TRUE(CompressLogFile(d / "empty.log", d / "empty.log.gz").ok());
+  EXPECT_EQ(Gunzip(d / "empty.log.gz"), "");
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ std::string NadPath(const std::string& ns, const std::string& name = "") {
 
 // What a pass compares: the config and the two annotations we render.
 bool SameRendering(const json& have, const json& want) {
-  static const char* kKeys[] = {"k8s.v1.cni.cncf.io/resourceName",
-                                kOwnerRefAnnotation};
+  constexpr const char* kKeys[] = {"k8s.v1.cni.cncf.io/resourceName",
+                                   kOwnerRefAnnotation};
   for (const char* k : kKeys)
     if (Annotation(have, k) != Annotation(want, k)) return false;
   return StringAt(have, "spec", "config") == StringAt(want, "spec", "config");

@@ -77,6 +77,10 @@ std::map<std::string, std::vector<std::string>> PodResources::AllDevices()
 struct PodResourcesClient::Channel {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::PodResourcesLister::Stub> stub;
+  // Set after the first answered call. A call on such a channel that fails
+  // UNAVAILABLE ("Broken pipe": the kubelet restarted and gRPC has not yet
+  // seen the connection drop) is retried once on a fresh channel.
+  std::atomic<bool> served{false};
 };
 
 PodResourcesClient::PodResourcesClient(ClientOptions options)
@@ -107,6 +111,9 @@ PodResourcesClient::Connected(const char* rpc) {
   // until the deadline, and a kubelet that is down should fail fast.
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
+    // The kubelet is gone: a cached channel is stale whatever state gRPC
+    // still reports for it.
+    DropChannel();
     return RpcError(rpc, path, absl::StatusCode::kUnavailable,
                     "no socket (kubelet not running?)");
   }
@@ -157,22 +164,43 @@ PodResourcesClient::Connected(const char* rpc) {
   }
 }
 
+absl::Status PodResourcesClient::Call(
+    const char* rpc, const std::function<grpc::Status(Channel&)>& call) {
+  for (int attempt = 0;; ++attempt) {
+    SK_ASSIGN_OR_RETURN(std::shared_ptr<Channel> ch, Connected(rpc));
+    grpc::Status st = call(*ch);
+    if (st.ok()) {
+      ch->served.store(true);
+      return absl::OkStatus();
+    }
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      Forget(ch);
+      if (attempt == 0 && ch->served.load()) continue;
+    }
+    return FromGrpc(rpc, options_.socket_path, st);
+  }
+}
+
+void PodResourcesClient::DropChannel() {
+  absl::MutexLock lock(&mu_);
+  channel_.reset();
+}
+
 void PodResourcesClient::Forget(const std::shared_ptr<Channel>& ch) {
   absl::MutexLock lock(&mu_);
   if (channel_ == ch) channel_.reset();
 }
 
 absl::StatusOr<std::vector<PodResources>> PodResourcesClient::List() {
-  SK_ASSIGN_OR_RETURN(auto ch, Connected("List"));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline(options_.call_timeout));
-  v1::ListPodResourcesRequest req;
   v1::ListPodResourcesResponse resp;
-  grpc::Status st = ch->stub->List(&ctx, req, &resp);
-  if (!st.ok()) {
-    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) Forget(ch);
-    return FromGrpc("List", options_.socket_path, st);
-  }
+  absl::Status st = Call("List", [&](Channel& ch) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(options_.call_timeout));
+    v1::ListPodResourcesRequest req;
+    resp.Clear();
+    return ch.stub->List(&ctx, req, &resp);
+  });
+  if (!st.ok()) return st;
   std::vector<PodResources> out;
   out.reserve(static_cast<size_t>(resp.pod_resources_size()));
   for (const auto& p : resp.pod_resources()) out.push_back(Convert(p));
@@ -192,23 +220,22 @@ absl::StatusOr<PodResources> PodResourcesClient::GetByList(
 absl::StatusOr<PodResources> PodResourcesClient::Get(const std::string& ns,
                                                      const std::string& name) {
   if (get_unimplemented_.load()) return GetByList(ns, name);
-  SK_ASSIGN_OR_RETURN(auto ch, Connected("Get"));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline(options_.call_timeout));
-  v1::GetPodResourcesRequest req;
-  req.set_pod_namespace(ns);
-  req.set_pod_name(name);
   v1::GetPodResourcesResponse resp;
-  grpc::Status st = ch->stub->Get(&ctx, req, &resp);
-  if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+  absl::Status st = Call("Get", [&](Channel& ch) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(options_.call_timeout));
+    v1::GetPodResourcesRequest req;
+    req.set_pod_namespace(ns);
+    req.set_pod_name(name);
+    resp.Clear();
+    return ch.stub->Get(&ctx, req, &resp);
+  });
+  if (absl::IsUnimplemented(st)) {
     // Kubernetes < 1.27, or the KubeletPodResourcesGet gate off.
     get_unimplemented_.store(true);
     return GetByList(ns, name);
   }
-  if (!st.ok()) {
-    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) Forget(ch);
-    return FromGrpc("Get", options_.socket_path, st);
-  }
+  if (!st.ok()) return st;
   return Convert(resp.pod_resources());
 }
 

@@ -24,6 +24,7 @@
 // Thread safety: all methods are thread-safe.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+
+namespace grpc {
+class Status;
+}  // namespace grpc
 
 namespace sk::podresources {
 
@@ -96,6 +101,12 @@ class PodResourcesClient {
   absl::StatusOr<std::shared_ptr<Channel>> Connected(const char* rpc)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Forget(const std::shared_ptr<Channel>& ch) ABSL_LOCKS_EXCLUDED(mu_);
+  void DropChannel() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `call` on a connected channel; an UNAVAILABLE answer from a channel
+  // that has served before is retried once on a fresh one.
+  absl::Status Call(const char* rpc,
+                    const std::function<grpc::Status(Channel&)>& call)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<PodResources> GetByList(const std::string& ns,
                                          const std::string& name);
 

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "podresources/v1/api.grpc.pb.h"
 
+#include "lib/base/strings.h"
 #include "tests/testing/fake_device_plugin.h"
 #include "tests/testing/kubelet_stand_in.h"
 #include "tests/testing/status_matchers.h"
@@ -166,6 +167,23 @@ TEST_F(PodResourcesClientTest, RecoversWhenTheKubeletRestarts) {
   SK_ASSERT_OK_AND_ASSIGN(kubelet_, KubeletStandIn::StartLegacy(tmp_ / "dp2"));
   SK_ASSERT_OK(kubelet_->ServePodResources(socket_));
   EXPECT_THAT(client->List(), IsOkAndHolds(SizeIs(0)));
+}
+
+// The kubelet restarts between two calls: the cached channel may still look
+// READY and fail with "Broken pipe"; the call is retried once on a fresh
+// channel, so the caller sees the new kubelet.
+TEST_F(PodResourcesClientTest, KubeletRestartBetweenCallsIsRetried) {
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  ASSERT_THAT(client->List(), IsOkAndHolds(SizeIs(2)));
+  for (int i = 0; i < 5; ++i) {
+    kubelet_.reset();
+    SK_ASSERT_OK_AND_ASSIGN(
+        kubelet_, KubeletStandIn::StartLegacy(tmp_ / sk::StrCat("dp-r", i)));
+    SK_ASSERT_OK(kubelet_->ServePodResources(socket_));
+    // The new kubelet has allocated nothing.
+    ASSERT_THAT(client->List(), IsOkAndHolds(SizeIs(0))) << "restart " << i;
+  }
 }
 
 // The client has no use for it, so the stand-in's GetAllocatableResources

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/net/hw_addr.h"
 #include "tests/testing/status_matchers.h"
 
 namespace sk::net {

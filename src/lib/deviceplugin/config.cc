@@ -149,9 +149,9 @@ absl::StatusOr<Selector> ParseSelector(const FieldReader& obj, DeviceType type,
   for (std::string_view k : kSelectorKeys) {
     if (k == "vendors" || k == "devices" || k == "drivers" || has(k)) continue;
     if (obj.Child(k).exists()) {
-      warnings->push_back(
-          Note(obj.Child(k), sk::StrCat("ignored: not a selector of deviceType ",
-                                        DeviceTypeName(type))));
+      warnings->push_back(Note(
+          obj.Child(k), sk::StrCat("ignored: not a selector of deviceType ",
+                                   DeviceTypeName(type))));
     }
   }
   if (has("pciAddresses")) {

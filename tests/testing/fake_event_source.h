@@ -1,6 +1,9 @@
 #pragma once
 // FakeEventSource: the kernel-event seam (lib/deviceplugin/events.h) for
 // tests. Inject() queues events a kernel would send and makes fd() readable.
+// Link events go through a real LinkTracker, as the rtnetlink source's do:
+// SeedLink() is the dump at start, InjectLink() a kernel notification (only
+// a change pools depend on becomes an event).
 // Thread-safe: Inject from the test thread while the daemon drains.
 
 #include <sys/eventfd.h>
@@ -8,6 +11,7 @@
 
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,20 @@ class FakeEventSource final : public EventSource {
     ssize_t n = ::write(fd_.get(), &one, sizeof(one));
     (void)n;
   }
+  void SeedLink(const LinkMessage& m) {
+    std::lock_guard<std::mutex> l(link_mu_);
+    links_.Seed(m);
+  }
+  // False when the tracker made no event of it (nothing pools depend on).
+  bool InjectLink(const LinkMessage& m) {
+    std::optional<DeviceEvent> ev;
+    {
+      std::lock_guard<std::mutex> l(link_mu_);
+      ev = links_.Update(m);
+    }
+    if (ev) Inject(*std::move(ev));
+    return ev.has_value();
+  }
   // The event the kernel sends for `action` on PCI function `bdf`.
   void InjectPci(const std::string& action, const std::string& bdf) {
     DeviceEvent ev;
@@ -56,6 +74,8 @@ class FakeEventSource final : public EventSource {
   UniqueFd fd_;
   std::mutex mu_;
   std::deque<DeviceEvent> queue_;
+  std::mutex link_mu_;
+  LinkTracker links_{/*include_virtual=*/false};
 };
 
 }  // namespace sk::deviceplugin::testing

@@ -219,6 +219,7 @@ void KubeletStandIn::Connect(const std::string& resource,
       absl::MutexLock lock(&mu_);
       raw->devices.assign(resp.devices().begin(), resp.devices().end());
       raw->got_list = true;
+      if (observer_) observer_(resource, raw->devices);
       if (first) ++registrations_[resource];
       first = false;
       cv_.SignalAll();
@@ -298,6 +299,11 @@ absl::StatusOr<std::vector<v1beta1::Device>> KubeletStandIn::WaitForDevices(
     }
     cv_.WaitWithDeadline(&mu_, deadline);
   }
+}
+
+void KubeletStandIn::set_list_observer(ListObserver f) {
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(f);
 }
 
 absl::Status KubeletStandIn::WaitForRegistrations(const std::string& resource,

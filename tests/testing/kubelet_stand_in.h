@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -132,6 +133,11 @@ class KubeletStandIn {
   absl::Status SimulateRestart(bool wipe_sockets = true);
   // Changes the watcher-mode answer for later registrations.
   void set_accept(bool accept) { accept_.store(accept); }
+  // Called with every ListAndWatch list as it arrives (resource, devices),
+  // under the stand-in's lock: keep it short, and do not call back in.
+  using ListObserver = std::function<void(const std::string&,
+                                          const std::vector<v1beta1::Device>&)>;
+  void set_list_observer(ListObserver f) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Endpoint;
@@ -173,6 +179,7 @@ class KubeletStandIn {
   // path -> inode key
   std::map<std::string, std::string> seen_sockets_ ABSL_GUARDED_BY(mu_);
   std::vector<Allocation> allocations_ ABSL_GUARDED_BY(mu_);
+  ListObserver observer_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sk::deviceplugin

@@ -18,11 +18,17 @@
 // with --pod-resources-socket the PodResources v1 API serves it, with
 // --checkpoint it is written in kubelet's checkpoint format, and --linger
 // keeps serving for N seconds after printing (-1: until SIGTERM or SIGINT).
+// --watch-log FILE appends one JSON line per ListAndWatch list received
+// (from registration until exit), for timing live updates:
+//   {"t_ms":<unix time,
+//   ms>,"resource":"intel.com/x","devices":{"ID":"Healthy",...}}
 #include <signal.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
@@ -47,6 +53,7 @@ int main(int argc, char** argv) {
   bool get_unimplemented = false;
   std::string checkpoint;
   double linger_s = 0;
+  std::string watch_log;
   app.add_option("--device-plugin-path", dir, "serve <dir>/kubelet.sock");
   app.add_option("--plugins-registry-path", registry,
                  "watcher mode: scan this directory instead");
@@ -71,6 +78,8 @@ int main(int argc, char** argv) {
                  "write kubelet's device-manager checkpoint here");
   app.add_option("--linger", linger_s,
                  "keep serving N seconds after printing (-1: until signalled)");
+  app.add_option("--watch-log", watch_log,
+                 "append every ListAndWatch list to FILE (JSON lines)");
   CLI11_PARSE(app, argc, argv);
   const size_t slash = pod.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == pod.size()) {
@@ -97,6 +106,23 @@ int main(int argc, char** argv) {
     return sk::kExitUnavailable;
   }
   (*k)->set_get_unimplemented(get_unimplemented);
+  if (!watch_log.empty()) {
+    auto log = std::make_shared<std::ofstream>(watch_log, std::ios::app);
+    if (!*log) {
+      std::cerr << "--watch-log " << watch_log << ": cannot open\n";
+      return sk::kExitUsage;
+    }
+    (*k)->set_list_observer([log](const std::string& res,
+                                  const std::vector<v1beta1::Device>& devs) {
+      *log << "{\"t_ms\":" << absl::ToUnixMillis(absl::Now())
+           << ",\"resource\":\"" << res << "\",\"devices\":{";
+      for (size_t i = 0; i < devs.size(); ++i) {
+        *log << (i ? "," : "") << '"' << devs[i].id() << "\":\""
+             << devs[i].health() << '"';
+      }
+      *log << "}}" << std::endl;
+    });
+  }
   if (!pod_resources_socket.empty()) {
     if (auto s = (*k)->ServePodResources(pod_resources_socket); !s.ok()) {
       std::cerr << s << "\n";

@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     bool no_kernel_events = false;
     app.add_flag("--no-kernel-events", no_kernel_events,
-                 "do not follow kernel uevents (periodic rescans only)");
+                 "do not follow kernel uevents and rtnetlink link events "
+                 "(periodic rescans only)");
     std::string ops_address;
     app.add_option("--ops-address", ops_address,
                    "serve /healthz, /readyz and /metrics on this loopback "
@@ -156,7 +157,11 @@ int main(int argc, char** argv) {
 
     o.rescan_interval = absl::Seconds(rescan_seconds);
     if (!no_kernel_events) {
-      auto events = sk::deviceplugin::OpenUeventSource();
+      std::vector<std::string> partial;
+      auto events = sk::deviceplugin::OpenKernelEventSources(&partial);
+      for (const std::string& w : partial) {
+        spdlog::warn("kernel events: {}", w);
+      }
       if (events.ok()) {
         o.events = *std::move(events);
       } else {

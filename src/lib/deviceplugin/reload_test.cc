@@ -351,6 +351,94 @@ TEST_F(ReloadTest, PfCarrierLossIsUnhealthyThenHealthy) {
   EXPECT_EQ(kubelet_->registrations("intel.com/vfio"), 1);
 }
 
+// The same through rtnetlink link events (the kernel sends no uevent for a
+// carrier change): both transitions arrive without a rescan.
+TEST_F(ReloadTest, PfCarrierFollowsLinkEventsWithoutRescan) {
+  const std::string carrier = "net/ens1f0/carrier";
+  b_.WriteAttribute(pf_.bdf, carrier, "1\n");
+  LinkMessage link;
+  link.ifindex = 4;
+  link.name = "ens1f0";
+  link.lower_up = true;
+  events_->SeedLink(link);  // the dump at start
+  WriteConfigMap(R"({"resourceList":[
+      {"resourceName":"vfio","pfCarrierHealth":true,
+       "selectors":{"drivers":["vfio-pci"]}}]})");
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Healthy",
+                                                  pf_.vfs[1] + ":Healthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+
+  b_.WriteAttribute(pf_.bdf, carrier, "0\n");
+  link.lower_up = false;
+  ASSERT_TRUE(events_->InjectLink(link));
+  EXPECT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Unhealthy",
+                                                  pf_.vfs[1] + ":Unhealthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+
+  b_.WriteAttribute(pf_.bdf, carrier, "1\n");
+  link.lower_up = true;
+  ASSERT_TRUE(events_->InjectLink(link));
+  EXPECT_TRUE(WaitForList("intel.com/vfio", [&](const auto& d) {
+    return Summary(d) == std::vector<std::string>{pf_.vfs[0] + ":Healthy",
+                                                  pf_.vfs[1] + ":Healthy"};
+  })) << ::testing::PrintToString(List("intel.com/vfio"));
+  // No periodic rescan ran (the fake clock never moved).
+  EXPECT_EQ(daemon_->GetState().rediscoveries, 2);
+  EXPECT_EQ(kubelet_->registrations("intel.com/vfio"), 1);
+}
+
+// Restart safety (k8snetworkplumbingwg/sriov-network-device-plugin#565):
+// VFs whose netdev moved into a pod's netns (no net/ under the VF on the
+// host) are still found from the PF's virtfn links and their immutable
+// attributes, and selectors that need a netdev (linkTypes) use the PF's, so
+// a restarted plugin advertises the same capacity.
+TEST_F(ReloadTest, VfsWhoseNetdevLeftTheHostSurviveARestart) {
+  GrowVfs(4);
+  for (size_t i = 0; i < 4; ++i) {
+    b_.BindDriver(pf_.vfs[i], "ixgbevf");
+    sk::testing::FakeNetdev nd;
+    nd.name = "ens1f0v" + std::to_string(i);
+    b_.AddNetdev(pf_.vfs[i], nd);
+  }
+  ASSERT_TRUE(b_.ok());
+  WriteConfigMap(R"({"resourceList":[
+      {"resourceName":"net","selectors":{"vendors":["8086"],
+        "devices":["10ed"],"drivers":["ixgbevf"],"pfNames":["ens1f0"],
+        "rootDevices":[")" +
+                 pf_.bdf + R"("],"linkTypes":["ether"]}}]})");
+  auto all_healthy = [&](const std::vector<v1beta1::Device>& d) {
+    std::vector<std::string> want;
+    for (const std::string& vf : pf_.vfs) want.push_back(vf + ":Healthy");
+    return Summary(d) == want;
+  };
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/net", all_healthy))
+      << ::testing::PrintToString(List("intel.com/net"));
+
+  // Two VFs go to pods (their netdevs leave the host); the plugin restarts.
+  daemon_->Shutdown();
+  thread_.join();
+  ASSERT_THAT(run_status_, IsOk());
+  b_.RemoveNetdevs(pf_.vfs[1]);
+  b_.RemoveNetdevs(pf_.vfs[3]);
+  ASSERT_FALSE(
+      std::filesystem::exists(dir_ / b_.DeviceDir(pf_.vfs[1]) / "net"));
+  daemon_ = std::make_unique<Daemon>(opts_);
+  thread_ = std::thread([this] { run_status_ = daemon_->Run(); });
+  ASSERT_THAT(kubelet_->WaitForRegistrations("intel.com/net", 2, kWait),
+              IsOk());
+  EXPECT_TRUE(WaitForList("intel.com/net", all_healthy))
+      << ::testing::PrintToString(List("intel.com/net"));
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = daemon_->GetState();
+    return !st.pools.empty() && st.pools[0].devices == 4;
+  }));
+  EXPECT_EQ(daemon_->GetState().pools[0].healthy, 4u);
+}
+
 TEST_F(ReloadTest, PfCarrierIsIgnoredWithoutTheOption) {
   b_.WriteAttribute(pf_.bdf, "net/ens1f0/carrier", "0\n");
   Start();

@@ -38,8 +38,8 @@ namespace {
 
 template <typename Json>
 const Json& Null() {
-  static const Json* const kNull = new Json();
-  return *kNull;
+  static const Json* const null_value = new Json();
+  return *null_value;
 }
 
 template <typename Json>

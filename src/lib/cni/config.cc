@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/json.h"
 #include "lib/base/strings.h"
 #include "lib/cni/error.h"
@@ -20,35 +21,33 @@ absl::Status Invalid(std::string msg) {
   return CniError(kCniInvalidConfig, msg);
 }
 
+// A field reader error as a CNI "invalid config" error (code 7).
+absl::Status Invalid(const absl::Status& s) {
+  return Invalid(std::string(s.message()));
+}
+
 // Reads an optional non-negative integer field; null counts as absent (the
 // Go cache writes "vlan": null).
-absl::Status GetUint(const json& j, const char* key,
+absl::Status GetUint(const FieldReader& r, const char* key,
                      std::optional<uint32_t>* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_number_integer())
-    return Invalid(absl::StrCat(key, ": ", it->dump(), " is not an integer"));
-  int64_t v = it->get<int64_t>();
-  if (v < 0 || v > 0xffffffffLL)
-    return Invalid(absl::StrCat(key, ": ", v, " is out of range"));
-  *out = static_cast<uint32_t>(v);
+  absl::StatusOr<std::optional<uint64_t>> v = r.OptionalUint(key, UINT32_MAX);
+  if (!v.ok()) return Invalid(v.status());
+  if (*v) *out = static_cast<uint32_t>(**v);
   return absl::OkStatus();
 }
 
-absl::Status GetString(const json& j, const char* key,
+absl::Status GetString(const FieldReader& r, const char* key,
                        std::optional<std::string>* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_string())
-    return Invalid(absl::StrCat(key, ": ", it->dump(), " is not a string"));
-  *out = it->get<std::string>();
+  absl::StatusOr<std::optional<std::string>> v = r.OptionalString(key);
+  if (!v.ok()) return Invalid(v.status());
+  if (*v) *out = **v;
   return absl::OkStatus();
 }
 
-absl::Status GetOnOff(const json& j, const char* key, Strictness st,
+absl::Status GetOnOff(const FieldReader& r, const char* key, Strictness st,
                       std::optional<bool>* out) {
   std::optional<std::string> s;
-  if (absl::Status e = GetString(j, key, &s); !e.ok()) return e;
+  if (absl::Status e = GetString(r, key, &s); !e.ok()) return e;
   if (!s) return absl::OkStatus();
   if (*s == "on") {
     *out = true;
@@ -85,18 +84,16 @@ bool ValidName(const std::string& n) {
   return true;
 }
 
-absl::Status ParseAttachments(const json& v, NetConf* c) {
-  if (!v.is_array()) return Invalid("cni.dev/valid-attachments: not a list");
+absl::Status ParseAttachments(const FieldReader& v, NetConf* c) {
+  absl::StatusOr<std::vector<FieldReader>> items = v.AsList();
+  if (!items.ok()) return Invalid(items.status());
   std::vector<std::pair<std::string, std::string>> out;
-  for (const json& a : v) {
-    if (!a.is_object() || !a.contains("containerID") ||
-        !a["containerID"].is_string())
-      return Invalid("cni.dev/valid-attachments: entry " + a.dump() +
-                     " lacks containerID");
-    std::string ifname = a.contains("ifname") && a["ifname"].is_string()
-                             ? a["ifname"].get<std::string>()
-                             : "";
-    out.emplace_back(a["containerID"].get<std::string>(), ifname);
+  for (const FieldReader& a : *items) {
+    absl::StatusOr<std::string> id = a.String("containerID");
+    if (!id.ok()) return Invalid(id.status());
+    const FieldReader ifname = a.Child("ifname");
+    out.emplace_back(
+        *id, ifname.json().is_string() ? ifname.json().get<std::string>() : "");
   }
   c->valid_attachments = std::move(out);
   return absl::OkStatus();
@@ -138,16 +135,17 @@ absl::StatusOr<NetConf> ParseNetConf(std::string_view text,
 absl::StatusOr<NetConf> NetConfFromJson(const json& j, Strictness st) {
   NetConf c;
   c.raw = j;
+  const FieldReader r(j, "network config");
   std::optional<std::string> s;
 #define SK_CNI_TRY(expr)           \
   do {                             \
     absl::Status sk_e_ = (expr);   \
     if (!sk_e_.ok()) return sk_e_; \
   } while (0)
-  SK_CNI_TRY(GetString(j, "cniVersion", &s));
+  SK_CNI_TRY(GetString(r, "cniVersion", &s));
   c.cni_version = s.value_or("");
   s.reset();
-  SK_CNI_TRY(GetString(j, "name", &s));
+  SK_CNI_TRY(GetString(r, "name", &s));
   c.name = s.value_or("");
   s.reset();
   if (c.name.empty()) return Invalid("missing network name");
@@ -160,10 +158,10 @@ absl::StatusOr<NetConf> NetConfFromJson(const json& j, Strictness st) {
         absl::StrCat("config is \"", c.cni_version, "\", plugin supports [\"",
                      absl::StrJoin(SupportedVersions(), "\" \""), "\"]"));
   }
-  SK_CNI_TRY(GetString(j, "type", &s));
+  SK_CNI_TRY(GetString(r, "type", &s));
   c.type = s.value_or("");
   s.reset();
-  SK_CNI_TRY(GetString(j, "deviceID", &s));
+  SK_CNI_TRY(GetString(r, "deviceID", &s));
   if (s) {
     auto pci = sysfs::PciAddress::Parse(*s);
     if (!pci.ok() || s->size() != 12) {
@@ -177,41 +175,40 @@ absl::StatusOr<NetConf> NetConfFromJson(const json& j, Strictness st) {
     }
   }
   s.reset();
-  SK_CNI_TRY(GetUint(j, "vlan", &c.vlan));
-  SK_CNI_TRY(GetUint(j, "vlanQoS", &c.vlan_qos));
-  SK_CNI_TRY(GetString(j, "vlanProto", &c.vlan_proto));
+  SK_CNI_TRY(GetUint(r, "vlan", &c.vlan));
+  SK_CNI_TRY(GetUint(r, "vlanQoS", &c.vlan_qos));
+  SK_CNI_TRY(GetString(r, "vlanProto", &c.vlan_proto));
   if (c.vlan_proto) c.vlan_proto = absl::AsciiStrToLower(*c.vlan_proto);
-  SK_CNI_TRY(GetString(j, "mac", &c.mac));
+  SK_CNI_TRY(GetString(r, "mac", &c.mac));
   if (c.mac) c.mac = absl::AsciiStrToLower(*c.mac);
-  SK_CNI_TRY(GetOnOff(j, "spoofchk", st, &c.spoofchk));
-  SK_CNI_TRY(GetOnOff(j, "trust", st, &c.trust));
-  SK_CNI_TRY(GetString(j, "link_state", &c.link_state));
-  SK_CNI_TRY(GetUint(j, "min_tx_rate", &c.min_tx_rate));
-  SK_CNI_TRY(GetUint(j, "max_tx_rate", &c.max_tx_rate));
-  SK_CNI_TRY(GetUint(j, "mtu", &c.mtu));
-  SK_CNI_TRY(GetString(j, "logLevel", &s));
+  SK_CNI_TRY(GetOnOff(r, "spoofchk", st, &c.spoofchk));
+  SK_CNI_TRY(GetOnOff(r, "trust", st, &c.trust));
+  SK_CNI_TRY(GetString(r, "link_state", &c.link_state));
+  SK_CNI_TRY(GetUint(r, "min_tx_rate", &c.min_tx_rate));
+  SK_CNI_TRY(GetUint(r, "max_tx_rate", &c.max_tx_rate));
+  SK_CNI_TRY(GetUint(r, "mtu", &c.mtu));
+  SK_CNI_TRY(GetString(r, "logLevel", &s));
   c.log_level = s.value_or("");
   s.reset();
-  SK_CNI_TRY(GetString(j, "logFile", &s));
+  SK_CNI_TRY(GetString(r, "logFile", &s));
   c.log_file = s.value_or("");
   s.reset();
-  if (auto it = j.find("ipam"); it != j.end() && !it->is_null()) {
-    if (!it->is_object())
-      return Invalid("ipam: " + it->dump() + " is not an object");
-    SK_CNI_TRY(GetString(*it, "type", &s));
-    c.ipam_type = s.value_or("");
-    s.reset();
-  }
-  if (auto it = j.find("runtimeConfig"); it != j.end() && it->is_object()) {
-    SK_CNI_TRY(GetString(*it, "mac", &c.runtime_mac));
+  absl::StatusOr<FieldReader> ipam = r.Object("ipam");
+  if (!ipam.ok()) return Invalid(ipam.status());
+  SK_CNI_TRY(GetString(*ipam, "type", &s));
+  c.ipam_type = s.value_or("");
+  s.reset();
+  if (const FieldReader rc = r.Child("runtimeConfig"); rc.json().is_object()) {
+    SK_CNI_TRY(GetString(rc, "mac", &c.runtime_mac));
     if (c.runtime_mac) c.runtime_mac = absl::AsciiStrToLower(*c.runtime_mac);
-    SK_CNI_TRY(GetString(*it, "CNIDeviceInfoFile", &c.device_info_file));
+    SK_CNI_TRY(GetString(rc, "CNIDeviceInfoFile", &c.device_info_file));
   }
   if (auto it = j.find("prevResult"); it != j.end()) c.prev_result = *it;
-  if (auto it = j.find("cni.dev/valid-attachments"); it != j.end()) {
-    SK_CNI_TRY(ParseAttachments(*it, &c));
-  } else if (auto old = j.find("cni.dev/attachments"); old != j.end()) {
-    SK_CNI_TRY(ParseAttachments(*old, &c));
+  if (const FieldReader v = r.Child("cni.dev/valid-attachments"); v.exists()) {
+    SK_CNI_TRY(ParseAttachments(v, &c));
+  } else if (const FieldReader old = r.Child("cni.dev/attachments");
+             old.exists()) {
+    SK_CNI_TRY(ParseAttachments(old, &c));
   }
 #undef SK_CNI_TRY
   if (st == Strictness::kLenient) return c;

@@ -65,8 +65,10 @@ TEST(NetConfTest, RejectsInvalidFieldsWithCodeAndMessage) {
   const BadCase cases[] = {
       {R"(,"vlan":4095)", 7,
        "vlan id 4095 invalid: value must be in the range 0-4094"},
-      {R"(,"vlan":-1)", 7, "vlan: -1 is out of range"},
-      {R"(,"vlan":"5")", 7, "vlan: \"5\" is not an integer"},
+      {R"(,"vlan":-1)", 7,
+       "network config: vlan: expected an integer in 0..4294967295, got -1"},
+      {R"(,"vlan":"5")", 7,
+       "network config: vlan: expected an integer in 0..4294967295, got \"5\""},
       {R"(,"vlan":1,"vlanQoS":8)", 7,
        "vlan QoS PCP 8 invalid: value must be in the range 0-7"},
       {R"(,"vlanQoS":1)", 7,
@@ -94,7 +96,8 @@ TEST(NetConfTest, RejectsInvalidFieldsWithCodeAndMessage) {
       {R"(,"mac":"zz")", 7, "mac \"zz\" invalid: not a MAC address"},
       {R"(,"mtu":10)", 7,
        "mtu 10 invalid: value must be in the range 68-65535"},
-      {R"(,"ipam":"host-local")", 7, "ipam: \"host-local\" is not an object"},
+      {R"(,"ipam":"host-local")", 7,
+       "network config: ipam: expected an object, got \"host-local\""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.extra);

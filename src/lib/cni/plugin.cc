@@ -701,8 +701,12 @@ absl::StatusOr<std::string> Plugin::Add(const CniEnv& env,
     ri.mac = st.mac.value_or(st.result_mac);
     ri.mtu = st.result_mtu;
   } else {
-    ri.mac = st.mac ? *st.mac
-                    : (o.admin_mac != "00:00:00:00:00:00" ? o.admin_mac : "");
+    // A userspace VF reports the MAC the PF holds for it; all zeros means
+    // none was set.
+    absl::StatusOr<net::MacAddress> admin = net::ParseMac(o.admin_mac);
+    ri.mac = st.mac
+                 ? *st.mac
+                 : (admin.ok() && !net::IsZeroMac(*admin) ? o.admin_mac : "");
     ri.mtu = pf->mtu;
   }
   st.result.interfaces = {ri};

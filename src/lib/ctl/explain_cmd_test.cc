@@ -63,8 +63,9 @@ TEST(ExplainCmdTest, BadConfigIsADataErrorNamingTheKey) {
       {"--sysfs-root", dir.path().string(), "explain", "--config", cfg});
   EXPECT_EQ(r.code, kExitDataErr);
   EXPECT_THAT(r.err, HasSubstr("sriovctl explain: " + cfg +
-                               ": resourceList[0].allocationPolicy: unknown "
-                               "value \"fast\""));
+                               ": resourceList[0].allocationPolicy: expected "
+                               "one of \"numa\", \"packPF\", \"spreadPF\", "
+                               "got \"fast\""));
   r = RunExplain({"explain"});
   EXPECT_EQ(r.code, kExitUsage);
 }

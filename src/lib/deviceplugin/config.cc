@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include <nlohmann/json.hpp>
 
 #include "lib/base/errno_status.h"
+#include "lib/base/field_reader.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
@@ -20,123 +20,66 @@
 namespace sk::deviceplugin {
 namespace {
 
-using nlohmann::json;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return absl::EqualsIgnoreCase(ToAbsl(a), ToAbsl(b));
-}
-
 // Go encoding/json field lookup: exact key first, then case-insensitive.
-const json* FindKey(const json& obj, std::string_view key) {
-  auto it = obj.find(std::string(key));
-  if (it != obj.end()) return &*it;
-  for (auto i = obj.begin(); i != obj.end(); ++i) {
-    if (EqualsIgnoreCase(i.key(), key)) return &*i;
-  }
-  return nullptr;
-}
+constexpr FieldReader::Options kGoKeys{.case_insensitive_keys = true};
 
-std::string Short(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 80) s = s.substr(0, 77) + "...";
-  return s;
-}
-
-// Error/warning context: "<file>: <json path>".
-class Ctx {
- public:
-  Ctx(std::string_view source, std::string path)
-      : source_(source), path_(std::move(path)) {}
-  Ctx Key(std::string_view k) const {
-    return Ctx(source_, sk::StrCat(path_, ".", k));
-  }
-  Ctx Index(size_t i) const {
-    return Ctx(source_, sk::StrCat(path_, "[", i, "]"));
-  }
-  absl::Status Error(std::string_view what) const {
-    return absl::InvalidArgumentError(
-        sk::StrCat(source_, ": ", path_, ": ", what));
-  }
-  absl::Status TypeError(std::string_view expected, const json& got) const {
-    return Error(sk::StrCat("expected ", expected, ", got ", Short(got)));
-  }
-  std::string Text(std::string_view what) const {
-    return sk::StrCat(source_, ": ", path_, ": ", what);
-  }
-
- private:
-  std::string_view source_;
-  std::string path_;
-};
-
-void WarnUnknownKeys(const json& obj, const std::vector<std::string>& known,
-                     const Ctx& ctx, std::vector<std::string>* warnings) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool found = std::any_of(known.begin(), known.end(), [&](const auto& k) {
-      return EqualsIgnoreCase(k, it.key());
-    });
-    if (!found) {
-      warnings->push_back(ctx.Key(it.key()).Text("unknown key ignored"));
-    }
+void WarnUnknownKeys(const FieldReader& obj,
+                     std::initializer_list<std::string_view> known,
+                     std::vector<std::string>* warnings) {
+  for (const std::string& path : obj.UnknownKeys(known)) {
+    warnings->push_back(
+        sk::StrCat(obj.source(), ": ", path, ": unknown key ignored"));
   }
 }
 
-absl::Status ReadStringList(const json& obj, std::string_view key,
-                            const Ctx& ctx, std::vector<std::string>* out) {
-  const json* v = FindKey(obj, key);
-  if (v == nullptr || v->is_null()) return absl::OkStatus();
-  Ctx kctx = ctx.Key(key);
-  if (!v->is_array()) return kctx.TypeError("an array of strings", *v);
-  for (size_t i = 0; i < v->size(); ++i) {
-    const json& e = (*v)[i];
-    if (!e.is_string()) return kctx.Index(i).TypeError("a string", e);
-    out->push_back(e.get<std::string>());
-  }
+// "<source>: <path>: <what>" for a warning.
+std::string Note(const FieldReader& r, std::string_view what) {
+  return std::string(r.Error(what).message());
+}
+
+absl::Status ReadStringList(const FieldReader& obj, std::string_view key,
+                            std::vector<std::string>* out) {
+  SK_ASSIGN_OR_RETURN(std::vector<std::string> v, obj.StringList(key));
+  out->insert(out->end(), v.begin(), v.end());
   return absl::OkStatus();
 }
 
-absl::Status ReadBool(const json& obj, std::string_view key, const Ctx& ctx,
-                      bool* out) {
-  const json* v = FindKey(obj, key);
-  if (v == nullptr || v->is_null()) return absl::OkStatus();
-  if (!v->is_boolean()) return ctx.Key(key).TypeError("true or false", *v);
-  *out = v->get<bool>();
+absl::Status ReadBool(const FieldReader& obj, std::string_view key, bool* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<bool> v, obj.OptionalBool(key));
+  if (v) *out = *v;
   return absl::OkStatus();
 }
 
-absl::Status ReadPfList(const json& obj, std::string_view key, const Ctx& ctx,
+absl::Status ReadPfList(const FieldReader& obj, std::string_view key,
                         std::vector<PfSelector>* out) {
   std::vector<std::string> raw;
-  SK_RETURN_IF_ERROR(ReadStringList(obj, key, ctx, &raw));
+  SK_RETURN_IF_ERROR(ReadStringList(obj, key, &raw));
   for (size_t i = 0; i < raw.size(); ++i) {
     auto p = PfSelector::Parse(raw[i]);
     if (!p.ok()) {
-      return ctx.Key(key).Index(i).Error(std::string(p.status().message()));
+      return obj.Child(key).Index(i).Error(std::string(p.status().message()));
     }
     out->push_back(*std::move(p));
   }
   return absl::OkStatus();
 }
 
-const std::vector<std::string>& KnownSelectorKeys() {
-  static const auto* k = new std::vector<std::string>{
-      "vendors",     "devices",   "drivers",     "pciAddresses", "pfNames",
-      "rootDevices", "linkTypes", "acpiIndexes", "isRdma",       "needVhostNet",
-      "ddpProfiles", "pKeys",     "vdpaType",    "auxTypes"};
-  return *k;
-}
+constexpr std::string_view kSelectorKeys[] = {
+    "vendors",     "devices",   "drivers",     "pciAddresses", "pfNames",
+    "rootDevices", "linkTypes", "acpiIndexes", "isRdma",       "needVhostNet",
+    "ddpProfiles", "pKeys",     "vdpaType",    "auxTypes"};
 
 // The selector keys of one device type (upstream pkg/types/types.go
 // NetDeviceSelectors, AuxNetDeviceSelectors, AccelDeviceSelectors), beyond
 // vendors/devices/drivers which every type has.
-const std::vector<std::string>& TypeSelectorKeys(DeviceType t) {
-  static const auto* net = new std::vector<std::string>{
+const std::vector<std::string_view>& TypeSelectorKeys(DeviceType t) {
+  static const auto* net = new std::vector<std::string_view>{
       "pciAddresses", "pfNames",      "rootDevices", "linkTypes", "acpiIndexes",
       "isRdma",       "needVhostNet", "ddpProfiles", "pKeys",     "vdpaType"};
   static const auto* aux =
-      new std::vector<std::string>{"pfNames", "rootDevices",  "linkTypes",
-                                   "isRdma",  "needVhostNet", "auxTypes"};
-  static const auto* accel = new std::vector<std::string>{"pciAddresses"};
+      new std::vector<std::string_view>{"pfNames", "rootDevices",  "linkTypes",
+                                        "isRdma",  "needVhostNet", "auxTypes"};
+  static const auto* accel = new std::vector<std::string_view>{"pciAddresses"};
   switch (t) {
     case DeviceType::kNetDevice:
       return *net;
@@ -149,207 +92,180 @@ const std::vector<std::string>& TypeSelectorKeys(DeviceType t) {
 }
 
 // The keys added for upstream parity (device_types.h), read in one place.
-absl::Status ReadTypeSelectors(const json& obj, DeviceType type, const Ctx& ctx,
+absl::Status ReadTypeSelectors(const FieldReader& obj, DeviceType type,
                                Selector* s) {
   if (type == DeviceType::kNetDevice) {
-    SK_RETURN_IF_ERROR(
-        ReadStringList(obj, "ddpProfiles", ctx, &s->ddp_profiles));
-    SK_RETURN_IF_ERROR(ReadStringList(obj, "pKeys", ctx, &s->pkeys));
-    if (const json* v = FindKey(obj, "vdpaType");
-        v != nullptr && !v->is_null()) {
-      Ctx vctx = ctx.Key("vdpaType");
-      if (!v->is_string()) return vctx.TypeError("a string", *v);
-      std::string t = v->get<std::string>();
-      // "" is unset, as Go's zero value (operators write it).
-      if (!t.empty() && t != "vhost" && t != "virtio") {
-        return vctx.Error(sk::StrCat("unknown value ", Short(*v),
-                                     ": expected vhost or virtio"));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "ddpProfiles", &s->ddp_profiles));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "pKeys", &s->pkeys));
+    const FieldReader v = obj.Child("vdpaType");
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> t,
+                        obj.OptionalString("vdpaType"));
+    // "" is unset, as Go's zero value (operators write it).
+    if (t && !t->empty()) {
+      if (*t != "vhost" && *t != "virtio") {
+        return v.Expected("vhost or virtio");
       }
-      if (s->is_rdma && !t.empty()) {
-        return vctx.Error(
+      if (s->is_rdma) {
+        return v.Error(
             "vdpaType and isRdma cannot be set in the same selector");
       }
-      s->vdpa_type = std::move(t);
+      s->vdpa_type = *std::move(t);
     }
   }
   if (type == DeviceType::kAuxNetDevice) {
-    SK_RETURN_IF_ERROR(ReadStringList(obj, "auxTypes", ctx, &s->aux_types));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "auxTypes", &s->aux_types));
+    const FieldReader aux = obj.Child("auxTypes");
     if (s->aux_types.empty()) {
-      return ctx.Key("auxTypes")
-          .Error(
-              "missing or empty: an auxNetDevice selector needs auxTypes "
-              "([\"sf\"])");
+      return aux.Error(
+          "missing or empty: an auxNetDevice selector needs auxTypes "
+          "([\"sf\"])");
     }
     for (size_t i = 0; i < s->aux_types.size(); ++i) {
       if (s->aux_types[i] != "sf") {
-        return ctx.Key("auxTypes")
-            .Index(i)
-            .Error(sk::StrCat("unsupported value \"", s->aux_types[i],
-                              "\": only \"sf\" (scalable functions)"));
+        return aux.Index(i).Expected("\"sf\" (scalable functions)");
       }
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Selector> ParseSelector(const json& obj, DeviceType type,
-                                       const Ctx& ctx,
+absl::StatusOr<Selector> ParseSelector(const FieldReader& obj, DeviceType type,
                                        std::vector<std::string>* warnings) {
-  if (!obj.is_object()) return ctx.TypeError("a selector object", obj);
-  WarnUnknownKeys(obj, KnownSelectorKeys(), ctx, warnings);
+  if (!obj.json().is_object()) return obj.Expected("a selector object");
+  WarnUnknownKeys(
+      obj,
+      {"vendors", "devices", "drivers", "pciAddresses", "pfNames",
+       "rootDevices", "linkTypes", "acpiIndexes", "isRdma", "needVhostNet",
+       "ddpProfiles", "pKeys", "vdpaType", "auxTypes"},
+      warnings);
   Selector s;
-  SK_RETURN_IF_ERROR(ReadStringList(obj, "vendors", ctx, &s.vendors));
-  SK_RETURN_IF_ERROR(ReadStringList(obj, "devices", ctx, &s.devices));
-  SK_RETURN_IF_ERROR(ReadStringList(obj, "drivers", ctx, &s.drivers));
-  const std::vector<std::string>& own = TypeSelectorKeys(type);
+  SK_RETURN_IF_ERROR(ReadStringList(obj, "vendors", &s.vendors));
+  SK_RETURN_IF_ERROR(ReadStringList(obj, "devices", &s.devices));
+  SK_RETURN_IF_ERROR(ReadStringList(obj, "drivers", &s.drivers));
+  const std::vector<std::string_view>& own = TypeSelectorKeys(type);
   auto has = [&](std::string_view k) {
     return std::find(own.begin(), own.end(), k) != own.end();
   };
-  for (const std::string& k : KnownSelectorKeys()) {
+  for (std::string_view k : kSelectorKeys) {
     if (k == "vendors" || k == "devices" || k == "drivers" || has(k)) continue;
-    if (FindKey(obj, k) != nullptr) {
-      warnings->push_back(ctx.Key(k).Text(sk::StrCat(
-          "ignored: not a selector of deviceType ", DeviceTypeName(type))));
+    if (obj.Child(k).exists()) {
+      warnings->push_back(Note(
+          obj.Child(k), sk::StrCat("ignored: not a selector of deviceType ",
+                                   DeviceTypeName(type))));
     }
   }
   if (has("pciAddresses")) {
-    SK_RETURN_IF_ERROR(
-        ReadStringList(obj, "pciAddresses", ctx, &s.pci_addresses));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "pciAddresses", &s.pci_addresses));
   }
   if (has("pfNames")) {
-    SK_RETURN_IF_ERROR(ReadPfList(obj, "pfNames", ctx, &s.pf_names));
-    SK_RETURN_IF_ERROR(ReadPfList(obj, "rootDevices", ctx, &s.root_devices));
-    SK_RETURN_IF_ERROR(ReadStringList(obj, "linkTypes", ctx, &s.link_types));
-    SK_RETURN_IF_ERROR(ReadBool(obj, "isRdma", ctx, &s.is_rdma));
-    SK_RETURN_IF_ERROR(ReadBool(obj, "needVhostNet", ctx, &s.need_vhost_net));
+    SK_RETURN_IF_ERROR(ReadPfList(obj, "pfNames", &s.pf_names));
+    SK_RETURN_IF_ERROR(ReadPfList(obj, "rootDevices", &s.root_devices));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "linkTypes", &s.link_types));
+    SK_RETURN_IF_ERROR(ReadBool(obj, "isRdma", &s.is_rdma));
+    SK_RETURN_IF_ERROR(ReadBool(obj, "needVhostNet", &s.need_vhost_net));
     if (s.link_types.size() > 1) {
-      warnings->push_back(ctx.Key("linkTypes")
-                              .Text("more than one link type; a device "
-                                    "matches any of them"));
+      warnings->push_back(Note(obj.Child("linkTypes"),
+                               "more than one link type; a device "
+                               "matches any of them"));
     }
   }
   if (has("acpiIndexes")) {
-    SK_RETURN_IF_ERROR(
-        ReadStringList(obj, "acpiIndexes", ctx, &s.acpi_indexes));
+    SK_RETURN_IF_ERROR(ReadStringList(obj, "acpiIndexes", &s.acpi_indexes));
   }
-  SK_RETURN_IF_ERROR(ReadTypeSelectors(obj, type, ctx, &s));
+  SK_RETURN_IF_ERROR(ReadTypeSelectors(obj, type, &s));
   return s;
 }
 
 absl::StatusOr<ResourceConfig> ParseResource(
-    const json& obj, const Ctx& ctx, std::string_view default_prefix,
+    const FieldReader& obj, std::string_view default_prefix,
     std::vector<std::string>* warnings) {
-  if (!obj.is_object()) return ctx.TypeError("a resource object", obj);
+  if (!obj.json().is_object()) return obj.Expected("a resource object");
   WarnUnknownKeys(
       obj,
       {"resourceName", "resourcePrefix", "deviceType", "excludeTopology",
        "selectors", "additionalInfo", "selectorObj", "selectorObjs",
        "allocationPolicy", "pfCarrierHealth"},
-      ctx, warnings);
+      warnings);
   ResourceConfig r;
-  const json* name = FindKey(obj, "resourceName");
-  if (name == nullptr || name->is_null()) {
-    return ctx.Key("resourceName").Error("missing");
-  }
-  if (!name->is_string()) {
-    return ctx.Key("resourceName").TypeError("a string", *name);
-  }
-  r.resource_name = name->get<std::string>();
+  SK_ASSIGN_OR_RETURN(r.resource_name, obj.String("resourceName"));
   // Prefix and name become kubelet's resource name and the socket's file
   // name: Kubernetes' rules (validate.h) also keep "../" out of the path.
   if (absl::Status st = CheckQualifiedNamePart(r.resource_name); !st.ok()) {
-    return ctx.Key("resourceName").Error(std::string(st.message()));
+    return obj.Child("resourceName").Error(std::string(st.message()));
   }
   r.resource_prefix = std::string(default_prefix);
   bool default_used = true;
-  if (const json* p = FindKey(obj, "resourcePrefix");
-      p != nullptr && !p->is_null()) {
-    if (!p->is_string())
-      return ctx.Key("resourcePrefix").TypeError("a string", *p);
-    if (!p->get<std::string>().empty()) {
-      r.resource_prefix = p->get<std::string>();
-      default_used = false;
-    }
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> prefix,
+                      obj.OptionalString("resourcePrefix"));
+  if (prefix && !prefix->empty()) {
+    r.resource_prefix = *prefix;
+    default_used = false;
   }
   if (absl::Status st = CheckDnsSubdomain(r.resource_prefix); !st.ok()) {
-    return ctx.Key("resourcePrefix")
+    return obj.Child("resourcePrefix")
         .Error(sk::StrCat(default_used ? "--resource-prefix " : "",
                           std::string(st.message())));
   }
   if (absl::Status st =
           CheckExtendedResourceName(r.resource_prefix, r.resource_name);
       !st.ok()) {
-    return ctx.Error(std::string(st.message()));
+    return obj.Error(std::string(st.message()));
   }
-  if (const json* t = FindKey(obj, "deviceType");
-      t != nullptr && !t->is_null()) {
-    if (!t->is_string()) return ctx.Key("deviceType").TypeError("a string", *t);
-    std::string v = t->get<std::string>();
-    if (v == "netDevice") {
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> type,
+                      obj.OptionalString("deviceType"));
+  if (type) {
+    if (*type == "netDevice") {
       r.device_type = DeviceType::kNetDevice;
-    } else if (v == "accelerator") {
+    } else if (*type == "accelerator") {
       r.device_type = DeviceType::kAccelerator;
-    } else if (v == "auxNetDevice") {
+    } else if (*type == "auxNetDevice") {
       r.device_type = DeviceType::kAuxNetDevice;
     } else {
-      return ctx.Key("deviceType")
-          .Error(sk::StrCat("unknown value \"", v,
-                            "\": expected netDevice, accelerator or "
-                            "auxNetDevice"));
+      return obj.Child("deviceType")
+          .Expected("netDevice, accelerator or auxNetDevice");
     }
   }
-  SK_RETURN_IF_ERROR(
-      ReadBool(obj, "excludeTopology", ctx, &r.exclude_topology));
-  SK_RETURN_IF_ERROR(
-      ReadBool(obj, "pfCarrierHealth", ctx, &r.pf_carrier_health));
-  if (const json* p = FindKey(obj, "allocationPolicy");
-      p != nullptr && !p->is_null()) {
-    Ctx pctx = ctx.Key("allocationPolicy");
-    if (!p->is_string()) return pctx.TypeError("a string", *p);
-    std::string v = p->get<std::string>();
-    if (v == "numa") {
-      r.allocation_policy = AllocationPolicy::kNuma;
-    } else if (v == "packPF") {
-      r.allocation_policy = AllocationPolicy::kPackPf;
-    } else if (v == "spreadPF") {
-      r.allocation_policy = AllocationPolicy::kSpreadPf;
-    } else {
-      return pctx.Error(sk::StrCat("unknown value ", Short(*p),
-                                   ": expected numa, packPF or spreadPF"));
-    }
+  SK_RETURN_IF_ERROR(ReadBool(obj, "excludeTopology", &r.exclude_topology));
+  SK_RETURN_IF_ERROR(ReadBool(obj, "pfCarrierHealth", &r.pf_carrier_health));
+  SK_ASSIGN_OR_RETURN(
+      std::optional<size_t> policy,
+      obj.OptionalEnum("allocationPolicy", {"numa", "packPF", "spreadPF"}));
+  if (policy) {
+    constexpr AllocationPolicy kPolicies[] = {AllocationPolicy::kNuma,
+                                              AllocationPolicy::kPackPf,
+                                              AllocationPolicy::kSpreadPf};
+    r.allocation_policy = kPolicies[*policy];
   }
 
-  const json* sel = FindKey(obj, "selectors");
-  Ctx sctx = ctx.Key("selectors");
-  if (sel == nullptr || sel->is_null()) return sctx.Error("missing");
-  if (sel->is_object()) {
+  const FieldReader sel = obj.Child("selectors");
+  if (!sel.present()) return sel.Expected("an object or a list of objects");
+  if (sel.json().is_object()) {
     SK_ASSIGN_OR_RETURN(Selector s,
-                        ParseSelector(*sel, r.device_type, sctx, warnings));
+                        ParseSelector(sel, r.device_type, warnings));
     r.selectors.push_back(std::move(s));
-  } else if (sel->is_array()) {
-    if (sel->empty()) return sctx.Error("empty list");
-    for (size_t i = 0; i < sel->size(); ++i) {
-      SK_ASSIGN_OR_RETURN(Selector s, ParseSelector((*sel)[i], r.device_type,
-                                                    sctx.Index(i), warnings));
+  } else if (sel.json().is_array()) {
+    if (sel.json().empty()) return sel.Error("empty list");
+    SK_ASSIGN_OR_RETURN(std::vector<FieldReader> items, sel.AsList());
+    for (const FieldReader& item : items) {
+      SK_ASSIGN_OR_RETURN(Selector s,
+                          ParseSelector(item, r.device_type, warnings));
       r.selectors.push_back(std::move(s));
     }
   } else {
-    return sctx.TypeError("an object or a list of objects", *sel);
+    return sel.Expected("an object or a list of objects");
   }
 
-  if (const json* ai = FindKey(obj, "additionalInfo");
-      ai != nullptr && !ai->is_null()) {
-    Ctx actx = ctx.Key("additionalInfo");
-    if (!ai->is_object()) return actx.TypeError("an object", *ai);
-    for (auto it = ai->begin(); it != ai->end(); ++it) {
-      Ctx ectx = actx.Key(it.key());
-      if (!it->is_object()) return ectx.TypeError("an object of strings", *it);
-      auto& m = r.additional_info[it.key()];
-      for (auto kv = it->begin(); kv != it->end(); ++kv) {
-        if (!kv->is_string()) {
-          return ectx.Key(kv.key()).TypeError("a string", *kv);
-        }
-        m[kv.key()] = kv->get<std::string>();
+  SK_ASSIGN_OR_RETURN(FieldReader ai, obj.Object("additionalInfo"));
+  if (ai.present()) {
+    SK_ASSIGN_OR_RETURN(auto entries, ai.AsEntries());
+    for (const auto& [key, inner] : entries) {
+      if (!inner.json().is_object()) {
+        return inner.Expected("an object of strings");
+      }
+      SK_ASSIGN_OR_RETURN(auto kvs, inner.AsEntries());
+      auto& m = r.additional_info[key];
+      for (const auto& [k, v] : kvs) {
+        SK_ASSIGN_OR_RETURN(m[k], v.AsString());
       }
     }
   }
@@ -435,26 +351,23 @@ constexpr size_t kMaxConfigBytes = size_t{4} << 20;
 absl::StatusOr<Config> ParseConfig(std::string_view text,
                                    std::string_view source,
                                    std::string_view default_prefix) {
-  absl::StatusOr<json> parsed =
+  absl::StatusOr<nlohmann::json> parsed =
       ParseJsonBounded(text, {.max_bytes = kMaxConfigBytes});
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         sk::StrCat(source, ": ", parsed.status().message()));
   }
-  const json& doc = *parsed;
-  Ctx root(source, "$");
-  if (!doc.is_object()) return root.TypeError("a JSON object", doc);
+  const FieldReader root(*parsed, std::string(source), kGoKeys);
+  if (!root.json().is_object()) return root.Expected("a JSON object");
   Config cfg;
-  WarnUnknownKeys(doc, {"resourceList"}, root, &cfg.warnings);
-  const json* list = FindKey(doc, "resourceList");
-  if (list == nullptr || list->is_null()) return cfg;
-  if (!list->is_array()) {
-    return Ctx(source, "resourceList").TypeError("an array", *list);
-  }
+  WarnUnknownKeys(root, {"resourceList"}, &cfg.warnings);
+  const FieldReader list = root.Child("resourceList");
+  if (!list.present()) return cfg;
+  if (!list.json().is_array()) return list.Expected("an array");
   std::set<std::string> seen;
-  for (size_t i = 0; i < list->size(); ++i) {
-    Ctx ctx = Ctx(source, "resourceList").Index(i);
-    auto r = ParseResource((*list)[i], ctx, default_prefix, &cfg.warnings);
+  SK_ASSIGN_OR_RETURN(std::vector<FieldReader> items, list.AsList());
+  for (const FieldReader& item : items) {
+    auto r = ParseResource(item, default_prefix, &cfg.warnings);
     if (!r.ok()) {
       cfg.pool_errors.push_back(r.status());
       continue;
@@ -462,7 +375,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view text,
     std::string full = r->FullName();
     if (!seen.insert(full).second) {
       cfg.pool_errors.push_back(
-          ctx.Key("resourceName")
+          item.Child("resourceName")
               .Error(sk::StrCat("duplicate resource \"", full,
                                 "\"; entry dropped")));
       continue;

@@ -115,16 +115,17 @@ TEST(ConfigTest, OneBadEntryIsDroppedAndTheOthersSurvive) {
       "or digit)",
       "config.json: resourceList[2].resourceName: duplicate resource "
       "\"intel.com/good\"; entry dropped",
-      "config.json: resourceList[3].deviceType: unknown value \"gpu\": "
-      "expected netDevice, accelerator or auxNetDevice",
-      "config.json: resourceList[4].selectors[0].vendors: expected an array "
+      "config.json: resourceList[3].deviceType: expected netDevice, "
+      "accelerator or auxNetDevice, got \"gpu\"",
+      "config.json: resourceList[4].selectors[0].vendors: expected a list "
       "of strings, got \"8086\"",
       "config.json: resourceList[5].selectors: empty list",
-      "config.json: resourceList[6].selectors: missing",
+      "config.json: resourceList[6].selectors: expected an object or a list "
+      "of objects, got nothing",
       "config.json: resourceList[7].selectors[0].pfNames[0]: invalid value "
       "\"ens1#3-1\": VF range \"3-1\" is reversed",
-      "config.json: resourceList[8].selectors[0].vdpaType: unknown value "
-      "\"vhost-user\": expected vhost or virtio",
+      "config.json: resourceList[8].selectors[0].vdpaType: expected vhost or "
+      "virtio, got \"vhost-user\"",
       "config.json: resourceList[9].selectors.auxTypes: missing or empty: an "
       "auxNetDevice selector needs auxTypes ([\"sf\"])",
   };

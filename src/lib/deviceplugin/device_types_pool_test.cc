@@ -330,8 +330,8 @@ TEST(AuxConfigTest, AuxTypesAreRequiredAndOnlySf) {
   ASSERT_TRUE(c.ok());
   ASSERT_THAT(c->pool_errors, SizeIs(2));
   EXPECT_EQ(c->pool_errors[1].message(),
-            "config.json: resourceList[1].selectors.auxTypes[1]: unsupported "
-            "value \"eth\": only \"sf\" (scalable functions)");
+            "config.json: resourceList[1].selectors.auxTypes[1]: expected "
+            "\"sf\" (scalable functions), got \"eth\"");
   ASSERT_THAT(c->resources, SizeIs(1));
   EXPECT_THAT(
       c->warnings,

@@ -132,7 +132,7 @@ TEST_F(ExplainTest, ExplainHostReportsConfigErrorsNamingTheKey) {
   EXPECT_THAT(ExplainHost(o),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("resourceList[0].selectors.vendors: expected "
-                                 "an array of strings, got 8086")));
+                                 "a list of strings, got 8086")));
   o.config_file = (dir_.path() / "missing.json").string();
   EXPECT_THAT(ExplainHost(o),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.json")));

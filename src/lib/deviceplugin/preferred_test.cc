@@ -163,8 +163,8 @@ TEST_F(PreferredTest, UnknownPolicyIsAConfigErrorNamingTheValue) {
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->pool_errors.size(), 1u);
   EXPECT_EQ(c->pool_errors[0].message(),
-            "config.json: resourceList[0].allocationPolicy: unknown value "
-            "\"fast\": expected numa, packPF or spreadPF");
+            "config.json: resourceList[0].allocationPolicy: expected one of "
+            "\"numa\", \"packPF\", \"spreadPF\", got \"fast\"");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "yaml-cpp/yaml.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
@@ -27,55 +28,29 @@ absl::StatusOr<ojson> ParseJson(std::string_view text, std::string_view what) {
   return j;
 }
 
-std::string StringField(const ojson& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 absl::StatusOr<std::vector<NetworkStatusEntry>> FromArray(const ojson& arr) {
-  if (!arr.is_array()) {
-    return absl::InvalidArgumentError(
-        sk::StrCat("network-status: want a JSON array, got ", arr.type_name()));
-  }
+  const OrderedFieldReader root(arr, "network-status");
+  SK_ASSIGN_OR_RETURN(std::vector<OrderedFieldReader> items, root.AsList());
   std::vector<NetworkStatusEntry> out;
-  for (size_t i = 0; i < arr.size(); ++i) {
-    const ojson& e = arr[i];
-    const std::string where = sk::StrCat("network-status[", i, "]");
-    if (!e.is_object()) {
-      return absl::InvalidArgumentError(sk::StrCat(where, ": want an object"));
-    }
-    for (const char* k : {"name", "interface", "mac"}) {
-      if (e.contains(k) && !e[k].is_string()) {
-        return absl::InvalidArgumentError(
-            sk::StrCat(where, ".", k, ": want a string, got ", e[k].dump()));
-      }
-    }
+  for (const OrderedFieldReader& e : items) {
+    SK_RETURN_IF_ERROR(e.AsObject().status());
     NetworkStatusEntry s;
-    s.name = StringField(e, "name");
-    s.interface = StringField(e, "interface");
-    s.mac = StringField(e, "mac");
-    if (e.contains("mtu")) {
-      if (!e["mtu"].is_number_integer()) {
-        return absl::InvalidArgumentError(
-            sk::StrCat(where, ".mtu: want an integer, got ", e["mtu"].dump()));
-      }
-      s.mtu = e["mtu"].get<int64_t>();
-    }
-    if (e.contains("default")) {
-      if (!e["default"].is_boolean()) {
-        return absl::InvalidArgumentError(sk::StrCat(
-            where, ".default: want true or false, got ", e["default"].dump()));
-      }
-      s.default_route = e["default"].get<bool>();
-    }
-    if (e.contains("device-info")) {
-      if (!e["device-info"].is_object()) {
-        return absl::InvalidArgumentError(
-            sk::StrCat(where, ".device-info: want an object, got ",
-                       e["device-info"].dump()));
-      }
-      s.device_info = e["device-info"];
-    }
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                        e.OptionalString("name"));
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> iface,
+                        e.OptionalString("interface"));
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> mac,
+                        e.OptionalString("mac"));
+    s.name = name.value_or("");
+    s.interface = iface.value_or("");
+    s.mac = mac.value_or("");
+    SK_ASSIGN_OR_RETURN(std::optional<int64_t> mtu,
+                        e.OptionalInt("mtu", INT64_MIN, INT64_MAX));
+    s.mtu = mtu.value_or(0);
+    SK_ASSIGN_OR_RETURN(std::optional<bool> dflt, e.OptionalBool("default"));
+    s.default_route = dflt.value_or(false);
+    SK_ASSIGN_OR_RETURN(OrderedFieldReader info, e.Object("device-info"));
+    if (info.present()) s.device_info = info.json();
     out.push_back(std::move(s));
   }
   return out;
@@ -191,43 +166,27 @@ absl::StatusOr<std::map<std::string, std::string>> ParseNetworkInfoPci(
   std::map<std::string, std::string> out;
   if (absl::StripAsciiWhitespace(sk::ToAbsl(text)).empty()) return out;
   SK_ASSIGN_OR_RETURN(ojson j, ParseJson(text, "network-info"));
-  if (!j.is_object()) {
-    return absl::InvalidArgumentError("network-info: want a JSON object");
-  }
-  if (!j.contains("interfaces")) return out;
-  const ojson& arr = j["interfaces"];
-  if (!arr.is_array()) {
-    return absl::InvalidArgumentError(
-        "network-info.interfaces: want a JSON array");
-  }
-  for (size_t i = 0; i < arr.size(); ++i) {
-    const ojson& e = arr[i];
-    const std::string where = sk::StrCat("network-info.interfaces[", i, "]");
-    if (!e.is_object() || !e.contains("network") || !e["network"].is_string()) {
-      return absl::InvalidArgumentError(
-          sk::StrCat(where, ".network: want a string"));
-    }
-    const std::string net = e["network"].get<std::string>();
-    const ojson* pci = nullptr;
-    if (e.contains("deviceInfo") && e["deviceInfo"].is_object() &&
-        e["deviceInfo"].contains("pci") && e["deviceInfo"]["pci"].is_object()) {
-      pci = &e["deviceInfo"]["pci"];
-    }
-    if (pci == nullptr || !pci->contains("pci-address") ||
-        !(*pci)["pci-address"].is_string()) {
+  const OrderedFieldReader root(j, "network-info");
+  SK_RETURN_IF_ERROR(root.AsObject().status());
+  SK_ASSIGN_OR_RETURN(std::vector<OrderedFieldReader> items,
+                      root.List("interfaces"));
+  for (const OrderedFieldReader& e : items) {
+    SK_RETURN_IF_ERROR(e.AsObject().status());
+    SK_ASSIGN_OR_RETURN(const std::string net, e.String("network"));
+    const OrderedFieldReader addr_field =
+        e.Child("deviceInfo").Child("pci").Child("pci-address");
+    if (!addr_field.json().is_string()) {
       // Not a PCI device (e.g. vhost-user via a binding plugin): no mapping.
       continue;
     }
-    const std::string addr = (*pci)["pci-address"].get<std::string>();
+    const std::string addr = addr_field.json().get<std::string>();
     absl::StatusOr<sysfs::PciAddress> parsed = sysfs::PciAddress::Parse(addr);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          sk::StrCat(where, ".deviceInfo.pci.pci-address (network \"", net,
-                     "\"): ", parsed.status().message()));
+      return addr_field.Error(
+          sk::StrCat("(network \"", net, "\"): ", parsed.status().message()));
     }
     if (!out.emplace(net, parsed->ToString()).second) {
-      return absl::InvalidArgumentError(
-          sk::StrCat(where, ": network \"", net, "\" listed twice"));
+      return e.Error(sk::StrCat("network \"", net, "\" listed twice"));
     }
   }
   return out;

@@ -54,19 +54,21 @@ TEST(NetworkStatusTest, Errors) {
                        "network-status: not valid JSON at byte 2: syntax "
                        "error while parsing object key - unexpected end of "
                        "input; expected string literal"));
-  EXPECT_THAT(ParseNetworkStatus(R"([{"name":"a","interface":3}])"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-status[0].interface: want a string, got 3"));
-  EXPECT_THAT(ParseNetworkStatus(R"([{"name":"a","mtu":"x"}])"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-status[0].mtu: want an integer, got \"x\""));
+  EXPECT_THAT(
+      ParseNetworkStatus(R"([{"name":"a","interface":3}])"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "network-status: [0].interface: expected a string, got 3"));
+  EXPECT_THAT(
+      ParseNetworkStatus(R"([{"name":"a","mtu":"x"}])"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "network-status: [0].mtu: expected an integer, got \"x\""));
   EXPECT_THAT(
       ParseNetworkStatus(R"([{"name":"a","device-info":[]}])"),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               "network-status[0].device-info: want an object, got []"));
+               "network-status: [0].device-info: expected an object, got []"));
   EXPECT_THAT(ParseNetworkStatus(R"([1])"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-status[0]: want an object"));
+                       "network-status: [0]: expected an object, got 1"));
 }
 
 TEST(NetworkInfoTest, BuildsGoldenAnnotationSortedByNetwork) {
@@ -133,26 +135,28 @@ TEST(NetworkInfoPciTest, Errors) {
                        "input; expected string literal"));
   EXPECT_THAT(ParseNetworkInfoPci("[]"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-info: want a JSON object"));
+                       "network-info: $: expected an object, got []"));
   EXPECT_THAT(ParseNetworkInfoPci(R"({"interfaces":{}})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-info.interfaces: want a JSON array"));
-  EXPECT_THAT(ParseNetworkInfoPci(R"({"interfaces":[{"deviceInfo":{}}]})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "network-info.interfaces[0].network: want a string"));
+                       "network-info: interfaces: expected a list, got {}"));
+  EXPECT_THAT(
+      ParseNetworkInfoPci(R"({"interfaces":[{"deviceInfo":{}}]})"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "network-info: interfaces[0].network: expected a string, got "
+               "nothing"));
   EXPECT_THAT(
       ParseNetworkInfoPci(
           R"({"interfaces":[{"network":"n","deviceInfo":{"pci":{"pci-address":"zz"}}}]})"),
       StatusIs(
           absl::StatusCode::kInvalidArgument,
-          HasSubstr("network-info.interfaces[0].deviceInfo.pci.pci-address "
+          HasSubstr("network-info: interfaces[0].deviceInfo.pci.pci-address: "
                     "(network \"n\"): invalid PCI address \"zz\"")));
   EXPECT_THAT(
       ParseNetworkInfoPci(
           R"({"interfaces":[{"network":"n","deviceInfo":{"pci":{"pci-address":"0000:01:00.1"}}},
                             {"network":"n","deviceInfo":{"pci":{"pci-address":"0000:01:00.2"}}}]})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               "network-info.interfaces[1]: network \"n\" listed twice"));
+               "network-info: interfaces[1]: network \"n\" listed twice"));
 }
 
 TEST(NetworkStatusTest, DeeplyNestedInputIsRefusedNamingTheLimit) {

@@ -90,14 +90,16 @@ struct Vmi {
 };
 
 // Parses one VirtualMachineInstance or VirtualMachine document (YAML or
-// JSON). InvalidArgument naming the field path and value when the text does
-// not parse, `kind` is another kind, or a field has the wrong type (e.g.
-// `spec.domain.devices.interfaces: want a list`, `...bootOrder: want an
-// integer, got "x"`).
+// JSON) through the field reader (lib/base/field_reader.h). InvalidArgument
+// in its one shape, "<source>: <path>: expected <what>, got <value>", when
+// the text does not parse, `kind` is another kind, or a field has the wrong
+// type (e.g. `VMI: spec.domain.devices.interfaces: expected a list, got
+// {"a":1}`); "VMI: metadata.name: ..." for an invalid name. The source is
+// "VMI".
 absl::StatusOr<Vmi> ParseVmi(std::string_view text);
 
-// ReadFile + ParseVmi; NotFound when the file is missing. Messages are
-// prefixed with the path.
+// ReadFile + ParseVmi with the path as the source; NotFound when the file is
+// missing.
 absl::StatusOr<Vmi> LoadVmiFile(const std::filesystem::path& path);
 
 // Splits "ns/name" or "name" (namespace = default_ns).

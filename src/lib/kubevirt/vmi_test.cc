@@ -86,27 +86,30 @@ TEST(ParseVmiTest, RejectsStructuralErrorsNamingTheField) {
   };
   const Case cases[] = {
       {"kind: Pod\n",
-       "kind \"Pod\": want VirtualMachineInstance or VirtualMachine"},
-      {"[1, 2]", "document: want a map, got a list"},
+       "VMI: kind: expected VirtualMachineInstance or VirtualMachine, got "
+       "\"Pod\""},
+      {"[1, 2]", "VMI: $: expected an object, got [1,2]"},
       {"kind: VirtualMachineInstance\nspec: {domain: {devices: {interfaces: "
        "{a: 1}}}}\n",
-       "spec.domain.devices.interfaces: want a list, got a map"},
+       "VMI: spec.domain.devices.interfaces: expected a list, got {\"a\":1}"},
       {"kind: VirtualMachineInstance\nspec: {domain: {devices: {interfaces: "
        "[{name: a, sriov: {}, bootOrder: x}]}}}\n",
-       "spec.domain.devices.interfaces[0].bootOrder: want an integer, got "
-       "\"x\""},
+       "VMI: spec.domain.devices.interfaces[0].bootOrder: expected an "
+       "integer, got \"x\""},
       {"kind: VirtualMachineInstance\nspec: {domain: {devices: {interfaces: "
        "[{name: a, sriov: {}, bootOrder: \"1\"}]}}}\n",
-       "spec.domain.devices.interfaces[0].bootOrder: want an integer, got "
-       "\"1\""},
+       "VMI: spec.domain.devices.interfaces[0].bootOrder: expected an "
+       "integer, got \"1\""},
       {"kind: VirtualMachineInstance\nspec: {networks: [{name: a, multus: "
        "{networkName: n, default: maybe}}]}\n",
-       "spec.networks[0].multus.default: want true or false, got \"maybe\""},
+       "VMI: spec.networks[0].multus.default: expected true or false, got "
+       "\"maybe\""},
       {"kind: VirtualMachine\nspec: {template: {spec: {networks: [{name: "
        "[1]}]}}}\n",
-       "spec.template.spec.networks[0].name: want a string, got a list"},
+       "VMI: spec.template.spec.networks[0].name: expected a string, got "
+       "[1]"},
       {"kind: VirtualMachineInstance\nspec: {domain: {cpu: {cores: 0}}}\n",
-       "spec.domain.cpu.cores: want 1..4096, got 0"},
+       "VMI: spec.domain.cpu.cores: expected an integer in 1..4096, got 0"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);
@@ -129,8 +132,9 @@ TEST(ParseVmiTest, MissingFileIsNotFound) {
 TEST(ParseVmiTest, LoadPrefixesPath) {
   EXPECT_THAT(LoadVmiFile(kTestdata + "/nads/sriov-network.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("sriov-network.yaml: kind "
-                                 "\"NetworkAttachmentDefinition\"")));
+                       HasSubstr("sriov-network.yaml: kind: expected "
+                                 "VirtualMachineInstance or VirtualMachine, "
+                                 "got \"NetworkAttachmentDefinition\"")));
 }
 
 TEST(NetworkNameTest, SplitsNamespace) {
@@ -505,7 +509,7 @@ TEST(ParseVmiTest, DeeplyNestedInputIsRefusedNamingTheLimit) {
   EXPECT_THAT(ParseVmi(R"({"kind":"VirtualMachineInstance","spec":)" +
                        std::string(100000, '{') + "}"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "JSON nested deeper than 64 levels at byte 103"));
+                       "VMI: JSON nested deeper than 64 levels at byte 103"));
   EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance\nspec: " +
                        std::string(100000, '[')),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -519,14 +523,14 @@ TEST(ParseVmiTest, InputThatIsNotUtf8IsRefusedNamingTheByte) {
       "kind: VirtualMachineInstance\nmetadata: {name: vm}\nspec:\n"
       "  networks:\n  - {name: \"n\x97\", multus: {networkName: a}}\n";
   EXPECT_THAT(ParseVmi(yaml), StatusIs(absl::StatusCode::kInvalidArgument,
-                                       "not valid UTF-8 at byte " +
+                                       "VMI: not valid UTF-8 at byte " +
                                            std::to_string(yaml.find('\x97'))));
   // Overlong, surrogate, beyond U+10FFFF and truncated sequences too.
   for (std::string bad :
        {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
     EXPECT_THAT(ParseVmi("kind: VirtualMachineInstance # " + bad + "\n"),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         "not valid UTF-8 at byte 31"))
+                         "VMI: not valid UTF-8 at byte 31"))
         << bad;
   }
   // Well-formed multi-byte text is fine.
@@ -553,19 +557,19 @@ TEST(ParseVmiTest, RejectsNamesThatAreNotKubernetesNames) {
   };
   const Case cases[] = {
       {R"(name: "vm\x01", namespace: lab)",
-       R"(metadata.name: "vm\x01" is not a valid name: want a lowercase )"
+       R"(VMI: metadata.name: "vm\x01" is not a valid name: want a lowercase )"
        R"(RFC 1123 subdomain (a-z, 0-9, '-', '.'; starting and ending )"
        R"(with a letter or digit; at most 253 characters))"},
       {R"(name: Vm, namespace: lab)",
-       R"(metadata.name: "Vm" is not a valid name: want a lowercase RFC )"
+       R"(VMI: metadata.name: "Vm" is not a valid name: want a lowercase RFC )"
        R"(1123 subdomain (a-z, 0-9, '-', '.'; starting and ending with a )"
        R"(letter or digit; at most 253 characters))"},
       {R"(name: vm, namespace: "a.b")",
-       R"(metadata.namespace: "a.b" is not a valid namespace: want a )"
+       R"(VMI: metadata.namespace: "a.b" is not a valid namespace: want a )"
        R"(lowercase RFC 1123 label (a-z, 0-9, '-'; starting and ending with )"
        R"(a letter or digit; at most 63 characters))"},
       {R"(namespace: lab)",
-       R"(metadata.name: "" is not a valid name: want a lowercase RFC 1123 )"
+       R"(VMI: metadata.name: "" is not a valid name: want a lowercase RFC 1123 )"
        R"(subdomain (a-z, 0-9, '-', '.'; starting and ending with a letter )"
        R"(or digit; at most 253 characters))"},
   };

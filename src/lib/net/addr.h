@@ -15,7 +15,9 @@ namespace sk::net {
 using MacAddress = std::array<uint8_t, 6>;
 
 // Parses "aa:bb:cc:dd:ee:ff" (case-insensitive, exactly six two-digit hex
-// groups separated by ':'). InvalidArgument naming the text otherwise.
+// groups separated by ':'): the colon form of ParseHardwareAddr
+// (hw_addr.h), the one MAC grammar. InvalidArgument naming the text
+// otherwise.
 absl::StatusOr<MacAddress> ParseMac(std::string_view text);
 // Lower-case colon form.
 std::string MacToString(const MacAddress& mac);

@@ -13,6 +13,7 @@
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/net/hw_addr.h"
 
 namespace sk::netattach {
 namespace {
@@ -184,26 +185,7 @@ bool IsValidIfName(std::string_view s) {
 }
 
 bool IsValidHardwareAddr(std::string_view s) {
-  auto hex = [](char c) {
-    return absl::ascii_isxdigit(static_cast<unsigned char>(c));
-  };
-  if (s.size() >= 14 && s[4] == '.') {
-    // xxxx.xxxx.xxxx forms (6, 8 or 20 bytes).
-    if ((s.size() + 1) % 5 != 0) return false;
-    size_t groups = (s.size() + 1) / 5;
-    if (groups != 3 && groups != 4 && groups != 10) return false;
-    for (size_t i = 0; i < s.size(); ++i)
-      if (i % 5 == 4 ? s[i] != '.' : !hex(s[i])) return false;
-    return true;
-  }
-  if ((s.size() + 1) % 3 != 0) return false;
-  size_t bytes = (s.size() + 1) / 3;
-  if (bytes != 6 && bytes != 8 && bytes != 20) return false;
-  char sep = s[2];
-  if (sep != ':' && sep != '-') return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (i % 3 == 2 ? s[i] != sep : !hex(s[i])) return false;
-  return true;
+  return net::ParseHardwareAddr(s).ok();
 }
 
 bool IsValidIpOrCidr(std::string_view s) {

@@ -187,3 +187,30 @@ except Exception as e:
 exec(sys.argv[2])
 PY
 }
+
+# sk_dp_check_lab_vfio STAND_IN_JSON VF0 VF2 GROUP DEVINFO_DIR: the device
+# plugin's pool intel.com/lab_vfio advertised exactly VF0 and VF2, and the
+# kubelet stand-in's Allocate of VF0 got /dev/vfio/vfio and /dev/vfio/GROUP
+# (character devices), PCIDEVICE_INTEL_COM_LAB_VFIO=VF0 and a device-info file.
+sk_dp_check_lab_vfio() {
+  local json=$1 vf0=$2 vf2=$3 group=$4 devinfo=$5 info
+  sk_json_check "advertised pool and allocation" "$json" "
+import os, stat
+ids = sorted(x['ID'] for x in d['devices'])
+if ids != sorted(['$vf0', '$vf2']): fail('advertised %s, want $vf0 and $vf2' % ids)
+ok('advertised exactly the vfio-pci VFs: %s' % ', '.join(ids))
+c = d['allocate']['container_responses'][0]
+paths = [x['host_path'] for x in c['devices']]
+want = ['/dev/vfio/vfio', '/dev/vfio/$group']
+if paths != want: fail('device nodes %s, want %s' % (paths, want))
+for p in paths:
+    if not stat.S_ISCHR(os.stat(p).st_mode): fail(p + ' is not a character device')
+ok('device nodes exist in /dev/vfio: %s' % ', '.join(paths))
+env = c['envs'].get('PCIDEVICE_INTEL_COM_LAB_VFIO')
+if env != '$vf0': fail('PCIDEVICE_INTEL_COM_LAB_VFIO=%r' % env)
+ok('PCIDEVICE_INTEL_COM_LAB_VFIO=' + env)
+"
+  info="$devinfo/intel.com-lab_vfio-$vf0-device.json"
+  [ -f "$info" ] || sk_fail "device-info file $info missing"
+  sk_ok "device-info $(sk_read "$info")"
+}

@@ -80,25 +80,7 @@ if [ ! -s "$SK_LAB_ARTIFACTS/stand-in.json" ]; then
 fi
 sk_ok "registered and allocated (artifacts/stand-in.json)"
 
-sk_json_check "advertised pool and allocation" "$SK_LAB_ARTIFACTS/stand-in.json" "
-import os, stat
-ids = sorted(x['ID'] for x in d['devices'])
-if ids != sorted(['$vf0', '$vf2']): fail('advertised %s, want $vf0 and $vf2' % ids)
-ok('advertised exactly the vfio-pci VFs: %s' % ', '.join(ids))
-c = d['allocate']['container_responses'][0]
-paths = [x['host_path'] for x in c['devices']]
-want = ['/dev/vfio/vfio', '/dev/vfio/$group']
-if paths != want: fail('device nodes %s, want %s' % (paths, want))
-for p in paths:
-    if not stat.S_ISCHR(os.stat(p).st_mode): fail(p + ' is not a character device')
-ok('device nodes exist in /dev/vfio: %s' % ', '.join(paths))
-env = c['envs'].get('PCIDEVICE_INTEL_COM_LAB_VFIO')
-if env != '$vf0': fail('PCIDEVICE_INTEL_COM_LAB_VFIO=%r' % env)
-ok('PCIDEVICE_INTEL_COM_LAB_VFIO=' + env)
-"
-info="$work/devinfo/intel.com-lab_vfio-$vf0-device.json"
-[ -f "$info" ] || sk_fail "device-info file $info missing"
-sk_ok "device-info $(sk_read "$info")"
+sk_dp_check_lab_vfio "$SK_LAB_ARTIFACTS/stand-in.json" "$vf0" "$vf2" "$group" "$work/devinfo"
 
 now_ms() { date +%s%3N; }
 # wait_list WHAT SINCE_MS "BDF:Health ...": waits (30 s at most) for the

@@ -51,6 +51,7 @@ fi
 sk_ok "registered and allocated (artifacts/stand-in.json)"
 
 sk_dp_check_lab_vfio "$SK_LAB_ARTIFACTS/stand-in.json" "$vf0" "$vf2" "$group" "$work/devinfo"
+info="$work/devinfo/intel.com-lab_vfio-$vf0-device.json"
 
 sk_step "SIGTERM cleans up"
 kill -TERM "$dp_pid"

@@ -81,6 +81,7 @@ fi
 sk_ok "registered and allocated (artifacts/stand-in.json)"
 
 sk_dp_check_lab_vfio "$SK_LAB_ARTIFACTS/stand-in.json" "$vf0" "$vf2" "$group" "$work/devinfo"
+info="$work/devinfo/intel.com-lab_vfio-$vf0-device.json"
 
 now_ms() { date +%s%3N; }
 # wait_list WHAT SINCE_MS "BDF:Health ...": waits (30 s at most) for the

@@ -472,7 +472,7 @@ absl::Status Plugin::ConfigureIps(AddState& st) {
   SK_RETURN_IF_ERROR(WaitForDad(pod, ref, added));
   for (const auto& rt : st.result.routes) {
     SK_ASSIGN_OR_RETURN(net::IpPrefix dst,
-                        net::ParseIpPrefix(rt.value("dst", "")));
+                        net::ParseIpPrefix(JsonString(rt, "dst")));
     std::optional<net::IpAddress> gw;
     if (rt.contains("gw") && rt["gw"].is_string()) {
       SK_ASSIGN_OR_RETURN(gw, net::ParseIp(rt["gw"].get<std::string>()));

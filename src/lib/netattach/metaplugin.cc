@@ -102,7 +102,7 @@ absl::StatusOr<std::vector<Attachment>> DecodeAttachments(
   auto bad = [](std::string_view why) {
     return absl::DataLossError(sk::StrCat("saved delegate list: ", why));
   };
-  if (!j.is_object() || j.value("kind", "") != "sriovkitDelegatesV1" ||
+  if (!j.is_object() || JsonString(j, "kind") != "sriovkitDelegatesV1" ||
       !j.contains("delegates") || !j["delegates"].is_array())
     return bad("not a sriovkitDelegatesV1 object");
   std::vector<Attachment> out;
@@ -116,7 +116,7 @@ absl::StatusOr<std::vector<Attachment>> DecodeAttachments(
       return it != d.end() && it->is_string() ? it->get<std::string>() : "";
     };
     a.status_name = str("statusName");
-    a.is_default = d.value("default", false);
+    a.is_default = JsonBool(d, "default");
     a.rt.container_id = str("containerId");
     a.rt.netns = str("netns");
     a.rt.ifname = str("ifName");

@@ -27,6 +27,14 @@ constexpr std::pair<const char*, const char*> kVfDeviceIds[] = {
     {"a2d6", "101e"}, {"1654", "1664"}, {"1000", "1000"},
 };
 
+// An object's "kind", "" when absent or not a string (`kind:` with no value
+// is null in YAML; nlohmann's value() would throw on it).
+std::string KindOf(const Json& j) {
+  if (!j.is_object()) return "";
+  auto it = j.find("kind");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 std::string Hex4(uint16_t v) {
   char buf[8];
   snprintf(buf, sizeof(buf), "%04x", v);
@@ -296,7 +304,7 @@ absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
       return absl::InvalidArgumentError(
           sk::StrCat(where, ": expected an object"));
     std::vector<std::pair<std::string, const Json*>> items;
-    std::string kind = doc.value("kind", "");
+    std::string kind = KindOf(doc);
     if (kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0) {
       auto it = doc.find("items");
       if (it == doc.end() || !it->is_array())
@@ -308,7 +316,7 @@ absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
       items.emplace_back(where, &doc);
     }
     for (auto& [w, item] : items) {
-      std::string ik = item->is_object() ? item->value("kind", "") : "";
+      std::string ik = KindOf(*item);
       if (ik != "SriovNetwork") {
         if (warnings)
           warnings->push_back(sk::StrCat(w, ": kind \"", ik,

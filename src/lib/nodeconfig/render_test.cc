@@ -153,6 +153,27 @@ spec:
       R"(\"ipam\":{} }"}})");
 }
 
+// `kind:` with no value is null in YAML (found by sriov_policy_fuzzer: it
+// threw nlohmann's type_error out of the parser).
+TEST(RenderNadTest, KindThatIsNotAStringIsSkippedWithAWarning) {
+  std::vector<std::string> warnings;
+  SK_ASSERT_OK_AND_ASSIGN(std::vector<SriovNetwork> ns,
+                          ParseSriovNetworks(R"(
+apiVersion: sriovnetwork.openshift.io/v1
+kind:
+metadata: {name: n2, namespace: ns2}
+spec: {resourceName: r}
+---
+kind: [SriovNetworkList]
+items: []
+)",
+                                             "in.yaml", &warnings));
+  EXPECT_TRUE(ns.empty());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_THAT(warnings[0], HasSubstr("in.yaml document 1: kind \"\" is not "
+                                     "SriovNetwork; skipped"));
+}
+
 TEST(RenderNadTest, EveryOptionInTheOperatorsOrder) {
   SK_ASSERT_OK_AND_ASSIGN(std::vector<SriovNetwork> ns,
                           ParseSriovNetworks(R"(

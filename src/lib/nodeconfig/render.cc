@@ -120,6 +120,18 @@ absl::StatusOr<SriovNetwork> ParseNetwork(const Json& doc,
       n.namespace_name = v->get<std::string>();
   }
   if (n.name.empty()) return Err(source, "metadata.name", "missing");
+  // The API server's rule for object names (an RFC 1123 subdomain); the name
+  // is pasted into the rendered config's "name".
+  bool name_ok = n.name.size() <= 253;
+  for (char ch : n.name) {
+    name_ok = name_ok && ((ch >= 'a' && ch <= 'z') ||
+                          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+  }
+  if (!name_ok) {
+    return Err(
+        source, "metadata.name",
+        sk::StrCat("\"", n.name, "\" is not a lowercase RFC 1123 subdomain"));
+  }
   if (n.namespace_name.empty()) n.namespace_name = "default";
   std::string who = sk::StrCat("SriovNetwork \"", n.name, "\" (", source, ")");
   auto sit = doc.find("spec");
@@ -188,7 +200,20 @@ absl::StatusOr<SriovNetwork> ParseNetwork(const Json& doc,
           one_of({"panic", "error", "warning", "info", "debug"}));
       n.log_level = v;
     }
-    if (k == "logFile") n.log_file = v;
+    if (k == "logFile") {
+      // The operator's template pastes it between quotes unescaped, so a
+      // quote, backslash or control character would render a NAD whose
+      // config is not JSON; it is refused here instead.
+      for (char ch : v) {
+        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) {
+          return Err(who, field,
+                     sk::StrCat("\"", v,
+                                "\": a path without quotes, backslashes or "
+                                "control characters"));
+        }
+      }
+      n.log_file = v;
+    }
     if (k == "ipam" || k == "capabilities") {
       if (!StripSpace(v).empty()) {
         absl::StatusOr<Json> j = ParseJsonBounded<Json>(v);

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "lib/base/strings.h"
 #include "lib/deviceplugin/config.h"
 #include "tests/testing/fake_sysfs.h"
 #include "tests/testing/status_matchers.h"
@@ -14,6 +15,7 @@ namespace sk::nodeconfig {
 namespace {
 
 using ::sk::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -172,6 +174,29 @@ items: []
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], HasSubstr("in.yaml document 1: kind \"\" is not "
                                      "SriovNetwork; skipped"));
+}
+
+// What the operator's template would paste unescaped is refused, naming the
+// field (found by sriov_policy_fuzzer: a quote in logFile rendered a config
+// that is not JSON).
+TEST(RenderNadTest, ValuesTheTemplateCannotQuoteAreRefused) {
+  auto parse = [](const std::string& meta, const std::string& spec) {
+    return ParseSriovNetworks(sk::StrCat("kind: SriovNetwork\nmetadata: ", meta,
+                                         "\nspec: ", spec, "\n"),
+                              "in.yaml")
+        .status();
+  };
+  EXPECT_THAT(parse("{name: n}", R"({resourceName: r, logFile: 'a"b'})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("spec.logFile"), HasSubstr("a\"b"))));
+  EXPECT_THAT(
+      parse("{name: n}", R"({resourceName: r, logFile: "a\\b"})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.logFile")));
+  EXPECT_THAT(parse(R"({name: 'N"x'})", "{resourceName: r}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("metadata.name"), HasSubstr("N\"x"))));
+  SK_EXPECT_OK(
+      parse("{name: net-1.a}", "{resourceName: r, logFile: /var/log/x.log}"));
 }
 
 TEST(RenderNadTest, EveryOptionInTheOperatorsOrder) {

@@ -76,15 +76,21 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
   TSAN_TESTS=(
     tests/tsan/tsan_absl_sync_test
     src/lib/deviceplugin/deviceplugin_service_test
-    src/lib/deviceplugin/deviceplugin_daemon_test
-    src/lib/deviceplugin/deviceplugin_ops_test
-    src/lib/podresources/podresources_test
-    tools/kubelet-stand-in/kubelet_stand_in_cli_test
     src/lib/kube/kube_test
     src/lib/kube/leader_election_test
     src/lib/drain/drain_test
   )
   if [ "${SK_TSAN_FULL:-0}" = 1 ]; then
+    # These four report races inside Debian's static gRPC, which is not
+    # built with TSan (its TCP endpoint and slice buffers change threads
+    # through gRPC's own lock-free closures): they need an instrumented
+    # gRPC before they can gate CI (docs/development.md).
+    TSAN_TESTS+=(
+      src/lib/deviceplugin/deviceplugin_daemon_test
+      src/lib/deviceplugin/deviceplugin_ops_test
+      src/lib/podresources/podresources_test
+      tools/kubelet-stand-in/kubelet_stand_in_cli_test
+    )
     TSAN_TESTS+=(
       src/lib/netattach/netattach_shim_test
       src/lib/nodedaemon/nodedaemon_test

@@ -15,6 +15,22 @@
 namespace sk::deviceplugin {
 namespace {
 
+// Why no selector of `pools` took a device with facts `f`, one clause per
+// selector. A selector that matches is reported too: only an earlier pool
+// can have taken the device (every pooled device is in taken[]).
+std::string WhyNoSelector(const std::vector<const ResourceConfig*>& pools,
+                          const DeviceFacts& f) {
+  std::vector<std::string> why;
+  for (const ResourceConfig* r : pools) {
+    for (size_t i = 0; i < r->selectors.size(); ++i) {
+      std::string e = Explain(r->selectors[i], f);
+      if (e.empty()) e = "matched, but an earlier pool took it";
+      why.push_back(sk::StrCat(r->FullName(), " selector ", i, ": ", e));
+    }
+  }
+  return absl::StrJoin(why, "; ");
+}
+
 // auxNetDevice pools: one verdict per auxiliary device of a bound network
 // function, taken or with each aux pool's selector reason.
 void AddAuxVerdicts(
@@ -41,16 +57,8 @@ void AddAuxVerdicts(
         v.selector = static_cast<int>(it->second.second);
       } else {
         DeviceFacts f = AuxFactsFor(name, d, fs);
-        std::vector<std::string> why;
-        for (const ResourceConfig* r : pools) {
-          for (size_t i = 0; i < r->selectors.size(); ++i) {
-            std::string e = Explain(r->selectors[i], f);
-            if (e.empty()) e = "matched, but an earlier pool took it";
-            why.push_back(sk::StrCat(r->FullName(), " selector ", i, ": ", e));
-          }
-        }
         v.category = "selector";
-        v.reason = absl::StrJoin(why, "; ");
+        v.reason = WhyNoSelector(pools, f);
       }
       out->push_back(std::move(v));
     }
@@ -120,17 +128,7 @@ std::vector<DeviceVerdict> ExplainDevices(
                                   "(--exclude-default-route=false keeps it)"));
     } else {
       DeviceFacts f = FactsFor(d, devices, fs);
-      std::vector<std::string> why;
-      for (const ResourceConfig* r : pools) {
-        for (size_t i = 0; i < r->selectors.size(); ++i) {
-          std::string e = Explain(r->selectors[i], f);
-          // Matched, yet not taken: only an earlier pool can have it, and
-          // taken[] has every pooled device; kept for completeness.
-          if (e.empty()) e = "matched, but an earlier pool took it";
-          why.push_back(sk::StrCat(r->FullName(), " selector ", i, ": ", e));
-        }
-      }
-      exclude("selector", absl::StrJoin(why, "; "));
+      exclude("selector", WhyNoSelector(pools, f));
     }
     out.push_back(std::move(v));
   }

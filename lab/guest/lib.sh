@@ -214,3 +214,26 @@ ok('PCIDEVICE_INTEL_COM_LAB_VFIO=' + env)
   [ -f "$info" ] || sk_fail "device-info file $info missing"
   sk_ok "device-info $(sk_read "$info")"
 }
+
+# sk_dp_lab_vfs: the device-plugin scenarios' setup. Sets dp and ks (the
+# build's sriov-device-plugin and kubelet-stand-in, failing when either is
+# not built), pf (the first PF) with 3 VFs vf0 vf1 vf2, VF 0 and VF 2 bound
+# to vfio-pci, and group (VF 0's IOMMU group).
+# shellcheck disable=SC2034 # the variables are the scenarios' to use
+sk_dp_lab_vfs() {
+  dp="$SK_BUILD_DIR/src/cmd/sriov-device-plugin/sriov-device-plugin"
+  ks="$SK_BUILD_DIR/tools/kubelet-stand-in/kubelet-stand-in"
+  [ -x "$dp" ] || sk_fail "$dp not built"
+  [ -x "$ks" ] || sk_fail "$ks not built"
+
+  sk_step "create 3 VFs; bind VF 0 and VF 2 to vfio-pci"
+  pf=$(sk_pf 0)
+  sk_create_vfs "$pf" 3
+  vf0=$(sk_vf_bdf "$pf" 0)
+  vf1=$(sk_vf_bdf "$pf" 1)
+  vf2=$(sk_vf_bdf "$pf" 2)
+  sk_bind_vfio "$vf0"
+  sk_bind_vfio "$vf2"
+  group=$(sk_iommu_group "$vf0")
+  sk_info "VF0 $vf0 (group $group), VF1 $vf1 ($(sk_driver "$vf1")), VF2 $vf2"
+}

@@ -10,21 +10,7 @@
 # sk-lab: pfs=1
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 
-dp="$SK_BUILD_DIR/src/cmd/sriov-device-plugin/sriov-device-plugin"
-ks="$SK_BUILD_DIR/tools/kubelet-stand-in/kubelet-stand-in"
-[ -x "$dp" ] || sk_fail "$dp not built"
-[ -x "$ks" ] || sk_fail "$ks not built"
-
-sk_step "create 3 VFs; bind VF 0 and VF 2 to vfio-pci"
-pf=$(sk_pf 0)
-sk_create_vfs "$pf" 3
-vf0=$(sk_vf_bdf "$pf" 0)
-vf1=$(sk_vf_bdf "$pf" 1)
-vf2=$(sk_vf_bdf "$pf" 2)
-sk_bind_vfio "$vf0"
-sk_bind_vfio "$vf2"
-group=$(sk_iommu_group "$vf0")
-sk_info "VF0 $vf0 (group $group), VF1 $vf1 ($(sk_driver "$vf1")), VF2 $vf2"
+sk_dp_lab_vfs
 
 sk_step "run sriov-device-plugin with kubelet-stand-in"
 work=/tmp/sk-dp

@@ -275,6 +275,10 @@ PROVIDED = {"/opt/cni/bin": "the image",
 
 HOST_PATH_FLAGS = {"--kubeconfig-host-path"}
 
+# Flags naming a root the binary reads these directories under, read-only
+# (src/cmd/sriov-device-plugin/main.cc: "root of /sys, /proc, /dev").
+ROOT_FLAGS = {("sriov-device-plugin", "--sysfs-root"): ("sys", "proc", "dev")}
+
 # Path flags a mode never reads: `sriovkit-node --controller` returns before
 # the host (sysfs, state, device plugin config) is touched
 # (src/cmd/sriovkit-node/main.cc), so its defaults need no mount, and
@@ -411,8 +415,18 @@ for o in BASE:
         paths.update({f: v for f, v in given.items()
                       if f not in HOST_PATH_FLAGS})
         checked = 0
+        read_only = [m["mountPath"].rstrip("/") + "/"
+                     for m in c.get("volumeMounts", []) if m.get("readOnly")]
         for flag, value in sorted(paths.items()):
             if not value.startswith("/") or value == "/" or "$(" in value:
+                continue
+            if (binary, flag) in ROOT_FLAGS:
+                for d in ROOT_FLAGS[(binary, flag)]:
+                    sub = value.rstrip("/") + "/" + d + "/"
+                    checked += 1
+                    if not any(sub.startswith(m) for m in read_only):
+                        fail(f"{where}: {flag}={value}: {sub} is not under "
+                             f"a read-only volume mount")
                 continue
             if value.rstrip("/") in PROVIDED and not any(
                     (value.rstrip("/") + "/").startswith(m) for m in mounts):

@@ -32,9 +32,9 @@ std::vector<std::string> NormaliseArgs(int argc, char** argv) {
     if (a == "-v" && i + 1 < argc) {
       a = std::string("--log-level=") + argv[++i];
     } else if (a.rfind("-v=", 0) == 0) {
-      a = "--log-level=" + a.substr(3);
+      a.replace(0, 3, "--log-level=");
     } else if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
-      a = "-" + a;
+      a.insert(0, 1, '-');
     }
     out.push_back(a);
   }

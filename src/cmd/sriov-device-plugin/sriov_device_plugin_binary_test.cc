@@ -53,6 +53,27 @@ TEST(DevicePluginBinaryTest, NonLoopbackOpsAddressIsAUsageError) {
                          "loopback address"));
 }
 
+// Upstream's glog-style flags (one dash, -v N, -v=N) are accepted as its
+// DaemonSets pass them.
+TEST(DevicePluginBinaryTest, GlogStyleFlagsAreAccepted) {
+  sk::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "sys/bus/pci/devices");
+  std::ofstream(dir.path() / "empty.json") << R"({"resourceList":[]})";
+  const std::string rest = " --explain --sysfs-root " + dir.path().string() +
+                           " --config-file " +
+                           (dir.path() / "empty.json").string();
+  for (const char* flags : {"-v=3 -logtostderr", "-v 3 -alsologtostderr",
+                            "-stderrthreshold=INFO -v=10"}) {
+    Out o = RunPlugin(flags + rest);
+    EXPECT_EQ(o.exit_code, 0) << flags << ": " << o.stderr_text;
+    EXPECT_EQ(o.stdout_text, "DEVICE  ID  DRIVER  PF  POOL  SELECTOR  REASON\n")
+        << flags;
+  }
+  Out o = RunPlugin("-v=3 -v=4" + rest);
+  EXPECT_EQ(o.exit_code, 64);
+  EXPECT_THAT(o.stderr_text, HasSubstr("--log-level"));
+}
+
 TEST(DevicePluginBinaryTest, ExplainPrintsAndExitsWithoutServing) {
   sk::testing::TempDir dir;
   std::filesystem::create_directories(dir.path() / "sys/bus/pci/devices");

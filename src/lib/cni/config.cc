@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status Invalid(std::string msg) {
+absl::Status Invalid(const std::string& msg) {
   return CniError(kCniInvalidConfig, msg);
 }
 
@@ -51,13 +51,11 @@ absl::Status GetOnOff(const FieldReader& r, const char* key, Strictness st,
   if (!s) return absl::OkStatus();
   if (*s == "on") {
     *out = true;
-  } else if (*s == "off") {
-    *out = false;
-  } else if (st == Strictness::kFull) {
+  } else if (*s != "off" && st == Strictness::kFull) {
     return Invalid(absl::StrCat(key, " \"", *s,
                                 "\" invalid: value must be \"on\" or \"off\""));
   } else {
-    *out = false;  // upstream: anything but "on" is off
+    *out = false;  // "off"; leniently (as upstream) anything but "on"
   }
   return absl::OkStatus();
 }

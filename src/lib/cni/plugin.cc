@@ -205,7 +205,7 @@ void Plugin::PushReturnNetdevUndo(const CniEnv& env, AddState& st,
                                   std::string pod_name) {
   // Name it by what we know: a pod interface named CNI_IFNAME may be
   // someone else's if our rename failed.
-  st.undo.Push("netdev:pod", [this, &env, &st, pod_name] {
+  st.undo.Push("netdev:pod", [this, &env, &st, pod_name = std::move(pod_name)] {
     return ReturnNetdev(st.entry, env.netns, {pod_name});
   });
 }
@@ -286,8 +286,8 @@ absl::Status Plugin::ApplyPfPerField(AddState& st, LinkOps& ops,
                                      const VfInfo& want) {
   const NetConf& c = st.conf;
   VfInfo v = st.orig_vf;
-  auto apply = [&](VfField f, absl::Status s,
-                   std::string what) -> absl::Status {
+  auto apply = [&](VfField f, const absl::Status& s,
+                   const std::string& what) -> absl::Status {
     if (!s.ok()) return Annotate(s, what);
     PushPfUndo(st, f);
     Step("pf:" + net::VfFieldName(f));

@@ -69,16 +69,18 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== ThreadSanitizer build (clang, thread): the threaded test binaries"
   # The binaries whose tests start threads, gRPC or HTTPS servers, watches
   # or child daemons (docs/development.md says why each is here). CI builds
-  # the first list: 62 of the tree's 234 compile units. SK_TSAN_FULL=1 adds
-  # the netattach shim/socket-server tests (they build the two netattach
-  # executables and the CNI library: 42 more units) and the nodedaemon
-  # tests (the node-configuration stack: 25 more).
+  # this list: about 130 of the tree's compile units (the netattach shim and
+  # socket server with the two netattach executables and the CNI library,
+  # the node-configuration stack). SK_TSAN_FULL=1 adds the gRPC ones.
   TSAN_TESTS=(
     tests/tsan/tsan_absl_sync_test
     src/lib/deviceplugin/deviceplugin_service_test
     src/lib/kube/kube_test
     src/lib/kube/leader_election_test
     src/lib/drain/drain_test
+    src/lib/netattach/netattach_shim_test
+    src/lib/nodedaemon/nodedaemon_test
+    src/lib/nodedaemon/nad_controller_test
   )
   if [ "${SK_TSAN_FULL:-0}" = 1 ]; then
     # These four report races inside Debian's static gRPC, which is not
@@ -90,11 +92,6 @@ if [ "${SK_SKIP_SANITIZE:-0}" != 1 ]; then
       src/lib/deviceplugin/deviceplugin_ops_test
       src/lib/podresources/podresources_test
       tools/kubelet-stand-in/kubelet_stand_in_cli_test
-    )
-    TSAN_TESTS+=(
-      src/lib/netattach/netattach_shim_test
-      src/lib/nodedaemon/nodedaemon_test
-      src/lib/nodedaemon/nad_controller_test
     )
   fi
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-tsan -G Ninja \

@@ -126,6 +126,26 @@ auto ReleasedWhile(Mutex* mu, F wait) {
   return result;
 }
 
+// abseil evaluates a Condition only with the mutex held, but from inside its
+// own uninstrumented code: in the waiter after it took the lock again (before
+// Await or LockWhen returns to the wrappers below) or in the thread releasing
+// the lock. To TSan the waiter holds nothing at that point, so a condition
+// reading a field another thread wrote under the lock looked like a race.
+// The wrappers hand abseil this condition instead: it acquires the mutex's
+// synchronisation object (the clock every annotated unlock releases) before
+// evaluating the caller's condition and releases it after, which is what
+// abseil's EvalConditionAnnotated does in a TSan build.
+struct AnnotatedCondition {
+  Mutex* mu;
+  const Condition* cond;
+};
+bool EvalAnnotated(AnnotatedCondition* c) {
+  __tsan_acquire(c->mu);
+  bool result = c->cond->Eval();
+  __tsan_release(c->mu);
+  return result;
+}
+
 template <typename R, typename F>
 R Acquire(Mutex* mu, unsigned flags, F lock) {
   PreLock(mu, flags);
@@ -171,30 +191,42 @@ bool WrapReaderTryLock(Mutex* mu) {
   return locked;
 }
 void WrapAwait(Mutex* mu, const Condition& cond) {
+  AnnotatedCondition c{mu, &cond};
   ReleasedWhile(mu, [&] {
-    RealAwait(mu, cond);
+    RealAwait(mu, Condition(&EvalAnnotated, &c));
     return 0;
   });
 }
 bool WrapAwaitTo(Mutex* mu, const Condition& cond, Duration timeout) {
-  return ReleasedWhile(mu, [&] { return RealAwaitTo(mu, cond, timeout); });
+  AnnotatedCondition c{mu, &cond};
+  return ReleasedWhile(mu, [&] {
+    return RealAwaitTo(mu, Condition(&EvalAnnotated, &c), timeout);
+  });
 }
 bool WrapAwaitDl(Mutex* mu, const Condition& cond, Time deadline) {
-  return ReleasedWhile(mu, [&] { return RealAwaitDl(mu, cond, deadline); });
+  AnnotatedCondition c{mu, &cond};
+  return ReleasedWhile(mu, [&] {
+    return RealAwaitDl(mu, Condition(&EvalAnnotated, &c), deadline);
+  });
 }
 void WrapLockWhen(Mutex* mu, const Condition& cond) {
+  AnnotatedCondition c{mu, &cond};
   Acquire<int>(mu, 0, [&] {
-    RealLockWhen(mu, cond);
+    RealLockWhen(mu, Condition(&EvalAnnotated, &c));
     return 0;
   });
 }
 bool WrapLockWhenTo(Mutex* mu, const Condition& cond, Duration timeout) {
-  return Acquire<bool>(mu, 0,
-                       [&] { return RealLockWhenTo(mu, cond, timeout); });
+  AnnotatedCondition c{mu, &cond};
+  return Acquire<bool>(mu, 0, [&] {
+    return RealLockWhenTo(mu, Condition(&EvalAnnotated, &c), timeout);
+  });
 }
 bool WrapLockWhenDl(Mutex* mu, const Condition& cond, Time deadline) {
-  return Acquire<bool>(mu, 0,
-                       [&] { return RealLockWhenDl(mu, cond, deadline); });
+  AnnotatedCondition c{mu, &cond};
+  return Acquire<bool>(mu, 0, [&] {
+    return RealLockWhenDl(mu, Condition(&EvalAnnotated, &c), deadline);
+  });
 }
 void WrapWait(CondVar* cv, Mutex* mu) {
   ReleasedWhile(mu, [&] {

@@ -53,6 +53,35 @@ TEST(AbslSyncAnnotationsTest, CondVarWaitAndAwaitReacquireTheMutex) {
   EXPECT_EQ(s.count, 102);
 }
 
+// abseil evaluates these conditions inside its own code, with the lock held
+// but unannotated: the waiter's re-evaluation after the writer's unlock read
+// `count` as a race until the wrappers annotated the evaluation.
+TEST(AbslSyncAnnotationsTest, AwaitConditionSeesFieldsWrittenUnderTheLock) {
+  Shared s;
+  std::thread t([&s] { Increment(s, 200); });
+  {
+    absl::MutexLock lock(&s.mu);
+    auto reached = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+      return s.count >= 200;
+    };
+    EXPECT_TRUE(
+        s.mu.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30)));
+  }
+  t.join();
+}
+
+TEST(AbslSyncAnnotationsTest, LockWhenConditionSeesFieldsWrittenUnderTheLock) {
+  Shared s;
+  std::thread t([&s] { Increment(s, 200); });
+  auto reached = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return s.count >= 200;
+  };
+  EXPECT_TRUE(
+      s.mu.LockWhenWithTimeout(absl::Condition(&reached), absl::Seconds(30)));
+  s.mu.Unlock();
+  t.join();
+}
+
 TEST(AbslSyncAnnotationsTest, ReaderLockSeesTheWritersUpdate) {
   Shared s;
   std::thread t([&s] { Increment(s, 10); });

@@ -110,8 +110,8 @@ absl::StatusOr<Policy> ParseOne(const Json& doc, const std::string& source) {
        "eSwitchMode", "excludeTopology", "externallyManaged", "vdpaType",
        "bridge", "eSwitchParams"}));
   SK_RETURN_IF_ERROR(ReadString(spec, "resourceName", &p.resource_name));
-  static const std::regex kResource("^[a-zA-Z0-9_]+$");
-  if (!std::regex_match(p.resource_name, kResource)) {
+  static const std::regex resource_re("^[a-zA-Z0-9_]+$");
+  if (!std::regex_match(p.resource_name, resource_re)) {
     return spec.Child("resourceName")
         .Expected("letters, digits and '_' only (^[a-zA-Z0-9_]+$)");
   }

@@ -397,7 +397,6 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
                        drain::JoinPods(res.blocking), "): ", e.message())));
       }
       res.evicted = res.blocking;
-      drained = true;
       // Plan again without the evicted pods' VFs.
       absl::StatusOr<sysfs::HostSnapshot> h2 = Discover();
       if (!h2.ok()) {

@@ -224,6 +224,7 @@ absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
   }
   if (matched.size() > 1) {
     std::vector<std::string> names;
+    names.reserve(matched.size());
     for (const json* p : matched) names.push_back(NameOf(*p));
     std::sort(names.begin(), names.end());
     std::string list;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 
 #include "lib/base/errno_status.h"
+#include "lib/base/field_reader.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
@@ -98,90 +99,93 @@ const char* RebootPhaseName(RebootPhase p) {
   return "?";
 }
 
-absl::StatusOr<bool> SelectorMatches(
-    const json& selector, const std::map<std::string, std::string>& labels) {
-  if (selector.is_null()) return true;
-  if (!selector.is_object()) {
-    return absl::InvalidArgumentError(
-        sk::StrCat("nodeSelector is not an object: ", selector.dump()));
-  }
-  if (auto ml = selector.find("matchLabels"); ml != selector.end()) {
-    if (!ml->is_object()) {
-      return absl::InvalidArgumentError(sk::StrCat(
-          "nodeSelector.matchLabels is not an object: ", ml->dump()));
-    }
-    for (auto& [k, v] : ml->items()) {
+namespace {
+
+// A label selector read through FieldReader: errors are "<source>:
+// <path>.matchExpressions[0].operator: expected one of ..., got \"Near\"".
+absl::StatusOr<bool> SelectorMatchesAt(
+    const FieldReader& selector,
+    const std::map<std::string, std::string>& labels) {
+  if (!selector.present()) return true;
+  SK_RETURN_IF_ERROR(selector.AsObject().status());
+  if (const FieldReader ml = selector.Child("matchLabels"); ml.present()) {
+    SK_ASSIGN_OR_RETURN(auto entries, ml.AsEntries());
+    for (const auto& [k, v] : entries) {
       auto it = labels.find(k);
-      if (!v.is_string() || it == labels.end() ||
-          it->second != v.get<std::string>())
+      if (!v.json().is_string() || it == labels.end() ||
+          it->second != v.json().get_ref<const std::string&>())
         return false;
     }
   }
-  if (auto me = selector.find("matchExpressions"); me != selector.end()) {
-    if (!me->is_array()) {
-      return absl::InvalidArgumentError(sk::StrCat(
-          "nodeSelector.matchExpressions is not a list: ", me->dump()));
+  SK_ASSIGN_OR_RETURN(std::vector<FieldReader> exprs,
+                      selector.List("matchExpressions"));
+  for (const FieldReader& e : exprs) {
+    SK_RETURN_IF_ERROR(e.AsObject().status());
+    SK_ASSIGN_OR_RETURN(std::string key, e.String("key"));
+    const FieldReader op = e.Child("operator");
+    SK_ASSIGN_OR_RETURN(
+        std::optional<size_t> which,
+        e.OptionalEnum("operator", {"In", "NotIn", "Exists", "DoesNotExist"}));
+    if (!which) {
+      return op.Expected(
+          "one of \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\"");
     }
-    for (const json& e : *me) {
-      if (!e.is_object() || !e.contains("key") || !e["key"].is_string()) {
-        return absl::InvalidArgumentError(sk::StrCat(
-            "nodeSelector.matchExpressions entry without a key: ", e.dump()));
-      }
-      std::string key = e["key"];
-      std::string op = sk::JsonString(e, "operator");
-      std::vector<std::string> values;
-      if (auto v = e.find("values"); v != e.end() && v->is_array()) {
-        for (const json& s : *v)
-          if (s.is_string()) values.push_back(s.get<std::string>());
-      }
-      auto it = labels.find(key);
-      bool has = it != labels.end();
-      bool in = has && std::find(values.begin(), values.end(), it->second) !=
-                           values.end();
-      if (op == "In") {
+    std::vector<std::string> values;
+    if (const FieldReader v = e.Child("values"); v.json().is_array()) {
+      for (const json& s : v.json())
+        if (s.is_string()) values.push_back(s.get<std::string>());
+    }
+    auto it = labels.find(key);
+    const bool has = it != labels.end();
+    const bool in = has && std::find(values.begin(), values.end(),
+                                     it->second) != values.end();
+    switch (*which) {
+      case 0:  // In
         if (!in) return false;
-      } else if (op == "NotIn") {
+        break;
+      case 1:  // NotIn
         if (in) return false;
-      } else if (op == "Exists") {
+        break;
+      case 2:  // Exists
         if (!has) return false;
-      } else if (op == "DoesNotExist") {
+        break;
+      default:  // DoesNotExist
         if (has) return false;
-      } else {
-        return absl::InvalidArgumentError(sk::StrCat(
-            "nodeSelector.matchExpressions operator \"", op, "\" (key ", key,
-            ") is not In, NotIn, Exists or "
-            "DoesNotExist"));
-      }
+        break;
     }
   }
   return true;
 }
 
-absl::StatusOr<int> ScaledMaxUnavailable(const json& value, int nodes) {
-  if (value.is_null()) return 1;
-  if (value.is_number_integer()) {
-    int64_t v = value.get<int64_t>();
-    if (v < 0 || v > 1000000) {
-      return absl::InvalidArgumentError(
-          sk::StrCat("maxUnavailable ", v, " is out of range"));
-    }
-    return static_cast<int>(v);
+absl::StatusOr<int> ScaledMaxUnavailableAt(const FieldReader& value,
+                                           int nodes) {
+  if (!value.present()) return 1;
+  const json& v = value.json();
+  if (v.is_number_integer()) {
+    if (absl::StatusOr<int64_t> n = value.AsInt(0, 1000000); n.ok())
+      return static_cast<int>(*n);
   }
-  if (value.is_string()) {
-    std::string s = value.get<std::string>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
     int pct = 0;
     if (s.size() >= 2 && s.back() == '%' &&
         absl::SimpleAtoi(s.substr(0, s.size() - 1), &pct) && pct >= 0 &&
         pct <= 100) {
       return (pct * nodes + 99) / 100;
     }
-    return absl::InvalidArgumentError(
-        sk::StrCat("maxUnavailable \"", s.substr(0, 32),
-                   "\" is neither an integer nor a percentage (\"25%\")"));
   }
-  return absl::InvalidArgumentError(
-      sk::StrCat("maxUnavailable ", value.dump().substr(0, 32),
-                 " is neither an integer nor a percentage"));
+  return value.Expected("an integer in 0..1000000 or a percentage (\"25%\")");
+}
+
+}  // namespace
+
+absl::StatusOr<bool> SelectorMatches(
+    const json& selector, const std::map<std::string, std::string>& labels) {
+  return SelectorMatchesAt(FieldReader(selector, "nodeSelector"), labels);
+}
+
+absl::StatusOr<int> ScaledMaxUnavailable(const json& value, int nodes) {
+  return ScaledMaxUnavailableAt(FieldReader(value, "maxUnavailable"), nodes);
 }
 
 absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
@@ -201,16 +205,16 @@ absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
   }
   mine.emplace("kubernetes.io/hostname", node_name);
   std::vector<const json*> matched;
+  // A pool's fields: "SriovNetworkPoolConfig <name>: spec.nodeSelector...".
+  // A spec that is not an object reads as absent (every node).
+  auto selector_of = [](const json& p) {
+    return FieldReader(p, sk::StrCat("SriovNetworkPoolConfig ", NameOf(p)))
+        .Child("spec")
+        .Child("nodeSelector");
+  };
   for (const json& p : pools) {
-    json sel;
-    if (auto sp = p.find("spec"); sp != p.end() && sp->is_object())
-      sel = sp->value("nodeSelector", json());
-    absl::StatusOr<bool> m = SelectorMatches(sel, mine);
-    if (!m.ok()) {
-      return absl::InvalidArgumentError(sk::StrCat(
-          "SriovNetworkPoolConfig ", NameOf(p), ": ", m.status().message()));
-    }
-    if (*m) matched.push_back(&p);
+    SK_ASSIGN_OR_RETURN(bool m, SelectorMatchesAt(selector_of(p), mine));
+    if (m) matched.push_back(&p);
   }
   PoolBudget b;
   if (matched.empty()) {
@@ -220,6 +224,7 @@ absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
   }
   if (matched.size() > 1) {
     std::vector<std::string> names;
+    names.reserve(matched.size());
     for (const json* p : matched) names.push_back(NameOf(*p));
     std::sort(names.begin(), names.end());
     std::string list;
@@ -233,23 +238,20 @@ absl::StatusOr<PoolBudget> ResolveBudget(const std::vector<json>& pools,
   const json& pool = *matched.front();
   b.pool = NameOf(pool);
   // A pool without a spec object matched as selecting every node.
-  static const json kNoSpec = json::object();
-  auto sp = pool.find("spec");
-  const json& spec = sp != pool.end() && sp->is_object() ? *sp : kNoSpec;
-  json sel = spec.value("nodeSelector", json());
+  const FieldReader sel = selector_of(pool);
   for (const json& n : nodes) {
     std::map<std::string, std::string> l = Labels(n);
     l.emplace("kubernetes.io/hostname", NameOf(n));
-    absl::StatusOr<bool> m = SelectorMatches(sel, l);
+    absl::StatusOr<bool> m = SelectorMatchesAt(sel, l);
     if (m.ok() && *m) ++b.nodes;
   }
-  absl::StatusOr<int> mu =
-      ScaledMaxUnavailable(spec.value("maxUnavailable", json()), b.nodes);
-  if (!mu.ok()) {
-    return absl::InvalidArgumentError(sk::StrCat(
-        "SriovNetworkPoolConfig ", b.pool, " spec.", mu.status().message()));
-  }
-  b.max_unavailable = *mu;
+  SK_ASSIGN_OR_RETURN(
+      b.max_unavailable,
+      ScaledMaxUnavailableAt(
+          FieldReader(pool, sk::StrCat("SriovNetworkPoolConfig ", b.pool))
+              .Child("spec")
+              .Child("maxUnavailable"),
+          b.nodes));
   b.slot_prefix = sk::StrCat("sriovkit-drain-", b.pool);
   return b;
 }

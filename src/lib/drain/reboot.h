@@ -91,13 +91,15 @@ absl::StatusOr<std::string> ReadBootId(const std::filesystem::path& proc_root);
 
 // A label selector (matchLabels, matchExpressions In/NotIn/Exists/
 // DoesNotExist) against `labels`; an empty or null selector matches all
-// nodes. A malformed selector is InvalidArgument naming the field.
+// nodes. A malformed selector is InvalidArgument of sk::FieldReader's shape
+// ("nodeSelector: matchExpressions[0].key: expected a string, got nothing").
 absl::StatusOr<bool> SelectorMatches(
     const nlohmann::json& selector,
     const std::map<std::string, std::string>& labels);
 
 // maxUnavailable (an integer or "N%", rounded up) of `nodes` nodes. A
-// missing value is 1. Errors name the value.
+// missing value is 1. Errors name the value ("maxUnavailable: $: expected an
+// integer in 0..1000000 or a percentage (\"25%\"), got \"25\"").
 absl::StatusOr<int> ScaledMaxUnavailable(const nlohmann::json& value,
                                          int nodes);
 

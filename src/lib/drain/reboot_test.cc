@@ -44,9 +44,12 @@ TEST(BudgetTest, MaxUnavailableIsAnIntegerOrAPercentRoundedUp) {
   EXPECT_THAT(ScaledMaxUnavailable(json(), 3), IsOkAndHolds(1));
   EXPECT_THAT(ScaledMaxUnavailable("25", 4),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("maxUnavailable \"25\"")));
-  EXPECT_THAT(ScaledMaxUnavailable(-1, 4),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+                       HasSubstr("maxUnavailable: $: expected an integer in "
+                                 "0..1000000 or a percentage (\"25%\"), got "
+                                 "\"25\"")));
+  EXPECT_THAT(
+      ScaledMaxUnavailable(-1, 4),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got -1")));
 }
 
 TEST(BudgetTest, SelectorsMatchLabelsAndExpressions) {
@@ -80,6 +83,46 @@ json Pool(const std::string& name, const std::string& label, json max) {
           {"spec",
            {{"nodeSelector", {{"matchLabels", {{"pool", label}}}}},
             {"maxUnavailable", max}}}};
+}
+
+// A malformed pool's error has the FieldReader shape: the pool, the path
+// under spec and the value.
+TEST(BudgetTest, PoolErrorsNamePoolPathAndValue) {
+  std::vector<json> nodes = {Node("a", "gpu")};
+  json bad_max = Pool("p", "gpu", "half");
+  json no_key = Pool("p", "gpu", 1);
+  no_key["spec"]["nodeSelector"] = {
+      {"matchExpressions", {{{"operator", "Exists"}}}}};
+  json bad_op = Pool("p", "gpu", 1);
+  bad_op["spec"]["nodeSelector"] = {
+      {"matchExpressions", {{{"key", "k"}, {"operator", "Near"}}}}};
+  json bad_labels = Pool("p", "gpu", 1);
+  bad_labels["spec"]["nodeSelector"] = {{"matchLabels", "pool=gpu"}};
+  json range = Pool("p", "gpu", 1000001);
+  const std::pair<json, const char*> cases[] = {
+      {bad_max,
+       "SriovNetworkPoolConfig p: spec.maxUnavailable: expected an integer "
+       "in 0..1000000 or a percentage (\"25%\"), got \"half\""},
+      {range,
+       "SriovNetworkPoolConfig p: spec.maxUnavailable: expected an integer "
+       "in 0..1000000 or a percentage (\"25%\"), got 1000001"},
+      {no_key,
+       "SriovNetworkPoolConfig p: spec.nodeSelector.matchExpressions[0].key: "
+       "expected a string, got nothing"},
+      {bad_op,
+       "SriovNetworkPoolConfig p: "
+       "spec.nodeSelector.matchExpressions[0].operator: expected one of "
+       "\"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", got \"Near\""},
+      {bad_labels,
+       "SriovNetworkPoolConfig p: spec.nodeSelector.matchLabels: expected an "
+       "object, got \"pool=gpu\""},
+  };
+  for (const auto& [pool, want] : cases) {
+    SCOPED_TRACE(want);
+    EXPECT_THAT(
+        ResolveBudget({pool}, nodes, "a").status(),
+        StatusIs(absl::StatusCode::kInvalidArgument, ::testing::Eq(want)));
+  }
 }
 
 TEST(BudgetTest, ResolvesThePoolOfTheNode) {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
@@ -11,40 +12,24 @@
 namespace sk::netattach {
 namespace {
 
-absl::Status TypeError(const char* key, const char* want,
-                       const nlohmann::json& v) {
-  return absl::InvalidArgumentError(sk::StrCat(
-      "shim config: key \"", key, "\": expected ", want, ", got ", v.dump()));
-}
-
-absl::Status GetString(const nlohmann::json& j, const char* key,
-                       std::string& out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_string()) return TypeError(key, "a string", *it);
-  out = it->get<std::string>();
+// An optional member into `out` (left at its default when absent or null).
+absl::Status ReadString(const FieldReader& j, std::string_view key,
+                        std::string& out) {
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> v, j.OptionalString(key));
+  if (v) out = *std::move(v);
   return absl::OkStatus();
 }
 
-absl::Status GetBool(const nlohmann::json& j, const char* key, bool& out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_boolean()) return TypeError(key, "a boolean", *it);
-  out = it->get<bool>();
+absl::Status ReadBool(const FieldReader& j, std::string_view key, bool& out) {
+  SK_ASSIGN_OR_RETURN(std::optional<bool> v, j.OptionalBool(key));
+  if (v) out = *v;
   return absl::OkStatus();
 }
 
-absl::Status GetStringList(const nlohmann::json& j, const char* key,
-                           std::vector<std::string>& out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_array()) return TypeError(key, "a list of strings", *it);
-  std::vector<std::string> v;
-  for (const auto& e : *it) {
-    if (!e.is_string()) return TypeError(key, "a list of strings", *it);
-    v.push_back(e.get<std::string>());
-  }
-  out = std::move(v);
+absl::Status ReadStringList(const FieldReader& j, std::string_view key,
+                            std::vector<std::string>& out) {
+  if (!j.Has(key)) return absl::OkStatus();
+  SK_ASSIGN_OR_RETURN(out, j.StringList(key));
   return absl::OkStatus();
 }
 
@@ -65,67 +50,58 @@ absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text) {
   if (!parsed.ok())
     return absl::InvalidArgumentError(
         sk::StrCat("shim config: ", parsed.status().message()));
-  const nlohmann::json& j = *parsed;
-  if (!j.is_object())
-    return absl::InvalidArgumentError(
-        "shim config: expected a JSON object, got " +
-        std::string(j.type_name()));
+  // Errors: "shim config: confDir: expected a string, got 5".
+  SK_ASSIGN_OR_RETURN(const FieldReader j,
+                      FieldReader(*parsed, "shim config").AsObject());
   ShimConfig c;
-  SK_RETURN_IF_ERROR(GetString(j, "cniVersion", c.cni_version));
-  SK_RETURN_IF_ERROR(GetString(j, "name", c.name));
-  SK_RETURN_IF_ERROR(GetString(j, "type", c.type));
-  SK_RETURN_IF_ERROR(GetString(j, "kubeconfig", c.kubeconfig));
-  SK_RETURN_IF_ERROR(GetString(j, "confDir", c.conf_dir));
-  SK_RETURN_IF_ERROR(GetString(j, "cniDir", c.cni_dir));
+  SK_RETURN_IF_ERROR(ReadString(j, "cniVersion", c.cni_version));
+  SK_RETURN_IF_ERROR(ReadString(j, "name", c.name));
+  SK_RETURN_IF_ERROR(ReadString(j, "type", c.type));
+  SK_RETURN_IF_ERROR(ReadString(j, "kubeconfig", c.kubeconfig));
+  SK_RETURN_IF_ERROR(ReadString(j, "confDir", c.conf_dir));
+  SK_RETURN_IF_ERROR(ReadString(j, "cniDir", c.cni_dir));
   std::string bin_dir;
-  SK_RETURN_IF_ERROR(GetString(j, "binDir", bin_dir));
+  SK_RETURN_IF_ERROR(ReadString(j, "binDir", bin_dir));
   if (!bin_dir.empty()) c.bin_dirs = SplitTrimmed(bin_dir, ':');
-  SK_RETURN_IF_ERROR(GetString(j, "clusterNetwork", c.cluster_network));
-  SK_RETURN_IF_ERROR(GetStringList(j, "defaultNetworks", c.default_networks));
-  if (auto it = j.find("delegates"); it != j.end() && !it->is_null()) {
-    if (!it->is_array())
-      return TypeError("delegates", "a list of objects", *it);
-    for (const auto& d : *it) {
-      if (!d.is_object())
-        return TypeError("delegates", "a list of objects", *it);
-      c.delegates.push_back(d);
-    }
+  SK_RETURN_IF_ERROR(ReadString(j, "clusterNetwork", c.cluster_network));
+  SK_RETURN_IF_ERROR(ReadStringList(j, "defaultNetworks", c.default_networks));
+  SK_ASSIGN_OR_RETURN(std::vector<FieldReader> delegates, j.List("delegates"));
+  for (const FieldReader& d : delegates) {
+    SK_RETURN_IF_ERROR(d.AsObject().status());
+    c.delegates.push_back(d.json());
   }
-  SK_RETURN_IF_ERROR(GetStringList(j, "systemNamespaces", c.system_namespaces));
-  SK_RETURN_IF_ERROR(GetString(j, "multusNamespace", c.multus_namespace));
-  SK_RETURN_IF_ERROR(GetString(j, "logFile", c.log_file));
-  SK_RETURN_IF_ERROR(GetString(j, "logLevel", c.log_level));
-  if (!c.log_level.empty() && c.log_level != "debug" &&
-      c.log_level != "error" && c.log_level != "panic" &&
-      c.log_level != "verbose")
-    return absl::InvalidArgumentError(
-        sk::StrCat("shim config: key \"logLevel\": \"", c.log_level,
-                   "\" is not one of debug, error, panic, verbose"));
-  SK_RETURN_IF_ERROR(GetBool(j, "logToStderr", c.log_to_stderr));
   SK_RETURN_IF_ERROR(
-      GetString(j, "readinessindicatorfile", c.readiness_indicator_file));
-  SK_RETURN_IF_ERROR(GetBool(j, "namespaceIsolation", c.namespace_isolation));
-  if (auto it = j.find("globalNamespaces"); it != j.end() && !it->is_null()) {
-    if (it->is_string()) {
+      ReadStringList(j, "systemNamespaces", c.system_namespaces));
+  SK_RETURN_IF_ERROR(ReadString(j, "multusNamespace", c.multus_namespace));
+  SK_RETURN_IF_ERROR(ReadString(j, "logFile", c.log_file));
+  SK_ASSIGN_OR_RETURN(
+      std::optional<size_t> level,
+      j.OptionalEnum("logLevel", {"", "debug", "error", "panic", "verbose"}));
+  if (level) c.log_level = j.Child("logLevel").json().get<std::string>();
+  SK_RETURN_IF_ERROR(ReadBool(j, "logToStderr", c.log_to_stderr));
+  SK_RETURN_IF_ERROR(
+      ReadString(j, "readinessindicatorfile", c.readiness_indicator_file));
+  SK_RETURN_IF_ERROR(ReadBool(j, "namespaceIsolation", c.namespace_isolation));
+  if (const FieldReader g = j.Child("globalNamespaces"); g.present()) {
+    if (g.json().is_string()) {
       // multus-cni pkg/types/conf.go splits the string on ','.
-      c.global_namespaces = SplitTrimmed(it->get<std::string>(), ',');
+      c.global_namespaces =
+          SplitTrimmed(g.json().get_ref<const std::string&>(), ',');
+    } else if (g.json().is_array()) {
+      SK_ASSIGN_OR_RETURN(c.global_namespaces, g.AsStringList());
     } else {
-      SK_RETURN_IF_ERROR(
-          GetStringList(j, "globalNamespaces", c.global_namespaces));
+      return g.Expected("a comma-separated string or a list of strings");
     }
   }
-  SK_RETURN_IF_ERROR(GetString(j, "socketDir", c.socket_dir));
+  SK_RETURN_IF_ERROR(ReadString(j, "socketDir", c.socket_dir));
   for (const auto& [key, value] :
        {std::pair<const char*, const std::string*>{"confDir", &c.conf_dir},
         {"cniDir", &c.cni_dir},
         {"socketDir", &c.socket_dir}}) {
-    if (value->empty())
-      return absl::InvalidArgumentError(
-          sk::StrCat("shim config: key \"", key, "\": must not be empty"));
+    if (value->empty()) return j.Child(key).Expected("a non-empty path");
   }
   if (c.bin_dirs.empty())
-    return absl::InvalidArgumentError(
-        "shim config: key \"binDir\": no directory in \"" + bin_dir + "\"");
+    return j.Child("binDir").Expected("a ':'-separated list of directories");
   return c;
 }
 

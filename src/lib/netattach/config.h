@@ -54,9 +54,10 @@ struct ShimConfig {
 };
 
 // Parses the shim's stdin (bounded: kMaxShimConfigBytes, depth 64).
-// InvalidArgument "shim config: key \"confDir\": expected a string, got 5",
-// "shim config: key \"logLevel\": \"loud\" is not one of debug, error,
-// panic, verbose", or the JSON syntax error with its byte offset.
+// Fields are read through sk::FieldReader: InvalidArgument "shim config:
+// confDir: expected a string, got 5", "shim config: logLevel: expected one
+// of \"\", \"debug\", \"error\", \"panic\", \"verbose\", got \"loud\"", or
+// the JSON syntax error with its byte offset.
 absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text);
 
 }  // namespace sk::netattach

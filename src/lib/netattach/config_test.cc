@@ -65,15 +65,25 @@ TEST(ShimConfigTest, ErrorsNameKeyAndValue) {
     const char* json;
     const char* want;
   } cases[] = {
-      {R"({"confDir":5})", "key \"confDir\": expected a string, got 5"},
+      {R"({"confDir":5})", "shim config: confDir: expected a string, got 5"},
       {R"({"logToStderr":"yes"})",
-       "key \"logToStderr\": expected a boolean, got \"yes\""},
+       "shim config: logToStderr: expected true or false, got \"yes\""},
       {R"({"defaultNetworks":"a"})",
-       "key \"defaultNetworks\": expected a list of strings, got \"a\""},
-      {R"({"logLevel":"loud"})", "\"loud\" is not one of"},
-      {R"({"cniDir":""})", "key \"cniDir\": must not be empty"},
-      {R"({"binDir":":"})", "key \"binDir\": no directory"},
-      {R"([1])", "expected a JSON object, got array"},
+       "defaultNetworks: expected a list of strings, got \"a\""},
+      {R"({"defaultNetworks":["a",1]})",
+       "defaultNetworks[1]: expected a string, got 1"},
+      {R"({"delegates":[{"type":"x"},7]})",
+       "delegates[1]: expected an object, got 7"},
+      {R"({"globalNamespaces":{}})",
+       "globalNamespaces: expected a comma-separated string or a list of "
+       "strings, got {}"},
+      {R"({"logLevel":"loud"})",
+       "logLevel: expected one of \"\", \"debug\", \"error\", \"panic\", "
+       "\"verbose\", got \"loud\""},
+      {R"({"cniDir":""})", "cniDir: expected a non-empty path, got \"\""},
+      {R"({"binDir":":"})",
+       "binDir: expected a ':'-separated list of directories, got \":\""},
+      {R"([1])", "shim config: $: expected an object, got [1]"},
       {R"({"a":)", "not valid JSON at byte"},
   };
   for (const auto& c : cases) {

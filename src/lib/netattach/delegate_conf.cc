@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_replace.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
@@ -17,21 +18,14 @@ absl::Status Bad(const std::string& what, std::string_view problem) {
   return absl::InvalidArgumentError(sk::StrCat(what, ": ", problem));
 }
 
-std::string StringField(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-absl::Status CheckPlugin(const nlohmann::json& p, const std::string& what) {
-  if (!p.is_object()) return Bad(what, "expected an object");
-  auto it = p.find("type");
-  if (it == p.end() || !it->is_string() || it->get<std::string>().empty())
-    return Bad(what, "missing \"type\"");
-  const std::string type = it->get<std::string>();
-  if (type.find('/') != std::string::npos || type == "." || type == "..")
-    return Bad(what, sk::StrCat("plugin type \"", type,
-                                "\" must be a file name (no '/')"));
-  return absl::OkStatus();
+// A plugin's "type": the file name of the plugin binary.
+absl::StatusOr<std::string> PluginType(const FieldReader& p) {
+  SK_ASSIGN_OR_RETURN(const FieldReader plugin, p.AsObject());
+  SK_ASSIGN_OR_RETURN(std::string type, plugin.String("type"));
+  if (type.empty() || type.find('/') != std::string::npos || type == "." ||
+      type == "..")
+    return plugin.Child("type").Expected("a plugin file name (no '/')");
+  return type;
 }
 
 std::string Dashed(const std::string& s) {
@@ -43,37 +37,38 @@ std::string Dashed(const std::string& s) {
 absl::StatusOr<NetConfig> NetConfigFromJson(nlohmann::json j,
                                             const std::string& default_name,
                                             const std::string& what) {
-  if (!j.is_object())
-    return Bad(what, sk::StrCat("expected a JSON object, got ",
-                                std::string(j.type_name())));
   NetConfig c;
-  if (auto it = j.find("name"); it != j.end() && !it->is_null()) {
-    if (!it->is_string())
-      return Bad(what, "\"name\" must be a string, got " + it->dump());
-    c.name = it->get<std::string>();
+  {
+    // Errors: "<what>: plugins[1].type: expected a string, got nothing".
+    SK_ASSIGN_OR_RETURN(const FieldReader conf,
+                        FieldReader(j, what).AsObject());
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                        conf.OptionalString("name"));
+    c.name = name.value_or("");
+    if (c.name.empty() && default_name.empty())
+      return conf.Child("name").Expected("a network name");
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> version,
+                        conf.OptionalString("cniVersion"));
+    c.cni_version = version.value_or("");
+    // A conflist is an object with "plugins" (even a null one, refused).
+    if (const FieldReader plugins = conf.Child("plugins"); plugins.exists()) {
+      c.is_list = true;
+      if (!plugins.json().is_array() || plugins.json().empty())
+        return plugins.Expected("a non-empty list of plugins");
+      SK_ASSIGN_OR_RETURN(std::vector<FieldReader> list, plugins.AsList());
+      for (const FieldReader& p : list) {
+        SK_ASSIGN_OR_RETURN(std::string type, PluginType(p));
+        c.plugin_types.push_back(std::move(type));
+      }
+    } else {
+      SK_ASSIGN_OR_RETURN(std::string type, PluginType(conf));
+      c.plugin_types.push_back(std::move(type));
+    }
   }
+  // `j` is changed only after the readers over it are gone.
   if (c.name.empty()) {
-    if (default_name.empty()) return Bad(what, "missing \"name\"");
     c.name = default_name;
     j["name"] = c.name;
-  }
-  if (auto it = j.find("cniVersion"); it != j.end() && !it->is_null()) {
-    if (!it->is_string())
-      return Bad(what, "\"cniVersion\" must be a string, got " + it->dump());
-    c.cni_version = it->get<std::string>();
-  }
-  if (auto it = j.find("plugins"); it != j.end()) {
-    c.is_list = true;
-    if (!it->is_array() || it->empty())
-      return Bad(what, "\"plugins\" must be a non-empty list");
-    for (size_t i = 0; i < it->size(); ++i) {
-      SK_RETURN_IF_ERROR(
-          CheckPlugin((*it)[i], sk::StrCat(what, ": plugin ", i)));
-      c.plugin_types.push_back((*it)[i]["type"].get<std::string>());
-    }
-  } else {
-    SK_RETURN_IF_ERROR(CheckPlugin(j, what));
-    c.plugin_types.push_back(j["type"].get<std::string>());
   }
   c.json = std::move(j);
   return c;
@@ -116,46 +111,40 @@ absl::StatusOr<NetConfig> NetConfigFromDir(
 }
 
 std::string NadResourceName(const nlohmann::json& nad) {
-  if (!nad.is_object()) return "";
-  auto md = nad.find("metadata");
-  if (md == nad.end() || !md->is_object()) return "";
-  auto an = md->find("annotations");
-  if (an == md->end() || !an->is_object()) return "";
-  return StringField(*an, kResourceNameAnnotation);
+  const FieldReader v = FieldReader(nad, "NetworkAttachmentDefinition")
+                            .Child("metadata")
+                            .Child("annotations")
+                            .Child(kResourceNameAnnotation);
+  return v.json().is_string() ? v.json().get<std::string>() : "";
 }
 
 absl::StatusOr<NetConfig> NetConfigFromNad(
     const nlohmann::json& nad, const std::filesystem::path& conf_dir) {
-  if (!nad.is_object() || !nad.contains("metadata") ||
-      !nad["metadata"].is_object())
-    return absl::InvalidArgumentError(
-        "NetworkAttachmentDefinition: no metadata object");
-  const nlohmann::json& md = nad["metadata"];
-  std::string ns = StringField(md, "namespace");
-  std::string name = StringField(md, "name");
-  if (name.empty())
-    return absl::InvalidArgumentError(
-        "NetworkAttachmentDefinition: metadata.name is missing");
-  std::string what = sk::StrCat("NAD ", ns, "/", name, " spec.config");
-  std::string config;
-  if (auto spec = nad.find("spec"); spec != nad.end() && spec->is_object()) {
-    if (auto it = spec->find("config"); it != spec->end() && !it->is_null()) {
-      if (!it->is_string())
-        return Bad(what,
-                   "expected a string, got " + std::string(it->type_name()));
-      config = it->get<std::string>();
-    }
-  }
+  const FieldReader root(nad, "NetworkAttachmentDefinition");
+  SK_ASSIGN_OR_RETURN(const FieldReader md, root.Child("metadata").AsObject());
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> ns_field,
+                      md.OptionalString("namespace"));
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> name_field,
+                      md.OptionalString("name"));
+  const std::string ns = ns_field.value_or("");
+  const std::string name = name_field.value_or("");
+  if (name.empty()) return md.Child("name").Expected("a name");
+  const std::string nad_name = sk::StrCat("NAD ", ns, "/", name);
+  // Errors: "NAD ns/n: spec.config: expected a string, got 5".
+  const FieldReader obj(nad, nad_name);
+  SK_ASSIGN_OR_RETURN(const FieldReader spec, obj.Object("spec"));
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> config_field,
+                      spec.OptionalString("config"));
+  const std::string config = config_field.value_or("");
   if (config.empty()) {
     absl::StatusOr<NetConfig> c = NetConfigFromDir(conf_dir, name);
     if (!c.ok())
-      return absl::Status(
-          c.status().code(),
-          sk::StrCat("NAD ", ns, "/", name,
-                     " has no spec.config: ", ToStd(c.status().message())));
+      return absl::Status(c.status().code(),
+                          sk::StrCat(nad_name, " has no spec.config: ",
+                                     ToStd(c.status().message())));
     return c;
   }
-  return ParseNetConfig(config, name, what);
+  return ParseNetConfig(config, name, sk::StrCat(nad_name, " spec.config"));
 }
 
 DeviceAllocator::DeviceAllocator(

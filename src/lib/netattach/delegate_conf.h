@@ -50,8 +50,9 @@ struct NetConfig {
 
 // Parses and validates `text` (bounded) as a conf or conflist. When it has
 // no `name`, `default_name` is injected (error if that is empty too).
-// InvalidArgument naming `what` and the problem:
-//   "NAD ns1/a spec.config: plugin 1: missing \"type\"".
+// Fields are read through sk::FieldReader: InvalidArgument naming `what`,
+// the path and the value:
+//   "NAD ns1/a spec.config: plugins[1].type: expected a string, got nothing".
 absl::StatusOr<NetConfig> ParseNetConfig(std::string_view text,
                                          const std::string& default_name,
                                          const std::string& what);

@@ -58,12 +58,25 @@ TEST(DelegateConfTest, BadConfigsNameTheNadAndProblem) {
     const char* config;
     const char* want;
   } cases[] = {
-      {R"({"name":"x"})", "NAD ns1/net-a spec.config: missing \"type\""},
-      {R"({"plugins":[]})", "\"plugins\" must be a non-empty list"},
-      {R"({"plugins":[{"type":"a"},{}]})", "spec.config: plugin 1: missing"},
-      {R"({"type":"../../bin/sh"})", "must be a file name"},
-      {R"({"type":"a","name":5})", "\"name\" must be a string"},
-      {R"([1])", "expected a JSON object, got array"},
+      {R"({"name":"x"})",
+       "NAD ns1/net-a spec.config: type: expected a string, got nothing"},
+      {R"({"plugins":[]})",
+       "spec.config: plugins: expected a non-empty list of plugins, got []"},
+      {R"({"plugins":null})",
+       "spec.config: plugins: expected a non-empty list of plugins, got "
+       "null"},
+      {R"({"plugins":[{"type":"a"},{}]})",
+       "spec.config: plugins[1].type: expected a string, got nothing"},
+      {R"({"plugins":[{"type":"a"},3]})",
+       "spec.config: plugins[1]: expected an object, got 3"},
+      {R"({"type":"../../bin/sh"})",
+       "type: expected a plugin file name (no '/'), got \"../../bin/sh\""},
+      {R"({"type":""})",
+       "type: expected a plugin file name (no '/'), got \"\""},
+      {R"({"type":"a","name":5})", "name: expected a string, got 5"},
+      {R"({"type":"a","cniVersion":[]})",
+       "cniVersion: expected a string, got []"},
+      {R"([1])", "NAD ns1/net-a spec.config: $: expected an object, got [1]"},
       {R"({"type")", "not valid JSON"},
   };
   for (const auto& c : cases) {
@@ -71,6 +84,31 @@ TEST(DelegateConfTest, BadConfigsNameTheNadAndProblem) {
     EXPECT_THAT(
         NetConfigFromNad(Nad(c.config), "/nonexistent").status(),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.want)));
+  }
+}
+
+TEST(DelegateConfTest, BadNadObjectsNameThePath) {
+  nlohmann::json config_not_string = Nad("{}");
+  config_not_string["spec"]["config"] = 5;
+  nlohmann::json no_name = Nad("{}");
+  no_name["metadata"].erase("name");
+  nlohmann::json no_metadata = Nad("{}");
+  no_metadata.erase("metadata");
+  const std::pair<nlohmann::json, const char*> cases[] = {
+      {config_not_string,
+       "NAD ns1/net-a: spec.config: expected a string, got 5"},
+      {no_name,
+       "NetworkAttachmentDefinition: metadata.name: expected a name, got "
+       "nothing"},
+      {no_metadata,
+       "NetworkAttachmentDefinition: metadata: expected an object, got "
+       "nothing"},
+  };
+  for (const auto& [nad, want] : cases) {
+    SCOPED_TRACE(want);
+    EXPECT_THAT(
+        NetConfigFromNad(nad, "/nonexistent").status(),
+        StatusIs(absl::StatusCode::kInvalidArgument, ::testing::Eq(want)));
   }
 }
 

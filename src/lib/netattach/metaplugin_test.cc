@@ -384,7 +384,8 @@ TEST_F(MetaPluginTest, VersionAndInputErrors) {
   EXPECT_THAT(v.stdout_data, HasSubstr("supportedVersions"));
   nlohmann::json err = ErrorOf(mp.Handle(Request("ADD", R"({"confDir":1})")));
   EXPECT_EQ(err["code"], 7);
-  EXPECT_THAT(err["msg"].get<std::string>(), HasSubstr("key \"confDir\""));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("confDir: expected a string"));
   CniRequest bad = Request("ADD");
   bad.env.erase("CNI_IFNAME");
   EXPECT_EQ(ErrorOf(mp.Handle(bad))["code"], 4);

@@ -13,17 +13,12 @@
 #include <vector>
 
 #include "lib/base/errno_status.h"
+#include "lib/base/field_reader.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 
 namespace sk::netattach {
 namespace {
-
-absl::Status Bad(std::string_view key, const nlohmann::json& v,
-                 std::string_view want) {
-  return absl::InvalidArgumentError(
-      sk::StrCat("key \"", key, "\": expected ", want, ", got ", v.dump()));
-}
 
 // Go's time.RFC3339 in UTC ("2006-01-02T15:04:05Z"), or lumberjack's
 // backup stamp ("2006-01-02T15-04-05.000").
@@ -188,49 +183,37 @@ absl::Status CompressLogFile(const std::filesystem::path& src,
 absl::StatusOr<LogConfig> LogConfigFromJson(const nlohmann::json& conf) {
   LogConfig c;
   if (!conf.is_object()) return c;
-  if (auto it = conf.find("logFile"); it != conf.end() && !it->is_null()) {
-    if (!it->is_string()) return Bad("logFile", *it, "a string");
-    c.file = it->get<std::string>();
-    if (!c.file.empty() && c.file[0] != '/')
-      return absl::InvalidArgumentError(
-          sk::StrCat("key \"logFile\": \"", c.file, "\" is not absolute"));
+  // Errors: "config: logOptions.maxSize: expected an integer in 0..1048576,
+  // got -1".
+  const FieldReader r(conf, "config");
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> file,
+                      r.OptionalString("logFile"));
+  c.file = file.value_or("");
+  if (!c.file.empty() && c.file[0] != '/')
+    return r.Child("logFile").Expected("an absolute path");
+  SK_ASSIGN_OR_RETURN(
+      std::optional<size_t> level,
+      r.OptionalEnum("logLevel", {"", "panic", "error", "verbose", "debug"}));
+  if (level.value_or(0) != 0) {
+    SK_ASSIGN_OR_RETURN(
+        c.level, ParseLogLevel(r.Child("logLevel").json().get<std::string>()));
   }
-  if (auto it = conf.find("logLevel"); it != conf.end() && !it->is_null()) {
-    if (!it->is_string()) return Bad("logLevel", *it, "a string");
-    if (!it->get<std::string>().empty()) {
-      absl::StatusOr<LogLevel> l = ParseLogLevel(it->get<std::string>());
-      if (!l.ok())
-        return absl::InvalidArgumentError(
-            sk::StrCat("key \"logLevel\": ", l.status().message()));
-      c.level = *l;
-    }
-  }
-  if (auto it = conf.find("logToStderr"); it != conf.end() && !it->is_null()) {
-    if (!it->is_boolean()) return Bad("logToStderr", *it, "true or false");
-    c.to_stderr = it->get<bool>();
-  }
-  if (auto it = conf.find("logOptions"); it != conf.end() && !it->is_null()) {
-    if (!it->is_object()) return Bad("logOptions", *it, "an object");
-    auto num = [&](const char* k, auto& out, int64_t max) -> absl::Status {
-      auto v = it->find(k);
-      if (v == it->end() || v->is_null()) return absl::OkStatus();
-      if (!v->is_number_integer() || v->get<int64_t>() < 0 ||
-          v->get<int64_t>() > max)
-        return Bad(sk::StrCat("logOptions.", k), *v,
-                   sk::StrCat("an integer 0..", max));
-      out = static_cast<std::remove_reference_t<decltype(out)>>(
-          v->get<int64_t>());
-      return absl::OkStatus();
-    };
-    SK_RETURN_IF_ERROR(num("maxSize", c.max_size_mb, 1 << 20));
-    SK_RETURN_IF_ERROR(num("maxAge", c.max_age_days, 1 << 16));
-    SK_RETURN_IF_ERROR(num("maxBackups", c.max_backups, 1 << 16));
-    if (auto v = it->find("compress"); v != it->end() && !v->is_null()) {
-      if (!v->is_boolean())
-        return Bad("logOptions.compress", *v, "true or false");
-      c.compress = v->get<bool>();
-    }
-  }
+  SK_ASSIGN_OR_RETURN(std::optional<bool> to_stderr,
+                      r.OptionalBool("logToStderr"));
+  c.to_stderr = to_stderr.value_or(c.to_stderr);
+  SK_ASSIGN_OR_RETURN(const FieldReader options, r.Object("logOptions"));
+  SK_ASSIGN_OR_RETURN(std::optional<int64_t> max_size,
+                      options.OptionalInt("maxSize", 0, 1 << 20));
+  c.max_size_mb = max_size.value_or(c.max_size_mb);
+  SK_ASSIGN_OR_RETURN(std::optional<int64_t> max_age,
+                      options.OptionalInt("maxAge", 0, 1 << 16));
+  if (max_age) c.max_age_days = static_cast<int>(*max_age);
+  SK_ASSIGN_OR_RETURN(std::optional<int64_t> max_backups,
+                      options.OptionalInt("maxBackups", 0, 1 << 16));
+  if (max_backups) c.max_backups = static_cast<int>(*max_backups);
+  SK_ASSIGN_OR_RETURN(std::optional<bool> compress,
+                      options.OptionalBool("compress"));
+  c.compress = compress.value_or(c.compress);
   return c;
 }
 

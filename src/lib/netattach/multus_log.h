@@ -63,8 +63,10 @@ struct LogConfig {
   bool compress = true;
 };
 
-// Reads the keys above from a Multus-style config object. InvalidArgument
-// naming the key and the value; a relative logFile is refused.
+// Reads the keys above from a Multus-style config object (a non-object
+// gives the defaults) through sk::FieldReader: InvalidArgument of its shape,
+// "config: logOptions.maxSize: expected an integer in 0..1048576, got -1";
+// a relative logFile is refused.
 absl::StatusOr<LogConfig> LogConfigFromJson(const nlohmann::json& conf);
 
 // Test seams of MultusLogger: the wall clock and the stderr descriptor.

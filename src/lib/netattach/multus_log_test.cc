@@ -67,11 +67,24 @@ TEST(LogConfigTest, KeysAndErrors) {
 
   for (const auto& [bad, want] :
        std::vector<std::pair<std::string, std::string>>{
-           {R"({"logLevel":"loud"})", "key \"logLevel\": log level \"loud\""},
-           {R"({"logFile":"rel.log"})", "\"rel.log\" is not absolute"},
-           {R"({"logToStderr":"yes"})", "key \"logToStderr\""},
+           {R"({"logLevel":"loud"})",
+            "config: logLevel: expected one of \"\", \"panic\", \"error\", "
+            "\"verbose\", \"debug\", got \"loud\""},
+           {R"({"logFile":"rel.log"})",
+            "config: logFile: expected an absolute path, got \"rel.log\""},
+           {R"({"logFile":7})", "config: logFile: expected a string, got 7"},
+           {R"({"logToStderr":"yes"})",
+            "config: logToStderr: expected true or false, got \"yes\""},
+           {R"({"logOptions":[]})",
+            "config: logOptions: expected an object, got []"},
            {R"({"logOptions":{"maxSize":-1}})",
-            "key \"logOptions.maxSize\""}}) {
+            "config: logOptions.maxSize: expected an integer in 0..1048576, "
+            "got -1"},
+           {R"({"logOptions":{"maxBackups":"3"}})",
+            "config: logOptions.maxBackups: expected an integer in 0..65536, "
+            "got \"3\""},
+           {R"({"logOptions":{"compress":1}})",
+            "config: logOptions.compress: expected true or false, got 1"}}) {
     SCOPED_TRACE(bad);
     absl::StatusOr<LogConfig> b = LogConfigFromJson(nlohmann::json::parse(bad));
     ASSERT_FALSE(b.ok());

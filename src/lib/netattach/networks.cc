@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
@@ -69,89 +70,67 @@ absl::StatusOr<NetworkSelection> ParseTextElement(std::string_view item,
   return n;
 }
 
-absl::Status JsonString(const nlohmann::json& e, const char* key,
-                        std::string& out, const ErrCtx& ctx) {
-  auto it = e.find(key);
-  if (it == e.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_string())
-    return ctx.Err(
-        sk::StrCat("key \"", key, "\": expected a string, got ", it->dump()));
-  out = it->get<std::string>();
+absl::Status ReadString(const FieldReader& e, std::string_view key,
+                        std::string& out) {
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> v, e.OptionalString(key));
+  if (v) out = *std::move(v);
   return absl::OkStatus();
 }
 
-absl::Status JsonStringList(const nlohmann::json& e, const char* key,
-                            std::vector<std::string>& out, const ErrCtx& ctx) {
-  auto it = e.find(key);
-  if (it == e.end() || it->is_null()) return absl::OkStatus();
-  bool ok = it->is_array();
-  if (ok)
-    for (const auto& s : *it) ok = ok && s.is_string();
-  if (!ok)
-    return ctx.Err(sk::StrCat(
-        "key \"", key, "\": expected a list of strings, got ", it->dump()));
-  for (const auto& s : *it) out.push_back(s.get<std::string>());
-  return absl::OkStatus();
-}
-
-absl::StatusOr<NetworkSelection> ParseJsonElement(const nlohmann::json& e,
-                                                  const ErrCtx& ctx) {
-  if (!e.is_object()) return ctx.Err("expected an object");
+// One element of the JSON form (multus-cni pkg/types NetworkSelectionElement).
+absl::StatusOr<NetworkSelection> ParseJsonElement(const FieldReader& item) {
+  SK_ASSIGN_OR_RETURN(const FieldReader e, item.AsObject());
   NetworkSelection n;
-  SK_RETURN_IF_ERROR(JsonString(e, "name", n.name, ctx));
-  SK_RETURN_IF_ERROR(JsonString(e, "namespace", n.ns, ctx));
-  SK_RETURN_IF_ERROR(JsonString(e, "interface", n.interface, ctx));
+  SK_RETURN_IF_ERROR(ReadString(e, "name", n.name));
+  SK_RETURN_IF_ERROR(ReadString(e, "namespace", n.ns));
+  SK_RETURN_IF_ERROR(ReadString(e, "interface", n.interface));
   std::string legacy;
-  SK_RETURN_IF_ERROR(JsonString(e, "interfaceRequest", legacy, ctx));
-  if (n.interface.empty()) n.interface = legacy;
-  SK_RETURN_IF_ERROR(JsonString(e, "mac", n.mac, ctx));
-  SK_RETURN_IF_ERROR(JsonStringList(e, "ips", n.ips, ctx));
-  SK_RETURN_IF_ERROR(JsonStringList(e, "default-route", n.default_route, ctx));
-  if (auto it = e.find("default-route"); it != e.end() && !it->is_null())
-    n.has_default_route = true;
-  SK_RETURN_IF_ERROR(JsonString(e, "deviceID", n.device_id, ctx));
-  SK_RETURN_IF_ERROR(JsonString(e, "infiniband-guid", n.infiniband_guid, ctx));
-  if (auto it = e.find("cni-args"); it != e.end() && !it->is_null()) {
-    if (!it->is_object())
-      return ctx.Err("key \"cni-args\": expected an object, got " + it->dump());
-    n.cni_args = *it;
+  SK_RETURN_IF_ERROR(ReadString(e, "interfaceRequest", legacy));
+  const char* interface_key = "interface";
+  if (n.interface.empty() && !legacy.empty()) {
+    n.interface = legacy;
+    interface_key = "interfaceRequest";
   }
-  if (auto it = e.find("bandwidth"); it != e.end() && !it->is_null()) {
-    if (!it->is_object())
-      return ctx.Err("key \"bandwidth\": expected an object, got " +
-                     it->dump());
-    n.bandwidth = *it;
+  SK_RETURN_IF_ERROR(ReadString(e, "mac", n.mac));
+  SK_ASSIGN_OR_RETURN(n.ips, e.StringList("ips"));
+  SK_ASSIGN_OR_RETURN(n.default_route, e.StringList("default-route"));
+  n.has_default_route = e.Has("default-route");
+  SK_RETURN_IF_ERROR(ReadString(e, "deviceID", n.device_id));
+  SK_RETURN_IF_ERROR(ReadString(e, "infiniband-guid", n.infiniband_guid));
+  for (const char* key : {"cni-args", "bandwidth"}) {
+    SK_ASSIGN_OR_RETURN(const FieldReader obj, e.Object(key));
+    if (obj.present())
+      (std::string_view(key) == "cni-args" ? n.cni_args : n.bandwidth) =
+          obj.json();
   }
-  if (auto it = e.find("portMappings"); it != e.end() && !it->is_null()) {
-    if (!it->is_array())
-      return ctx.Err("key \"portMappings\": expected a list, got " +
-                     it->dump());
-    n.port_mappings = *it;
+  if (const FieldReader pm = e.Child("portMappings"); pm.present()) {
+    SK_RETURN_IF_ERROR(pm.AsList().status());
+    n.port_mappings = pm.json();
   }
-  if (n.name.empty()) return ctx.Err("key \"name\" is missing or empty");
   // The names become API paths: refuse anything that is not a valid object
   // or namespace name (the text form is stricter still).
+  if (n.name.empty()) return e.Child("name").Expected("a network name");
   if (!IsDns1123Subdomain(n.name))
-    return ctx.Err("key \"name\": " + Quote(n.name) +
-                   " is not a valid object name (DNS-1123 subdomain)");
+    return e.Child("name").Expected("an object name (DNS-1123 subdomain)");
   if (!n.ns.empty() && !IsDns1123Label(n.ns))
-    return ctx.Err("key \"namespace\": " + Quote(n.ns) +
-                   " is not a DNS-1123 label");
+    return e.Child("namespace").Expected("a namespace (DNS-1123 label)");
   if (!n.interface.empty() && !IsValidIfName(n.interface))
-    return ctx.Err("key \"interface\": " + Quote(n.interface) +
-                   " must be 1-15 characters without '/' or whitespace");
+    return e.Child(interface_key)
+        .Expected(
+            "an interface name of 1-15 characters without '/' or "
+            "whitespace");
   if (!n.mac.empty() && !IsValidHardwareAddr(n.mac))
-    return ctx.Err("key \"mac\": " + Quote(n.mac) + " is not a MAC address");
+    return e.Child("mac").Expected("a MAC address");
   if (!n.infiniband_guid.empty() && !IsValidHardwareAddr(n.infiniband_guid))
-    return ctx.Err("key \"infiniband-guid\": " + Quote(n.infiniband_guid) +
-                   " is not a GUID");
-  for (const auto& ip : n.ips)
-    if (!IsValidIpOrCidr(ip))
-      return ctx.Err("key \"ips\": " + Quote(ip) + " is not an IP or CIDR");
-  for (const auto& gw : n.default_route)
+    return e.Child("infiniband-guid").Expected("a GUID");
+  for (size_t i = 0; i < n.ips.size(); ++i)
+    if (!IsValidIpOrCidr(n.ips[i]))
+      return e.Child("ips").Index(i).Expected("an IP or CIDR");
+  for (size_t i = 0; i < n.default_route.size(); ++i) {
+    const std::string& gw = n.default_route[i];
     if (gw.find('/') != std::string::npos || !IsValidIpOrCidr(gw))
-      return ctx.Err("key \"default-route\": " + Quote(gw) +
-                     " is not an IP address");
+      return e.Child("default-route").Index(i).Expected("an IP address");
+  }
   return n;
 }
 
@@ -236,12 +215,14 @@ absl::StatusOr<std::vector<NetworkSelection>> ParseNetworkSelections(
     if (j->size() > kMaxNetworkElements)
       return pod_err(sk::StrCat(j->size(), " networks exceed the limit of ",
                                 kMaxNetworkElements));
-    for (size_t i = 0; i < j->size(); ++i) {
-      std::string text = (*j)[i].dump(-1, ' ', false,
-                                      nlohmann::json::error_handler_t::replace);
-      if (text.size() > 200) text = text.substr(0, 200) + "...";
-      ErrCtx ctx{pod_ns, pod_name, i, std::move(text)};
-      SK_ASSIGN_OR_RETURN(NetworkSelection n, ParseJsonElement((*j)[i], ctx));
+    // Errors: "pod <ns>/<name>: annotation <key>: [1].mac: expected a MAC
+    // address, got \"zz\"".
+    const FieldReader root(
+        *j, sk::StrCat("pod ", pod_ns, "/", pod_name, ": annotation ",
+                       kNetworksAnnotation));
+    SK_ASSIGN_OR_RETURN(std::vector<FieldReader> items, root.AsList());
+    for (const FieldReader& item : items) {
+      SK_ASSIGN_OR_RETURN(NetworkSelection n, ParseJsonElement(item));
       out.push_back(std::move(n));
     }
   } else {

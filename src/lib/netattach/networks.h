@@ -11,7 +11,12 @@
 //            "ips":["10.1.0.5/24"],"default-route":["10.1.0.1"],
 //            "cni-args":{"foo":"bar"},"deviceID":"0000:03:02.0"}]
 //
-// Every error is InvalidArgument and names the pod and the element:
+// Every error is InvalidArgument and names the pod and the element. The
+// JSON form is read through sk::FieldReader, so its errors have that shape
+// (the element's JSON path, what was expected, the value):
+//   "pod default/vm1: annotation k8s.v1.cni.cncf.io/networks: [1].mac:
+//    expected a MAC address, got \"zz\""
+// and the text form names the element's index and text:
 //   "pod default/vm1: network 2 (\"a/b/c\"): more than one '/'"
 
 #include <optional>

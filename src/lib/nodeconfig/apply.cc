@@ -12,6 +12,7 @@
 #include "nlohmann/json.hpp"
 
 #include "lib/base/errno_status.h"
+#include "lib/base/field_reader.h"
 #include "lib/base/file_util.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
@@ -449,6 +450,36 @@ bool ApplyResult::ok() const {
   return true;
 }
 
+namespace {
+
+// A PF record as WriteRecord writes it; absent fields (older records) keep
+// their defaults. Errors: "<file>: numVfs: expected an integer in
+// 0..2147483647, got \"x\"".
+absl::StatusOr<OwnedPf> ReadRecord(const Json& j, const std::string& display) {
+  const BasicFieldReader<Json> r(j, display);
+  OwnedPf o;
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> pci,
+                      r.OptionalString("pciAddress"));
+  o.pci_address = pci.value_or("");
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                      r.OptionalString("name"));
+  o.name = name.value_or("");
+  for (const auto& [key, out] :
+       {std::pair<const char*, int*>{"originalNumVfs", &o.original_num_vfs},
+        {"originalMtu", &o.original_mtu},
+        {"numVfs", &o.num_vfs},
+        {"mtu", &o.mtu}}) {
+    SK_ASSIGN_OR_RETURN(std::optional<int64_t> v,
+                        r.OptionalInt(key, 0, INT32_MAX));
+    if (v) *out = static_cast<int>(*v);
+  }
+  SK_ASSIGN_OR_RETURN(std::optional<bool> up, r.OptionalBool("linkUpSet"));
+  o.link_up_set = up.value_or(false);
+  return o;
+}
+
+}  // namespace
+
 absl::StatusOr<std::map<std::string, OwnedPf>> LoadOwnedPfs(
     const std::filesystem::path& state_dir) {
   std::map<std::string, OwnedPf> out;
@@ -469,14 +500,10 @@ absl::StatusOr<std::map<std::string, OwnedPf>> LoadOwnedPfs(
       return absl::DataLossError(
           sk::StrCat(display, ": not a sriovkit PF record"));
     }
-    OwnedPf o;
-    o.pci_address = j->value("pciAddress", "");
-    o.name = j->value("name", "");
-    o.original_num_vfs = j->value("originalNumVfs", 0);
-    o.original_mtu = j->value("originalMtu", 0);
-    o.num_vfs = j->value("numVfs", 0);
-    o.mtu = j->value("mtu", 0);
-    o.link_up_set = j->value("linkUpSet", false);
+    // nlohmann's value() would throw on a field of the wrong type.
+    absl::StatusOr<OwnedPf> read = ReadRecord(*j, display);
+    if (!read.ok()) return absl::DataLossError(read.status().message());
+    const OwnedPf& o = *read;
     if (sk::StrCat(o.pci_address, ".json") != name) {
       return absl::DataLossError(sk::StrCat(display, ": pciAddress \"",
                                             o.pci_address,

@@ -3,6 +3,7 @@
 #include <linux/if.h>
 
 #include <cerrno>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -275,6 +276,33 @@ TEST_F(ApplyTest, NetdeviceGroupMtuIsSetOnTheVfNetdevOnce) {
   EXPECT_THAT(FormatPlanText(plan), HasSubstr("mtu -> 9000"));
   EXPECT_EQ(*fs_.ReadAttribute("sys/class/net/" + nets->front() + "/mtu"),
             "9000");
+}
+
+// A record with a field of the wrong type is DataLoss naming the file, the
+// field and the value (nlohmann's value() used to throw on it).
+TEST_F(ApplyTest, MistypedRecordFieldIsDataLoss) {
+  std::filesystem::create_directories(opts_.state_dir / "pfs");
+  const std::filesystem::path f = opts_.state_dir / "pfs" / "0000:01:00.0.json";
+  const std::pair<const char*, std::string> cases[] = {
+      {R"({"pciAddress":"0000:01:00.0","numVfs":"4"})",
+       ": numVfs: expected an integer in 0..2147483647, got \"4\""},
+      {R"({"pciAddress":"0000:01:00.0","mtu":-1})",
+       ": mtu: expected an integer in 0..2147483647, got -1"},
+      {R"({"pciAddress":7})", ": pciAddress: expected a string, got 7"},
+      {R"({"pciAddress":"0000:01:00.0","linkUpSet":1})",
+       ": linkUpSet: expected true or false, got 1"},
+  };
+  for (const auto& [text, want] : cases) {
+    SCOPED_TRACE(text);
+    { std::ofstream(f, std::ios::trunc) << text; }
+    EXPECT_THAT(LoadOwnedPfs(opts_.state_dir),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         ::testing::Eq(f.string() + want)));
+  }
+  // Older records without linkUpSet still load.
+  { std::ofstream(f, std::ios::trunc) << R"({"pciAddress":"0000:01:00.0"})"; }
+  SK_ASSERT_OK_AND_ASSIGN(auto owned, LoadOwnedPfs(opts_.state_dir));
+  EXPECT_FALSE(owned.at("0000:01:00.0").link_up_set);
 }
 
 TEST_F(ApplyTest, SymlinkedRecordDirIsRefused) {

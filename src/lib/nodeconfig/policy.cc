@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_split.h"
 
+#include "lib/base/field_reader.h"
+#include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
 #include "lib/kubevirt/input.h"
@@ -18,6 +20,7 @@ namespace sk::nodeconfig {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using Entries = std::vector<std::pair<std::string, OrderedFieldReader>>;
 
 constexpr char kGroupVersion[] = "sriovnetwork.openshift.io/v1";
 
@@ -26,84 +29,52 @@ absl::Status Err(const std::string& who, std::string_view field,
   return absl::InvalidArgumentError(sk::StrCat(who, ": ", field, ": ", what));
 }
 
-std::string Show(const Json& v) {
-  return v.is_string() ? sk::StrCat("\"", v.get<std::string>(), "\"")
-                       : v.dump();
+std::string Quote(std::string_view s) {
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-absl::Status CheckKnown(const std::string& who, const Json& obj,
-                        std::string_view path,
-                        const std::set<std::string>& known) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (!known.count(it.key())) {
-      return Err(who, sk::StrCat(path, ".", it.key()), "unknown field");
-    }
-  }
+// An optional string field into `out` (left as is when absent or null).
+absl::Status ReadString(const OrderedFieldReader& obj, std::string_view key,
+                        std::string* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> v, obj.OptionalString(key));
+  if (v) *out = *std::move(v);
   return absl::OkStatus();
 }
 
-absl::Status GetString(const std::string& who, const Json& obj, const char* key,
-                       std::string_view path, std::string* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_string()) {
-    return Err(who, sk::StrCat(path, ".", key),
-               sk::StrCat("expected a string, got ", Show(*it)));
-  }
-  *out = it->get<std::string>();
+absl::Status ReadBool(const OrderedFieldReader& obj, std::string_view key,
+                      bool* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<bool> v, obj.OptionalBool(key));
+  if (v) *out = *v;
   return absl::OkStatus();
 }
 
-absl::Status GetBool(const std::string& who, const Json& obj, const char* key,
-                     std::string_view path, bool* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_boolean()) {
-    return Err(who, sk::StrCat(path, ".", key),
-               sk::StrCat("expected true or false, got ", Show(*it)));
-  }
-  *out = it->get<bool>();
+absl::Status ReadInt(const OrderedFieldReader& obj, std::string_view key,
+                     int min, int max, int* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<int64_t> v, obj.OptionalInt(key, min, max));
+  if (v) *out = static_cast<int>(*v);
   return absl::OkStatus();
 }
 
-absl::Status GetInt(const std::string& who, const Json& obj, const char* key,
-                    std::string_view path, int min, int max, int* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return absl::OkStatus();
-  std::string field = sk::StrCat(path, ".", key);
-  if (!it->is_number_integer()) {
-    return Err(who, field,
-               sk::StrCat("expected an integer in ", min, "..", max, ", got ",
-                          Show(*it)));
-  }
-  int64_t v = it->get<int64_t>();
-  if (v < min || v > max) {
-    return Err(
-        who, field,
-        sk::StrCat("expected an integer in ", min, "..", max, ", got ", v));
-  }
-  *out = static_cast<int>(v);
+// An optional string member that must be one of `names` (or empty, when
+// `names` lists ""); kept in `out` as written.
+absl::Status ReadOneOf(const OrderedFieldReader& obj, std::string_view key,
+                       std::initializer_list<std::string_view> names,
+                       std::string* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<size_t> i, obj.OptionalEnum(key, names));
+  if (i) *out = std::string(*(names.begin() + *i));
   return absl::OkStatus();
 }
 
-absl::Status GetStringList(const std::string& who, const Json& obj,
-                           const char* key, std::string_view path,
-                           std::vector<std::string>* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return absl::OkStatus();
-  std::string field = sk::StrCat(path, ".", key);
-  if (!it->is_array()) {
-    return Err(who, field, sk::StrCat("expected a list, got ", Show(*it)));
-  }
-  for (size_t i = 0; i < it->size(); ++i) {
-    const Json& e = (*it)[i];
-    if (!e.is_string()) {
-      return Err(who, sk::StrCat(field, "[", i, "]"),
-                 sk::StrCat("expected a string, got ", Show(e)));
-    }
-    out->push_back(e.get<std::string>());
-  }
-  return absl::OkStatus();
+// An object's "kind", "" when absent or not a string (`kind:` with no value
+// is null in YAML); the kind picks the parser, so a bad one is skipped.
+std::string KindOf(const Json& j) {
+  const OrderedFieldReader k = OrderedFieldReader(j, "").Child("kind");
+  return k.json().is_string() ? k.json().get<std::string>() : "";
+}
+
+std::string StringOr(const OrderedFieldReader& r) {
+  return r.json().is_string() ? r.json().get<std::string>() : "";
 }
 
 bool IsHex4(std::string_view s) {
@@ -113,134 +84,81 @@ bool IsHex4(std::string_view s) {
 }
 
 absl::StatusOr<Policy> ParseOne(const Json& doc, const std::string& source) {
-  std::string who = source;
-  const Json* meta = nullptr;
-  if (auto it = doc.find("metadata"); it != doc.end() && it->is_object())
-    meta = &*it;
   Policy p;
   p.source = source;
-  if (meta != nullptr) {
-    if (auto n = meta->find("name"); n != meta->end() && n->is_string())
-      p.name = n->get<std::string>();
-    if (auto n = meta->find("namespace"); n != meta->end() && n->is_string())
-      p.namespace_name = n->get<std::string>();
+  {
+    const OrderedFieldReader top(doc, source);
+    SK_ASSIGN_OR_RETURN(OrderedFieldReader meta, top.Object("metadata"));
+    SK_RETURN_IF_ERROR(ReadString(meta, "name", &p.name));
+    SK_RETURN_IF_ERROR(ReadString(meta, "namespace", &p.namespace_name));
+    if (p.name.empty()) return meta.Child("name").Expected("a name");
   }
-  if (p.name.empty()) return Err(source, "metadata.name", "missing");
-  who = sk::StrCat("policy \"", p.name, "\" (", source, ")");
-  if (auto av = doc.find("apiVersion");
-      av == doc.end() || !av->is_string() ||
-      av->get<std::string>() != kGroupVersion) {
-    return Err(who, "apiVersion",
-               sk::StrCat("expected \"", kGroupVersion, "\", got ",
-                          av == doc.end() ? "nothing" : Show(*av)));
+  const OrderedFieldReader root(
+      doc, sk::StrCat("policy \"", p.name, "\" (", source, ")"));
+  if (OrderedFieldReader av = root.Child("apiVersion");
+      !av.json().is_string() ||
+      av.json().get_ref<const std::string&>() != kGroupVersion) {
+    return av.Expected(Quote(kGroupVersion));
   }
-  SK_RETURN_IF_ERROR(CheckKnown(
-      who, doc, "", {"apiVersion", "kind", "metadata", "spec", "status"}));
-  auto sit = doc.find("spec");
-  if (sit == doc.end() || !sit->is_object()) {
-    return Err(who, "spec", "missing or not an object");
+  SK_RETURN_IF_ERROR(root.RejectUnknownKeys(
+      {"apiVersion", "kind", "metadata", "spec", "status"}));
+  SK_ASSIGN_OR_RETURN(const OrderedFieldReader spec,
+                      root.Child("spec").AsObject());
+  SK_RETURN_IF_ERROR(spec.RejectUnknownKeys(
+      {"resourceName", "nodeSelector", "priority", "mtu", "numVfs",
+       "nicSelector", "deviceType", "isRdma", "needVhostNet", "linkType",
+       "eSwitchMode", "excludeTopology", "externallyManaged", "vdpaType",
+       "bridge", "eSwitchParams"}));
+  SK_RETURN_IF_ERROR(ReadString(spec, "resourceName", &p.resource_name));
+  static const std::regex resource_re("^[a-zA-Z0-9_]+$");
+  if (!std::regex_match(p.resource_name, resource_re)) {
+    return spec.Child("resourceName")
+        .Expected("letters, digits and '_' only (^[a-zA-Z0-9_]+$)");
   }
-  const Json& spec = *sit;
-  SK_RETURN_IF_ERROR(
-      CheckKnown(who, spec, "spec",
-                 {"resourceName", "nodeSelector", "priority", "mtu", "numVfs",
-                  "nicSelector", "deviceType", "isRdma", "needVhostNet",
-                  "linkType", "eSwitchMode", "excludeTopology",
-                  "externallyManaged", "vdpaType", "bridge", "eSwitchParams"}));
-  SK_RETURN_IF_ERROR(
-      GetString(who, spec, "resourceName", "spec", &p.resource_name));
-  static const std::regex kResource("^[a-zA-Z0-9_]+$");
-  if (!std::regex_match(p.resource_name, kResource)) {
-    return Err(who, "spec.resourceName",
-               sk::StrCat("\"", p.resource_name,
-                          "\" contains invalid characters (allowed: "
-                          "^[a-zA-Z0-9_]+$)"));
+  SK_ASSIGN_OR_RETURN(Entries selector, spec.Child("nodeSelector").AsEntries());
+  for (const auto& [key, value] : selector) {
+    SK_ASSIGN_OR_RETURN(p.node_selector[key], value.AsString());
   }
-  auto ns = spec.find("nodeSelector");
-  if (ns == spec.end() || !ns->is_object()) {
-    return Err(who, "spec.nodeSelector",
-               ns == spec.end()
-                   ? "required"
-                   : sk::StrCat("expected a map, got ", Show(*ns)));
-  }
-  for (auto it = ns->begin(); it != ns->end(); ++it) {
-    if (!it->is_string()) {
-      return Err(who, sk::StrCat("spec.nodeSelector.", it.key()),
-                 sk::StrCat("expected a string, got ", Show(*it)));
-    }
-    p.node_selector[it.key()] = it->get<std::string>();
-  }
-  SK_RETURN_IF_ERROR(GetInt(who, spec, "priority", "spec", 0, 99, &p.priority));
-  SK_RETURN_IF_ERROR(GetInt(who, spec, "mtu", "spec", 1, 65536, &p.mtu));
-  if (!spec.contains("numVfs")) return Err(who, "spec.numVfs", "required");
-  SK_RETURN_IF_ERROR(GetInt(who, spec, "numVfs", "spec", 0, 65535, &p.num_vfs));
-  auto nic = spec.find("nicSelector");
-  if (nic == spec.end() || !nic->is_object()) {
-    return Err(who, "spec.nicSelector", "required (an object)");
-  }
-  SK_RETURN_IF_ERROR(CheckKnown(
-      who, *nic, "spec.nicSelector",
+  SK_RETURN_IF_ERROR(ReadInt(spec, "priority", 0, 99, &p.priority));
+  SK_RETURN_IF_ERROR(ReadInt(spec, "mtu", 1, 65536, &p.mtu));
+  SK_ASSIGN_OR_RETURN(int64_t num_vfs, spec.Int("numVfs", 0, 65535));
+  p.num_vfs = static_cast<int>(num_vfs);
+  SK_ASSIGN_OR_RETURN(const OrderedFieldReader nic,
+                      spec.Child("nicSelector").AsObject());
+  SK_RETURN_IF_ERROR(nic.RejectUnknownKeys(
       {"vendor", "deviceID", "pfNames", "rootDevices", "netFilter"}));
   NicSelector& s = p.nic_selector;
+  SK_RETURN_IF_ERROR(ReadString(nic, "vendor", &s.vendor));
+  SK_RETURN_IF_ERROR(ReadString(nic, "deviceID", &s.device_id));
+  SK_ASSIGN_OR_RETURN(s.pf_names, nic.StringList("pfNames"));
+  SK_ASSIGN_OR_RETURN(s.root_devices, nic.StringList("rootDevices"));
+  SK_RETURN_IF_ERROR(ReadString(nic, "netFilter", &s.net_filter));
+  SK_ASSIGN_OR_RETURN(
+      std::optional<size_t> device_type,
+      spec.OptionalEnum("deviceType", {"netdevice", "vfio-pci"}));
+  p.device_type = device_type.value_or(0) == 1 ? VfDeviceType::kVfioPci
+                                               : VfDeviceType::kNetdevice;
+  SK_RETURN_IF_ERROR(ReadBool(spec, "isRdma", &p.is_rdma));
+  SK_RETURN_IF_ERROR(ReadBool(spec, "needVhostNet", &p.need_vhost_net));
+  SK_RETURN_IF_ERROR(ReadBool(spec, "excludeTopology", &p.exclude_topology));
   SK_RETURN_IF_ERROR(
-      GetString(who, *nic, "vendor", "spec.nicSelector", &s.vendor));
+      ReadBool(spec, "externallyManaged", &p.externally_managed));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "linkType", {"", "eth", "ETH", "ib", "IB"},
+                               &p.link_type));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "eSwitchMode", {"", "legacy", "switchdev"},
+                               &p.eswitch_mode));
   SK_RETURN_IF_ERROR(
-      GetString(who, *nic, "deviceID", "spec.nicSelector", &s.device_id));
-  SK_RETURN_IF_ERROR(
-      GetStringList(who, *nic, "pfNames", "spec.nicSelector", &s.pf_names));
-  SK_RETURN_IF_ERROR(GetStringList(who, *nic, "rootDevices", "spec.nicSelector",
-                                   &s.root_devices));
-  SK_RETURN_IF_ERROR(
-      GetString(who, *nic, "netFilter", "spec.nicSelector", &s.net_filter));
-  std::string device_type = "netdevice";
-  SK_RETURN_IF_ERROR(GetString(who, spec, "deviceType", "spec", &device_type));
-  if (device_type == "netdevice") {
-    p.device_type = VfDeviceType::kNetdevice;
-  } else if (device_type == "vfio-pci") {
-    p.device_type = VfDeviceType::kVfioPci;
-  } else {
-    return Err(
-        who, "spec.deviceType",
-        sk::StrCat("\"", device_type, "\" is not one of netdevice, vfio-pci"));
-  }
-  SK_RETURN_IF_ERROR(GetBool(who, spec, "isRdma", "spec", &p.is_rdma));
-  SK_RETURN_IF_ERROR(
-      GetBool(who, spec, "needVhostNet", "spec", &p.need_vhost_net));
-  SK_RETURN_IF_ERROR(
-      GetBool(who, spec, "excludeTopology", "spec", &p.exclude_topology));
-  SK_RETURN_IF_ERROR(
-      GetBool(who, spec, "externallyManaged", "spec", &p.externally_managed));
-  SK_RETURN_IF_ERROR(GetString(who, spec, "linkType", "spec", &p.link_type));
-  SK_RETURN_IF_ERROR(
-      GetString(who, spec, "eSwitchMode", "spec", &p.eswitch_mode));
-  SK_RETURN_IF_ERROR(GetString(who, spec, "vdpaType", "spec", &p.vdpa_type));
-  static const std::set<std::string> kLinkTypes = {"", "eth", "ETH", "ib",
-                                                   "IB"};
-  if (!kLinkTypes.count(p.link_type)) {
-    return Err(
-        who, "spec.linkType",
-        sk::StrCat("\"", p.link_type, "\" is not one of eth, ETH, ib, IB"));
-  }
-  if (p.eswitch_mode != "" && p.eswitch_mode != "legacy" &&
-      p.eswitch_mode != "switchdev") {
-    return Err(
-        who, "spec.eSwitchMode",
-        sk::StrCat("\"", p.eswitch_mode, "\" is not one of legacy, switchdev"));
-  }
-  if (p.vdpa_type != "" && p.vdpa_type != "virtio" && p.vdpa_type != "vhost") {
-    return Err(who, "spec.vdpaType",
-               sk::StrCat("\"", p.vdpa_type, "\" is not one of virtio, vhost"));
-  }
+      ReadOneOf(spec, "vdpaType", {"", "virtio", "vhost"}, &p.vdpa_type));
   // Webhook defaulting (pkg/webhook/mutate.go): IB link types are RDMA
   // unless the VFs go to vfio-pci.
   if ((p.link_type == "ib" || p.link_type == "IB") &&
       p.device_type != VfDeviceType::kVfioPci) {
     p.is_rdma = true;
   }
-  if (auto br = spec.find("bridge");
-      br != spec.end() && !br->is_null() && !br->empty()) {
-    return Err(who, "spec.bridge",
-               "software bridges (OVS) are not supported by sriovkit");
+  if (OrderedFieldReader br = spec.Child("bridge");
+      br.present() && !br.json().empty()) {
+    return br.Expected(
+        "nothing (software bridges (OVS) are not supported by sriovkit)");
   }
   return p;
 }
@@ -257,11 +175,11 @@ absl::Status StaticValidate(const Policy& p) {
   }
   if (!s.vendor.empty() && !IsHex4(s.vendor)) {
     return Err(who, "spec.nicSelector.vendor",
-               sk::StrCat("\"", s.vendor, "\" is not 4 hex digits"));
+               sk::StrCat("expected 4 hex digits, got ", Quote(s.vendor)));
   }
   if (!s.device_id.empty() && !IsHex4(s.device_id)) {
     return Err(who, "spec.nicSelector.deviceID",
-               sk::StrCat("\"", s.device_id, "\" is not 4 hex digits"));
+               sk::StrCat("expected 4 hex digits, got ", Quote(s.device_id)));
   }
   if (!s.net_filter.empty() &&
       (!s.vendor.empty() || !s.device_id.empty() || !s.pf_names.empty() ||
@@ -367,28 +285,21 @@ absl::StatusOr<std::vector<Policy>> ParsePolicies(
       return absl::InvalidArgumentError(
           sk::StrCat(where, ": expected an object"));
     }
-    std::string kind;
-    if (auto k = doc.find("kind"); k != doc.end() && k->is_string())
-      kind = k->get<std::string>();
+    const std::string kind = KindOf(doc);
     std::vector<std::pair<std::string, const Json*>> items;
     if (kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0) {
-      auto it = doc.find("items");
-      if (it == doc.end() || !it->is_array()) {
-        return absl::InvalidArgumentError(
-            sk::StrCat(where, ": items: expected a list"));
-      }
-      for (size_t i = 0; i < it->size(); ++i) {
-        items.emplace_back(sk::StrCat(where, " items[", i, "]"), &(*it)[i]);
+      SK_ASSIGN_OR_RETURN(
+          std::vector<OrderedFieldReader> list,
+          OrderedFieldReader(doc, where).Child("items").AsList());
+      for (size_t i = 0; i < list.size(); ++i) {
+        items.emplace_back(sk::StrCat(where, " items[", i, "]"),
+                           &list[i].json());
       }
     } else {
       items.emplace_back(docs.size() > 1 ? where : std::string(source), &doc);
     }
     for (auto& [w, item] : items) {
-      std::string ik;
-      if (item->is_object()) {
-        if (auto k = item->find("kind"); k != item->end() && k->is_string())
-          ik = k->get<std::string>();
-      }
+      const std::string ik = KindOf(*item);
       if (ik != "SriovNetworkNodePolicy") {
         if (warnings)
           warnings->push_back(sk::StrCat(w, ": kind \"", ik,
@@ -413,15 +324,13 @@ absl::StatusOr<std::vector<Policy>> ParsePolicyObjects(
           sk::StrCat(source, " object ", i + 1, ": expected an object"));
     }
     // Through the ordered type ParseOne reads (keys keep their order in
-    // messages); the values are the same.
-    Json doc = Json::parse(objects[i].dump());
-    std::string ns, name;
-    if (auto m = doc.find("metadata"); m != doc.end() && m->is_object()) {
-      if (auto n = m->find("namespace"); n != m->end() && n->is_string())
-        ns = n->get<std::string>();
-      if (auto n = m->find("name"); n != m->end() && n->is_string())
-        name = n->get<std::string>();
-    }
+    // messages), and the bounded parser, so an API object gets the depth
+    // limit a file does; the values are the same.
+    SK_ASSIGN_OR_RETURN(Json doc, ParseJsonBounded<Json>(objects[i].dump()));
+    const OrderedFieldReader meta =
+        OrderedFieldReader(doc, "").Child("metadata");
+    const std::string ns = StringOr(meta.Child("namespace"));
+    const std::string name = StringOr(meta.Child("name"));
     std::string where = ns.empty() ? sk::StrCat(source, " ", name)
                                    : sk::StrCat(source, " ", ns, "/", name);
     if (!doc.contains("kind")) doc["kind"] = "SriovNetworkNodePolicy";
@@ -470,23 +379,25 @@ absl::StatusOr<NodeInfo> LoadNodeInfo(std::string_view node_name,
     SK_ASSIGN_OR_RETURN(std::string text, kubevirt::ReadInputFile(labels));
     std::string src = labels.string();
     absl::StatusOr<std::vector<Json>> docs = LoadJsonDocuments(text, src);
-    const Json* map = nullptr;
+    // A Node object (its metadata.labels) or a plain map of labels; anything
+    // else is read as key=value lines.
+    std::optional<OrderedFieldReader> map;
     if (docs.ok() && !docs->empty() && (*docs)[0].is_object()) {
-      const Json& d = (*docs)[0];
-      map = &d;
-      if (auto m = d.find("metadata"); m != d.end() && m->is_object()) {
-        auto l = m->find("labels");
-        map = (l != m->end() && l->is_object()) ? &*l : nullptr;
+      const OrderedFieldReader d((*docs)[0], src);
+      map = d;
+      if (d.Child("metadata").json().is_object()) {
+        OrderedFieldReader l = d.Child("metadata").Child("labels");
+        if (l.json().is_object()) {
+          map = l;
+        } else {
+          map.reset();
+        }
       }
     }
-    if (map != nullptr) {
-      for (auto it = map->begin(); it != map->end(); ++it) {
-        if (!it->is_string()) {
-          return absl::InvalidArgumentError(
-              sk::StrCat(src, ": label \"", it.key(),
-                         "\": expected a string value, got ", Show(*it)));
-        }
-        n.labels[it.key()] = it->get<std::string>();
+    if (map) {
+      SK_ASSIGN_OR_RETURN(Entries entries, map->AsEntries());
+      for (const auto& [key, value] : entries) {
+        SK_ASSIGN_OR_RETURN(n.labels[key], value.AsString());
       }
     } else {
       int line_no = 0;

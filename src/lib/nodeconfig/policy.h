@@ -15,10 +15,13 @@
 // `items` are policies. Files are bounded (4 MiB, 64 levels; anchors and
 // aliases refused). Documents of other kinds are skipped with a warning.
 //
-// Every error names the policy (or file and document), the field path and
-// the value, e.g.
-//   policy "p1": spec.numVfs: expected an integer >= 0, got "four"
-//   policy "p1": spec.nicSelector.vendr: unknown field
+// Fields are read through sk::FieldReader (lib/base/field_reader.h), so
+// every error has its shape: the policy (or file and document), the field
+// path, what was expected and the value, e.g.
+//   policy "p1" (a.yaml): spec.numVfs: expected an integer in 0..65535, got
+//   "four"
+//   policy "p1" (a.yaml): spec.nicSelector.vendr: expected a known field,
+//   got unknown field
 //
 // Validation (ValidatePolicies) = the webhook's static checks for every
 // policy plus its dynamic checks against this node's PFs for the policies

@@ -104,7 +104,8 @@ TEST(PolicyTest, BadFieldsNamePolicyFieldAndValue) {
       {"unknown",
        "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
        "  nicSelector: {vendr: \"8086\"}\n",
-       "policy \"p\" (p.yaml): spec.nicSelector.vendr: unknown field"},
+       "policy \"p\" (p.yaml): spec.nicSelector.vendr: expected a known field, "
+       "got unknown field"},
       {"numVfs type",
        "  resourceName: r\n  nodeSelector: {}\n"
        "  numVfs: four\n  nicSelector: {vendor: \"8086\"}\n",
@@ -120,23 +121,27 @@ TEST(PolicyTest, BadFieldsNamePolicyFieldAndValue) {
       {"deviceType",
        "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
        "  deviceType: vfio\n  nicSelector: {vendor: \"8086\"}\n",
-       "spec.deviceType: \"vfio\" is not one of netdevice, vfio-pci"},
+       "spec.deviceType: expected one of \"netdevice\", \"vfio-pci\", got "
+       "\"vfio\""},
       {"linkType",
        "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
        "  linkType: Ether\n  nicSelector: {vendor: \"8086\"}\n",
-       "spec.linkType: \"Ether\" is not one of eth, ETH, ib, IB"},
+       "spec.linkType: expected one of \"\", \"eth\", \"ETH\", \"ib\", \"IB\", "
+       "got \"Ether\""},
       {"resourceName",
        "  resourceName: intel-vfio\n  nodeSelector: {}\n"
        "  numVfs: 1\n  nicSelector: {vendor: \"8086\"}\n",
-       "spec.resourceName: \"intel-vfio\" contains invalid characters"},
+       "spec.resourceName: expected letters, digits and '_' only "
+       "(^[a-zA-Z0-9_]+$), got \"intel-vfio\""},
       {"nodeSelector",
        "  resourceName: r\n  numVfs: 1\n"
        "  nicSelector: {vendor: \"8086\"}\n",
-       "spec.nodeSelector: required"},
+       "spec.nodeSelector: expected an object, got nothing"},
       {"eswitch",
        "  resourceName: r\n  nodeSelector: {}\n  numVfs: 1\n"
        "  eSwitchMode: offload\n  nicSelector: {vendor: \"8086\"}\n",
-       "spec.eSwitchMode: \"offload\" is not one of legacy, switchdev"},
+       "spec.eSwitchMode: expected one of \"\", \"legacy\", \"switchdev\", got "
+       "\"offload\""},
   };
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -147,6 +152,79 @@ TEST(PolicyTest, BadFieldsNamePolicyFieldAndValue) {
                        c.spec;
     EXPECT_THAT(Parse(text), StatusIs(absl::StatusCode::kInvalidArgument,
                                       HasSubstr(c.message)));
+  }
+}
+
+// Every field kind's error has the FieldReader shape
+// "<who>: <path>: expected <what>, got <value>".
+TEST(PolicyTest, ErrorShapePerFieldKind) {
+  const struct {
+    const char* name;
+    const char* text;
+    const char* message;
+  } cases[] = {
+      {"wrong type: string",
+       "metadata: {name: p}\nspec: {resourceName: [r], nodeSelector: {}, "
+       "numVfs: 1, nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.resourceName: expected a string, got "
+       "[\"r\"]"},
+      {"wrong type: bool",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "numVfs: 1, isRdma: \"yes\", nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.isRdma: expected true or false, got "
+       "\"yes\""},
+      {"wrong type: list element",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "numVfs: 1, nicSelector: {pfNames: [ens1, 7]}}\n",
+       "policy \"p\" (p.yaml): spec.nicSelector.pfNames[1]: expected a "
+       "string, got 7"},
+      {"wrong type: map value",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {a: "
+       "[1]}, numVfs: 1, nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.nodeSelector.a: expected a string, got "
+       "[1]"},
+      {"wrong type: object",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "numVfs: 1, nicSelector: ens1}\n",
+       "policy \"p\" (p.yaml): spec.nicSelector: expected an object, got "
+       "\"ens1\""},
+      {"missing required: numVfs",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.numVfs: expected an integer in "
+       "0..65535, got nothing"},
+      {"missing required: spec", "metadata: {name: p}\n",
+       "policy \"p\" (p.yaml): spec: expected an object, got nothing"},
+      {"missing required: name", "metadata: {namespace: n}\nspec: {}\n",
+       "p.yaml: metadata.name: expected a name, got nothing"},
+      {"out of range: mtu",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "mtu: 0, numVfs: 1, nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.mtu: expected an integer in 1..65536, "
+       "got 0"},
+      {"out of range: numVfs",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "numVfs: -1, nicSelector: {vendor: \"8086\"}}\n",
+       "policy \"p\" (p.yaml): spec.numVfs: expected an integer in "
+       "0..65535, got -1"},
+      {"not supported: bridge",
+       "metadata: {name: p}\nspec: {resourceName: r, nodeSelector: {}, "
+       "numVfs: 1, nicSelector: {vendor: \"8086\"}, bridge: {ovs: {}}}\n",
+       "policy \"p\" (p.yaml): spec.bridge: expected nothing (software "
+       "bridges (OVS) are not supported by sriovkit), got {\"ovs\":{}}"},
+      {"list without items", "apiVersion: v1\nkind: List\n",
+       "p.yaml document 1: items: expected a list, got nothing"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string text = std::string(
+                           "apiVersion: sriovnetwork.openshift.io/v1\n"
+                           "kind: SriovNetworkNodePolicy\n") +
+                       c.text;
+    if (std::string_view(c.name) == "list without items") text = c.text;
+    EXPECT_THAT(
+        Parse(text).status(),
+        StatusIs(absl::StatusCode::kInvalidArgument, ::testing::Eq(c.message)));
   }
 }
 
@@ -275,6 +353,12 @@ TEST(NodeTest, LabelsFromFileAndSelection) {
   { std::ofstream(f) << "metadata:\n  labels:\n    zone: b\n"; }
   SK_ASSERT_OK_AND_ASSIGN(n, LoadNodeInfo("w1", f));
   EXPECT_EQ(n.labels.at("zone"), "b");
+  { std::ofstream(f) << "metadata:\n  labels:\n    zone: [b]\n"; }
+  EXPECT_THAT(
+      LoadNodeInfo("w1", f).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::Eq(f.string() + ": metadata.labels.zone: expected a "
+                                          "string, got [\"b\"]")));
 }
 
 TEST(LoadTest, DirectoryDuplicateNamesAndBounds) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "lib/base/field_reader.h"
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
@@ -30,9 +31,8 @@ constexpr std::pair<const char*, const char*> kVfDeviceIds[] = {
 // An object's "kind", "" when absent or not a string (`kind:` with no value
 // is null in YAML; nlohmann's value() would throw on it).
 std::string KindOf(const Json& j) {
-  if (!j.is_object()) return "";
-  auto it = j.find("kind");
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  const OrderedFieldReader k = OrderedFieldReader(j, "").Child("kind");
+  return k.json().is_string() ? k.json().get<std::string>() : "";
 }
 
 std::string Hex4(uint16_t v) {
@@ -92,16 +92,6 @@ Json Finish(const Json& s) {
   return out;
 }
 
-absl::Status Err(const std::string& who, std::string_view field,
-                 std::string_view what) {
-  return absl::InvalidArgumentError(sk::StrCat(who, ": ", field, ": ", what));
-}
-
-std::string Show(const Json& v) {
-  return v.is_string() ? sk::StrCat("\"", v.get<std::string>(), "\"")
-                       : v.dump();
-}
-
 std::string StripSpace(std::string_view s) {
   std::string out;
   for (char c : s)
@@ -109,130 +99,114 @@ std::string StripSpace(std::string_view s) {
   return out;
 }
 
+// An optional string member that must be one of `names`, into `out`.
+absl::Status ReadOneOf(const OrderedFieldReader& obj, std::string_view key,
+                       std::initializer_list<std::string_view> names,
+                       std::string* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<size_t> i, obj.OptionalEnum(key, names));
+  if (i) *out = std::string(*(names.begin() + *i));
+  return absl::OkStatus();
+}
+
+template <typename Int>  // int or std::optional<int>
+absl::Status ReadInt(const OrderedFieldReader& obj, std::string_view key,
+                     int max, Int* out) {
+  SK_ASSIGN_OR_RETURN(std::optional<int64_t> v, obj.OptionalInt(key, 0, max));
+  if (v) *out = static_cast<int>(*v);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SriovNetwork> ParseNetwork(const Json& doc,
                                           const std::string& source) {
   SriovNetwork n;
   n.source = source;
-  if (auto m = doc.find("metadata"); m != doc.end() && m->is_object()) {
-    if (auto v = m->find("name"); v != m->end() && v->is_string())
-      n.name = v->get<std::string>();
-    if (auto v = m->find("namespace"); v != m->end() && v->is_string())
-      n.namespace_name = v->get<std::string>();
-  }
-  if (n.name.empty()) return Err(source, "metadata.name", "missing");
-  // The API server's rule for object names (an RFC 1123 subdomain); the name
-  // is pasted into the rendered config's "name".
-  bool name_ok = n.name.size() <= 253;
-  for (char ch : n.name) {
-    name_ok = name_ok && ((ch >= 'a' && ch <= 'z') ||
-                          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
-  }
-  if (!name_ok) {
-    return Err(
-        source, "metadata.name",
-        sk::StrCat("\"", n.name, "\" is not a lowercase RFC 1123 subdomain"));
+  {
+    const OrderedFieldReader top(doc, source);
+    SK_ASSIGN_OR_RETURN(const OrderedFieldReader meta, top.Object("metadata"));
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                        meta.OptionalString("name"));
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> ns,
+                        meta.OptionalString("namespace"));
+    n.name = name.value_or("");
+    n.namespace_name = ns.value_or("");
+    if (n.name.empty()) return meta.Child("name").Expected("a name");
+    // The API server's rule for object names (an RFC 1123 subdomain); the
+    // name is pasted into the rendered config's "name".
+    bool name_ok = n.name.size() <= 253;
+    for (char ch : n.name) {
+      name_ok = name_ok && ((ch >= 'a' && ch <= 'z') ||
+                            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+    }
+    if (!name_ok) {
+      return meta.Child("name").Expected("a lowercase RFC 1123 subdomain");
+    }
   }
   if (n.namespace_name.empty()) n.namespace_name = "default";
-  std::string who = sk::StrCat("SriovNetwork \"", n.name, "\" (", source, ")");
-  auto sit = doc.find("spec");
-  if (sit == doc.end() || !sit->is_object())
-    return Err(who, "spec", "missing or not an object");
-  const Json& spec = *sit;
-  static const std::set<std::string> kKnown = {
-      "resourceName", "networkNamespace", "vlan",   "vlanQoS",
-      "vlanProto",    "spoofChk",         "trust",  "linkState",
-      "minTxRate",    "maxTxRate",        "ipam",   "capabilities",
-      "metaPlugins",  "logLevel",         "logFile"};
-  for (auto it = spec.begin(); it != spec.end(); ++it) {
-    if (!kKnown.count(it.key()))
-      return Err(who, sk::StrCat("spec.", it.key()), "unknown field");
-    if (it->is_null()) continue;
-    std::string field = sk::StrCat("spec.", it.key());
-    const std::string& k = it.key();
-    bool is_int =
-        k == "vlan" || k == "vlanQoS" || k == "minTxRate" || k == "maxTxRate";
-    if (is_int) {
-      int max = k == "vlan" ? 4094 : k == "vlanQoS" ? 7 : 1 << 30;
-      if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
-          it->get<int64_t>() > max) {
-        return Err(
-            who, field,
-            sk::StrCat("expected an integer in 0..", max, ", got ", Show(*it)));
-      }
-      int v = static_cast<int>(it->get<int64_t>());
-      if (k == "vlan") n.vlan = v;
-      if (k == "vlanQoS") n.vlan_qos = v;
-      if (k == "minTxRate") n.min_tx_rate = v;
-      if (k == "maxTxRate") n.max_tx_rate = v;
-      continue;
-    }
-    if (!it->is_string())
-      return Err(who, field, sk::StrCat("expected a string, got ", Show(*it)));
-    std::string v = it->get<std::string>();
-    auto one_of = [&](std::initializer_list<const char*> allowed) {
-      std::string list;
-      for (const char* a : allowed) {
-        if (v == a) return absl::OkStatus();
-        list = list.empty() ? a : sk::StrCat(list, ", ", a);
-      }
-      return Err(who, field, sk::StrCat("\"", v, "\" is not one of ", list));
-    };
-    if (k == "resourceName") n.resource_name = v;
-    if (k == "networkNamespace") n.network_namespace = v;
-    if (k == "vlanProto") {
-      SK_RETURN_IF_ERROR(one_of({"802.1q", "802.1Q", "802.1ad", "802.1AD"}));
-      n.vlan_proto = v;
-    }
-    if (k == "spoofChk") {
-      SK_RETURN_IF_ERROR(one_of({"on", "off"}));
-      n.spoof_chk = v;
-    }
-    if (k == "trust") {
-      SK_RETURN_IF_ERROR(one_of({"on", "off"}));
-      n.trust = v;
-    }
-    if (k == "linkState") {
-      SK_RETURN_IF_ERROR(one_of({"auto", "enable", "disable"}));
-      n.link_state = v;
-    }
-    if (k == "logLevel") {
-      SK_RETURN_IF_ERROR(
-          one_of({"panic", "error", "warning", "info", "debug"}));
-      n.log_level = v;
-    }
-    if (k == "logFile") {
-      // The operator's template pastes it between quotes unescaped, so a
-      // quote, backslash or control character would render a NAD whose
-      // config is not JSON; it is refused here instead.
-      for (char ch : v) {
-        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) {
-          return Err(who, field,
-                     sk::StrCat("\"", v,
-                                "\": a path without quotes, backslashes or "
-                                "control characters"));
-        }
-      }
-      n.log_file = v;
-    }
-    if (k == "ipam" || k == "capabilities") {
-      if (!StripSpace(v).empty()) {
-        absl::StatusOr<Json> j = ParseJsonBounded<Json>(v);
-        if (!j.ok() || !j->is_object()) {
-          return Err(who, field, sk::StrCat("not a JSON object: \"", v, "\""));
-        }
-      }
-      (k == "ipam" ? n.ipam : n.capabilities) = v;
-    }
-    if (k == "metaPlugins") {
-      absl::StatusOr<Json> j = ParseJsonBounded<Json>(sk::StrCat("[", v, "]"));
-      if (!j.ok()) {
-        return Err(who, field,
-                   sk::StrCat("not comma-separated JSON objects: \"", v, "\""));
-      }
-      n.meta_plugins = v;
+  const OrderedFieldReader root(
+      doc, sk::StrCat("SriovNetwork \"", n.name, "\" (", source, ")"));
+  SK_ASSIGN_OR_RETURN(const OrderedFieldReader spec,
+                      root.Child("spec").AsObject());
+  SK_RETURN_IF_ERROR(spec.RejectUnknownKeys(
+      {"resourceName", "networkNamespace", "vlan", "vlanQoS", "vlanProto",
+       "spoofChk", "trust", "linkState", "minTxRate", "maxTxRate", "ipam",
+       "capabilities", "metaPlugins", "logLevel", "logFile"}));
+  SK_RETURN_IF_ERROR(ReadInt(spec, "vlan", 4094, &n.vlan));
+  SK_RETURN_IF_ERROR(ReadInt(spec, "vlanQoS", 7, &n.vlan_qos));
+  SK_RETURN_IF_ERROR(ReadInt(spec, "minTxRate", 1 << 30, &n.min_tx_rate));
+  SK_RETURN_IF_ERROR(ReadInt(spec, "maxTxRate", 1 << 30, &n.max_tx_rate));
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> resource,
+                      spec.OptionalString("resourceName"));
+  n.resource_name = resource.value_or("");
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> network_ns,
+                      spec.OptionalString("networkNamespace"));
+  n.network_namespace = network_ns.value_or("");
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "vlanProto",
+                               {"802.1q", "802.1Q", "802.1ad", "802.1AD"},
+                               &n.vlan_proto));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "spoofChk", {"on", "off"}, &n.spoof_chk));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "trust", {"on", "off"}, &n.trust));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "linkState", {"auto", "enable", "disable"},
+                               &n.link_state));
+  SK_RETURN_IF_ERROR(ReadOneOf(spec, "logLevel",
+                               {"panic", "error", "warning", "info", "debug"},
+                               &n.log_level));
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> log_file,
+                      spec.OptionalString("logFile"));
+  n.log_file = log_file.value_or("");
+  // The operator's template pastes it between quotes unescaped, so a quote,
+  // backslash or control character would render a NAD whose config is not
+  // JSON; it is refused here instead.
+  for (char ch : n.log_file) {
+    if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) {
+      return spec.Child("logFile").Expected(
+          "a path without quotes, backslashes or control characters");
     }
   }
-  if (n.resource_name.empty()) return Err(who, "spec.resourceName", "required");
+  for (const char* key : {"ipam", "capabilities"}) {
+    SK_ASSIGN_OR_RETURN(std::optional<std::string> v, spec.OptionalString(key));
+    if (v && !StripSpace(*v).empty()) {
+      absl::StatusOr<Json> j = ParseJsonBounded<Json>(*v);
+      if (!j.ok() || !j->is_object()) {
+        return spec.Child(key).Expected("a JSON object in a string");
+      }
+    }
+    (std::string_view(key) == "ipam" ? n.ipam : n.capabilities) =
+        v.value_or("");
+  }
+  SK_ASSIGN_OR_RETURN(std::optional<std::string> meta_plugins,
+                      spec.OptionalString("metaPlugins"));
+  if (meta_plugins) {
+    absl::StatusOr<Json> j =
+        ParseJsonBounded<Json>(sk::StrCat("[", *meta_plugins, "]"));
+    if (!j.ok()) {
+      return spec.Child("metaPlugins")
+          .Expected("comma-separated JSON objects in a string");
+    }
+    n.meta_plugins = *meta_plugins;
+  }
+  if (n.resource_name.empty()) {
+    return spec.Child("resourceName").Expected("a resource name");
+  }
   return n;
 }
 
@@ -331,12 +305,12 @@ absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
     std::vector<std::pair<std::string, const Json*>> items;
     std::string kind = KindOf(doc);
     if (kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0) {
-      auto it = doc.find("items");
-      if (it == doc.end() || !it->is_array())
-        return absl::InvalidArgumentError(
-            sk::StrCat(where, ": items: expected a list"));
-      for (size_t i = 0; i < it->size(); ++i)
-        items.emplace_back(sk::StrCat(where, " items[", i, "]"), &(*it)[i]);
+      SK_ASSIGN_OR_RETURN(
+          std::vector<OrderedFieldReader> list,
+          OrderedFieldReader(doc, where).Child("items").AsList());
+      for (size_t i = 0; i < list.size(); ++i)
+        items.emplace_back(sk::StrCat(where, " items[", i, "]"),
+                           &list[i].json());
     } else {
       items.emplace_back(where, &doc);
     }

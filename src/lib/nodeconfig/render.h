@@ -88,9 +88,11 @@ struct SriovNetwork {
 };
 
 // SriovNetwork documents (same input rules as ParsePolicies; other kinds
-// skipped with a warning). InvalidArgument naming network, field, value:
-// ranges (vlan 0..4094, vlanQoS 0..7, rates >= 0), enums, and ipam /
-// capabilities that are not a JSON object.
+// skipped with a warning). Fields are read through sk::FieldReader, so an
+// error is InvalidArgument of one shape naming network, field path and value
+// ('SriovNetwork "n" (a.yaml): spec.vlan: expected an integer in 0..4094,
+// got 4095'): ranges (vlan 0..4094, vlanQoS 0..7, rates >= 0), enums, and
+// ipam / capabilities that are not a JSON object.
 absl::StatusOr<std::vector<SriovNetwork>> ParseSriovNetworks(
     std::string_view text, std::string_view source,
     std::vector<std::string>* warnings = nullptr);

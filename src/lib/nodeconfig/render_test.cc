@@ -188,13 +188,13 @@ TEST(RenderNadTest, ValuesTheTemplateCannotQuoteAreRefused) {
   };
   EXPECT_THAT(parse("{name: n}", R"({resourceName: r, logFile: 'a"b'})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("spec.logFile"), HasSubstr("a\"b"))));
+                       AllOf(HasSubstr("spec.logFile"), HasSubstr("a\\\"b"))));
   EXPECT_THAT(
       parse("{name: n}", R"({resourceName: r, logFile: "a\\b"})"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("spec.logFile")));
   EXPECT_THAT(parse(R"({name: 'N"x'})", "{resourceName: r}"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("metadata.name"), HasSubstr("N\"x"))));
+                       AllOf(HasSubstr("metadata.name"), HasSubstr("N\\\"x"))));
   SK_EXPECT_OK(
       parse("{name: net-1.a}", "{resourceName: r, logFile: /var/log/x.log}"));
 }
@@ -256,15 +256,75 @@ TEST(RenderNadTest, BadValuesNameNetworkFieldAndValue) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("SriovNetwork \"n\" (n.yaml): spec.vlan: "
                                  "expected an integer in 0..4094, got 4095")));
-  EXPECT_THAT(parse("  spoofChk: maybe\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("spec.spoofChk: \"maybe\" is not one of")));
-  EXPECT_THAT(parse("  ipam: '{not json'\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("spec.ipam: not a JSON object")));
-  EXPECT_THAT(parse("  vlanId: 3\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("spec.vlanId: unknown field")));
+  EXPECT_THAT(
+      parse("  spoofChk: maybe\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.spoofChk: expected one of \"on\", \"off\", "
+                         "got \"maybe\"")));
+  EXPECT_THAT(
+      parse("  ipam: '{not json'\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.ipam: expected a JSON object in a string, "
+                         "got \"{not json\"")));
+  EXPECT_THAT(
+      parse("  vlanId: 3\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("spec.vlanId: expected a known field, got unknown "
+                         "field")));
+}
+
+// Every field kind's error has the FieldReader shape
+// "<who>: <path>: expected <what>, got <value>".
+TEST(RenderNadTest, ErrorShapePerFieldKind) {
+  const struct {
+    const char* name;
+    const char* doc;
+    const char* message;
+  } cases[] = {
+      {"wrong type: integer",
+       "metadata: {name: n}\nspec: {resourceName: r, "
+       "vlan: \"100\"}",
+       "SriovNetwork \"n\" (n.yaml): spec.vlan: expected an integer in "
+       "0..4094, got \"100\""},
+      {"wrong type: string",
+       "metadata: {name: n}\nspec: {resourceName: r, "
+       "ipam: {type: host-local}}",
+       "SriovNetwork \"n\" (n.yaml): spec.ipam: expected a string, got "
+       "{\"type\":\"host-local\"}"},
+      {"wrong type: enum",
+       "metadata: {name: n}\nspec: {resourceName: r, "
+       "trust: true}",
+       "SriovNetwork \"n\" (n.yaml): spec.trust: expected one of \"on\", "
+       "\"off\", got true"},
+      {"wrong type: metadata", "metadata: [n]\nspec: {resourceName: r}",
+       "n.yaml: metadata: expected an object, got [\"n\"]"},
+      {"missing required: resourceName", "metadata: {name: n}\nspec: {}",
+       "SriovNetwork \"n\" (n.yaml): spec.resourceName: expected a "
+       "resource name, got nothing"},
+      {"missing required: spec", "metadata: {name: n}",
+       "SriovNetwork \"n\" (n.yaml): spec: expected an object, got "
+       "nothing"},
+      {"missing required: name", "metadata: {}\nspec: {resourceName: r}",
+       "n.yaml: metadata.name: expected a name, got nothing"},
+      {"out of range: vlanQoS",
+       "metadata: {name: n}\nspec: {resourceName: "
+       "r, vlanQoS: 8}",
+       "SriovNetwork \"n\" (n.yaml): spec.vlanQoS: expected an integer in "
+       "0..7, got 8"},
+      {"out of range: minTxRate",
+       "metadata: {name: n}\nspec: "
+       "{resourceName: r, minTxRate: -1}",
+       "SriovNetwork \"n\" (n.yaml): spec.minTxRate: expected an integer "
+       "in 0..1073741824, got -1"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THAT(
+        ParseSriovNetworks(sk::StrCat("kind: SriovNetwork\n", c.doc, "\n"),
+                           "n.yaml")
+            .status(),
+        StatusIs(absl::StatusCode::kInvalidArgument, ::testing::Eq(c.message)));
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 
+#include "lib/base/field_reader.h"
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
@@ -199,10 +200,15 @@ absl::Status NodeDaemon::WriteConfigured(const std::vector<json>& policies) {
   if (opts_.configured_file.empty()) return absl::OkStatus();
   json gens = json::object();
   for (const json& p : policies) {
-    auto md = p.find("metadata");
-    if (md == p.end() || !md->is_object()) continue;
-    std::string name = md->value("name", "");
-    if (!name.empty()) gens[name] = md->value("generation", int64_t{0});
+    // Lenient (the policies were accepted already): a name that is not a
+    // string is skipped and a generation that is not an integer is 0
+    // (nlohmann's value() would throw on either).
+    const FieldReader md = FieldReader(p, "policy").Child("metadata");
+    absl::StatusOr<std::string> name = md.Child("name").AsString();
+    if (!name.ok() || name->empty()) continue;
+    absl::StatusOr<std::optional<int64_t>> gen =
+        md.OptionalInt("generation", INT64_MIN, INT64_MAX);
+    gens[*name] = gen.ok() ? gen->value_or(0) : 0;
   }
   json j = {{"node", opts_.node_name},
             {"time", kube::FormatMicroTime(opts_.wall_now())},
@@ -391,7 +397,6 @@ SyncResult NodeDaemon::SyncPolicies(const std::vector<json>& objects) {
                        drain::JoinPods(res.blocking), "): ", e.message())));
       }
       res.evicted = res.blocking;
-      drained = true;
       // Plan again without the evicted pods' VFs.
       absl::StatusOr<sysfs::HostSnapshot> h2 = Discover();
       if (!h2.ok()) {

@@ -424,6 +424,13 @@ TEST_F(NodeDaemonTest, ConfiguredFileIsWrittenAfterASuccessAndRemovedOnChange) {
   json j = json::parse(*text);
   EXPECT_EQ(j["node"], kNode);
   EXPECT_EQ(j["policies"]["p1"], 4);
+  // A generation that is not an integer is written as 0 (it used to throw).
+  pol["metadata"]["generation"] = "4";
+  server_->Put(PolicyPath("p1"), pol);
+  ASSERT_THAT(daemon_->SyncFromApi().status, IsOk());
+  text = ReadFile(opts_.configured_file);
+  ASSERT_THAT(text.status(), IsOk());
+  EXPECT_EQ(json::parse(*text)["policies"]["p1"], 0);
   // A change blocked by a VF in use: the node is no longer "configured".
   cni::CacheEntry e;
   e.conf.device_id = Vf(0, 1);

@@ -131,6 +131,16 @@ class BasicFieldReader {
   absl::StatusOr<std::optional<size_t>> OptionalEnum(
       std::string_view key,
       std::initializer_list<std::string_view> names) const;
+  // OptionalEnum with the matched name copied into `out` (left as it was
+  // when the member is absent or null).
+  absl::Status OptionalEnumInto(std::string_view key,
+                                std::initializer_list<std::string_view> names,
+                                std::string* out) const {
+    absl::StatusOr<std::optional<size_t>> i = OptionalEnum(key, names);
+    if (!i.ok()) return i.status();
+    if (*i) *out = std::string(*(names.begin() + **i));
+    return absl::OkStatus();
+  }
 
   // The paths of this object's members whose key is not in `known` (compared
   // as Child() compares keys), in document order; empty for a non-object.

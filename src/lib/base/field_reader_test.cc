@@ -11,6 +11,7 @@ namespace {
 using ::sk::testing::IsOkAndHolds;
 using ::sk::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Optional;
 
 nlohmann::json Doc() {
@@ -147,6 +148,15 @@ TEST(FieldReaderTest, ReadsValuesAndDefaults) {
   EXPECT_THAT(r.OptionalEnum("policy", {"numa", "packPF"}),
               IsOkAndHolds(Optional(size_t{1})));
   EXPECT_THAT(r.OptionalEnum("absent", {"numa"}), IsOkAndHolds(std::nullopt));
+  std::string name = "kept";
+  SK_EXPECT_OK(r.OptionalEnumInto("absent", {"numa"}, &name));
+  EXPECT_EQ(name, "kept");
+  SK_EXPECT_OK(r.OptionalEnumInto("policy", {"numa", "packPF"}, &name));
+  EXPECT_EQ(name, "packPF");
+  EXPECT_THAT(r.OptionalEnumInto("policy", {"numa"}, &name),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expected one of \"numa\"")));
+  EXPECT_EQ(name, "packPF");
   SK_ASSERT_OK_AND_ASSIGN(FieldReader absent, r.Object("absent"));
   EXPECT_FALSE(absent.present());
   EXPECT_EQ(absent.path(), "absent");

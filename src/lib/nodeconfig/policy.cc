@@ -56,16 +56,6 @@ absl::Status ReadInt(const OrderedFieldReader& obj, std::string_view key,
   return absl::OkStatus();
 }
 
-// An optional string member that must be one of `names` (or empty, when
-// `names` lists ""); kept in `out` as written.
-absl::Status ReadOneOf(const OrderedFieldReader& obj, std::string_view key,
-                       std::initializer_list<std::string_view> names,
-                       std::string* out) {
-  SK_ASSIGN_OR_RETURN(std::optional<size_t> i, obj.OptionalEnum(key, names));
-  if (i) *out = std::string(*(names.begin() + *i));
-  return absl::OkStatus();
-}
-
 // An object's "kind", "" when absent or not a string (`kind:` with no value
 // is null in YAML); the kind picks the parser, so a bad one is skipped.
 std::string KindOf(const Json& j) {
@@ -143,12 +133,12 @@ absl::StatusOr<Policy> ParseOne(const Json& doc, const std::string& source) {
   SK_RETURN_IF_ERROR(ReadBool(spec, "excludeTopology", &p.exclude_topology));
   SK_RETURN_IF_ERROR(
       ReadBool(spec, "externallyManaged", &p.externally_managed));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "linkType", {"", "eth", "ETH", "ib", "IB"},
-                               &p.link_type));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "eSwitchMode", {"", "legacy", "switchdev"},
-                               &p.eswitch_mode));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto(
+      "linkType", {"", "eth", "ETH", "ib", "IB"}, &p.link_type));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto(
+      "eSwitchMode", {"", "legacy", "switchdev"}, &p.eswitch_mode));
   SK_RETURN_IF_ERROR(
-      ReadOneOf(spec, "vdpaType", {"", "virtio", "vhost"}, &p.vdpa_type));
+      spec.OptionalEnumInto("vdpaType", {"", "virtio", "vhost"}, &p.vdpa_type));
   // Webhook defaulting (pkg/webhook/mutate.go): IB link types are RDMA
   // unless the VFs go to vfio-pci.
   if ((p.link_type == "ib" || p.link_type == "IB") &&

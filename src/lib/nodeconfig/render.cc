@@ -99,15 +99,6 @@ std::string StripSpace(std::string_view s) {
   return out;
 }
 
-// An optional string member that must be one of `names`, into `out`.
-absl::Status ReadOneOf(const OrderedFieldReader& obj, std::string_view key,
-                       std::initializer_list<std::string_view> names,
-                       std::string* out) {
-  SK_ASSIGN_OR_RETURN(std::optional<size_t> i, obj.OptionalEnum(key, names));
-  if (i) *out = std::string(*(names.begin() + *i));
-  return absl::OkStatus();
-}
-
 template <typename Int>  // int or std::optional<int>
 absl::Status ReadInt(const OrderedFieldReader& obj, std::string_view key,
                      int max, Int* out) {
@@ -160,16 +151,16 @@ absl::StatusOr<SriovNetwork> ParseNetwork(const Json& doc,
   SK_ASSIGN_OR_RETURN(std::optional<std::string> network_ns,
                       spec.OptionalString("networkNamespace"));
   n.network_namespace = network_ns.value_or("");
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "vlanProto",
-                               {"802.1q", "802.1Q", "802.1ad", "802.1AD"},
-                               &n.vlan_proto));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "spoofChk", {"on", "off"}, &n.spoof_chk));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "trust", {"on", "off"}, &n.trust));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "linkState", {"auto", "enable", "disable"},
-                               &n.link_state));
-  SK_RETURN_IF_ERROR(ReadOneOf(spec, "logLevel",
-                               {"panic", "error", "warning", "info", "debug"},
-                               &n.log_level));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto(
+      "vlanProto", {"802.1q", "802.1Q", "802.1ad", "802.1AD"}, &n.vlan_proto));
+  SK_RETURN_IF_ERROR(
+      spec.OptionalEnumInto("spoofChk", {"on", "off"}, &n.spoof_chk));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto("trust", {"on", "off"}, &n.trust));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto(
+      "linkState", {"auto", "enable", "disable"}, &n.link_state));
+  SK_RETURN_IF_ERROR(spec.OptionalEnumInto(
+      "logLevel", {"panic", "error", "warning", "info", "debug"},
+      &n.log_level));
   SK_ASSIGN_OR_RETURN(std::optional<std::string> log_file,
                       spec.OptionalString("logFile"));
   n.log_file = log_file.value_or("");

@@ -262,7 +262,8 @@ absl::StatusOr<NetConfig> MetaPlugin::ResolveNamedNetwork(
     resource = NadResourceName(*nad);
     return c;
   }
-  absl::StatusOr<NetConfig> c = NetConfigFromDir(call.config.conf_dir, netname);
+  absl::StatusOr<NetConfig> c =
+      conf_cache_.Lookup(call.config.conf_dir, netname);
   if (!absl::IsNotFound(nad.status())) {
     // multus-cni getNetDelegate: any failure to read the NAD (the API
     // server unreachable) falls through to the conf file of that name, so

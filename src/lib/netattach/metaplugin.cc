@@ -472,6 +472,7 @@ absl::StatusOr<std::vector<Attachment>> MetaPlugin::Plan(Call& call,
     out.push_back(std::move(a));
   }
   std::vector<GatewayPlan> gateways;
+  gateways.reserve(out.size());
   for (const Attachment& a : out) gateways.push_back(a.gateway);
   if (absl::Status s = PlanGateways(gateways); !s.ok())
     return cni::CniError(

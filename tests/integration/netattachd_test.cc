@@ -427,6 +427,11 @@ TEST_F(NetattachdTest, ApiServerDownThenBackAddRetriesDelNeverBlocks) {
     if (r.method == "GET") {
       EXPECT_NE(r.path, kPodPath);
       EXPECT_THAT(r.path, ::testing::Not(HasSubstr("data-net")));
+      // The cluster network is no NAD: the synced NAD cache says so, with
+      // no GET (as Multus's lister).
+      EXPECT_THAT(
+          r.path,
+          ::testing::Not(HasSubstr("network-attachment-definitions/cluster")));
     }
     if (r.method == "PATCH" && r.path == std::string(kPodPath) + "/status")
       patched = true;

@@ -13,6 +13,8 @@
 //   h.ReleaseCalls();
 
 #include <algorithm>
+#include <set>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -28,6 +30,7 @@ class FakeCniHandler : public netattach::Handler {
     {
       absl::MutexLock l(&mu_);
       ++calls_;
+      threads_.insert(std::this_thread::get_id());
       ++in_flight_;
       max_in_flight_ = std::max(max_in_flight_, in_flight_);
       // Bounded: a test that forgets to release still finishes.
@@ -40,6 +43,11 @@ class FakeCniHandler : public netattach::Handler {
     return {0, j.dump()};
   }
 
+  // How many distinct threads have called Handle().
+  size_t distinct_threads() {
+    absl::MutexLock l(&mu_);
+    return threads_.size();
+  }
   void HoldCalls() {
     absl::MutexLock l(&mu_);
     released_ = false;
@@ -71,6 +79,7 @@ class FakeCniHandler : public netattach::Handler {
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sk::testing

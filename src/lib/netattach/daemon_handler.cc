@@ -101,6 +101,14 @@ absl::StatusOr<nlohmann::json> KubeNadSource::GetNad(const std::string& ns,
   SK_RETURN_IF_ERROR(CheckObjectName("network name", name));
   if (cache_ != nullptr) {
     if (std::optional<nlohmann::json> o = cache_->Get(ns, name)) return *o;
+    // A synced watch cache is the answer, as Multus's informer lister is
+    // (multus-cni pkg/k8sclient/kubeclient.go GetNetAttachDef): no GET per
+    // ADD for a cluster network that is a conf file, not a NAD.
+    if (cache_->HasSynced()) {
+      return absl::NotFoundError(absl::StrCat("NetworkAttachmentDefinition ",
+                                              ns, "/", name,
+                                              " not found (watch cache)"));
+    }
   }
   return client_.Get(NadPath(ns, name));
 }

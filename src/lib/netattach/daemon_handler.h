@@ -53,6 +53,9 @@ class KubePodSource final : public PodSource {
   const kube::Informer* cache_;
 };
 
+// NADs from the watch cache; a name missing from a synced cache is NotFound
+// (as Multus's informer lister), and a GET only while the cache has not
+// synced yet. `cache` may be null (every lookup is a GET).
 class KubeNadSource final : public NadSource {
  public:
   KubeNadSource(kube::Client& client, const kube::Informer* cache)

@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "absl/strings/escaping.h"
@@ -136,6 +138,14 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   out_w.Reset();
   in.Reset();
   ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+  // The plugin's exit wakes the same poll as its output (a pidfd, Linux >=
+  // 5.3), so the call ends as soon as the plugin has exited and its output
+  // is read, even when a process it started still holds stdout open, and
+  // the wait has no slices. Opening it after posix_spawn is race-free: the
+  // child cannot be reaped (its pid reused) before our waitpid. Without
+  // pidfds, the pipe is polled in 50 ms slices and the exit checked after
+  // each, as before.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
   const std::string what =
       sk::StrCat("plugin type=\"", type, "\" (", Lower(command), ")");
@@ -143,33 +153,47 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   std::string output;
   int status = 0;
   bool reaped = false;
+  bool eof = false;
+  bool exited = false;  // the pidfd is readable: waitpid will not block
   absl::Status failure;
   while (true) {
-    char buf[16384];
-    ssize_t n = ::read(out_r.get(), buf, sizeof(buf));
-    if (n > 0) {
-      output.append(buf, static_cast<size_t>(n));
-      if (output.size() > options_.max_output_bytes) {
-        failure = cni::CniError(
-            cni::kCniInvalidConfig,
-            sk::StrCat(what, ": output exceeds the ", options_.max_output_bytes,
-                       "-byte limit; killed"));
-        break;
+    // Everything the pipe holds now.
+    while (!eof) {
+      char buf[16384];
+      ssize_t n = ::read(out_r.get(), buf, sizeof(buf));
+      if (n > 0) {
+        output.append(buf, static_cast<size_t>(n));
+        if (output.size() > options_.max_output_bytes) {
+          failure = cni::CniError(
+              cni::kCniInvalidConfig,
+              sk::StrCat(what, ": output exceeds the ",
+                         options_.max_output_bytes, "-byte limit; killed"));
+          break;
+        }
+        continue;
       }
-      continue;
-    }
-    if (n == 0) break;  // EOF
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) {
-      failure = ErrnoStatus(errno, "read ", what, " output");
+      if (n == 0) {
+        eof = true;
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno != EAGAIN) {
+        failure = ErrnoStatus(errno, "read ", what, " output");
+      }
       break;
     }
-    // A plugin may leave a child holding stdout open; its own exit ends
-    // the call.
-    if (reaped) break;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      reaped = true;
-      continue;  // one more drain of what is buffered
+    // Exited and drained once more: a child the plugin left holding stdout
+    // open does not hold the call.
+    if (!failure.ok() || reaped) break;
+    if (exited || !pidfd) {
+      pid_t w = ::waitpid(pid, &status, eof && !pidfd ? 0 : WNOHANG);
+      if (w == pid) {
+        reaped = true;
+        continue;  // one more drain of what is buffered
+      }
+      if (w < 0 && errno != EINTR) {
+        failure = ErrnoStatus(errno, "wait for ", what);
+        break;
+      }
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -180,12 +204,19 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
                                    options_.timeout.count(), " ms; killed"));
       break;
     }
-    pollfd p{out_r.get(), POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+    pollfd p[2];
+    nfds_t nfds = 0;
+    if (!eof) p[nfds++] = {out_r.get(), POLLIN, 0};
+    if (pidfd) p[nfds++] = {pidfd.get(), POLLIN, 0};
+    const int64_t slice = pidfd ? left.count() + 1 : 50;
+    int ready = ::poll(p, nfds,
+                       static_cast<int>(std::min<int64_t>(
+                           {left.count() + 1, slice, INT32_MAX})));
+    if (ready > 0 && pidfd && p[nfds - 1].revents != 0) exited = true;
   }
   out_r.Reset();
   if (!reaped) {
-    if (!failure.ok()) ::kill(-pid, SIGKILL);
+    ::kill(-pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }

@@ -1,6 +1,10 @@
 #include "lib/netattach/delegate.h"
 
+#include <signal.h>
+
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
@@ -155,6 +159,85 @@ TEST_F(DelegateRunnerTest, TimeoutKillsThePlugin) {
   EXPECT_THAT(res.status().message(),
               HasSubstr("no answer within 300 ms; killed"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+// Whether `pid` has exited (gone, or a zombie nobody reaped yet), waiting
+// up to `timeout` for it.
+bool ExitsWithin(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    size_t paren = line.rfind(')');
+    if (paren != std::string::npos && line.size() > paren + 2 &&
+        line[paren + 2] == 'Z')
+      return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+pid_t ReadPid(const std::filesystem::path& file) {
+  pid_t pid = 0;
+  std::ifstream(file) >> pid;
+  return pid;
+}
+
+TEST_F(DelegateRunnerTest, PluginExitEndsTheCallWhileItsChildHoldsStdout) {
+  // The plugin answers and exits; the process it left behind keeps stdout
+  // open for 30 s. The call ends with the plugin, not with its child.
+  const std::filesystem::path pid_file = dir_ / "child.pid";
+  testing::WriteFakePlugin(dir_ / "bin", "forks", log(), 3,
+                           "sleep 30 & echo $! > " + pid_file.string());
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<nlohmann::json> res =
+      Runner().Add(Conf(R"({"name":"n","type":"forks"})"), Rt());
+  auto took = std::chrono::steady_clock::now() - start;
+  pid_t child = ReadPid(pid_file);
+  ASSERT_GT(child, 0);
+  EXPECT_FALSE(ExitsWithin(child, std::chrono::milliseconds(0)))
+      << "the child was meant to outlive the plugin";
+  ::kill(child, SIGKILL);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ((*res)["interfaces"][0]["mac"], "02:00:00:00:00:03");
+  EXPECT_LT(took, std::chrono::seconds(10));
+}
+
+TEST_F(DelegateRunnerTest, PluginThatClosesStdoutIsStillBoundedByTheTimeout) {
+  // Stdout closed (EOF) but the plugin still running: the timeout, not
+  // the plugin, ends the call, and the plugin is killed. (1 s, not less:
+  // the script must have written its pid file by then, even under load.)
+  const std::filesystem::path pid_file = dir_ / "plugin.pid";
+  testing::WriteFakePlugin(
+      dir_ / "bin", "hangs", log(), 3,
+      "echo $$ > " + pid_file.string() + "; exec >&-; sleep 30");
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<nlohmann::json> res =
+      Runner(std::chrono::milliseconds(1000))
+          .Add(Conf(R"({"name":"n","type":"hangs"})"), Rt());
+  EXPECT_EQ(cni::CniCodeOf(res.status()), 11);
+  EXPECT_THAT(res.status().message(),
+              HasSubstr("no answer within 1000 ms; killed"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  pid_t plugin = ReadPid(pid_file);
+  ASSERT_GT(plugin, 0);
+  EXPECT_TRUE(ExitsWithin(plugin, std::chrono::seconds(5)));
+}
+
+TEST_F(DelegateRunnerTest, TimeoutKillsWhatThePluginStarted) {
+  // The plugin's process group goes with it.
+  const std::filesystem::path pid_file = dir_ / "child.pid";
+  testing::WriteFakePlugin(
+      dir_ / "bin", "slowforks", log(), 3,
+      "sleep 30 & echo $! > " + pid_file.string() + "; wait");
+  absl::StatusOr<nlohmann::json> res =
+      Runner(std::chrono::milliseconds(1000))
+          .Add(Conf(R"({"name":"n","type":"slowforks"})"), Rt());
+  EXPECT_EQ(cni::CniCodeOf(res.status()), 11);
+  pid_t child = ReadPid(pid_file);
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(ExitsWithin(child, std::chrono::seconds(5)));
 }
 
 TEST_F(DelegateRunnerTest, OversizedOutputRefused) {

@@ -262,7 +262,8 @@ absl::StatusOr<NetConfig> MetaPlugin::ResolveNamedNetwork(
     resource = NadResourceName(*nad);
     return c;
   }
-  absl::StatusOr<NetConfig> c = NetConfigFromDir(call.config.conf_dir, netname);
+  absl::StatusOr<NetConfig> c =
+      conf_cache_.Lookup(call.config.conf_dir, netname);
   if (!absl::IsNotFound(nad.status())) {
     // multus-cni getNetDelegate: any failure to read the NAD (the API
     // server unreachable) falls through to the conf file of that name, so
@@ -471,6 +472,7 @@ absl::StatusOr<std::vector<Attachment>> MetaPlugin::Plan(Call& call,
     out.push_back(std::move(a));
   }
   std::vector<GatewayPlan> gateways;
+  gateways.reserve(out.size());
   for (const Attachment& a : out) gateways.push_back(a.gateway);
   if (absl::Status s = PlanGateways(gateways); !s.ok())
     return cni::CniError(

@@ -49,6 +49,7 @@
 #include "absl/status/statusor.h"
 
 #include "lib/base/clock.h"
+#include "lib/netattach/conf_cache.h"
 #include "lib/netattach/config.h"
 #include "lib/netattach/delegate.h"
 #include "lib/netattach/gateway.h"
@@ -125,6 +126,9 @@ class MetaPlugin final : public Handler {
 
   MetaPluginOptions options_;
   Clock& clock_;
+  // The cluster network and defaultNetworks named by a conf in confDir are
+  // resolved once, not on every ADD (conf_cache.h).
+  ConfDirCache conf_cache_;
 };
 
 // The saved delegate list (<cniDir>/<containerID>), round-tripped.

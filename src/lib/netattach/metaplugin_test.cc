@@ -1,5 +1,8 @@
 #include "lib/netattach/metaplugin.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <thread>
 
@@ -222,6 +225,24 @@ TEST_F(MetaPluginTest, ApiUnavailableIsTryAgainLater) {
 // file of that name, still runs, as multus-cni getNetDelegate falls
 // through to the conf dir on any error; a network that is only a NAD fails
 // with code 11 naming the API's error.
+TEST_F(MetaPluginTest, ClusterNetworkConfChangedBetweenTwoAddsIsPickedUp) {
+  pods_.Put(Pod{"ns1", "pod1", "uid1", {}});
+  // Settled files (an hour old), so the first ADD's answer is kept.
+  struct timespec old[2] = {{::time(nullptr) - 3600, 0},
+                            {::time(nullptr) - 3600, 0}};
+  for (const auto& p : {dir_ / "conf/10-cluster.conf", dir_ / "conf"})
+    ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), old, 0), 0);
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  std::ofstream(dir_ / "conf/10-cluster.conf")
+      << R"({"cniVersion":"1.0.0","name":"cluster","type":"third"})";
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "DEL first eth0",
+                                         "ADD third eth0"));
+}
+
 TEST_F(MetaPluginTest, NadsUnreadableClusterNetworkFromConfDirStillRuns) {
   pods_.Put(Pod{"ns1", "pod1", "uid1", {}});
   nads_.FailWith(absl::UnavailableError("GET ...: cannot connect"));

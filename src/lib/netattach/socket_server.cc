@@ -281,16 +281,42 @@ void SocketServer::AcceptLoop() {
       continue;
     }
     absl::MutexLock lock(&mu_);
-    uint64_t id = next_worker_id_++;
     ++active_;
+    if (idle_ > 0) {
+      // An idle worker takes it: no thread to start.
+      --idle_;
+      handoff_.push_back(std::move(conn));
+      continue;
+    }
+    uint64_t id = next_worker_id_++;
     // Created under mu_, so the worker cannot report itself finished before
     // it is in workers_.
     workers_.emplace(id, std::thread([this, id, c = std::move(conn)]() mutable {
-                       Serve(std::move(c));
-                       absl::MutexLock done(&mu_);
-                       --active_;
-                       finished_.push_back(id);
+                       WorkerLoop(id, std::move(c));
                      }));
+  }
+}
+
+void SocketServer::WorkerLoop(uint64_t id, UniqueFd conn) {
+  while (true) {
+    Serve(std::move(conn));
+    absl::MutexLock lock(&mu_);
+    --active_;
+    ++idle_;
+    auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !handoff_.empty();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&work), options_.idle_worker_timeout);
+    // A connection handed over is served even when stopping (Serve gives
+    // up reading at once then); the acceptor took our idle_ slot for it.
+    if (!handoff_.empty()) {
+      conn = std::move(handoff_.front());
+      handoff_.pop_front();
+      continue;
+    }
+    --idle_;
+    finished_.push_back(id);
+    return;
   }
 }
 

@@ -23,6 +23,8 @@
 //
 // Serving: one accept thread, one worker thread per connection, at most
 // `max_workers` at once (further connections wait in the listen backlog).
+// A worker that has answered stays idle for `idle_worker_timeout` and takes
+// the next connection, so a steady stream of requests starts no threads.
 // Each worker reads the request frame within `read_timeout`, calls
 // Handle(), and writes the response within `write_timeout`. A request that
 // is malformed (bad frame, bad JSON, unknown version, oversized) is
@@ -43,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -73,6 +76,7 @@ struct SocketServerOptions {
   // null.
   MultusLogger* logger = nullptr;
   size_t max_workers = 64;
+  absl::Duration idle_worker_timeout = absl::Seconds(30);
   absl::Duration read_timeout = absl::Seconds(10);
   absl::Duration write_timeout = absl::Seconds(10);
 };
@@ -95,6 +99,8 @@ class SocketServer {
   SocketServer(SocketServerOptions options, Handler* handler);
 
   void AcceptLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Serves `conn`, then the connections handed to it while idle.
+  void WorkerLoop(uint64_t id, UniqueFd conn) ABSL_LOCKS_EXCLUDED(mu_);
   void Serve(UniqueFd conn);
   // OK, or PermissionDenied naming the peer; logged.
   absl::Status CheckPeer(int fd);
@@ -112,7 +118,10 @@ class SocketServer {
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  size_t active_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t active_ ABSL_GUARDED_BY(mu_) = 0;  // serving or handed over
+  // Workers waiting for a connection, minus the connections in handoff_.
+  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<UniqueFd> handoff_ ABSL_GUARDED_BY(mu_);
   uint64_t next_worker_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::thread> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> finished_ ABSL_GUARDED_BY(mu_);

@@ -165,6 +165,26 @@ TEST_F(SocketServerTest, TwentyConcurrentRequestsAllAnswered) {
   EXPECT_EQ(handler_.calls(), 20);
 }
 
+TEST_F(SocketServerTest, SequentialRequestsReuseTheIdleWorker) {
+  auto srv = StartServer();
+  ASSERT_THAT(srv, IsOk());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Call(std::to_string(i)).exit_code, 0);
+    // The worker has answered; wait (bounded) until it is idle again, so
+    // the next connection finds it.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((*srv)->ActiveWorkersForTest() != 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(handler_.calls(), 5);
+  EXPECT_EQ(handler_.distinct_threads(), 1u);
+  // Stop() does not wait out the idle worker's 30 s.
+  auto start = std::chrono::steady_clock::now();
+  (*srv)->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST_F(SocketServerTest, WorkersAreBounded) {
   auto srv = StartServer(/*max_workers=*/2);
   ASSERT_THAT(srv, IsOk());

@@ -85,11 +85,13 @@ int main(int argc, char** argv) {
     app.add_option("--exclude-default-route", o.exclude_default_route,
                    "hide devices whose netdev has the IPv4 default route")
         ->capture_default_str();
-    int rescan_seconds = 60;
-    app.add_option("--rescan-interval", rescan_seconds,
-                   "seconds between full rediscoveries (0: off)")
-        ->check(CLI::Range(0, 86400))
-        ->capture_default_str();
+    int rescan_seconds = 600;
+    auto* rescan_opt = app.add_option(
+        "--rescan-interval", rescan_seconds,
+        "seconds between full rediscoveries, a safety net behind the "
+        "kernel events (0: off; 60 when not given and kernel events are "
+        "off or cannot be opened)");
+    rescan_opt->check(CLI::Range(0, 86400))->capture_default_str();
     bool no_kernel_events = false;
     app.add_flag("--no-kernel-events", no_kernel_events,
                  "do not follow kernel uevents and rtnetlink link events "
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(log_level >= 5 ? spdlog::level::debug
                                      : spdlog::level::info);
 
+    if (no_kernel_events && rescan_opt->count() == 0) rescan_seconds = 60;
     o.rescan_interval = absl::Seconds(rescan_seconds);
     if (!no_kernel_events) {
       std::vector<std::string> partial;
@@ -165,6 +168,8 @@ int main(int argc, char** argv) {
       if (events.ok()) {
         o.events = *std::move(events);
       } else {
+        if (rescan_opt->count() == 0) rescan_seconds = 60;
+        o.rescan_interval = absl::Seconds(rescan_seconds);
         spdlog::warn("kernel events: {}; relying on rescans every {} s",
                      std::string(events.status().message()), rescan_seconds);
       }

@@ -29,6 +29,16 @@
 //                         full rediscovery of the 2048-VF tree. Counters
 //                         p50_ms / p99_ms over both directions.
 //
+//   BM_RssFlat            in process as above: after a warm-up (1,000
+//                         Allocates, 10 rediscoveries), 10,000 one-device
+//                         Allocates over the unix socket interleaved with
+//                         100 event-driven rediscoveries of the 2048-VF
+//                         tree. Counters rss_start_kib / rss_end_kib /
+//                         growth_kib: VmRSS of this process (daemon and
+//                         stand-in together) before and after; flat means
+//                         growth near 0 (no per-call or per-rediscovery
+//                         retention).
+//
 //   deviceplugin_bench --benchmark_counters_tabular=true
 #include <fcntl.h>
 #include <signal.h>
@@ -440,6 +450,75 @@ BENCHMARK(BM_EventToListAndWatch)
     ->UseManualTime()
     ->Iterations(50)
     ->Unit(benchmark::kMillisecond);
+
+void BM_RssFlat(benchmark::State& state) {
+  const Fixture& fx = ScaleFixture();
+  spdlog::set_level(spdlog::level::err);
+  sk::testing::TempDir work;
+  auto kubelet = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
+  if (!kubelet.ok()) return state.SkipWithError("stand-in failed");
+  auto events = std::make_shared<sk::deviceplugin::testing::FakeEventSource>();
+  sk::deviceplugin::DaemonOptions o;
+  o.config_file = (fx.dir / "config.json").string();
+  o.sysfs_root = fx.dir.path();
+  o.server.device_plugin_dir = work / "dp";
+  o.server.plugins_registry_dir = work / "none";
+  o.server.service.devinfo_dir = ShmDir();
+  o.rescan_interval = absl::ZeroDuration();
+  o.events = events;
+  sk::deviceplugin::Daemon daemon(o);
+  std::thread run([&] { (void)daemon.Run(); });
+  auto stop = [&] {
+    daemon.Shutdown();
+    run.join();
+  };
+  if (!(*kubelet)
+           ->WaitForDevices(kResource, fx.vfs.size(), absl::Seconds(20))
+           .ok()) {
+    stop();
+    return state.SkipWithError("not registered");
+  }
+  size_t n = 0;
+  // `allocs` Allocates with a rediscovery after every allocs/rounds of them.
+  auto cycle = [&](int allocs, int rounds) -> bool {
+    for (int r = 0; r < rounds; ++r) {
+      for (int a = 0; a < allocs / rounds; ++a) {
+        const std::string& id = fx.vfs[(n++ * 37) % fx.vfs.size()];
+        if (!(*kubelet)->Allocate(kResource, {id}).ok()) return false;
+      }
+      const int before = daemon.GetState().rediscoveries;
+      events->InjectPci("change", fx.vfs[static_cast<size_t>(r)]);
+      auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (daemon.GetState().rediscoveries <= before) {
+        if (std::chrono::steady_clock::now() > limit) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    return true;
+  };
+  long start = 0, end = 0;
+  for (auto _ : state) {
+    if (!cycle(1000, 10)) {  // warm-up: allocator arenas, gRPC buffers
+      stop();
+      return state.SkipWithError("warm-up failed");
+    }
+    start = RssKib(::getpid());
+    auto t0 = std::chrono::steady_clock::now();
+    if (!cycle(10000, 100)) {
+      stop();
+      return state.SkipWithError("Allocate failed or no rediscovery in 10 s");
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count());
+    end = RssKib(::getpid());
+  }
+  stop();
+  state.counters["rss_start_kib"] = static_cast<double>(start);
+  state.counters["rss_end_kib"] = static_cast<double>(end);
+  state.counters["growth_kib"] = static_cast<double>(end - start);
+}
+BENCHMARK(BM_RssFlat)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
 

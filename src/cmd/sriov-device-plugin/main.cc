@@ -15,6 +15,7 @@
 
 #include "lib/base/exit_code.h"
 #include "lib/deviceplugin/daemon.h"
+#include "lib/deviceplugin/ddp_source.h"
 #include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/explain.h"
 #include "lib/deviceplugin/ops.h"
@@ -103,6 +104,11 @@ int main(int argc, char** argv) {
     app.add_option("--wait-node-configured", o.wait_node_configured,
                    "register no pool until this file exists (written by "
                    "sriovkit-node once the node is configured)");
+    sk::deviceplugin::DdptoolOptions ddptool;
+    app.add_option("--ddptool", ddptool.program,
+                   "ddptool for ddpProfiles selectors when devlink has no "
+                   "fw.app.name (looked up on PATH; absent: no profile)")
+        ->capture_default_str();
     bool explain = false;
     bool json = false;
     app.add_flag("--explain", explain,
@@ -157,6 +163,13 @@ int main(int argc, char** argv) {
     spdlog::set_level(log_level >= 5 ? spdlog::level::debug
                                      : spdlog::level::info);
 
+    {
+      std::vector<std::string> warnings;
+      auto facts = sk::deviceplugin::OpenHostFactSources(ddptool, &warnings);
+      for (const std::string& w : warnings) spdlog::warn("{}", w);
+      o.ddp = facts.ddp;
+      o.rdma_param = facts.rdma_param;
+    }
     if (no_kernel_events && rescan_opt->count() == 0) rescan_seconds = 60;
     o.rescan_interval = absl::Seconds(rescan_seconds);
     if (!no_kernel_events) {

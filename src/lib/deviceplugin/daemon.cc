@@ -164,6 +164,8 @@ absl::StatusOr<std::vector<Pool>> Daemon::BuildPools(
   if (!devices.ok()) return Annotate(devices.status(), "discovery");
   DiscoveryOptions dopts;
   dopts.exclude_default_route = opts_.exclude_default_route;
+  dopts.ddp = opts_.ddp.get();
+  dopts.rdma_param = opts_.rdma_param.get();
   absl::Time t1 = absl::Now();
   Inventory inv = BuildInventory(resources, *devices, fs_, dopts);
   // Rediscoveries (every rescan) log at debug level; the first load at info.

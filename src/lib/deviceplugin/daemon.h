@@ -85,6 +85,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/unique_fd.h"
+#include "lib/deviceplugin/device_types.h"
 #include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/metrics.h"
 #include "lib/deviceplugin/server.h"
@@ -125,6 +126,11 @@ struct DaemonOptions {
   // <file>" is logged once, and again every 5 minutes while it lasts. Once
   // seen, later removal of the file changes nothing.
   std::string wait_node_configured;
+  // Sources of DDP profile names (ddpProfiles selectors) and of devlink's
+  // enable_rdma (isRdma where sysfs shows no RDMA device); null: none
+  // (device_types.h, devlink.h, ddp_source.h).
+  std::shared_ptr<const DdpProfileSource> ddp;
+  std::shared_ptr<const RdmaParamSource> rdma_param;
   // Allocate and rediscovery figures for the ops endpoint; may be null.
   std::shared_ptr<Metrics> metrics;
 };

@@ -107,8 +107,9 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
   // The socket's file name comes from the config: only checked parts go
   // into it (ParseConfig checks them too; this keeps any other caller
   // honest).
-  for (absl::Status st : {CheckDnsSubdomain(pool.config.resource_prefix),
-                          CheckQualifiedNamePart(pool.config.resource_name)}) {
+  for (const absl::Status& st :
+       {CheckDnsSubdomain(pool.config.resource_prefix),
+        CheckQualifiedNamePart(pool.config.resource_name)}) {
     if (!st.ok()) {
       return absl::InvalidArgumentError(
           sk::StrCat(Bounded(resource), ": ", std::string(st.message())));

@@ -35,7 +35,7 @@ std::vector<std::string> NormaliseArgs(int argc, char** argv) {
     } else if (a.rfind("-v=", 0) == 0) {
       a = "--log-level=" + a.substr(3);
     } else if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
-      a = "-" + a;
+      a.insert(0, 1, '-');
     }
     out.push_back(a);
   }

@@ -324,12 +324,14 @@ int Daemon::PollTimeoutMs() const {
     next = std::min(next, now + absl::FromChrono(next_rescan_ - clock_->Now()));
   }
   for (const Slot& s : slots_) {
-    if (!s.server) {
-      next = std::min(next, s.next_attempt);
-    } else if (s.server->rejected()) {
+    // A slot waits for its next attempt while it has no server, or (legacy
+    // mode) is not registered; a rejected one is handled at once (Tick sets
+    // its next attempt).
+    if (s.server && s.server->rejected()) {
       next = std::min(
           next, s.next_attempt == absl::InfinitePast() ? now : s.next_attempt);
-    } else if (mode_ == RegistrationMode::kLegacy && !s.server->registered()) {
+    } else if (!s.server || (mode_ == RegistrationMode::kLegacy &&
+                             !s.server->registered())) {
       next = std::min(next, s.next_attempt);
     }
   }
@@ -562,12 +564,16 @@ absl::Status Daemon::Run() {
     spdlog::error("{}", std::string(s.message()));
   }
   if (!WatchSocketDir()) {
-    spdlog::warn("inotify on {}: {}; polling until it can be watched",
-                 socket_dir_.string(), std::strerror(errno));
+    spdlog::warn(
+        "{}; polling until it can be watched",
+        std::string(
+            ErrnoStatus(errno, "inotify on ", socket_dir_.string()).message()));
   }
   if (!WatchConfigDir()) {
-    spdlog::warn("inotify on {}: {}; watching it once it exists",
-                 ConfigDir().string(), std::strerror(errno));
+    spdlog::warn(
+        "{}; watching it once it exists",
+        std::string(
+            ErrnoStatus(errno, "inotify on ", ConfigDir().string()).message()));
   }
   if (opts_.server.service.use_cdi) {
     RemoveStaleCdiSpecs(opts_.server.service.cdi_dir);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark program in bench/ (discovery; device plugin start,
-# RSS, Allocate, idle CPU and event latency; CNI in netdevice and vfio mode;
+# RSS, Allocate, idle CPU, event latency and RSS flatness; CNI in netdevice and vfio mode;
 # the meta-plugin's pod ADD+DEL and daemon RSS) with repetitions and prints one table: each
 # figure's median over the repetitions, its spread ((max - min) / median),
 # the floor or peer measured in the same run and the ratio to it. The CNI
@@ -112,6 +112,8 @@ REF = {
     "BM_AllocateRoundTrip": "BM_AllocateGrpcFloor",
     "BM_AllocateRoundTrip [p50_us]": "BM_AllocateGrpcFloor [p50_us]",
     "BM_AllocateRoundTrip [p99_us]": "BM_AllocateGrpcFloor [p99_us]",
+    # RSS after 10,000 Allocates and 100 rediscoveries vs before them.
+    "BM_RssFlat [rss_end_kib]": "BM_RssFlat [rss_start_kib]",
     "netattach pod ADD+DEL via the meta-plugin": "netattach macvlan ADD+DEL exec'd directly",
     "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }
@@ -120,6 +122,7 @@ PEER = {"BM_SriovAddDel": "BM_GoHostDeviceAddDel"}
 TARGET = {
     "BM_IdleCpu [cpu_pct]": "target < 0.1 % of a core (floor 0)",
     "BM_EventToListAndWatch [p50_ms]": "target < 50 ms",
+    "BM_RssFlat [growth_kib]": "flat: near 0 (floor 0)",
 }
 SKIP_COUNTERS = {"vfs", "devices", "threads"}
 

@@ -15,6 +15,7 @@
 
 #include "lib/base/exit_code.h"
 #include "lib/deviceplugin/daemon.h"
+#include "lib/deviceplugin/ddp_source.h"
 #include "lib/deviceplugin/events.h"
 #include "lib/deviceplugin/explain.h"
 #include "lib/deviceplugin/ops.h"
@@ -85,11 +86,13 @@ int main(int argc, char** argv) {
     app.add_option("--exclude-default-route", o.exclude_default_route,
                    "hide devices whose netdev has the IPv4 default route")
         ->capture_default_str();
-    int rescan_seconds = 60;
-    app.add_option("--rescan-interval", rescan_seconds,
-                   "seconds between full rediscoveries (0: off)")
-        ->check(CLI::Range(0, 86400))
-        ->capture_default_str();
+    int rescan_seconds = 600;
+    auto* rescan_opt = app.add_option(
+        "--rescan-interval", rescan_seconds,
+        "seconds between full rediscoveries, a safety net behind the "
+        "kernel events (0: off; 60 when not given and kernel events are "
+        "off or cannot be opened)");
+    rescan_opt->check(CLI::Range(0, 86400))->capture_default_str();
     bool no_kernel_events = false;
     app.add_flag("--no-kernel-events", no_kernel_events,
                  "do not follow kernel uevents and rtnetlink link events "
@@ -101,6 +104,11 @@ int main(int argc, char** argv) {
     app.add_option("--wait-node-configured", o.wait_node_configured,
                    "register no pool until this file exists (written by "
                    "sriovkit-node once the node is configured)");
+    sk::deviceplugin::DdptoolOptions ddptool;
+    app.add_option("--ddptool", ddptool.program,
+                   "ddptool for ddpProfiles selectors when devlink has no "
+                   "fw.app.name (looked up on PATH; absent: no profile)")
+        ->capture_default_str();
     bool explain = false;
     bool json = false;
     app.add_flag("--explain", explain,
@@ -155,6 +163,14 @@ int main(int argc, char** argv) {
     spdlog::set_level(log_level >= 5 ? spdlog::level::debug
                                      : spdlog::level::info);
 
+    {
+      std::vector<std::string> warnings;
+      auto facts = sk::deviceplugin::OpenHostFactSources(ddptool, &warnings);
+      for (const std::string& w : warnings) spdlog::warn("{}", w);
+      o.ddp = facts.ddp;
+      o.rdma_param = facts.rdma_param;
+    }
+    if (no_kernel_events && rescan_opt->count() == 0) rescan_seconds = 60;
     o.rescan_interval = absl::Seconds(rescan_seconds);
     if (!no_kernel_events) {
       std::vector<std::string> partial;
@@ -165,6 +181,8 @@ int main(int argc, char** argv) {
       if (events.ok()) {
         o.events = *std::move(events);
       } else {
+        if (rescan_opt->count() == 0) rescan_seconds = 60;
+        o.rescan_interval = absl::Seconds(rescan_seconds);
         spdlog::warn("kernel events: {}; relying on rescans every {} s",
                      std::string(events.status().message()), rescan_seconds);
       }

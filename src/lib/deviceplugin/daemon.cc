@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "spdlog/spdlog.h"
@@ -81,6 +82,10 @@ Daemon::~Daemon() { StopAll(); }
 
 void Daemon::Shutdown() {
   shutdown_.store(true);
+  Wake();
+}
+
+void Daemon::Wake() {
   if (wake_) {
     uint64_t one = 1;
     ssize_t n = ::write(wake_.get(), &one, sizeof(one));
@@ -159,6 +164,8 @@ absl::StatusOr<std::vector<Pool>> Daemon::BuildPools(
   if (!devices.ok()) return Annotate(devices.status(), "discovery");
   DiscoveryOptions dopts;
   dopts.exclude_default_route = opts_.exclude_default_route;
+  dopts.ddp = opts_.ddp.get();
+  dopts.rdma_param = opts_.rdma_param.get();
   absl::Time t1 = absl::Now();
   Inventory inv = BuildInventory(resources, *devices, fs_, dopts);
   // Rediscoveries (every rescan) log at debug level; the first load at info.
@@ -290,6 +297,7 @@ void Daemon::Reload() {
 
 void Daemon::Rediscover(Rebuild why) {
   rediscover_at_ = absl::InfiniteFuture();
+  burst_start_ = absl::InfiniteFuture();
   ++rediscoveries_;
   absl::Time t0 = absl::Now();
   auto pools = BuildPools(resources_);
@@ -302,11 +310,36 @@ void Daemon::Rediscover(Rebuild why) {
   ApplyPools(*std::move(pools), why);
 }
 
-int Daemon::PollTimeoutMs(int cap_ms) const {
+int Daemon::PollTimeoutMs() const {
+  // States the daemon cannot be woken out of look every kTickMs: waiting
+  // for the node-configured file, a directory that cannot be watched yet,
+  // and an injected clock (its time jumps without a wakeup).
+  constexpr int kTickMs = 50;
+  bool tick = !NodeConfiguredSeen() || socket_dir_wd_ < 0 ||
+              config_dir_wd_ < 0 || opts_.clock != nullptr;
+  absl::Time now = absl::Now();
   absl::Time next = std::min(reload_at_, rediscover_at_);
-  if (next == absl::InfiniteFuture()) return cap_ms;
-  int64_t ms = absl::ToInt64Milliseconds(next - absl::Now()) + 1;
-  return static_cast<int>(std::clamp<int64_t>(ms, 0, cap_ms));
+  if (!loaded_) next = std::min(next, next_load_);
+  if (loaded_ && opts_.rescan_interval > absl::ZeroDuration()) {
+    next = std::min(next, now + absl::FromChrono(next_rescan_ - clock_->Now()));
+  }
+  for (const Slot& s : slots_) {
+    // A slot waits for its next attempt while it has no server, or (legacy
+    // mode) is not registered; a rejected one is handled at once (Tick sets
+    // its next attempt).
+    if (s.server && s.server->rejected()) {
+      next = std::min(
+          next, s.next_attempt == absl::InfinitePast() ? now : s.next_attempt);
+    } else if (!s.server || (mode_ == RegistrationMode::kLegacy &&
+                             !s.server->registered())) {
+      next = std::min(next, s.next_attempt);
+    }
+  }
+  if (next == absl::InfiniteFuture()) return tick ? kTickMs : -1;
+  int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(next - now, absl::Milliseconds(1)));
+  int64_t cap = tick ? kTickMs : std::numeric_limits<int>::max();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, cap));
 }
 
 std::filesystem::path Daemon::ConfigDir() const {
@@ -322,6 +355,7 @@ void Daemon::StartSlot(Slot& s) {
   }
   ServerOptions so = opts_.server;
   so.mode = mode_;
+  so.on_registration_status = [this] { Wake(); };
   auto srv = PluginServer::Start(s.pool, fs_, so);
   if (!srv.ok()) {
     absl::Time now = absl::Now();
@@ -530,20 +564,24 @@ absl::Status Daemon::Run() {
     spdlog::error("{}", std::string(s.message()));
   }
   if (!WatchSocketDir()) {
-    spdlog::warn("inotify on {}: {}; polling until it can be watched",
-                 socket_dir_.string(), std::strerror(errno));
+    spdlog::warn(
+        "{}; polling until it can be watched",
+        std::string(
+            ErrnoStatus(errno, "inotify on ", socket_dir_.string()).message()));
   }
   if (!WatchConfigDir()) {
-    spdlog::warn("inotify on {}: {}; watching it once it exists",
-                 ConfigDir().string(), std::strerror(errno));
+    spdlog::warn(
+        "{}; watching it once it exists",
+        std::string(
+            ErrnoStatus(errno, "inotify on ", ConfigDir().string()).message()));
   }
   if (opts_.server.service.use_cdi) {
     RemoveStaleCdiSpecs(opts_.server.service.cdi_dir);
   }
 
-  // 50 ms ticks keep re-registration well within the 1 s budget even when
-  // inotify is unavailable; an idle tick costs a few stat() calls.
-  constexpr int kTickMs = 50;
+  // No periodic tick: poll() sleeps until the next deadline (PollTimeoutMs)
+  // or until inotify, a kernel event, a registration status from kubelet or
+  // Shutdown() wakes it.
   while (!shutdown_.load()) {
     Tick();
     Publish();
@@ -551,14 +589,26 @@ absl::Status Daemon::Run() {
     struct pollfd fds[3] = {{inotify_.get(), POLLIN, 0},
                             {wake_.get(), POLLIN, 0},
                             {event_fd, POLLIN, 0}};
-    int n = ::poll(fds, 3, PollTimeoutMs(kTickMs));
+    int n = ::poll(fds, 3, PollTimeoutMs());
     if (n > 0 && (fds[0].revents & POLLIN)) HandleInotify();
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      uint64_t count;
+      ssize_t r = ::read(wake_.get(), &count, sizeof(count));
+      (void)r;
+    }
     if (n > 0 && (fds[2].revents & POLLIN)) {
       std::vector<DeviceEvent> evs = opts_.events->Drain();
-      if (!evs.empty() && loaded_ && rediscover_at_ == absl::InfiniteFuture()) {
-        spdlog::debug("{} {} (+{} more events); rediscovering", evs[0].action,
-                      evs[0].devpath, evs.size() - 1);
-        rediscover_at_ = absl::Now() + opts_.event_debounce;
+      if (!evs.empty() && loaded_) {
+        // Settle on quiet: each event moves the rediscovery to event_quiet
+        // after it, but never past event_max_delay after the burst began.
+        absl::Time now = absl::Now();
+        if (burst_start_ == absl::InfiniteFuture()) {
+          burst_start_ = now;
+          spdlog::debug("{} {} (+{} more events); rediscovering soon",
+                        evs[0].action, evs[0].devpath, evs.size() - 1);
+        }
+        rediscover_at_ = std::min(now + opts_.event_quiet,
+                                  burst_start_ + opts_.event_max_delay);
       }
     }
   }

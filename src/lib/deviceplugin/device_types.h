@@ -75,6 +75,18 @@ class DdpProfileSource {
   virtual absl::StatusOr<std::string> Profile(const std::string& bdf) const = 0;
 };
 
+// Whether a device's RDMA is enabled where sysfs shows no RDMA device (devlink
+// param "enable_rdma"; devlink.h has the rules and the real source). The seam
+// for inventory; tests fake it.
+class RdmaParamSource {
+ public:
+  virtual ~RdmaParamSource() = default;
+  // `bus` is "pci" or "auxiliary". False (not an error) when the param is
+  // false; an error when the device or param cannot be read.
+  virtual absl::StatusOr<bool> EnableRdma(std::string_view bus,
+                                          std::string_view dev) const = 0;
+};
+
 // Upstream's lookup order over `src`: the device itself, else its PF
 // (`pf_bdf` may be empty). "" when neither has a profile.
 std::string DdpProfileOf(const DdpProfileSource& src, const std::string& bdf,

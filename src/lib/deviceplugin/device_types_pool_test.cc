@@ -51,6 +51,22 @@ class FakeDdp : public DdpProfileSource {
   }
 };
 
+// devlink param "enable_rdma" per "<bus>/<dev>"; absent: an error, as the
+// kernel answers for a device without the param.
+class FakeRdmaParam : public RdmaParamSource {
+ public:
+  std::map<std::string, bool> values;
+  mutable std::vector<std::string> asked;
+  absl::StatusOr<bool> EnableRdma(std::string_view bus,
+                                  std::string_view dev) const override {
+    std::string key = std::string(bus) + "/" + std::string(dev);
+    asked.push_back(key);
+    auto it = values.find(key);
+    if (it == values.end()) return absl::NotFoundError(key);
+    return it->second;
+  }
+};
+
 class DeviceTypePoolTest : public ::testing::Test {
  protected:
   std::vector<ResourceConfig> Resources(const std::string& json) {
@@ -317,6 +333,67 @@ TEST_F(AuxTest, RdmaNodesOfAnSfComeFromTheAuxiliaryDevice) {
           DeviceNode{"/dev/infiniband/uverbs4", "/dev/infiniband/uverbs4"},
           DeviceNode{"/dev/infiniband/rdma_cm", "/dev/infiniband/rdma_cm"}));
   EXPECT_EQ(out.info.at("rdma").at("rdma_dev"), "mlx5_4");
+}
+
+// --- isRdma through devlink -------------------------------------------------
+
+// Exclusive-netns RDMA: a VF whose RDMA device moved into a pod has no
+// infiniband/ directory on the host; devlink's enable_rdma still says it is
+// RDMA capable (upstream pkg/devices/rdma.go IsRdma). false and an error
+// (no such param) are not RDMA; sysfs wins without asking devlink.
+TEST_F(DeviceTypePoolTest, IsRdmaFallsBackToDevlinkEnableRdma) {
+  fx_.AddPf("0000:65:00.0", "ens2f0", 4, "mlx5_core", 0, 0, 0x15b3, 0x101d,
+            0x101e);
+  fx_.MkDir("sys/bus/pci/devices/0000:66:00.0/infiniband/mlx5_2");
+  FakeRdmaParam rdma;
+  rdma.values["pci/0000:66:00.1"] = true;   // RDMA device inside a pod
+  rdma.values["pci/0000:66:00.2"] = false;  // RDMA disabled
+  // 0000:66:00.3: no enable_rdma param (an error): not RDMA.
+  DiscoveryOptions opts;
+  opts.rdma_param = &rdma;
+  const std::string cfg = R"({"resourceList":[
+      {"resourceName":"rdma","selectors":{"vendors":["15b3"],
+       "devices":["101e"],"isRdma":true}}]})";
+  Inventory inv = Build(cfg, opts);
+  EXPECT_THAT(Ids(inv.pools.at(0)),
+              ElementsAre("0000:66:00.0", "0000:66:00.1"));
+  EXPECT_THAT(rdma.asked, ElementsAre("pci/0000:66:00.1", "pci/0000:66:00.2",
+                                      "pci/0000:66:00.3"));
+  // The RDMA device nodes come from sysfs only: none for the devlink one.
+  EXPECT_THAT(inv.pools[0].devices[0].rdma_devices, ElementsAre("mlx5_2"));
+  EXPECT_THAT(inv.pools[0].devices[1].rdma_devices, IsEmpty());
+  // Without a source (no devlink), sysfs alone decides.
+  EXPECT_THAT(Ids(Build(cfg).pools.at(0)), ElementsAre("0000:66:00.0"));
+}
+
+// (Accelerator selectors have no isRdma: the config ignores it with a
+// warning, and inventory never asks devlink for them either.)
+TEST_F(DeviceTypePoolTest, DevlinkIsNotAskedWithoutIsRdma) {
+  fx_.AddPf("0000:65:00.0", "ens2f0", 1, "mlx5_core", 0, 0, 0x15b3, 0x101d,
+            0x101e);
+  FakeRdmaParam rdma;
+  rdma.values["pci/0000:66:00.0"] = true;
+  DiscoveryOptions opts;
+  opts.rdma_param = &rdma;
+  Inventory inv = Build(R"({"resourceList":[
+      {"resourceName":"plain","selectors":{"vendors":["15b3"]}}]})",
+                        opts);
+  EXPECT_THAT(Ids(inv.pools.at(0)), ElementsAre("0000:66:00.0"));
+  EXPECT_THAT(rdma.asked, IsEmpty());
+}
+
+TEST_F(AuxTest, IsRdmaAsksDevlinkOnTheAuxiliaryBus) {
+  FakeRdmaParam rdma;
+  rdma.values["auxiliary/mlx5_core.sf.3"] = true;
+  DiscoveryOptions opts;
+  opts.rdma_param = &rdma;
+  Inventory inv = Build(R"({"resourceList":[
+      {"resourceName":"sf","deviceType":"auxNetDevice",
+      "selectors":{"auxTypes":["sf"],"isRdma":true}}]})",
+                        opts);
+  EXPECT_THAT(Ids(inv.pools.at(0)), ElementsAre("mlx5_core.sf.3"));
+  EXPECT_THAT(rdma.asked, ElementsAre("auxiliary/mlx5_core.sf.2",
+                                      "auxiliary/mlx5_core.sf.3"));
 }
 
 TEST(AuxConfigTest, AuxTypesAreRequiredAndOnlySf) {

@@ -90,6 +90,7 @@ struct Lookups {
   bool rdma = false;
   bool vdpa = false;
   const DdpProfileSource* ddp = nullptr;  // set when a selector has profiles
+  const RdmaParamSource* rdma_param = nullptr;  // set with `rdma`
 };
 
 Lookups LookupsFor(const ResourceConfig& r, const DiscoveryOptions& opts) {
@@ -99,7 +100,22 @@ Lookups LookupsFor(const ResourceConfig& r, const DiscoveryOptions& opts) {
     l.vdpa = l.vdpa || !s.vdpa_type.empty();
     if (!s.ddp_profiles.empty()) l.ddp = opts.ddp;
   }
+  // Upstream has no RDMA spec for accelerators (devlink.h).
+  if (l.rdma && r.device_type != DeviceType::kAccelerator) {
+    l.rdma_param = opts.rdma_param;
+  }
   return l;
+}
+
+// isRdma (devlink.h): RDMA devices in sysfs, else devlink's enable_rdma.
+bool HasRdma(const sysfs::Sysfs& fs, const std::string& dir,
+             std::string_view bus, const std::string& dev,
+             const Lookups& want) {
+  auto ib = fs.ListDir(dir + "/infiniband");
+  if (ib.ok() && !ib->empty()) return true;
+  if (want.rdma_param == nullptr) return false;
+  auto on = want.rdma_param->EnableRdma(bus, dev);
+  return on.ok() && *on;
 }
 
 std::string PfNetdev(const sysfs::PciDevice& pf) {
@@ -140,9 +156,8 @@ DeviceFacts Facts(const sysfs::PciDevice& d, const sysfs::PciDevice* pf,
     }
   }
   if (want_rdma) {
-    auto ib = fs.ListDir(
-        sk::StrCat("sys/bus/pci/devices/", f.pci_address, "/infiniband"));
-    f.rdma = ib.ok() && !ib->empty();
+    f.rdma = HasRdma(fs, sk::StrCat("sys/bus/pci/devices/", f.pci_address),
+                     "pci", f.pci_address, want);
   }
   // Upstream reads the P_Key of every InfiniBand function (pciNetDevice.go).
   if (f.link_type == "infiniband") f.pkey = ReadDefaultPkey(fs, f.pci_address);
@@ -176,10 +191,7 @@ DeviceFacts AuxFacts(const std::string& name, const sysfs::PciDevice& parent,
       f.link_type = EncapName(n.link_type);
     }
   }
-  if (want.rdma) {
-    auto ib = fs.ListDir(dir + "/infiniband");
-    f.rdma = ib.ok() && !ib->empty();
-  }
+  if (want.rdma) f.rdma = HasRdma(fs, dir, "auxiliary", name, want);
   return f;
 }
 
@@ -195,7 +207,10 @@ DeviceFacts FactsFor(const sysfs::PciDevice& d,
     }
   }
   // Everything but DDP profiles, which need a devlink source.
-  return Facts(d, pf, fs, Lookups{.rdma = true, .vdpa = true, .ddp = nullptr});
+  return Facts(
+      d, pf, fs,
+      Lookups{
+          .rdma = true, .vdpa = true, .ddp = nullptr, .rdma_param = nullptr});
 }
 
 namespace {
@@ -249,8 +264,10 @@ void AddAuxDevices(const ResourceConfig& r,
 
 DeviceFacts AuxFactsFor(const std::string& name, const sysfs::PciDevice& parent,
                         const sysfs::Sysfs& fs) {
-  return AuxFacts(name, parent, fs,
-                  Lookups{.rdma = true, .vdpa = false, .ddp = nullptr});
+  return AuxFacts(
+      name, parent, fs,
+      Lookups{
+          .rdma = true, .vdpa = false, .ddp = nullptr, .rdma_param = nullptr});
 }
 
 Inventory BuildInventory(const std::vector<ResourceConfig>& resources,

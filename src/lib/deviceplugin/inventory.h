@@ -62,6 +62,9 @@ struct DiscoveryOptions {
   // Source of DDP profile names for ddpProfiles selectors; with none, no
   // device has a profile and such selectors match nothing (logged).
   const DdpProfileSource* ddp = nullptr;
+  // isRdma's fallback where <bdf>/infiniband/ is empty or absent (devlink
+  // param "enable_rdma", devlink.h); with none, only sysfs counts.
+  const RdmaParamSource* rdma_param = nullptr;
 };
 
 // One advertised device.

@@ -448,5 +448,40 @@ TEST_F(ReloadTest, PfCarrierIsIgnoredWithoutTheOption) {
   })) << ::testing::PrintToString(List("intel.com/vfio"));
 }
 
+// Events settle on quiet: a burst whose events come closer together than
+// event_quiet makes one rediscovery, after its last event.
+TEST_F(ReloadTest, EventBurstSettlesIntoOneRediscovery) {
+  opts_.event_quiet = absl::Milliseconds(200);
+  opts_.event_max_delay = absl::Seconds(20);
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/vfio",
+                          [](const auto& d) { return d.size() == 2; }));
+  for (int i = 0; i < 10; ++i) {
+    events_->InjectPci("change", pf_.vfs[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(WaitFor([&] { return daemon_->GetState().rediscoveries >= 1; }));
+  // The quiet period again with no event: nothing more runs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(daemon_->GetState().rediscoveries, 1);
+}
+
+// A steady stream of events (never quiet) still rediscovers, within
+// event_max_delay of the first.
+TEST_F(ReloadTest, EventStreamRediscoversByMaxDelay) {
+  opts_.event_quiet = absl::Seconds(20);
+  opts_.event_max_delay = absl::Milliseconds(50);
+  Start();
+  ASSERT_TRUE(WaitForList("intel.com/vfio",
+                          [](const auto& d) { return d.size() == 2; }));
+  bool seen = false;
+  for (int i = 0; i < 400 && !seen; ++i) {  // at most ~2 s of events
+    events_->InjectPci("change", pf_.vfs[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    seen = daemon_->GetState().rediscoveries >= 1;
+  }
+  EXPECT_TRUE(seen);
+}
+
 }  // namespace
 }  // namespace sk::deviceplugin

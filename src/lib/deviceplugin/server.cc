@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "pluginregistration/v1/api.grpc.pb.h"
 #include "spdlog/spdlog.h"
@@ -26,11 +27,13 @@ class RegistrationService final
  public:
   RegistrationService(std::string name, std::string endpoint,
                       std::shared_ptr<std::atomic<bool>> registered,
-                      std::shared_ptr<std::atomic<bool>> rejected)
+                      std::shared_ptr<std::atomic<bool>> rejected,
+                      std::function<void()> on_status)
       : name_(std::move(name)),
         endpoint_(std::move(endpoint)),
         registered_(std::move(registered)),
-        rejected_(std::move(rejected)) {}
+        rejected_(std::move(rejected)),
+        on_status_(std::move(on_status)) {}
 
   grpc::Status GetInfo(grpc::ServerContext*,
                        const pluginregistration::InfoRequest*,
@@ -56,6 +59,7 @@ class RegistrationService final
       registered_->store(false);
       rejected_->store(true);
     }
+    if (on_status_) on_status_();
     return grpc::Status::OK;
   }
 
@@ -64,6 +68,7 @@ class RegistrationService final
   std::string endpoint_;
   std::shared_ptr<std::atomic<bool>> registered_;
   std::shared_ptr<std::atomic<bool>> rejected_;
+  std::function<void()> on_status_;
 };
 
 // sockaddr_un.sun_path is 108 bytes including the terminating NUL (unix(7)).
@@ -102,8 +107,9 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
   // The socket's file name comes from the config: only checked parts go
   // into it (ParseConfig checks them too; this keeps any other caller
   // honest).
-  for (absl::Status st : {CheckDnsSubdomain(pool.config.resource_prefix),
-                          CheckQualifiedNamePart(pool.config.resource_name)}) {
+  for (const absl::Status& st :
+       {CheckDnsSubdomain(pool.config.resource_prefix),
+        CheckQualifiedNamePart(pool.config.resource_name)}) {
     if (!st.ok()) {
       return absl::InvalidArgumentError(
           sk::StrCat(Bounded(resource), ": ", std::string(st.message())));
@@ -153,7 +159,7 @@ absl::StatusOr<std::unique_ptr<PluginServer>> PluginServer::Start(
   if (opts.mode == RegistrationMode::kWatcher) {
     s->registration_ = std::make_unique<RegistrationService>(
         s->resource_name_, s->socket_path_.string(), s->registered_,
-        s->rejected_);
+        s->rejected_, opts.on_registration_status);
     b.RegisterService(s->registration_.get());
   }
   s->server_ = b.BuildAndStart();

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,10 @@ struct ServerOptions {
       "/var/lib/kubelet/plugins_registry";
   RegistrationMode mode = RegistrationMode::kLegacy;
   ServiceOptions service;
+  // Watcher mode: called (from a gRPC thread) after kubelet's
+  // NotifyRegistrationStatus changed registered()/rejected(); the daemon
+  // uses it to wake up instead of polling. May be empty.
+  std::function<void()> on_registration_status;
 };
 
 // "<prefix>_<name>.sock".

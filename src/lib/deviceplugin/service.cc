@@ -133,10 +133,12 @@ grpc::Status DevicePluginService::ListAndWatch(
                    resource_name_);
       break;
     }
-    // Cancellation (kubelet gone, server shutdown) does not signal cv_, so
-    // wake up periodically to notice it.
+    // Cancellation (kubelet gone) does not signal cv_ (the synchronous
+    // API has no callback for it), so look now and then; Stop() and a new
+    // device list do signal. A cancelled stream only holds its thread until
+    // then: 2 s keeps an idle plugin's wakeups negligible.
     while (!stopped_ && generation_ == sent && !ctx->IsCancelled()) {
-      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(100));
+      cv_.WaitWithTimeout(&mu_, absl::Seconds(2));
     }
     if (stopped_ || ctx->IsCancelled()) break;
     sent = generation_;

@@ -12,7 +12,8 @@
 
 namespace sk::netlink {
 
-absl::StatusOr<std::unique_ptr<KernelSocket>> KernelSocket::Open(int netns_fd) {
+absl::StatusOr<std::unique_ptr<KernelSocket>> KernelSocket::Open(int netns_fd,
+                                                                 int protocol) {
   UniqueFd self;
   if (netns_fd >= 0) {
     self = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
@@ -20,13 +21,16 @@ absl::StatusOr<std::unique_ptr<KernelSocket>> KernelSocket::Open(int netns_fd) {
     if (::setns(netns_fd, CLONE_NEWNET) != 0)
       return ErrnoStatus(errno, "setns");
   }
-  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
   int socket_errno = errno;
   if (self && ::setns(self.get(), CLONE_NEWNET) != 0) {
     // Staying in the wrong namespace would misdirect every later operation.
     SK_CHECK(false) << "cannot return to own netns: errno " << errno;
   }
-  if (!fd) return ErrnoStatus(socket_errno, "socket(NETLINK_ROUTE)");
+  if (!fd) {
+    return ErrnoStatus(socket_errno, "socket(AF_NETLINK, protocol ", protocol,
+                       ")");
+  }
   int one = 1;
   // Both options exist since Linux 4.12; ignore failure on older kernels.
   (void)::setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <linux/netlink.h>
+
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -9,7 +11,7 @@
 
 namespace sk::netlink {
 
-// A NETLINK_ROUTE socket talking to the kernel.
+// A NETLINK_ROUTE (or NETLINK_GENERIC) socket talking to the kernel.
 //
 // Sets NETLINK_EXT_ACK (so a kernel EINVAL carries its reason),
 // NETLINK_CAP_ACK (errors do not echo the request) and a 4 MiB receive
@@ -22,7 +24,10 @@ class KernelSocket : public Socket {
   // setns(2) for the socket(2) call and returns to its own namespace before
   // this returns. A socket stays bound to the namespace it was created in.
   // Returns the errno status of socket/setns/bind.
-  static absl::StatusOr<std::unique_ptr<KernelSocket>> Open(int netns_fd = -1);
+  // `protocol` is NETLINK_ROUTE by default; NETLINK_GENERIC for generic
+  // netlink families (devlink).
+  static absl::StatusOr<std::unique_ptr<KernelSocket>> Open(
+      int netns_fd = -1, int protocol = NETLINK_ROUTE);
 
   absl::StatusOr<std::vector<Message>> Transact(
       const Message& request) override;

@@ -362,33 +362,58 @@ bool Rebind(const std::filesystem::path& root, const std::string& id,
   return !ec;
 }
 
+// The daemon on the 2048-VF fixture with injected kernel events (no
+// rescans), registered with a kubelet stand-in in legacy mode.
+struct EventDrivenDaemon {
+  explicit EventDrivenDaemon(const Fixture& fx) {
+    o.config_file = (fx.dir / "config.json").string();
+    o.sysfs_root = fx.dir.path();
+    o.server.device_plugin_dir = work / "dp";
+    o.server.plugins_registry_dir = work / "none";
+    o.server.service.devinfo_dir = ShmDir();
+    o.rescan_interval = absl::ZeroDuration();
+    o.events = events;
+  }
+  ~EventDrivenDaemon() { Stop(); }
+  absl::Status Start(const Fixture& fx) {
+    auto k = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
+    if (!k.ok()) return absl::UnavailableError("stand-in failed");
+    kubelet = *std::move(k);
+    daemon = std::make_unique<sk::deviceplugin::Daemon>(o);
+    run = std::thread([this] { (void)daemon->Run(); });
+    if (!kubelet->WaitForDevices(kResource, fx.vfs.size(), absl::Seconds(20))
+             .ok()) {
+      Stop();
+      return absl::DeadlineExceededError("not registered");
+    }
+    return absl::OkStatus();
+  }
+  void Stop() {
+    if (run.joinable()) {
+      daemon->Shutdown();
+      run.join();
+    }
+  }
+
+  sk::testing::TempDir work;
+  std::shared_ptr<sk::deviceplugin::testing::FakeEventSource> events =
+      std::make_shared<sk::deviceplugin::testing::FakeEventSource>();
+  sk::deviceplugin::DaemonOptions o;
+  std::unique_ptr<sk::deviceplugin::KubeletStandIn> kubelet;
+  std::unique_ptr<sk::deviceplugin::Daemon> daemon;
+  std::thread run;
+};
+
 void BM_EventToListAndWatch(benchmark::State& state) {
   const Fixture& fx = ScaleFixture();
   spdlog::set_level(spdlog::level::err);
-  sk::testing::TempDir work;
-  auto kubelet = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
-  if (!kubelet.ok()) return state.SkipWithError("stand-in failed");
-  auto events = std::make_shared<sk::deviceplugin::testing::FakeEventSource>();
-  sk::deviceplugin::DaemonOptions o;
-  o.config_file = (fx.dir / "config.json").string();
-  o.sysfs_root = fx.dir.path();
-  o.server.device_plugin_dir = work / "dp";
-  o.server.plugins_registry_dir = work / "none";
-  o.server.service.devinfo_dir = ShmDir();
-  o.rescan_interval = absl::ZeroDuration();
-  o.events = events;
-  sk::deviceplugin::Daemon daemon(o);
-  std::thread run([&] { (void)daemon.Run(); });
-  auto stop = [&] {
-    daemon.Shutdown();
-    run.join();
-  };
-  if (!(*kubelet)
-           ->WaitForDevices(kResource, fx.vfs.size(), absl::Seconds(20))
-           .ok()) {
-    stop();
-    return state.SkipWithError("not registered");
+  EventDrivenDaemon d(fx);
+  if (absl::Status st = d.Start(fx); !st.ok()) {
+    return state.SkipWithError(std::string(st.message()).c_str());
   }
+  auto& kubelet = d.kubelet;
+  auto& events = d.events;
+  auto stop = [&] { d.Stop(); };
   // The stand-in's list observer takes the time the wanted health arrives
   // (no polling: a polling reader copies the 2048-device list and takes CPU
   // from the daemon being measured on 2 cores).
@@ -398,7 +423,7 @@ void BM_EventToListAndWatch(benchmark::State& state) {
     std::string id, health;
     std::optional<std::chrono::steady_clock::time_point> at;
   } want;
-  (*kubelet)->set_list_observer(
+  kubelet->set_list_observer(
       [&want](const std::string& resource,
               const std::vector<v1beta1::Device>& devices) {
         if (resource != kResource) return;
@@ -440,7 +465,7 @@ void BM_EventToListAndWatch(benchmark::State& state) {
       return state.SkipWithError("no ListAndWatch update within 10 s");
     }
   }
-  (*kubelet)->set_list_observer(nullptr);
+  kubelet->set_list_observer(nullptr);
   stop();
   std::sort(ms.begin(), ms.end());
   state.counters["p50_ms"] = ms[ms.size() / 2];
@@ -454,42 +479,25 @@ BENCHMARK(BM_EventToListAndWatch)
 void BM_RssFlat(benchmark::State& state) {
   const Fixture& fx = ScaleFixture();
   spdlog::set_level(spdlog::level::err);
-  sk::testing::TempDir work;
-  auto kubelet = sk::deviceplugin::KubeletStandIn::StartLegacy(work / "dp");
-  if (!kubelet.ok()) return state.SkipWithError("stand-in failed");
-  auto events = std::make_shared<sk::deviceplugin::testing::FakeEventSource>();
-  sk::deviceplugin::DaemonOptions o;
-  o.config_file = (fx.dir / "config.json").string();
-  o.sysfs_root = fx.dir.path();
-  o.server.device_plugin_dir = work / "dp";
-  o.server.plugins_registry_dir = work / "none";
-  o.server.service.devinfo_dir = ShmDir();
-  o.rescan_interval = absl::ZeroDuration();
-  o.events = events;
-  sk::deviceplugin::Daemon daemon(o);
-  std::thread run([&] { (void)daemon.Run(); });
-  auto stop = [&] {
-    daemon.Shutdown();
-    run.join();
-  };
-  if (!(*kubelet)
-           ->WaitForDevices(kResource, fx.vfs.size(), absl::Seconds(20))
-           .ok()) {
-    stop();
-    return state.SkipWithError("not registered");
+  EventDrivenDaemon d(fx);
+  if (absl::Status st = d.Start(fx); !st.ok()) {
+    return state.SkipWithError(std::string(st.message()).c_str());
   }
+  auto& kubelet = d.kubelet;
+  auto& events = d.events;
+  auto stop = [&] { d.Stop(); };
   size_t n = 0;
   // `allocs` Allocates with a rediscovery after every allocs/rounds of them.
   auto cycle = [&](int allocs, int rounds) -> bool {
     for (int r = 0; r < rounds; ++r) {
       for (int a = 0; a < allocs / rounds; ++a) {
         const std::string& id = fx.vfs[(n++ * 37) % fx.vfs.size()];
-        if (!(*kubelet)->Allocate(kResource, {id}).ok()) return false;
+        if (!kubelet->Allocate(kResource, {id}).ok()) return false;
       }
-      const int before = daemon.GetState().rediscoveries;
+      const int before = d.daemon->GetState().rediscoveries;
       events->InjectPci("change", fx.vfs[static_cast<size_t>(r)]);
       auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (daemon.GetState().rediscoveries <= before) {
+      while (d.daemon->GetState().rediscoveries <= before) {
         if (std::chrono::steady_clock::now() > limit) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }

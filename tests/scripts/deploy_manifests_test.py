@@ -168,10 +168,12 @@ NOT_KUBE = {
 }
 # The client and informer themselves: their callers are the call sites.
 MACHINERY = {"src/lib/kube/client.cc", "src/lib/kube/informer.cc"}
-# Any kube API use: a Client verb on a client_/client, or an informer path.
+# Any kube API use: a Client verb on a client_/client, or an informer path
+# (an assignment to an options struct's `path`; a designated initializer
+# `{.path = x,` is some other struct's).
 GENERIC = re.compile(
     r"\bclient_?\s*(?:\.|->)\s*(?:Get|List|ListAll|Watch|Patch|Update|Put|"
-    r"Create|Delete|PatchAnnotation)\s*\(|\.path\s*=\s*[^;]+;")
+    r"Create|Delete|PatchAnnotation)\s*\(|\w\.path\s*=\s*[^;,]+;")
 
 
 def line_of(text, pos):

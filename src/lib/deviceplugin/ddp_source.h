@@ -42,7 +42,8 @@ struct DdptoolOptions {
   size_t max_output = size_t{64} << 10;
 };
 
-// Runs `argv` (argv[0] looked up on PATH when it has no '/') and returns its
+// Runs `argv` through sk::RunSubprocess (argv[0] looked up on PATH when it
+// has no '/'; stderr discarded) and returns its
 // stdout. NotFound when the program does not exist; DeadlineExceeded when
 // it runs past `timeout` (it is killed); ResourceExhausted when it writes
 // more than `max_output` bytes; Unknown naming the exit code or signal

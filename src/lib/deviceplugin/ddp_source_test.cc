@@ -95,7 +95,7 @@ TEST_F(DdptoolTest, FailureAndBadOutputAreErrors) {
     ScopedEnv mode("SK_DDPTOOL_STAND_IN_MODE", "flood");
     EXPECT_THAT(Source().Profile("0000:3b:00.0"),
                 StatusIs(absl::StatusCode::kResourceExhausted,
-                         HasSubstr("more than 65536 bytes")));
+                         HasSubstr("output exceeds the 65536-byte limit")));
   }
 }
 

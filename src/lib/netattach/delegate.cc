@@ -2,11 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +16,7 @@
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/base/subprocess.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cni/error.h"
 #include "lib/cni/version.h"
@@ -40,19 +36,6 @@ std::string Lower(std::string s) {
 bool ValidCacheComponent(const std::string& s) {
   static const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
   return !s.empty() && s.size() <= 1024 && std::regex_match(s, re);
-}
-
-absl::Status WriteAll(int fd, std::string_view data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "write plugin stdin");
-    }
-    off += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -105,122 +88,31 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   vars.push_back("CNI_IFNAME=" + rt.ifname);
   vars.push_back("CNI_ARGS=" + FormatCniArgs(rt.args));
   vars.push_back("CNI_PATH=" + absl::StrJoin(options_.bin_dirs, ":"));
-  std::vector<char*> envp;
-  envp.reserve(vars.size() + 1);
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
-
-  // stdin from a memfd: the plugin may exit before reading it all, and we
-  // never block writing to it.
-  UniqueFd in(::memfd_create("cni-stdin", MFD_CLOEXEC));
-  if (!in) return ErrnoStatus(errno, "memfd_create");
-  SK_RETURN_IF_ERROR(WriteAll(in.get(), stdin_data));
-  if (::lseek(in.get(), 0, SEEK_SET) != 0) return ErrnoStatus(errno, "lseek");
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in.get(), 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  std::string argv0 = type;
-  char* argv[] = {argv0.data(), nullptr};
-  // Its own process group, so a timeout kills what the plugin started too.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return ErrnoStatus(rc, "exec ", bin);
-  out_w.Reset();
-  in.Reset();
-  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
-  // The plugin's exit wakes the same poll as its output (a pidfd, Linux >=
-  // 5.3), so the call ends as soon as the plugin has exited and its output
-  // is read, even when a process it started still holds stdout open, and
-  // the wait has no slices. Opening it after posix_spawn is race-free: the
-  // child cannot be reaped (its pid reused) before our waitpid. Without
-  // pidfds, the pipe is polled in 50 ms slices and the exit checked after
-  // each, as before.
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
   const std::string what =
       sk::StrCat("plugin type=\"", type, "\" (", Lower(command), ")");
-  auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-  std::string output;
-  int status = 0;
-  bool reaped = false;
-  bool eof = false;
-  bool exited = false;  // the pidfd is readable: waitpid will not block
-  absl::Status failure;
-  while (true) {
-    // Everything the pipe holds now.
-    while (!eof) {
-      char buf[16384];
-      ssize_t n = ::read(out_r.get(), buf, sizeof(buf));
-      if (n > 0) {
-        output.append(buf, static_cast<size_t>(n));
-        if (output.size() > options_.max_output_bytes) {
-          failure = cni::CniError(
-              cni::kCniInvalidConfig,
-              sk::StrCat(what, ": output exceeds the ",
-                         options_.max_output_bytes, "-byte limit; killed"));
-          break;
-        }
-        continue;
-      }
-      if (n == 0) {
-        eof = true;
-      } else if (errno == EINTR) {
-        continue;
-      } else if (errno != EAGAIN) {
-        failure = ErrnoStatus(errno, "read ", what, " output");
-      }
-      break;
-    }
-    // Exited and drained once more: a child the plugin left holding stdout
-    // open does not hold the call.
-    if (!failure.ok() || reaped) break;
-    if (exited || !pidfd) {
-      pid_t w = ::waitpid(pid, &status, eof && !pidfd ? 0 : WNOHANG);
-      if (w == pid) {
-        reaped = true;
-        continue;  // one more drain of what is buffered
-      }
-      if (w < 0 && errno != EINTR) {
-        failure = ErrnoStatus(errno, "wait for ", what);
-        break;
-      }
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      failure =
-          cni::CniError(cni::kCniTryAgainLater,
-                        sk::StrCat(what, ": no answer within ",
-                                   options_.timeout.count(), " ms; killed"));
-      break;
-    }
-    pollfd p[2];
-    nfds_t nfds = 0;
-    if (!eof) p[nfds++] = {out_r.get(), POLLIN, 0};
-    if (pidfd) p[nfds++] = {pidfd.get(), POLLIN, 0};
-    const int64_t slice = pidfd ? left.count() + 1 : 50;
-    int ready = ::poll(p, nfds,
-                       static_cast<int>(std::min<int64_t>(
-                           {left.count() + 1, slice, INT32_MAX})));
-    if (ready > 0 && pidfd && p[nfds - 1].revents != 0) exited = true;
+  SubprocessOptions o;
+  o.argv = {type};
+  o.program = bin;
+  o.env = std::move(vars);
+  o.stdin_data = stdin_data;
+  o.timeout = absl::FromChrono(options_.timeout);
+  o.max_output = options_.max_output_bytes;
+  absl::StatusOr<SubprocessResult> run = RunSubprocess(o);
+  if (absl::IsDeadlineExceeded(run.status())) {
+    return cni::CniError(cni::kCniTryAgainLater,
+                         sk::StrCat(what, ": no answer within ",
+                                    options_.timeout.count(), " ms; killed"));
   }
-  out_r.Reset();
-  if (!reaped) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  if (absl::IsResourceExhausted(run.status())) {
+    return cni::CniError(
+        cni::kCniInvalidConfig,
+        sk::StrCat(what, ": output exceeds the ", options_.max_output_bytes,
+                   "-byte limit; killed"));
   }
-  if (!failure.ok()) return failure;
+  if (!run.ok()) return run.status();
+  const int status = run->status;
+  const std::string& output = run->output;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
   absl::StatusOr<nlohmann::json> err =
       ParseJsonBounded(output, {.max_bytes = options_.max_output_bytes});
@@ -241,10 +133,8 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   }
   return cni::CniError(
       cni::kCniInternal,
-      sk::StrCat(what, " failed (",
-                 WIFEXITED(status) ? sk::StrCat("exit ", WEXITSTATUS(status))
-                                   : sk::StrCat("signal ", WTERMSIG(status)),
-                 ")", output.empty() ? "" : ": ", output.substr(0, 512)));
+      sk::StrCat(what, " failed (", run->HowItEnded(), ")",
+                 output.empty() ? "" : ": ", output.substr(0, 512)));
 }
 
 absl::StatusOr<nlohmann::json> DelegateRunner::RunPlugin(

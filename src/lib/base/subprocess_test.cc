@@ -1,0 +1,72 @@
+#include "lib/base/subprocess.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "tests/testing/status_matchers.h"
+
+namespace sk {
+namespace {
+
+using ::sk::testing::StatusIs;
+using ::testing::HasSubstr;
+
+SubprocessOptions Sh(const std::string& script) {
+  SubprocessOptions o;
+  o.argv = {"sh", "-c", script};
+  o.timeout = absl::Seconds(10);
+  return o;
+}
+
+TEST(SubprocessTest, OutputStdinAndExitCode) {
+  SubprocessOptions o = Sh("cat; echo; echo \"$SK_X\"; exit 3");
+  o.stdin_data = "fed";
+  o.env = std::vector<std::string>{"SK_X=only-this", "PATH=/usr/bin:/bin"};
+  absl::StatusOr<SubprocessResult> r = RunSubprocess(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, "fed\nonly-this\n");
+  EXPECT_TRUE(r->exited());
+  EXPECT_EQ(r->exit_code(), 3);
+  EXPECT_EQ(r->HowItEnded(), "exit 3");
+}
+
+TEST(SubprocessTest, MissingProgramIsNotFound) {
+  SubprocessOptions o;
+  o.argv = {"/nonexistent/sk-no-such-program"};
+  EXPECT_THAT(RunSubprocess(o), StatusIs(absl::StatusCode::kNotFound,
+                                         HasSubstr("sk-no-such-program")));
+}
+
+// The deadline kills the child's whole process group: the grandchild
+// holding stdout does not keep the call (or the pipe) alive.
+TEST(SubprocessTest, TimeoutKillsTheProcessGroup) {
+  SubprocessOptions o = Sh("sleep 30 & sleep 30");
+  o.timeout = absl::Milliseconds(300);
+  absl::Time t0 = absl::Now();
+  EXPECT_THAT(RunSubprocess(o),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("no answer within 300 ms; killed")));
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5));
+}
+
+TEST(SubprocessTest, OutputOverTheLimitIsKilled) {
+  SubprocessOptions o = Sh("while :; do echo xxxxxxxxxxxxxxxx; done");
+  o.max_output = 4096;
+  EXPECT_THAT(RunSubprocess(o),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("output exceeds the 4096-byte limit")));
+}
+
+// A child that exits while a process it started keeps stdout open: the call
+// ends with the child's exit, not the grandchild's.
+TEST(SubprocessTest, ExitEndsTheCallWhileAGrandchildHoldsStdout) {
+  absl::Time t0 = absl::Now();
+  absl::StatusOr<SubprocessResult> r = RunSubprocess(Sh("echo up; sleep 5 &"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, "up\n");
+  EXPECT_EQ(r->exit_code(), 0);
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(4));
+}
+
+}  // namespace
+}  // namespace sk

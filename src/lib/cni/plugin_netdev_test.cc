@@ -255,10 +255,10 @@ TEST_F(PluginNetdevTest, FailureMidwayUndoesEveryStepInReverse) {
           "host: " + host_name_ + " rename " + t, "host: " + t + " move pod1",
           "pod1: " + t + " rename net1", "pod1: net1 mac 02:00:00:00:00:aa",
           "pod1: net1 mtu 1400 -> errno 22",
-          // rollback, newest first
+          // rollback, newest first (the MTU never changed: not set again)
           "pod1: net1 down", "pod1: net1 mac " + std::string(kVfMac),
-          "pod1: net1 mtu 1500", "pod1: net1 rename " + t,
-          "pod1: " + t + " move host", "host: " + t + " rename " + host_name_,
+          "pod1: net1 rename " + t, "pod1: " + t + " move host",
+          "host: " + t + " rename " + host_name_,
           "host: " + host_name_ + " up"));
   std::string pf = card_.netdev;
   EXPECT_THAT(
@@ -281,9 +281,8 @@ TEST_F(PluginNetdevTest, PodNameClashRollsBackUnderTheTransitName) {
           "host: " + host_name_ + " down",
           "host: " + host_name_ + " rename " + t, "host: " + t + " move pod1",
           "pod1: " + t + " rename net1 -> errno 17",
-          // the pod's own net1 is never touched
-          "pod1: " + t + " down", "pod1: " + t + " mac " + std::string(kVfMac),
-          "pod1: " + t + " mtu 1500", "pod1: " + t + " move host",
+          // the pod's own net1 is never touched; MAC and MTU are unchanged
+          "pod1: " + t + " down", "pod1: " + t + " move host",
           "host: " + t + " rename " + host_name_,
           "host: " + host_name_ + " up"));
   auto theirs = kernel_.Link("pod1", "net1");
@@ -388,6 +387,21 @@ TEST_F(PluginNetdevTest, DelRestoresNameMacAndMtuAndMovesBack) {
   // DEL leaves the netdev down in the host, as upstream's ReleaseVF does.
   ExpectVfBackInHost(/*up=*/false);
   EXPECT_THAT(kernel_.Addresses("pod1"), IsEmpty());
+}
+
+TEST_F(PluginNetdevTest, DelSetsNoMacOrMtuTheLinkStillHas) {
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf("")).status());
+  std::string t = Transit();
+  kernel_.ClearCalls();
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf("")).status());
+  EXPECT_THAT(kernel_.calls(),
+              ElementsAre("pod1: net1 down", "pod1: net1 rename " + t,
+                          "pod1: " + t + " move host",
+                          "host: " + t + " rename " + host_name_));
+  auto host = kernel_.Link("host", host_name_);
+  ASSERT_TRUE(host.has_value());
+  EXPECT_EQ(net::MacToString(host->mac), kVfMac);
+  EXPECT_EQ(host->mtu, 1500u);
 }
 
 TEST_F(PluginNetdevTest, DelFailureKeepsCacheAndRetrySucceeds) {

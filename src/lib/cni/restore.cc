@@ -90,14 +90,18 @@ absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
   const std::string& host_name = e.orig.host_ifname;
   SK_ASSIGN_OR_RETURN(auto host_sock, links_.OpenSocket(links_.host_netns()));
   LinkOps host(*host_sock);
-  auto restore_attrs = [&](LinkOps& ops, const LinkRef& ref) -> absl::Status {
+  // Down, then the MAC and MTU ADD recorded; a value the link still has is
+  // not set again (each set is one more RTM_SETLINK and its notifiers).
+  auto restore_attrs = [&](LinkOps& ops, const LinkRef& ref,
+                           const LinkInfo& now) -> absl::Status {
     SK_RETURN_IF_ERROR(ops.SetUp(ref, false));
     if (!e.orig.effective_mac.empty()) {
       auto mac = net::ParseMac(e.orig.effective_mac);
-      if (mac.ok() && !net::IsZeroMac(*mac))
+      if (mac.ok() && !net::IsZeroMac(*mac) && *mac != now.mac)
         SK_RETURN_IF_ERROR(ops.SetMac(ref, *mac));
     }
-    if (e.orig.mtu != 0) SK_RETURN_IF_ERROR(ops.SetMtu(ref, e.orig.mtu));
+    if (e.orig.mtu != 0 && e.orig.mtu != now.mtu)
+      SK_RETURN_IF_ERROR(ops.SetMtu(ref, e.orig.mtu));
     return absl::OkStatus();
   };
   std::string transit = TransitName(e.conf.device_id);
@@ -118,7 +122,7 @@ absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
       }
       if (link.ok()) {
         LinkRef ref{link->index, link->name};
-        SK_RETURN_IF_ERROR(restore_attrs(pod, ref));
+        SK_RETURN_IF_ERROR(restore_attrs(pod, ref, *link));
         if (link->name != transit)
           SK_RETURN_IF_ERROR(pod.SetName(ref, transit));
         SK_RETURN_IF_ERROR(
@@ -155,7 +159,7 @@ absl::Status Plugin::ReturnNetdev(const CacheEntry& e,
   }
   SK_ASSIGN_OR_RETURN(LinkInfo link, host.GetLink(current));
   LinkRef ref{link.index, current};
-  if (!moved) SK_RETURN_IF_ERROR(restore_attrs(host, ref));
+  if (!moved) SK_RETURN_IF_ERROR(restore_attrs(host, ref, link));
   if (current != host_name) SK_RETURN_IF_ERROR(host.SetName(ref, host_name));
   SK_ASSIGN_OR_RETURN(link, host.GetLink(host_name));
   for (const auto& alt : link.altnames)

@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -259,10 +260,21 @@ std::string SelfDir() {
   return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
 }
 
+std::string NetdevConf() {
+  return R"({"cniVersion":"1.0.0","name":"bench","type":"sriov","deviceID":")" +
+         g_setup->vf + "\"}";
+}
 void BM_SriovAddDel(benchmark::State& state) {
   Cycle(state, "sriov (sriovkit)", SelfDir() + "/cni_bench_plugin",
-        R"({"cniVersion":"1.0.0","name":"bench","type":"sriov","deviceID":")" +
-            g_setup->vf + "\"}");
+        NetdevConf());
+}
+// SK_BENCH_PEER_PLUGIN=<another build's bench/cni_bench_plugin>: the same
+// netdevice cycle with that binary, as one more benchmark that random
+// interleaving mixes with ours; a figure that moved between two runs is
+// then told apart from a change of the machine (docs/performance.md).
+constexpr char kPeerBuildRow[] = "sriov (peer build)";
+void BM_SriovPeerBuildAddDel(benchmark::State& state, const std::string& bin) {
+  Cycle(state, kPeerBuildRow, bin, NetdevConf());
 }
 std::string VfioConf() {
   return R"({"cniVersion":"1.0.0","name":"bench","type":"sriov","deviceID":")" +
@@ -350,6 +362,97 @@ void BM_KernelNetnsMoveFloor(benchmark::State& state) {
   }
 }
 
+// BM_KernelSequenceFloor: the link requests our plugin's netdevice cycle
+// makes (strace of cni_bench_plugin): ADD renames the netdev to its transit
+// name, moves it, renames it to CNI_IFNAME and sets it up; DEL sets it down,
+// restores its MAC and MTU, renames it to the transit name, moves it back
+// and restores its name. Replayed in this process, all timed (look-ups are
+// not): what the kernel charges for that sequence, without process start,
+// config, sysfs or state files.
+constexpr char kSequenceFloorRow[] = "kernel sequence floor";
+void BM_KernelSequenceFloor(benchmark::State& state) {
+  if (g_setup == nullptr || !g_setup->ok) {
+    state.SkipWithError("needs root (netns) and ip(8)");
+    return;
+  }
+  auto host_ns = sk::net::OpenCurrentNetns();
+  auto pod_ns = sk::net::OpenNetns("/run/netns/" + g_setup->pod_ns);
+  if (!host_ns.ok() || !pod_ns.ok()) {
+    state.SkipWithError("cannot open the namespaces");
+    return;
+  }
+  auto host_sock = sk::netlink::KernelSocket::Open(host_ns->get());
+  auto pod_sock = sk::netlink::KernelSocket::Open(pod_ns->get());
+  if (!host_sock.ok() || !pod_sock.ok()) {
+    state.SkipWithError("cannot open rtnetlink sockets");
+    return;
+  }
+  sk::net::LinkOps host(**host_sock), pod(**pod_sock);
+  const std::string& name = g_setup->vf_netdev;
+  const std::string transit = "skseqfloor0";
+  const std::string ifname = "net1";
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    Clock::duration timed{};
+    bool ok = true;
+    // Runs one request, timed; false (and the benchmark skipped) on error.
+    auto step = [&](const char* what, auto&& request) {
+      if (!ok) return;
+      auto t0 = Clock::now();
+      absl::Status s = request();
+      timed += Clock::now() - t0;
+      if (!s.ok()) {
+        ok = false;
+        state.SkipWithError(
+            (std::string(what) + ": " + std::string(s.message())).c_str());
+      }
+    };
+    auto link = host.GetLink(name);
+    if (!link.ok()) {
+      state.SkipWithError(std::string(link.status().message()).c_str());
+      return;
+    }
+    const sk::net::MacAddress mac = link->mac;
+    const uint32_t mtu = link->mtu;
+    const int index = link->index;
+    step("rename to transit", [&] {
+      return host.SetName({index, name}, transit);
+    });
+    step("move in", [&] {
+      return host.SetNetns({index, transit}, pod_ns->get());
+    });
+    auto in_pod = pod.GetLink(transit);
+    if (!ok || !in_pod.ok()) {
+      if (ok) state.SkipWithError("moved link not found in the pod netns");
+      return;
+    }
+    const int pi = in_pod->index;
+    step("rename in pod", [&] { return pod.SetName({pi, transit}, ifname); });
+    step("up", [&] { return pod.SetUp({pi, ifname}, true); });
+    step("down", [&] { return pod.SetUp({pi, ifname}, false); });
+    step("mac", [&] { return pod.SetMac({pi, ifname}, mac); });
+    step("mtu", [&] { return pod.SetMtu({pi, ifname}, mtu); });
+    step("rename to transit in pod", [&] {
+      return pod.SetName({pi, ifname}, transit);
+    });
+    step("move out", [&] {
+      return pod.SetNetns({pi, transit}, host_ns->get());
+    });
+    auto back = host.GetLink(transit);
+    if (!ok || !back.ok()) {
+      if (ok) state.SkipWithError("link not back in the host netns");
+      return;
+    }
+    step("rename back", [&] {
+      return host.SetName({back->index, transit}, name);
+    });
+    if (!ok) return;
+    double s = std::chrono::duration<double>(timed).count();
+    state.SetIterationTime(s);
+    g_ms[kSequenceFloorRow].push_back(s * 1000);
+  }
+}
+
 BENCHMARK(BM_SriovAddDel)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
@@ -359,6 +462,10 @@ BENCHMARK(BM_GoHostDeviceAddDel)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(60);
 BENCHMARK(BM_KernelNetnsMoveFloor)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(60);
+BENCHMARK(BM_KernelSequenceFloor)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(60);
@@ -440,9 +547,7 @@ void PrintCounts() {
     return;
   }
   std::string bin = SelfDir() + "/cni_bench_plugin";
-  std::string netdev_conf =
-      R"({"cniVersion":"1.0.0","name":"bench","type":"sriov","deviceID":")" +
-      g_setup->vf + "\"}";
+  std::string netdev_conf = NetdevConf();
   std::printf(
       "\nPer command (strace -f -c of the plugin process; deterministic):\n"
       "  %-10s %-4s %9s %16s %12s\n",
@@ -474,6 +579,18 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   Setup setup;
   g_setup = &setup;
+  if (const char* peer = std::getenv("SK_BENCH_PEER_PLUGIN")) {
+    if (::access(peer, X_OK) != 0) {
+      std::fprintf(
+          stderr, "cni_bench: SK_BENCH_PEER_PLUGIN=%s: not executable\n", peer);
+      return 2;
+    }
+    benchmark::RegisterBenchmark("BM_SriovPeerBuildAddDel",
+                                 BM_SriovPeerBuildAddDel, std::string(peer))
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(60);
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
@@ -483,7 +600,8 @@ int main(int argc, char** argv) {
       "\nADD+DEL cycle, netdevice move of a veth into a netns (median wall, "
       "max RSS):\n");
   for (const auto& [name, v] : g_ms) {
-    if (name == kFloorRow || name == kExecFloorRow) continue;
+    if (name == kFloorRow || name == kExecFloorRow || name == kSequenceFloorRow)
+      continue;
     std::printf("  %-18s median %7.2f ms over %zu cycles, max RSS %ld KiB\n",
                 name.c_str(), Median(v), v.size(), g_rss[name]);
   }
@@ -492,11 +610,19 @@ int main(int argc, char** argv) {
         "  %-18s median %7.2f ms over %zu cycles (in-process RTM_SETLINK "
         "IFLA_NET_NS_FD there and back, timed alone)\n",
         kFloorRow, Median(it->second), it->second.size());
+  if (auto it = g_ms.find(kSequenceFloorRow); it != g_ms.end())
+    std::printf(
+        "  %-18s median %7.2f ms over %zu cycles (in-process: the plugin's "
+        "10 link requests of a cycle, timed)\n",
+        kSequenceFloorRow, Median(it->second), it->second.size());
   if (auto it = g_ms.find(kExecFloorRow); it != g_ms.end())
     std::printf("  %-18s median %7.2f ms over %zu cycles (the vfio floor)\n",
                 kExecFloorRow, Median(it->second), it->second.size());
   if (ours > 0 && go > 0)
     std::printf("  speedup (Go median / ours): %.1fx\n", go / ours);
+  if (double peer = Median(g_ms[kPeerBuildRow]); ours > 0 && peer > 0)
+    std::printf("  ours / peer build (%s): %.2fx\n",
+                std::getenv("SK_BENCH_PEER_PLUGIN"), ours / peer);
   double vfio = Median(g_ms[kVfioRow]);
   double exec_floor = Median(g_ms[kExecFloorRow]);
   if (vfio > 0 && exec_floor > 0)

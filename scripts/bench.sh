@@ -117,6 +117,8 @@ REF = {
     "netattach pod ADD+DEL via the meta-plugin": "netattach macvlan ADD+DEL exec'd directly",
     "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }
+# The kernel's cost of the very link requests the plugin makes (same run).
+SEQ = {"BM_SriovAddDel": "BM_KernelSequenceFloor"}
 PEER = {"BM_SriovAddDel": "BM_GoHostDeviceAddDel"}
 # Figures whose floor is zero: the target instead of a ratio.
 TARGET = {
@@ -186,7 +188,7 @@ for key in order:
     spread = (max(vals) - min(vals)) / m * 100 if m else 0.0
     ref = ""
     ratio = ""
-    for table in (REF, PEER):
+    for table in (REF, SEQ, PEER):
         r = table.get(key)
         if r and r in rows and med(r) > 0:
             ref += ("; " if ref else "") + f"{r} {med(r):.2f} {rows[r][0]}"

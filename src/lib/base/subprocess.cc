@@ -84,9 +84,21 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const SubprocessOptions& o) {
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   }
   // Its own process group, so a kill reaches what the child started too.
+  // And a clean signal state: a daemon blocks SIGTERM/SIGINT for its signal
+  // thread and ignores SIGPIPE, and exec keeps both (a blocked mask and
+  // SIG_IGN are inherited), so the child would not die of a SIGTERM or of
+  // writing to a closed pipe.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+                                      POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
   int rc = path.find('/') == std::string::npos

@@ -1,5 +1,10 @@
 #include "lib/base/subprocess.h"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -28,6 +33,30 @@ TEST(SubprocessTest, OutputStdinAndExitCode) {
   EXPECT_TRUE(r->exited());
   EXPECT_EQ(r->exit_code(), 3);
   EXPECT_EQ(r->HowItEnded(), "exit 3");
+}
+
+// A daemon's blocked signals and ignored SIGPIPE do not reach the child.
+TEST(SubprocessTest, ChildStartsWithNoBlockedSignalsAndDefaultSigpipe) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  struct sigaction ign = {}, old_pipe = {};
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGPIPE, &ign, &old_pipe), 0);
+  absl::StatusOr<SubprocessResult> r = RunSubprocess(
+      Sh("grep -E '^Sig(Blk|Ign):' /proc/self/status | tr -d '\\t'"));
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  unsigned long long blocked = 0, ignored = 0;
+  ASSERT_EQ(std::sscanf(r->output.c_str(), "SigBlk:%llx\nSigIgn:%llx", &blocked,
+                        &ignored),
+            2)
+      << r->output;
+  EXPECT_EQ(blocked, 0u);
+  EXPECT_EQ(ignored & (1ull << (SIGPIPE - 1)), 0u) << r->output;
 }
 
 TEST(SubprocessTest, MissingProgramIsNotFound) {

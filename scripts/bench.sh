@@ -115,6 +115,9 @@ REF = {
     # RSS after 10,000 Allocates and 100 rediscoveries vs before them.
     "BM_RssFlat [rss_end_kib]": "BM_RssFlat [rss_start_kib]",
     "netattach pod ADD+DEL via the meta-plugin": "netattach macvlan ADD+DEL exec'd directly",
+    # The meta layer's cost vs this architecture's floor: the shim's two
+    # execs and one network-status PATCH (netattach_bench, same cycles).
+    "netattach meta-layer overhead": "netattach floor: 2 shim execs + PATCH",
     "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }
 # The kernel's cost of the very link requests the plugin makes (same run).
@@ -158,6 +161,8 @@ for prog in ("discovery_bench", "deviceplugin_bench", "cni_bench"):
 NETATTACH = [
     (r"via sriov-netattach \+ daemon : +([\d.]+)", "netattach pod ADD+DEL via the meta-plugin", "ms"),
     (r"macvlan exec'd directly +: +([\d.]+)", "netattach macvlan ADD+DEL exec'd directly", "ms"),
+    (r"meta-layer overhead \(median\) : +([\d.]+)", "netattach meta-layer overhead", "ms"),
+    (r"\(floor ([\d.]+) ms\)", "netattach floor: 2 shim execs + PATCH", "ms"),
     (r"VmRSS: (\d+) KiB with empty caches", "netattachd RSS, empty caches", "kib"),
     (r"KiB with empty caches, (\d+) KiB with 5000", "netattachd RSS, 5000 NADs + 500 pods cached", "kib"),
 ]

@@ -32,7 +32,10 @@
 // same veth is moved into the pod netns and back (RTM_SETLINK with
 // IFLA_NET_NS_FD), timing only those two requests. Whatever either plugin
 // takes beyond it is process start, config, state files and other netlink
-// traffic.
+// traffic. BM_KernelSequenceFloor times all of the plugin's link requests
+// the same way; BM_KernelNetnsMoveAfterExecFloor the two moves each right
+// after a process exited. BM_Iproute2NetdevAddDel is the peer doing the
+// same link steps from fresh processes: `ip -batch`, as an admin's script.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -68,27 +71,31 @@ struct Exec {
   std::string out;
 };
 
-// argv and envp for exec'ing `bin` as a runtime would: the CNI variables
-// plus a fixed PATH. Owns the strings the pointers point into.
+// argv and envp for exec'ing `bin` (with `extra` arguments) as a runtime
+// would: the CNI variables plus a fixed PATH. Owns the strings the pointers
+// point into.
 struct ExecArgs {
-  ExecArgs(const std::string& bin, const std::vector<std::string>& env_vars)
-      : arg0(bin), vars(env_vars) {
+  ExecArgs(const std::string& bin, const std::vector<std::string>& env_vars,
+           const std::vector<std::string>& extra = {})
+      : args({bin}), vars(env_vars) {
+    args.insert(args.end(), extra.begin(), extra.end());
     vars.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
     for (auto& v : vars) envp.push_back(v.data());
     envp.push_back(nullptr);
-    argv[0] = arg0.data();
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
   }
   ExecArgs(const ExecArgs&) = delete;
   ExecArgs& operator=(const ExecArgs&) = delete;
 
-  std::string arg0;
+  std::vector<std::string> args;
   std::vector<std::string> vars;
   std::vector<char*> envp;
-  char* argv[2] = {nullptr, nullptr};
+  std::vector<char*> argv;
 };
 
 Exec Run(const std::string& bin, const std::vector<std::string>& env_vars,
-         const std::string& in) {
+         const std::string& in, const std::vector<std::string>& extra = {}) {
   Exec r;
   int ip[2], op[2];
   if (::pipe2(ip, O_CLOEXEC) != 0 || ::pipe2(op, O_CLOEXEC) != 0) return r;
@@ -96,9 +103,9 @@ Exec Run(const std::string& bin, const std::vector<std::string>& env_vars,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, ip[0], 0);
   posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-  ExecArgs args(bin, env_vars);
+  ExecArgs args(bin, env_vars, extra);
   pid_t pid;
-  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.argv,
+  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.argv.data(),
                          args.envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(ip[0]);
@@ -143,7 +150,7 @@ long PeakRssKb(const std::string& bin, const std::vector<std::string>& env_vars,
     ::dup2(ip[0], 0);
     ::dup2(op[1], 1);
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    ::execve(bin.c_str(), args.argv, args.envp.data());
+    ::execve(bin.c_str(), args.argv.data(), args.envp.data());
     ::_exit(127);
   }
   ::close(ip[0]);
@@ -311,9 +318,68 @@ void BM_GoHostDeviceAddDel(benchmark::State& state) {
       R"({"cniVersion":"1.0.0","name":"bench","type":"host-device","device":")" +
           g_setup->vf_netdev + "\"}");
 }
+// BM_Iproute2NetdevAddDel: the same link steps as our plugin's netdevice
+// cycle (BM_KernelSequenceFloor's list), done by iproute2 as an admin's
+// script would: `ip -batch` in the host netns, then `ip -n <pod> -batch`
+// for ADD, and the reverse for DEL (four ip processes per cycle; ip cannot
+// switch namespaces inside one batch). A peer doing the same kernel work
+// from fresh processes, keeping no state and taking no lock.
+constexpr char kIproute2Row[] = "iproute2 script";
+void BM_Iproute2NetdevAddDel(benchmark::State& state) {
+  if (g_setup == nullptr || !g_setup->ok) {
+    state.SkipWithError("needs root (netns) and ip(8)");
+    return;
+  }
+  const std::filesystem::path d = g_setup->tmp.path() / "ip-batch";
+  std::filesystem::create_directories(d);
+  const std::string& name = g_setup->vf_netdev;
+  const std::string transit = "skipfloor0";
+  const std::string self = std::to_string(::getpid());  // this netns
+  auto write = [&](const char* file, const std::string& text) {
+    std::FILE* f = std::fopen((d / file).c_str(), "we");
+    if (f == nullptr) return false;
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    return std::fclose(f) == 0 && ok;
+  };
+  if (!write("add-host", "link set " + name + " name " + transit +
+                             "\nlink set " + transit + " netns " +
+                             g_setup->pod_ns + "\n") ||
+      !write("add-pod",
+             "link set " + transit + " name net1\nlink set net1 up\n") ||
+      !write("del-pod", "link set net1 down\nlink set net1 name " + transit +
+                            "\nlink set " + transit + " netns " + self +
+                            "\n") ||
+      !write("del-host", "link set " + transit + " name " + name + "\n")) {
+    state.SkipWithError("cannot write the ip batch files");
+    return;
+  }
+  const std::string ip = "/usr/sbin/ip";
+  const std::string f = d.string() + "/";
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    Exec a = Run(ip, {}, "", {"-batch", f + "add-host"});
+    Exec b = Run(ip, {}, "", {"-n", g_setup->pod_ns, "-batch", f + "add-pod"});
+    Exec c = Run(ip, {}, "", {"-n", g_setup->pod_ns, "-batch", f + "del-pod"});
+    Exec e = Run(ip, {}, "", {"-batch", f + "del-host"});
+    auto t1 = std::chrono::steady_clock::now();
+    if (a.status != 0 || b.status != 0 || c.status != 0 || e.status != 0) {
+      state.SkipWithError("an ip -batch step failed");
+      return;
+    }
+    double s = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(s);
+    g_ms[kIproute2Row].push_back(s * 1000);
+  }
+}
+
 constexpr char kFloorRow[] = "kernel move floor";
 
-void BM_KernelNetnsMoveFloor(benchmark::State& state) {
+// after_exec: each move follows a /bin/true run to its exit (untimed), as
+// every plugin command's moves follow its own exec: the RCU work that a
+// process's start and exit queue is then pending when the move waits for
+// RCU (experiment for docs/performance.md; not a row of its own unless asked
+// with --benchmark_filter).
+void MoveFloor(benchmark::State& state, bool after_exec, const char* row) {
   if (g_setup == nullptr || !g_setup->ok) {
     state.SkipWithError("needs root (netns) and ip(8)");
     return;
@@ -341,6 +407,7 @@ void BM_KernelNetnsMoveFloor(benchmark::State& state) {
       state.SkipWithError(std::string(link.status().message()).c_str());
       return;
     }
+    if (after_exec) (void)Run("/bin/true", {}, "");
     auto t0 = Clock::now();
     absl::Status in = host.SetNetns({link->index, name}, pod_ns->get());
     auto t1 = Clock::now();
@@ -349,6 +416,7 @@ void BM_KernelNetnsMoveFloor(benchmark::State& state) {
       state.SkipWithError("move into the pod netns failed");
       return;
     }
+    if (after_exec) (void)Run("/bin/true", {}, "");
     auto t2 = Clock::now();
     absl::Status out = pod.SetNetns({moved->index, name}, host_ns->get());
     auto t3 = Clock::now();
@@ -358,8 +426,15 @@ void BM_KernelNetnsMoveFloor(benchmark::State& state) {
     }
     double s = std::chrono::duration<double>((t1 - t0) + (t3 - t2)).count();
     state.SetIterationTime(s);
-    g_ms[kFloorRow].push_back(s * 1000);
+    g_ms[row].push_back(s * 1000);
   }
+}
+constexpr char kFloorAfterExecRow[] = "move floor after exec";
+void BM_KernelNetnsMoveFloor(benchmark::State& state) {
+  MoveFloor(state, false, kFloorRow);
+}
+void BM_KernelNetnsMoveAfterExecFloor(benchmark::State& state) {
+  MoveFloor(state, true, kFloorAfterExecRow);
 }
 
 // BM_KernelSequenceFloor: the link requests our plugin's netdevice cycle
@@ -458,6 +533,14 @@ BENCHMARK(BM_GoHostDeviceAddDel)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(60);
 BENCHMARK(BM_KernelNetnsMoveFloor)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(60);
+BENCHMARK(BM_Iproute2NetdevAddDel)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(60);
+BENCHMARK(BM_KernelNetnsMoveAfterExecFloor)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(60);
@@ -606,6 +689,11 @@ int main(int argc, char** argv) {
         "  %-18s median %7.2f ms over %zu cycles (in-process RTM_SETLINK "
         "IFLA_NET_NS_FD there and back, timed alone)\n",
         kFloorRow, Median(it->second), it->second.size());
+  if (auto it = g_ms.find(kFloorAfterExecRow); it != g_ms.end())
+    std::printf(
+        "  %-18s median %7.2f ms over %zu cycles (the same two moves, each "
+        "right after a /bin/true ran and exited, untimed)\n",
+        kFloorAfterExecRow, Median(it->second), it->second.size());
   if (auto it = g_ms.find(kSequenceFloorRow); it != g_ms.end())
     std::printf(
         "  %-18s median %7.2f ms over %zu cycles (in-process: the plugin's "
@@ -616,6 +704,9 @@ int main(int argc, char** argv) {
                 kExecFloorRow, Median(it->second), it->second.size());
   if (ours > 0 && go > 0)
     std::printf("  speedup (Go median / ours): %.1fx\n", go / ours);
+  if (double ip = Median(g_ms[kIproute2Row]); ours > 0 && ip > 0)
+    std::printf("  ours / iproute2 script doing the same link steps: %.2fx\n",
+                ours / ip);
   if (double peer = Median(g_ms[kPeerBuildRow]); ours > 0 && peer > 0)
     std::printf("  ours / peer build (%s): %.2fx\n",
                 std::getenv("SK_BENCH_PEER_PLUGIN"), ours / peer);

@@ -123,6 +123,8 @@ REF = {
 # The kernel's cost of the very link requests the plugin makes (same run).
 SEQ = {"BM_SriovAddDel": "BM_KernelSequenceFloor"}
 PEER = {"BM_SriovAddDel": "BM_GoHostDeviceAddDel"}
+# An admin's iproute2 script doing the same link steps (same run).
+IPROUTE2 = {"BM_SriovAddDel": "BM_Iproute2NetdevAddDel"}
 # Figures whose floor is zero: the target instead of a ratio.
 TARGET = {
     "BM_IdleCpu [cpu_pct]": "target < 0.1 % of a core (floor 0)",
@@ -193,7 +195,7 @@ for key in order:
     spread = (max(vals) - min(vals)) / m * 100 if m else 0.0
     ref = ""
     ratio = ""
-    for table in (REF, SEQ, PEER):
+    for table in (REF, SEQ, PEER, IPROUTE2):
         r = table.get(key)
         if r and r in rows and med(r) > 0:
             ref += ("; " if ref else "") + f"{r} {med(r):.2f} {rows[r][0]}"

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/if.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,11 +15,11 @@
 #include "lib/base/json.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
+#include "lib/base/subprocess.h"
 #include "lib/base/unique_fd.h"
 #include "lib/doctor/doctor.h"
 #include "lib/netlink/kernel_socket.h"
 
-extern char** environ;
 
 namespace sk::nodeconfig {
 namespace {
@@ -354,17 +352,18 @@ absl::Status SysfsNodeOs::LoadModule(std::string_view module) {
                    fs_.root().string(), " and cannot be loaded there"));
   }
   std::string m(module);
-  const char* argv[] = {"modprobe", m.c_str(), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, "modprobe", nullptr, nullptr,
-                        const_cast<char* const*>(argv), environ);
-  if (rc != 0) return ErrnoStatus(rc, "spawn modprobe ", m);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  SubprocessOptions o;
+  o.argv = {"modprobe", m};
+  o.timeout = absl::Minutes(2);  // a module's init may wait on firmware
+  absl::StatusOr<SubprocessResult> run = RunSubprocess(o);
+  if (!run.ok()) {
+    return absl::Status(
+        run.status().code(),
+        sk::StrCat("modprobe ", m, ": ", run.status().message()));
   }
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+  if (!run->exited() || run->exit_code() != 0) {
     return absl::FailedPreconditionError(
-        sk::StrCat("modprobe ", m, " failed (status ", st, ")"));
+        sk::StrCat("modprobe ", m, " failed (", run->HowItEnded(), ")"));
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,6 @@
 #include "lib/nodeconfig/bootloader.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,9 +20,8 @@
 #include "lib/base/file_util.h"
 #include "lib/base/status_macros.h"
 #include "lib/base/strings.h"
-#include "lib/base/unique_fd.h"
+#include "lib/base/subprocess.h"
 
-extern char** environ;
 
 namespace sk::nodeconfig {
 namespace {
@@ -646,34 +644,17 @@ class GrubDefaults : public Bootloader {
 
 absl::StatusOr<CommandResult> ProcessRunner::Run(
     const std::vector<std::string>& argv_in) {
-  std::vector<std::string> args;
+  SubprocessOptions o;
   if (root_ != "/" && !root_.empty()) {
-    args = {"chroot", root_.string()};
+    o.argv = {"chroot", root_.string()};
   }
-  args.insert(args.end(), argv_in.begin(), argv_in.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  UniqueFd rd(fds[0]);
-  UniqueFd wr(fds[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), STDOUT_FILENO);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return ErrnoStatus(rc, "spawn ", args[0]);
-  wr = UniqueFd();
-  absl::StatusOr<std::string> out =
-      ReadFdBounded(rd.get(), kMaxOutput, args[0]);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
+  o.argv.insert(o.argv.end(), argv_in.begin(), argv_in.end());
+  o.timeout = timeout_;
+  o.max_output = kMaxOutput;
+  SK_ASSIGN_OR_RETURN(SubprocessResult run, RunSubprocess(o));
   CommandResult r;
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  if (out.ok()) r.output = *std::move(out);
+  r.exit_code = run.exited() ? run.exit_code() : 128 + WTERMSIG(run.status);
+  r.output = std::move(run.output);
   return r;
 }
 

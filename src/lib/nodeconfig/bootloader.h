@@ -38,6 +38,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 #include "lib/nodeconfig/kargs.h"
 
@@ -59,17 +60,21 @@ class CommandRunner {
       const std::vector<std::string>& argv) = 0;
 };
 
-// posix_spawnp; with a root other than "/" the command runs under
-// `chroot <root>`. Output past 1 MiB is cut.
+// sk::RunSubprocess; with a root other than "/" the command runs under
+// `chroot <root>`. Output past 1 MiB, or a command still running at the
+// timeout (default 5 minutes: update-grub and dracut are slow), is an error
+// and the command's process group is killed.
 class ProcessRunner : public CommandRunner {
  public:
-  explicit ProcessRunner(std::filesystem::path root = "/")
-      : root_(std::move(root)) {}
+  explicit ProcessRunner(std::filesystem::path root = "/",
+                         absl::Duration timeout = absl::Minutes(5))
+      : root_(std::move(root)), timeout_(timeout) {}
   absl::StatusOr<CommandResult> Run(
       const std::vector<std::string>& argv) override;
 
  private:
   std::filesystem::path root_;
+  absl::Duration timeout_;
 };
 
 class Bootloader {

@@ -309,5 +309,11 @@ TEST(ProcessRunnerTest, RunsAndCapturesOutput) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(ProcessRunnerTest, ACommandPastItsTimeoutIsKilled) {
+  ProcessRunner r("/", absl::Milliseconds(200));
+  EXPECT_THAT(r.Run({"sleep", "30"}).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 }  // namespace
 }  // namespace sk::nodeconfig

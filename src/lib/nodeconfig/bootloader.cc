@@ -275,6 +275,8 @@ class Bls : public Bootloader {
           strverscmp(e.stem().c_str(), best->stem().c_str()) > 0)
         best = &e;
     }
+    if (best == nullptr)
+      return absl::NotFoundError("no Boot Loader Specification entry");
     return *best;
   }
 

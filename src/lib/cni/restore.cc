@@ -226,7 +226,7 @@ absl::StatusOr<std::string> Plugin::Gc(const CniEnv& env,
     for (auto& [file, e] : caches) {
       bool valid = false;
       for (const auto& [cid, ifname] : *conf.valid_attachments)
-        if (file == cid + "-" + ifname) valid = true;
+        if (file == sk::StrCat(cid, "-", ifname)) valid = true;
       if (valid || e.conf.device_id.empty()) continue;
       auto lock = state_.LockVf(e.conf.device_id, options_.lock_timeout);
       if (!lock.ok()) {

@@ -7,7 +7,10 @@
 # benchmark's deterministic syscall / netlink counts follow the table.
 #
 #   scripts/bench.sh [--force] [--reps N] [--build-dir DIR] [--no-build]
+#                    [--only PROG[,PROG...]]
 #
+# --only runs those programs of the four (e.g. --only cni_bench,netattach_bench):
+# a partial table, for re-measuring one area.
 # Refuses to run (exit 2) when the 1-minute load average exceeds
 # SK_BENCH_MAX_LOAD (default 0.5 x cores): a busy machine makes every figure
 # a measurement of the neighbours. --force runs anyway and flags the table.
@@ -22,13 +25,15 @@ FORCE=0
 REPS=5
 BUILD=build
 DO_BUILD=1
+ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) FORCE=1 ;;
     --reps) REPS=$2; shift ;;
     --build-dir) BUILD=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --only) ONLY=$2; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1" >&2; exit 64 ;;
   esac
   shift
@@ -48,6 +53,17 @@ if [ "$BUSY" = 1 ] && [ "$FORCE" = 0 ]; then
 fi
 
 PROGRAMS=(discovery_bench deviceplugin_bench cni_bench netattach_bench)
+if [ -n "$ONLY" ]; then
+  wanted=()
+  IFS=, read -r -a wanted <<<"$ONLY"
+  for w in "${wanted[@]}"; do
+    case " ${PROGRAMS[*]} " in
+      *" $w "*) ;;
+      *) echo "bench.sh: --only: unknown program '$w' (one of: ${PROGRAMS[*]})" >&2; exit 64 ;;
+    esac
+  done
+  PROGRAMS=("${wanted[@]}")
+fi
 if [ "$DO_BUILD" = 1 ]; then
   if [ ! -f "$BUILD/build.ninja" ]; then
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

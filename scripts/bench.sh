@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --build-dir) BUILD=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1" >&2; exit 64 ;;
   esac
   shift

@@ -51,6 +51,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -374,29 +376,42 @@ void BM_Iproute2NetdevAddDel(benchmark::State& state) {
 
 constexpr char kFloorRow[] = "kernel move floor";
 
-// after_exec: each move follows a /bin/true run to its exit (untimed), as
-// every plugin command's moves follow its own exec: the RCU work that a
-// process's start and exit queue is then pending when the move waits for
-// RCU (experiment for docs/performance.md; not a row of its own unless asked
-// with --benchmark_filter).
-void MoveFloor(benchmark::State& state, bool after_exec, const char* row) {
+// The host and pod namespaces and an rtnetlink socket in each, for the
+// in-process floors; nullopt (the benchmark skipped, saying why) when
+// they cannot be opened.
+struct FloorNetns {
+  sk::UniqueFd host_ns, pod_ns;
+  std::unique_ptr<sk::netlink::KernelSocket> host_sock, pod_sock;
+};
+std::optional<FloorNetns> OpenFloorNetns(benchmark::State& state) {
   if (g_setup == nullptr || !g_setup->ok) {
     state.SkipWithError("needs root (netns) and ip(8)");
-    return;
+    return std::nullopt;
   }
   auto host_ns = sk::net::OpenCurrentNetns();
   auto pod_ns = sk::net::OpenNetns("/run/netns/" + g_setup->pod_ns);
   if (!host_ns.ok() || !pod_ns.ok()) {
     state.SkipWithError("cannot open the namespaces");
-    return;
+    return std::nullopt;
   }
   auto host_sock = sk::netlink::KernelSocket::Open(host_ns->get());
   auto pod_sock = sk::netlink::KernelSocket::Open(pod_ns->get());
   if (!host_sock.ok() || !pod_sock.ok()) {
     state.SkipWithError("cannot open rtnetlink sockets");
-    return;
+    return std::nullopt;
   }
-  sk::net::LinkOps host(**host_sock), pod(**pod_sock);
+  return FloorNetns{*std::move(host_ns), *std::move(pod_ns),
+                    *std::move(host_sock), *std::move(pod_sock)};
+}
+
+// after_exec: each move follows a /bin/true run to its exit (untimed), as
+// every plugin command's moves follow its own exec; it tests whether what a
+// process's start and exit leave to the kernel (RCU callbacks) makes a
+// move wait longer (docs/performance.md: it does not).
+void MoveFloor(benchmark::State& state, bool after_exec, const char* row) {
+  std::optional<FloorNetns> ns = OpenFloorNetns(state);
+  if (!ns) return;
+  sk::net::LinkOps host(*ns->host_sock), pod(*ns->pod_sock);
   const std::string& name = g_setup->vf_netdev;
   using Clock = std::chrono::steady_clock;
   for (auto _ : state) {
@@ -409,7 +424,7 @@ void MoveFloor(benchmark::State& state, bool after_exec, const char* row) {
     }
     if (after_exec) (void)Run("/bin/true", {}, "");
     auto t0 = Clock::now();
-    absl::Status in = host.SetNetns({link->index, name}, pod_ns->get());
+    absl::Status in = host.SetNetns({link->index, name}, ns->pod_ns.get());
     auto t1 = Clock::now();
     auto moved = pod.GetLink(name);
     if (!in.ok() || !moved.ok()) {
@@ -418,7 +433,7 @@ void MoveFloor(benchmark::State& state, bool after_exec, const char* row) {
     }
     if (after_exec) (void)Run("/bin/true", {}, "");
     auto t2 = Clock::now();
-    absl::Status out = pod.SetNetns({moved->index, name}, host_ns->get());
+    absl::Status out = pod.SetNetns({moved->index, name}, ns->host_ns.get());
     auto t3 = Clock::now();
     if (!out.ok()) {
       state.SkipWithError("move back to the host netns failed");
@@ -446,23 +461,9 @@ void BM_KernelNetnsMoveAfterExecFloor(benchmark::State& state) {
 // process start, config, sysfs or state files.
 constexpr char kSequenceFloorRow[] = "kernel sequence floor";
 void BM_KernelSequenceFloor(benchmark::State& state) {
-  if (g_setup == nullptr || !g_setup->ok) {
-    state.SkipWithError("needs root (netns) and ip(8)");
-    return;
-  }
-  auto host_ns = sk::net::OpenCurrentNetns();
-  auto pod_ns = sk::net::OpenNetns("/run/netns/" + g_setup->pod_ns);
-  if (!host_ns.ok() || !pod_ns.ok()) {
-    state.SkipWithError("cannot open the namespaces");
-    return;
-  }
-  auto host_sock = sk::netlink::KernelSocket::Open(host_ns->get());
-  auto pod_sock = sk::netlink::KernelSocket::Open(pod_ns->get());
-  if (!host_sock.ok() || !pod_sock.ok()) {
-    state.SkipWithError("cannot open rtnetlink sockets");
-    return;
-  }
-  sk::net::LinkOps host(**host_sock), pod(**pod_sock);
+  std::optional<FloorNetns> ns = OpenFloorNetns(state);
+  if (!ns) return;
+  sk::net::LinkOps host(*ns->host_sock), pod(*ns->pod_sock);
   const std::string& name = g_setup->vf_netdev;
   const std::string transit = "skseqfloor0";
   const std::string ifname = "net1";
@@ -492,7 +493,7 @@ void BM_KernelSequenceFloor(benchmark::State& state) {
       return host.SetName({index, name}, transit);
     });
     step("move in", [&] {
-      return host.SetNetns({index, transit}, pod_ns->get());
+      return host.SetNetns({index, transit}, ns->pod_ns.get());
     });
     auto in_pod = pod.GetLink(transit);
     if (!ok || !in_pod.ok()) {
@@ -507,7 +508,7 @@ void BM_KernelSequenceFloor(benchmark::State& state) {
       return pod.SetName({pi, ifname}, transit);
     });
     step("move out", [&] {
-      return pod.SetNetns({pi, transit}, host_ns->get());
+      return pod.SetNetns({pi, transit}, ns->host_ns.get());
     });
     auto back = host.GetLink(transit);
     if (!ok || !back.ok()) {
@@ -679,7 +680,9 @@ int main(int argc, char** argv) {
       "\nADD+DEL cycle, netdevice move of a veth into a netns (median wall, "
       "max RSS):\n");
   for (const auto& [name, v] : g_ms) {
-    if (name == kFloorRow || name == kExecFloorRow || name == kSequenceFloorRow)
+    if (name == kFloorRow || name == kExecFloorRow ||
+        name == kSequenceFloorRow || name == kFloorAfterExecRow ||
+        name == kIproute2Row)
       continue;
     std::printf("  %-18s median %7.2f ms over %zu cycles, max RSS %ld KiB\n",
                 name.c_str(), Median(v), v.size(), g_rss[name]);
@@ -704,9 +707,11 @@ int main(int argc, char** argv) {
                 kExecFloorRow, Median(it->second), it->second.size());
   if (ours > 0 && go > 0)
     std::printf("  speedup (Go median / ours): %.1fx\n", go / ours);
-  if (double ip = Median(g_ms[kIproute2Row]); ours > 0 && ip > 0)
-    std::printf("  ours / iproute2 script doing the same link steps: %.2fx\n",
-                ours / ip);
+  if (double ip = Median(g_ms[kIproute2Row]); ip > 0)
+    std::printf(
+        "  %-18s median %7.2f ms over %zu cycles (ip -batch: the same link "
+        "steps from four ip processes); ours / it: %.2fx\n",
+        kIproute2Row, ip, g_ms[kIproute2Row].size(), ours / ip);
   if (double peer = Median(g_ms[kPeerBuildRow]); ours > 0 && peer > 0)
     std::printf("  ours / peer build (%s): %.2fx\n",
                 std::getenv("SK_BENCH_PEER_PLUGIN"), ours / peer);

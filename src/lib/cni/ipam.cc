@@ -1,19 +1,16 @@
 #include "lib/cni/ipam.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
-#include "lib/base/errno_status.h"
-#include "lib/base/file_util.h"
 #include "lib/base/json.h"
-#include "lib/base/unique_fd.h"
+#include "lib/base/strings.h"
+#include "lib/base/subprocess.h"
 #include "lib/cni/error.h"
 
 extern char** environ;
@@ -56,52 +53,31 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
     if (!replaced) vars.emplace_back(kv);
   }
   for (const auto& [k, v] : overrides) vars.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
 
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  UniqueFd in_r(in[0]), in_w(in[1]);
-  if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  std::string argv0 = type;
-  char* argv[] = {argv0.data(), nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return ErrnoStatus(rc, "exec ", bin);
-  in_r.Reset();
-  out_w.Reset();
-  // CNI plugins read all of stdin before writing, so write then read.
-  size_t off = 0;
-  while (off < stdin_data.size()) {
-    ssize_t n =
-        ::write(in_w.get(), stdin_data.data() + off, stdin_data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;  // the plugin exited early; its status tells why
-    }
-    off += static_cast<size_t>(n);
+  SubprocessOptions o;
+  o.argv = {type};
+  o.program = bin;
+  o.env = std::move(vars);
+  o.stdin_data = stdin_data;
+  o.timeout = timeout_;
+  o.max_output = kMaxIpamOutputBytes;
+  absl::StatusOr<SubprocessResult> run = RunSubprocess(o);
+  if (absl::IsResourceExhausted(run.status())) {
+    return CniError(kCniInvalidConfig,
+                    sk::StrCat("IPAM plugin ", type, " output: more than ",
+                               kMaxIpamOutputBytes, " bytes"));
   }
-  in_w.Reset();
-  absl::StatusOr<std::string> read = ReadFdBounded(
-      out_r.get(), kMaxIpamOutputBytes, "IPAM plugin " + type + " output");
-  out_r.Reset();  // a delegate still writing gets EPIPE rather than blocking
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (absl::IsDeadlineExceeded(run.status())) {
+    return CniError(kCniTryAgainLater,
+                    sk::StrCat("IPAM plugin ", type, ": no answer within ",
+                               absl::FormatDuration(timeout_), "; killed"));
   }
-  if (!read.ok()) {
-    return CniError(read.status().code() == absl::StatusCode::kInvalidArgument
-                        ? kCniInvalidConfig
-                        : kCniIoFailure,
-                    std::string(read.status().message()));
+  if (!run.ok()) {
+    return CniError(kCniIoFailure, sk::StrCat("IPAM plugin ", type, ": ",
+                                              run.status().message()));
   }
-  std::string& output = *read;
+  const int status = run->status;
+  std::string& output = run->output;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
   absl::StatusOr<nlohmann::json> err =
       ParseJsonBounded(output, {.max_bytes = kMaxIpamOutputBytes});

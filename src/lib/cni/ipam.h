@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 #include "lib/cni/env.h"
 
@@ -30,13 +31,20 @@ class IpamDelegate {
                                           std::string_view stdin_data) = 0;
 };
 
-// fork/exec implementation (posix_spawn); the delegate's stderr is passed
-// through.
+// Execs the plugin (sk::RunSubprocess); its stderr is passed through. One
+// still running at `timeout` is killed with what it started (code 11,
+// try again later), so a hung IPAM plugin cannot hold the VF's lock and the
+// runtime's call forever; the ADD then rolls back as for any error.
 class ExecIpamDelegate : public IpamDelegate {
  public:
+  explicit ExecIpamDelegate(absl::Duration timeout = absl::Minutes(2))
+      : timeout_(timeout) {}
   absl::StatusOr<std::string> Run(const std::string& type, Command command,
                                   const CniEnv& env,
                                   std::string_view stdin_data) override;
+
+ private:
+  absl::Duration timeout_;
 };
 
 }  // namespace sk::cni

@@ -51,6 +51,17 @@ TEST_F(IpamExecTest, OutputOverOneMebibyteIsRefusedAndTheDelegateReaped) {
                        "IPAM plugin flood output: more than 1048576 bytes"));
 }
 
+TEST_F(IpamExecTest, AHungDelegateIsKilledAtTheTimeoutWithCode11) {
+  Plugin("hangs", "sleep 30 & wait");
+  absl::StatusOr<std::string> out =
+      ExecIpamDelegate(absl::Milliseconds(300))
+          .Run("hangs", Command::kAdd, env_, R"({"a":1})");
+  EXPECT_EQ(CniCodeOf(out.status()), kCniTryAgainLater);
+  EXPECT_THAT(out.status(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       "IPAM plugin hangs: no answer within 300ms; killed"));
+}
+
 TEST_F(IpamExecTest, DelegateErrorKeepsItsCodeAndIgnoresNonStringFields) {
   Plugin("fails",
          "printf '{\"code\":11,\"msg\":\"busy\",\"details\":[1]}'; exit 1");

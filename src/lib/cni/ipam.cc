@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
@@ -24,7 +25,7 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
   std::string bin;
   if (type.find('/') == std::string::npos) {
     for (const auto& dir : env.path) {
-      std::string p = dir + "/" + type;
+      std::string p = sk::StrCat(dir, "/", type);
       if (::access(p.c_str(), X_OK) == 0) {
         bin = p;
         break;
@@ -32,15 +33,9 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
     }
   }
   if (bin.empty())
-    return CniError(
-        kCniInvalidConfig, "failed to find plugin \"" + type + "\" in path [" +
-                               [&] {
-                                 std::string s;
-                                 for (const auto& d : env.path)
-                                   s += (s.empty() ? "" : " ") + d;
-                                 return s;
-                               }() +
-                               "]");
+    return CniError(kCniInvalidConfig,
+                    sk::StrCat("failed to find plugin \"", type, "\" in path [",
+                               absl::StrJoin(env.path, " "), "]"));
 
   // Environment: ours, with the CNI_* variables replaced.
   std::vector<std::string> vars;
@@ -52,7 +47,7 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
       if (kv.substr(0, k.size() + 1) == k + "=") replaced = true;
     if (!replaced) vars.emplace_back(kv);
   }
-  for (const auto& [k, v] : overrides) vars.push_back(k + "=" + v);
+  for (const auto& [k, v] : overrides) vars.push_back(sk::StrCat(k, "=", v));
 
   SubprocessOptions o;
   o.argv = {type};

@@ -389,6 +389,28 @@ TEST_F(PluginNetdevTest, DelRestoresNameMacAndMtuAndMovesBack) {
   EXPECT_THAT(kernel_.Addresses("pod1"), IsEmpty());
 }
 
+// What a power loss can leave (state.cc writes without fsync): a cache
+// renamed into place whose data never reached the disk. The node rebooted
+// with its VFs reset, so DEL has nothing to restore: it warns, removes the
+// file, still releases IPAM from the live config, and succeeds.
+TEST_F(PluginNetdevTest, DelWithACacheAPowerLossLeftEmptySucceedsAndRemovesIt) {
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf(kMacMtuIpam)).status());
+  const std::filesystem::path cache = tmp_ / "state" / "c1-net1";
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  std::ofstream(cache, std::ios::trunc).close();
+  ipam_.calls.clear();
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf(kMacMtuIpam)).status());
+  EXPECT_FALSE(std::filesystem::exists(cache));
+  EXPECT_THAT(ipam_.calls, ElementsAre("host-local DEL"));
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_THAT(warnings_[0],
+              ::testing::AllOf(
+                  ::testing::StartsWith("DEL: error reading cached NetConf: "),
+                  ::testing::EndsWith("; nothing to restore, removing it")));
+  // A second DEL (the runtime retries) finds nothing and succeeds.
+  SK_ASSERT_OK(plugin_->Run(Env(Command::kDel), Conf(kMacMtuIpam)).status());
+}
+
 TEST_F(PluginNetdevTest, DelSetsNoMacOrMtuTheLinkStillHas) {
   SK_ASSERT_OK(plugin_->Run(Env(Command::kAdd), Conf("")).status());
   std::string t = Transit();

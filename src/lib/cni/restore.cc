@@ -189,8 +189,22 @@ absl::StatusOr<std::string> Plugin::Del(const CniEnv& env,
                                         std::string_view stdin_data) {
   SK_ASSIGN_OR_RETURN(NetConf conf,
                       ParseNetConf(stdin_data, Strictness::kLenient));
-  SK_ASSIGN_OR_RETURN(auto cached,
-                      state_.LoadCache(env.container_id, env.ifname));
+  absl::StatusOr<std::optional<CacheEntry>> loaded =
+      state_.LoadCache(env.container_id, env.ifname);
+  if (!loaded.ok() && CniCodeOf(loaded.status()) == kCniDecodeFailure) {
+    // A cache that does not decode can only be one a power loss cut short
+    // (the write is renamed into place, so a crashed plugin never leaves a
+    // partial one; state.cc), and then the node rebooted with its VFs reset:
+    // nothing to restore. Upstream's cmdDel returns success when
+    // LoadConfFromCache fails (a DEL must not fail for what is missing);
+    // the unusable file is removed too.
+    Warn(sk::StrCat("DEL: ", loaded.status().message(),
+                    "; nothing to restore, removing it"));
+    SK_RETURN_IF_ERROR(state_.RemoveCache(env.container_id, env.ifname));
+    loaded = std::optional<CacheEntry>();
+  }
+  SK_RETURN_IF_ERROR(loaded.status());
+  std::optional<CacheEntry>& cached = *loaded;
   if (!cached) {
     // Nothing to restore (never added, already deleted, or reboot); still
     // release IPAM from the live config.

@@ -33,10 +33,14 @@ bool B(const json& o, const char* k) {
 // Every state file and subdirectory is resolved one name at a time from a
 // directory fd, never following a symlink (a planted pci/ or pci/vf_lock/
 // symlink must not redirect writes or chmods outside the state dir). Writes
-// are temp file + fsync + rename without a directory fsync: the rename only
-// has to be atomic with respect to a crashed plugin process, and after a
-// power loss the node reboots with fresh VFs anyway (a missing cache then
-// means "DEL succeeds", sriov-cni #178). Saves two fsyncs per ADD.
+// are temp file + rename, with no fsync of the file or the directory: the
+// rename only has to be atomic with respect to a crashed plugin process
+// (which cannot lose what it wrote before the rename), and after a power
+// loss the node reboots with fresh VFs and no old netns, so a cache that is
+// missing ("DEL succeeds", sriov-cni #178) or that a power loss left empty
+// or partial (DEL warns, removes it and succeeds, as upstream's cmdDel
+// returns success when LoadConfFromCache fails) has nothing to restore.
+// Upstream sriov-cni does not fsync its cache either (os.WriteFile).
 constexpr int kDirMode = 0700;
 constexpr int kFileMode = 0600;
 
@@ -210,9 +214,9 @@ std::filesystem::path StateDir::CachePath(const std::string& cid,
 absl::Status StateDir::SaveCache(const CacheEntry& e) const {
   SK_ASSIGN_OR_RETURN(int top, OpenTop(true));
   std::string name = e.container_id + "-" + e.ifname;
-  absl::Status s =
-      WriteFileAtomicAt(top, name, EncodeCache(e), kFileMode,
-                        /*sync_dir=*/false, (dir_ / name).string());
+  absl::Status s = WriteFileAtomicAt(top, name, EncodeCache(e), kFileMode,
+                                     /*sync_dir=*/false, (dir_ / name).string(),
+                                     /*sync_file=*/false);
   if (!s.ok()) return Annotate(s, "error saving NetConf");
   return absl::OkStatus();
 }
@@ -280,13 +284,11 @@ absl::StatusOr<std::optional<std::string>> StateDir::ReadAllocation(
 absl::Status StateDir::WriteAllocation(const std::string& pci,
                                        const std::string& netns) const {
   SK_ASSIGN_OR_RETURN(int d, OpenPciDir(true, false));
-  // No fsync: the allocation only matters while the node stays up (a crash
-  // of the plugin process cannot lose a completed rename). After a power
-  // loss the node reboots with its VFs reset and every old netns gone, and
-  // whatever the file then holds (nothing, the old or new netns path, an
-  // empty or partial one) names no live netns: ADD takes the VF (ours and
-  // the Go plugin's IsAllocated alike) and a restore finds nothing to keep.
-  // The cache, which DEL must be able to decode, keeps its fsync.
+  // No fsync (see above): the allocation only matters while the node stays
+  // up. After a power loss whatever the file holds (nothing, the old or new
+  // netns path, an empty or partial one) names no live netns: ADD takes the
+  // VF (ours and the Go plugin's IsAllocated alike) and a restore finds
+  // nothing to keep.
   return WriteFileAtomicAt(d, pci, netns, kFileMode, /*sync_dir=*/false,
                            (dir_ / "pci" / pci).string(),
                            /*sync_file=*/false);

@@ -18,6 +18,10 @@
 # --append CMDLINE: the guest kernel's whole command line (default
 #   "$SK_LAB_APPEND_BASE intel_iommu=on", lib/common.sh).
 # OUT/boot-time holds the wall seconds from QEMU start to the guest being ready.
+# SK_LAB_QEMU_TRACE (opt-in, off by default): comma-separated QEMU trace-event
+#   patterns (`qemu-system-x86_64 -trace help` lists the events), e.g.
+#   "igb_set_*mailbox,igb_core_vf_reset,igb_link_set_ext_params"; each is
+#   enabled with -trace, and the events go, timestamped, to OUT/qemu-trace.log.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -89,6 +93,17 @@ for ((i = 0; i < pfs; i++)); do
   args+=(-netdev "user,id=n$i" -device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))"
     -device "igb,netdev=n$i,bus=rp$i")
 done
+if [ -n "${SK_LAB_QEMU_TRACE:-}" ]; then
+  IFS=, read -r -a trace_patterns <<<"$SK_LAB_QEMU_TRACE"
+  for p in "${trace_patterns[@]}"; do
+    case $p in
+      '' | *[!A-Za-z0-9_*?]*) sk_lab_die "SK_LAB_QEMU_TRACE: '$p' is not a trace-event pattern ([A-Za-z0-9_*?])" ;;
+    esac
+    args+=(-trace "enable=$p")
+  done
+  args+=(-D "$out/qemu-trace.log" -msg timestamp=on)
+  sk_lab_log "QEMU trace events ${SK_LAB_QEMU_TRACE} -> $out/qemu-trace.log"
+fi
 # The guest mounts tmpfs on /tmp and /run: trees under them come as extra shares.
 n=0
 : >"$out/mounts"

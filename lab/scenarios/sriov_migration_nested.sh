@@ -145,15 +145,16 @@ rc=0
 out=$("${VL[@]}" start "$dom" 2>&1) || rc=$?
 [ $rc -eq 0 ] || { sk_info "$out"; sk_fail "virsh start $dom exited $rc"; }
 sk_ok "virsh start $dom ($(ms_since "$t0") ms)"
-# nested_line PATTERN: wait (SK_NESTED_TIMEOUT) for a console line matching
-# PATTERN after the ones seen so far; set $l to it. Not in $(...): the count
-# of lines seen must advance in this shell, or a later wait matches an
-# earlier line.
+# nested_line PATTERN: wait (SK_NESTED_TIMEOUT) for a whole console line
+# (the serial console ends each with CR LF; a line still being written has no
+# CR yet) matching PATTERN after the ones seen so far; set $l to it. Not in
+# $(...): the count of lines seen must advance in this shell, or a later wait
+# matches an earlier line.
 seen_lines=0
 nested_line() {
   local deadline=$((SECONDS + wait_s)) m
   while ((SECONDS < deadline)); do
-    m=$(tail -n +$((seen_lines + 1)) "$console" | grep -m1 -n -E "$1" || true)
+    m=$(tail -n +$((seen_lines + 1)) "$console" | grep -m1 -n -E "($1).*"$'\r$' || true)
     if [ -n "$m" ]; then
       seen_lines=$((seen_lines + ${m%%:*}))
       l=${m#*:}

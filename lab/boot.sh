@@ -70,20 +70,23 @@ q() { printf '%q ' "$@"; }
   fi
 } >"$out/job.sh"
 
-# No 64-bit PCI hole by default, so the guest kernel places the igb VFs'
-# BARs (64-bit, prefetchable) below 4 GiB: QEMU 10's igbvf decodes a VF BAR
-# at the low 32 bits of the address programmed in the PF's SR-IOV capability
-# only (the high dword is dropped), so a VF BAR above 4 GiB is never reached
-# and every VF register read returns 0 (igbvf: "PF still in reset state";
-# docs/lab.md "VF BARs below 4 GiB"). SK_LAB_PCI_HOLE64=SIZE gives the host
-# bridge a 64-bit window again (QEMU's default: 32G).
-pci_hole64=${SK_LAB_PCI_HOLE64:-0}
-case $pci_hole64 in *[!0-9KMGT]*) sk_lab_die "SK_LAB_PCI_HOLE64: '$pci_hole64' is not a size (e.g. 0, 32G)" ;; esac
+# SK_LAB_PCI_HOLE64=SIZE (run-scenario.sh sets it from a scenario's
+# `# sk-lab: pcihole64=SIZE` header): the q35 host bridge's 64-bit PCI hole.
+# 0 makes the guest kernel place the igb VFs' BARs (64-bit, prefetchable)
+# below 4 GiB: QEMU 10's igbvf decodes a VF BAR at the low 32 bits of the
+# address in the PF's SR-IOV capability only, so a VF BAR above 4 GiB is
+# never reached, every VF register reads 0 and igbvf never reaches the PF's
+# mailbox (docs/lab.md "VF BARs below 4 GiB"). Unset: QEMU's default (32G).
+hole64=()
+if [ -n "${SK_LAB_PCI_HOLE64:-}" ]; then
+  case $SK_LAB_PCI_HOLE64 in *[!0-9KMGT]*) sk_lab_die "SK_LAB_PCI_HOLE64: '$SK_LAB_PCI_HOLE64' is not a size (e.g. 0, 32G)" ;; esac
+  hole64=(-global "q35-pcihost.pci-hole64-size=$SK_LAB_PCI_HOLE64")
+fi
 # shellcheck disable=SC2054 # commas belong to QEMU option values
 args=(
   -accel tcg -m 1536 -smp 2 -nodefaults -no-reboot -display none -monitor none
   -machine q35,kernel-irqchip=split
-  -global q35-pcihost.pci-hole64-size="$pci_hole64"
+  "${hole64[@]}"
   -device intel-iommu,intremap=on,caching-mode=on
   -initrd "$SK_LAB_INITRD"
   -append "$append"

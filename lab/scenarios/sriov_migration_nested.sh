@@ -23,7 +23,7 @@
 #   lab/run-scenario.sh sriov_migration_nested --build-dir build --timeout 600
 # SK_NESTED_TIMEOUT (seconds, default 300) bounds each wait on the nested
 # guest and on libvirtd.
-# sk-lab: pfs=1
+# sk-lab: pfs=1 pcihole64=0
 . "$SK_SRC_DIR/lab/guest/lib.sh"
 . "$SK_SRC_DIR/lab/flows/flow-lib.sh"
 # libvirt's and QEMU's logs come back with the artifacts however it ends.
@@ -53,8 +53,9 @@ sk_run_ok "ip link set $pfdev vf 1 mac $mac_b" ip link set "$pfdev" vf 1 mac "$m
 sk_bind_vfio "$vf_a"
 sk_bind_vfio "$vf_b"
 # QEMU 10's igbvf decodes a VF BAR only at the low 32 bits of its address
-# (lab/boot.sh keeps the VF BARs below 4 GiB): above, every VF register reads
-# 0 and igbvf never reaches the PF's mailbox ("PF still in reset state").
+# (the header's pcihole64=0 keeps the VF BARs below 4 GiB, lab/boot.sh):
+# above, every VF register reads 0 and igbvf never reaches the PF's mailbox
+# ("PF still in reset state").
 for vf in "$vf_a" "$vf_b"; do
   read -r bar0 _ <"$SK_PCI/devices/$vf/resource"
   if ((bar0 >= 0x100000000)); then

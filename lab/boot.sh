@@ -18,6 +18,10 @@
 # --append CMDLINE: the guest kernel's whole command line (default
 #   "$SK_LAB_APPEND_BASE intel_iommu=on", lib/common.sh).
 # OUT/boot-time holds the wall seconds from QEMU start to the guest being ready.
+# SK_LAB_QEMU_TRACE (opt-in, off by default): comma-separated QEMU trace-event
+#   patterns (`qemu-system-x86_64 -trace help` lists the events), e.g.
+#   "igb_set_*mailbox,igb_core_vf_reset,igb_link_set_ext_params"; each is
+#   enabled with -trace, and the events go, timestamped, to OUT/qemu-trace.log.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -66,10 +70,23 @@ q() { printf '%q ' "$@"; }
   fi
 } >"$out/job.sh"
 
+# SK_LAB_PCI_HOLE64=SIZE (run-scenario.sh sets it from a scenario's
+# `# sk-lab: pcihole64=SIZE` header): the q35 host bridge's 64-bit PCI hole.
+# 0 makes the guest kernel place the igb VFs' BARs (64-bit, prefetchable)
+# below 4 GiB: QEMU 10's igbvf decodes a VF BAR at the low 32 bits of the
+# address in the PF's SR-IOV capability only, so a VF BAR above 4 GiB is
+# never reached, every VF register reads 0 and igbvf never reaches the PF's
+# mailbox (docs/lab.md "VF BARs below 4 GiB"). Unset: QEMU's default (32G).
+hole64=()
+if [ -n "${SK_LAB_PCI_HOLE64:-}" ]; then
+  case $SK_LAB_PCI_HOLE64 in *[!0-9KMGT]*) sk_lab_die "SK_LAB_PCI_HOLE64: '$SK_LAB_PCI_HOLE64' is not a size (e.g. 0, 32G)" ;; esac
+  hole64=(-global "q35-pcihost.pci-hole64-size=$SK_LAB_PCI_HOLE64")
+fi
 # shellcheck disable=SC2054 # commas belong to QEMU option values
 args=(
   -accel tcg -m 1536 -smp 2 -nodefaults -no-reboot -display none -monitor none
   -machine q35,kernel-irqchip=split
+  "${hole64[@]}"
   -device intel-iommu,intremap=on,caching-mode=on
   -initrd "$SK_LAB_INITRD"
   -append "$append"
@@ -89,6 +106,17 @@ for ((i = 0; i < pfs; i++)); do
   args+=(-netdev "user,id=n$i" -device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))"
     -device "igb,netdev=n$i,bus=rp$i")
 done
+if [ -n "${SK_LAB_QEMU_TRACE:-}" ]; then
+  IFS=, read -r -a trace_patterns <<<"$SK_LAB_QEMU_TRACE"
+  for p in "${trace_patterns[@]}"; do
+    case $p in
+      '' | *[!A-Za-z0-9_*?]*) sk_lab_die "SK_LAB_QEMU_TRACE: '$p' is not a trace-event pattern ([A-Za-z0-9_*?])" ;;
+    esac
+    args+=(-trace "enable=$p")
+  done
+  args+=(-D "$out/qemu-trace.log" -msg timestamp=on)
+  sk_lab_log "QEMU trace events ${SK_LAB_QEMU_TRACE} -> $out/qemu-trace.log"
+fi
 # The guest mounts tmpfs on /tmp and /run: trees under them come as extra shares.
 n=0
 : >"$out/mounts"

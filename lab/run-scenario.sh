@@ -12,7 +12,10 @@
 # $SK_LAB_ARTIFACTS), boot-time. On success the scenario's output is printed;
 # on failure the whole serial console (which includes it) is.
 #
-# A scenario may ask for a PF count with a header line `# sk-lab: pfs=N`.
+# A scenario may ask for a PF count with a header line `# sk-lab: pfs=N`,
+# and for the outer guest's 64-bit PCI hole with `pcihole64=SIZE` on that
+# line (0: the igb VFs' BARs below 4 GiB, where QEMU's igbvf decodes them;
+# lab/boot.sh SK_LAB_PCI_HOLE64, which takes precedence when set).
 #
 # `# sk-lab: boots=2` (kernel-argument scenarios): the guest boots twice. The
 # first boot has the IOMMU off ($SK_LAB_APPEND_BASE intel_iommu=off: the lab's
@@ -33,6 +36,10 @@ script=$SK_LAB_DIR/scenarios/$name.sh
 pfs=$(sed -n 's/^# sk-lab: .*pfs=\([0-9][0-9]*\).*/\1/p' "$script" | head -1)
 pfs=${pfs:-2}
 boots=$(sed -n 's/^# sk-lab: .*boots=\([0-9][0-9]*\).*/\1/p' "$script" | head -1)
+hole64=$(sed -n 's/^# sk-lab: .*pcihole64=\([0-9][0-9]*[KMGT]\{0,1\}\).*/\1/p' "$script" | head -1)
+if [ -n "$hole64" ] && [ -z "${SK_LAB_PCI_HOLE64:-}" ]; then
+  export SK_LAB_PCI_HOLE64=$hole64
+fi
 boots=${boots:-1}
 build_dir="" timeout=240 stream=() extra_env=()
 while [ $# -gt 0 ]; do

@@ -20,7 +20,6 @@
 #include "lib/doctor/doctor.h"
 #include "lib/netlink/kernel_socket.h"
 
-
 namespace sk::nodeconfig {
 namespace {
 

@@ -22,7 +22,6 @@
 #include "lib/base/strings.h"
 #include "lib/base/subprocess.h"
 
-
 namespace sk::nodeconfig {
 namespace {
 

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "nlohmann/json.hpp"
 
+#include "lib/base/json.h"
 #include "lib/base/strings.h"
 
 namespace sk::cni {
@@ -76,6 +77,21 @@ std::string ErrorJson(const absl::Status& s, std::string_view cni_version) {
   if (!details.empty()) j["details"] = details;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
          "\n";
+}
+
+std::optional<PluginError> ParsePluginError(std::string_view output,
+                                            size_t max_bytes) {
+  absl::StatusOr<nlohmann::json> j =
+      ParseJsonBounded(output, {.max_bytes = max_bytes});
+  if (!j.ok() || !j->is_object()) return std::nullopt;
+  auto code = j->find("code");
+  if (code == j->end() || !code->is_number_integer()) return std::nullopt;
+  auto str = [&](const char* k) {
+    auto it = j->find(k);
+    return it != j->end() && it->is_string() ? it->get<std::string>()
+                                             : std::string();
+  };
+  return PluginError{code->get<int>(), str("msg"), str("details")};
 }
 
 }  // namespace sk::cni

@@ -14,6 +14,8 @@
 //   std::cout << ErrorJson(status, "1.0.0");
 //   // {"cniVersion":"1.0.0","code":7,"msg":"vlan id 5000 invalid: ..."}
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,19 @@ absl::Status WithCniCode(const absl::Status& s, int code);
 // The CNI code of a non-OK status (see the file comment for the fallback).
 int CniCodeOf(const absl::Status& s);
 std::string CniDetailsOf(const absl::Status& s);
+
+// What a failing plugin printed when it is a CNI error object: an integer
+// "code", and "msg" and "details" when they are strings ("" otherwise).
+struct PluginError {
+  int code = 0;
+  std::string msg;
+  std::string details;
+};
+// nullopt when `output` is not a JSON object with an integer "code" (or is
+// larger than `max_bytes`, or nested too deep to parse): the caller then
+// reports the exit status and the raw output instead.
+std::optional<PluginError> ParsePluginError(std::string_view output,
+                                            size_t max_bytes);
 
 // {"cniVersion":v,"code":N,"msg":...,"details":...} (cniVersion omitted when
 // empty; details when empty), one line with a trailing newline.

@@ -7,9 +7,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 
-#include "lib/base/json.h"
 #include "lib/base/strings.h"
 #include "lib/base/subprocess.h"
 #include "lib/cni/error.h"
@@ -74,17 +72,9 @@ absl::StatusOr<std::string> ExecIpamDelegate::Run(const std::string& type,
   const int status = run->status;
   std::string& output = run->output;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
-  absl::StatusOr<nlohmann::json> err =
-      ParseJsonBounded(output, {.max_bytes = kMaxIpamOutputBytes});
-  if (err.ok() && err->is_object() && err->contains("code") &&
-      (*err)["code"].is_number_integer()) {
-    auto str = [&](const char* k) {
-      auto it = err->find(k);
-      return it != err->end() && it->is_string() ? it->get<std::string>()
-                                                 : std::string();
-    };
-    return CniError((*err)["code"].get<int>(), str("msg"), str("details"));
-  }
+  if (std::optional<PluginError> e =
+          ParsePluginError(output, kMaxIpamOutputBytes))
+    return CniError(e->code, e->msg, e->details);
   return CniError(
       kCniInternal,
       "IPAM plugin " + type + " failed (" +

@@ -114,22 +114,13 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   const int status = run->status;
   const std::string& output = run->output;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
-  absl::StatusOr<nlohmann::json> err =
-      ParseJsonBounded(output, {.max_bytes = options_.max_output_bytes});
-  if (err.ok() && err->is_object() && err->contains("code") &&
-      (*err)["code"].is_number_integer()) {
-    auto str = [&](const char* k) {
-      auto it = err->find(k);
-      return it != err->end() && it->is_string() ? it->get<std::string>()
-                                                 : std::string();
-    };
-    std::string msg = str("msg");
-    std::string details = str("details");
+  if (std::optional<cni::PluginError> e =
+          cni::ParsePluginError(output, options_.max_output_bytes)) {
     // libcni's types.Error.Error(): "msg; details".
-    return cni::CniError((*err)["code"].get<int>(),
-                         sk::StrCat(what, " failed: ", msg,
-                                    details.empty() ? "" : "; ", details),
-                         details);
+    return cni::CniError(e->code,
+                         sk::StrCat(what, " failed: ", e->msg,
+                                    e->details.empty() ? "" : "; ", e->details),
+                         e->details);
   }
   return cni::CniError(
       cni::kCniInternal,

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "spdlog/spdlog.h"
 
@@ -201,6 +203,9 @@ void Daemon::ApplyPools(std::vector<Pool> pools, Rebuild why) {
   }
   std::vector<Slot> next;
   std::vector<size_t> fresh;  // indexes into `next` to start
+  // Lists for ListAndWatch, sent once the state (GetState: /metrics,
+  // /readyz) has them, so no observer sees a list the state does not.
+  std::vector<std::pair<PluginServer*, Pool>> updates;
   for (Pool& p : pools) {
     std::string name = p.config.FullName();
     auto old = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) {
@@ -244,7 +249,7 @@ void Daemon::ApplyPools(std::vector<Pool> pools, Rebuild why) {
       spdlog::info("{}: {} devices ({} healthy)", name, p.devices.size(),
                    healthy);
       old->pool = p;
-      if (old->server) old->server->service().UpdatePool(std::move(p));
+      if (old->server) updates.emplace_back(old->server.get(), std::move(p));
     }
     next.push_back(std::move(*old));
     slots_.erase(old);
@@ -256,6 +261,9 @@ void Daemon::ApplyPools(std::vector<Pool> pools, Rebuild why) {
   }
   slots_ = std::move(next);
   for (size_t i : fresh) StartSlot(slots_[i]);
+  Publish();
+  for (auto& [server, pool] : updates)
+    server->service().UpdatePool(std::move(pool));
   // Discovery's temporaries (one snapshot of every PCI device) are freed by
   // now; hand the pages back so the long-running daemon stays small.
   malloc_trim(0);

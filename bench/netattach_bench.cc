@@ -13,6 +13,13 @@
 // the daemon), and one network-status PATCH of the same pod with the same
 // client code (sk::kube::Client) against the same stand-in. What the meta
 // layer adds beyond their sum is the daemon's and the socket's own work.
+// Beside the shim's execs, the empty program linked as the shim is (fully
+// static glibc) is exec'd twice: the part of the shim's cost that is exec,
+// glibc's start-up and exit, whatever the shim's code does.
+//
+// Each cycle runs the pairs in alternating order, and passes DEL the ADD
+// result as prevResult, as libcni does; the per-command rows are medians of
+// the per-cycle differences.
 //
 // Then the daemon's resident memory (VmRSS) with 5,000
 // NetworkAttachmentDefinitions and 500 pods on its node in its watch caches,
@@ -39,6 +46,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -70,8 +78,11 @@ using ::sk::testing::TestPki;
 
 constexpr char kCniBin[] = "/usr/lib/cni";
 
+pid_t g_daemon_pid = -1;  // stopped by Die too, so it cannot outlive us
+
 void Die(const std::string& what) {
   std::cerr << "netattach_bench: " << what << "\n";
+  if (g_daemon_pid > 0) ::kill(g_daemon_pid, SIGTERM);
   std::exit(1);
 }
 
@@ -86,7 +97,7 @@ int Sh(const std::string& cmd) {
 // returns the exit status (stdout discarded into a pipe read fully, as a
 // runtime reads it).
 int Run(const std::string& bin, const std::vector<std::string>& env,
-        const std::string& input) {
+        const std::string& input, std::string* output = nullptr) {
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) Die("pipe");
   std::vector<char*> envp;
@@ -103,13 +114,17 @@ int Run(const std::string& bin, const std::vector<std::string>& env,
   ::close(in[0]);
   ::close(out[1]);
   if (rc != 0) Die("posix_spawn " + bin + ": " + std::strerror(rc));
+  // A program that exits without reading its stdin (the empty program)
+  // closes the pipe: EPIPE is not a failure.
   if (::write(in[1], input.data(), input.size()) !=
-      static_cast<ssize_t>(input.size())) {
+          static_cast<ssize_t>(input.size()) &&
+      errno != EPIPE) {
     Die("write stdin");
   }
   ::close(in[1]);
   char buf[4096];
-  while (::read(out[0], buf, sizeof buf) > 0) {
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+    if (output != nullptr) output->append(buf, static_cast<size_t>(n));
   }
   ::close(out[0]);
   int st = 0;
@@ -145,6 +160,7 @@ struct Daemon {
       ::kill(pid, SIGTERM);
       ::waitpid(pid, nullptr, 0);
       pid = -1;
+      g_daemon_pid = -1;
     }
   }
 };
@@ -191,6 +207,7 @@ void StartDaemon(Daemon& d, const std::filesystem::path& dir,
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
+  g_daemon_pid = d.pid;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (!std::filesystem::exists(sock_dir + "/netattach.sock")) {
     if (Clock::now() > deadline) Die("daemon did not start; see daemon.log");
@@ -203,6 +220,7 @@ void StartDaemon(Daemon& d, const std::filesystem::path& dir,
 int main(int argc, char** argv) {
   const int cycles = argc > 1 ? std::atoi(argv[1]) : 200;
   if (::geteuid() != 0) Die("needs root (network namespaces)");
+  ::signal(SIGPIPE, SIG_IGN);  // a plugin may exit before reading stdin
   sk::testing::TempDir dir;
   const std::string tag = std::to_string(::getpid());
   const std::string host_ns = "sknb-host-" + tag, pod_ns = "sknb-pod-" + tag;
@@ -274,9 +292,9 @@ int main(int argc, char** argv) {
   const std::string pod_path = "/api/v1/namespaces/bench/pods/p0";
   constexpr char kStatusKey[] = "k8s.v1.cni.cncf.io/network-status";
   std::string status_value;  // what the daemon wrote, once it has
-  std::vector<double> meta_ms, direct_ms, shim_ms, patch_ms;
-  std::vector<double> add_ms, del_ms;  // per cycle: meta minus direct
-  for (int i = -5; i < cycles; ++i) {  // 5 warm-up cycles, not counted
+  std::vector<double> meta_ms, direct_ms, shim_ms, patch_ms, empty_ms;
+  std::vector<double> pair_ms, add_ms, del_ms;  // per cycle: meta minus direct
+  for (int i = -5; i < cycles; ++i) {           // 5 warm-up cycles, not counted
     // The two pairs alternate which goes first, so that neither always
     // follows the other's link deletion (whose RCU work the kernel finishes
     // in the background) or the PATCH.
@@ -284,10 +302,16 @@ int main(int argc, char** argv) {
     auto pair = [&](const std::string& bin, const std::string& conf, int id,
                     Clock::duration& add, Clock::duration& del) {
       auto a = Clock::now();
-      if (Run(bin, env("ADD", id), conf) != 0) Die(bin + " ADD failed");
-      auto b = Clock::now();
-      if (Run(bin, env("DEL", id), conf) != 0) Die(bin + " DEL failed");
-      add = b - a;
+      std::string result;
+      if (Run(bin, env("ADD", id), conf, &result) != 0)
+        Die(bin + " ADD failed");
+      add = Clock::now() - a;
+      // As libcni's DelNetwork: the cached ADD result as prevResult.
+      nlohmann::json del_conf = nlohmann::json::parse(conf);
+      del_conf["prevResult"] = nlohmann::json::parse(result);
+      const std::string del_input = del_conf.dump();
+      auto b = Clock::now();  // the runtime's own JSON work is not timed
+      if (Run(bin, env("DEL", id), del_input) != 0) Die(bin + " DEL failed");
       del = Clock::now() - b;
     };
     auto meta = [&] {
@@ -309,6 +333,11 @@ int main(int argc, char** argv) {
       Die("shim VERSION failed");
     }
     auto t3 = Clock::now();
+    if (Run(SK_EXEC_FLOOR_EMPTY_BINARY, env("VERSION", i), shim_conf) != 0 ||
+        Run(SK_EXEC_FLOOR_EMPTY_BINARY, env("VERSION", i), shim_conf) != 0) {
+      Die("the empty program failed");
+    }
+    auto t3b = Clock::now();
     if (status_value.empty()) {
       absl::StatusOr<nlohmann::json> pod = (*client)->Get(pod_path);
       if (pod.ok()) {
@@ -331,9 +360,11 @@ int main(int argc, char** argv) {
       };
       meta_ms.push_back(ms(meta_add + meta_del));
       direct_ms.push_back(ms(dir_add + dir_del));
+      pair_ms.push_back(ms(meta_add + meta_del) - ms(dir_add + dir_del));
       add_ms.push_back(ms(meta_add) - ms(dir_add));
       del_ms.push_back(ms(meta_del) - ms(dir_del));
       shim_ms.push_back(ms(t3 - t2));
+      empty_ms.push_back(ms(t3b - t3));
       patch_ms.push_back(ms(t5 - t4));
     }
   }
@@ -345,15 +376,19 @@ int main(int argc, char** argv) {
       "  macvlan exec'd directly      : %7.2f / %7.2f\n"
       "  meta-layer overhead (median) : %7.2f ms  (ratio %.2fx)\n"
       "  floor: 2 shim execs (VERSION): %7.2f / %7.2f\n"
+      "    of which the empty program : %7.2f / %7.2f  (static glibc, as the "
+      "shim)\n"
       "  floor: network-status PATCH  : %7.2f / %7.2f\n"
       "  overhead above the floor     : %7.2f ms  (floor %.2f ms)\n"
-      "  per command, meta minus direct in the same cycle (median / p90 ms):\n"
+      "  meta minus direct in the same cycle (median / p90 ms):\n"
+      "    ADD+DEL                    : %7.2f / %7.2f\n"
       "    ADD (1 shim exec + PATCH)  : %7.2f / %7.2f\n"
       "    DEL (1 shim exec)          : %7.2f / %7.2f\n",
       cycles, m, Pct(meta_ms, 0.9), d, Pct(direct_ms, 0.9), m - d, m / d,
-      Median(shim_ms), Pct(shim_ms, 0.9), Median(patch_ms), Pct(patch_ms, 0.9),
-      m - d - floor, floor, Median(add_ms), Pct(add_ms, 0.9), Median(del_ms),
-      Pct(del_ms, 0.9));
+      Median(shim_ms), Pct(shim_ms, 0.9), Median(empty_ms), Pct(empty_ms, 0.9),
+      Median(patch_ms), Pct(patch_ms, 0.9), m - d - floor, floor,
+      Median(pair_ms), Pct(pair_ms, 0.9), Median(add_ms), Pct(add_ms, 0.9),
+      Median(del_ms), Pct(del_ms, 0.9));
   if (std::getenv("SK_BENCH_DAEMON_WRAPPER") != nullptr) {
     daemon.Stop();  // the wrapper writes its profile as the daemon exits
     std::printf("daemon ran under SK_BENCH_DAEMON_WRAPPER: memory skipped\n");

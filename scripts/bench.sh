@@ -134,6 +134,10 @@ REF = {
     # The meta layer's cost vs this architecture's floor: the shim's two
     # execs and one network-status PATCH (netattach_bench, same cycles).
     "netattach meta-layer overhead": "netattach floor: 2 shim execs + PATCH",
+    "netattach meta-layer overhead, paired cycles": "netattach floor: 2 shim execs + PATCH",
+    # The shim's execs vs the empty program linked as the shim is (static
+    # glibc): what the shim's own code adds to exec and libc start-up.
+    "netattach 2 shim execs (VERSION)": "netattach 2 execs of the empty static program",
     "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }
 # The kernel's cost of the very link requests the plugin makes (same run).
@@ -180,7 +184,10 @@ NETATTACH = [
     (r"via sriov-netattach \+ daemon : +([\d.]+)", "netattach pod ADD+DEL via the meta-plugin", "ms"),
     (r"macvlan exec'd directly +: +([\d.]+)", "netattach macvlan ADD+DEL exec'd directly", "ms"),
     (r"meta-layer overhead \(median\) : +([\d.]+)", "netattach meta-layer overhead", "ms"),
+    (r"ADD\+DEL +: +([\d.]+)", "netattach meta-layer overhead, paired cycles", "ms"),
     (r"\(floor ([\d.]+) ms\)", "netattach floor: 2 shim execs + PATCH", "ms"),
+    (r"2 shim execs \(VERSION\): +([\d.]+)", "netattach 2 shim execs (VERSION)", "ms"),
+    (r"of which the empty program : +([\d.]+)", "netattach 2 execs of the empty static program", "ms"),
     (r"VmRSS: (\d+) KiB with empty caches", "netattachd RSS, empty caches", "kib"),
     (r"KiB with empty caches, (\d+) KiB with 5000", "netattachd RSS, 5000 NADs + 500 pods cached", "kib"),
 ]

@@ -13,6 +13,7 @@
 //   h.ReleaseCalls();
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -40,7 +41,7 @@ class FakeCniHandler : public netattach::Handler {
     nlohmann::json j;
     j["env"] = req.env;
     j["stdin"] = req.stdin_data;
-    return {0, j.dump()};
+    return {0, j.dump(), std::chrono::microseconds(1500)};
   }
 
   // How many distinct threads have called Handle().

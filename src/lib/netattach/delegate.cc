@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <regex>
 
 #include "absl/strings/escaping.h"
@@ -98,7 +99,9 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   o.stdin_data = stdin_data;
   o.timeout = absl::FromChrono(options_.timeout);
   o.max_output = options_.max_output_bytes;
+  const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<SubprocessResult> run = RunSubprocess(o);
+  exec_time_ += std::chrono::steady_clock::now() - started;
   if (absl::IsDeadlineExceeded(run.status())) {
     return cni::CniError(cni::kCniTryAgainLater,
                          sk::StrCat(what, ": no answer within ",

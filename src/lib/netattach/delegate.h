@@ -94,6 +94,10 @@ class DelegateRunner {
   // naming the missing one.
   absl::Status PluginsExist(const NetConfig& net) const;
 
+  // The wall time spent in plugin processes so far (spawn to reap), summed
+  // over every plugin this runner has run. One runner serves one call.
+  std::chrono::nanoseconds exec_time() const { return exec_time_; }
+
   // <cache_dir>/results/<network>-<container_id>-<ifname>.
   std::filesystem::path CachePath(const std::string& network,
                                   const std::string& container_id,
@@ -119,6 +123,7 @@ class DelegateRunner {
                                            const nlohmann::json* prev) const;
 
   RunnerOptions options_;
+  mutable std::chrono::nanoseconds exec_time_{0};  // see exec_time()
 };
 
 }  // namespace sk::netattach

@@ -146,6 +146,12 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
   Call call;
+  CniResponse response = Dispatch(call, request);
+  if (call.runner) response.delegate_time = call.runner->exec_time();
+  return response;
+}
+
+CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
   auto respond_error = [&](const absl::Status& s) {
     return CniResponse{1, cni::ErrorJson(s, call.config.cni_version)};
   };

@@ -109,6 +109,7 @@ class MetaPlugin final : public Handler {
 
  private:
   struct Call;
+  CniResponse Dispatch(Call& call, const CniRequest& request);
   absl::StatusOr<std::string> Add(Call& call);
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);

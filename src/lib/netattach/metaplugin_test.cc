@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -165,6 +167,21 @@ TEST_F(MetaPluginTest, AddRunsDelegatesInOrderAndWritesStatus) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
   EXPECT_FALSE(std::filesystem::exists(devinfo));
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "cni/results"));
+}
+
+TEST_F(MetaPluginTest, ResponseCarriesTheDelegatesTime) {
+  // Three delegates, each of which takes at least 100 ms: the response says
+  // the call spent at least 300 ms in them (for the daemon's log line).
+  for (const auto& [type, octet] :
+       {std::pair{"first", 1}, {"second", 2}, {"third", 3}})
+    testing::WriteFakePlugin(dir_ / "bin", type, log(), octet, "sleep 0.1");
+  MetaPlugin mp(Options());
+  CniResponse r = mp.Handle(Request("ADD"));
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_GE(r.delegate_time, std::chrono::milliseconds(300));
+  // No delegate runs for VERSION.
+  EXPECT_EQ(mp.Handle(Request("VERSION")).delegate_time,
+            std::chrono::nanoseconds(0));
 }
 
 TEST_F(MetaPluginTest, CheckRunsEveryDelegate) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <exception>
 
+#include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 
 #include "lib/base/errno_status.h"
@@ -344,6 +345,7 @@ absl::Status SocketServer::CheckPeer(int fd) {
 }
 
 void SocketServer::Serve(UniqueFd conn) {
+  const auto started = std::chrono::steady_clock::now();
   CniResponse response;
   absl::StatusOr<std::string> body =
       ReadFrame(conn.get(), After(options_.read_timeout), stop_fd_.get());
@@ -392,7 +394,15 @@ void SocketServer::Serve(UniqueFd conn) {
           " netns=", env("CNI_NETNS"), " ifname=", env("CNI_IFNAME"));
     }
     if (response.exit_code == 0) {
-      Log(LogLevel::kVerbose, sk::StrCat(what, ": ok"));
+      // From the hand-off to this worker to the answer, and the delegates'
+      // part.
+      auto ms = [](std::chrono::nanoseconds d) {
+        return absl::StrFormat("%.2f", static_cast<double>(d.count()) / 1e6);
+      };
+      Log(LogLevel::kVerbose,
+          sk::StrCat(what, ": ok in ",
+                     ms(std::chrono::steady_clock::now() - started),
+                     " ms (delegates ", ms(response.delegate_time), " ms)"));
     } else {
       Log(LogLevel::kError, sk::StrCat(what, ": ", response.stdout_data));
     }

@@ -33,6 +33,7 @@ using ::sk::testing::FakeCniHandler;
 using ::sk::testing::IsOk;
 using ::sk::testing::StatusIs;
 using ::sk::testing::TempDir;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 mode_t ModeOf(const std::filesystem::path& p) {
@@ -454,6 +455,9 @@ TEST_F(SocketServerTest, RequestsLoggedAtVerbose) {
   std::ifstream f(tmp_ / "v.log");
   std::string all((std::istreambuf_iterator<char>(f)), {});
   EXPECT_THAT(all, HasSubstr("[verbose] ADD containerID=c-logged"));
+  // With the call's time and the delegates' part (the fake's 1.5 ms).
+  EXPECT_THAT(all, ContainsRegex(R"(c-logged .*: ok in [0-9]+\.[0-9][0-9] ms )"
+                                 R"(\(delegates 1\.50 ms\))"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 // and the answer it relays, are CniRequest and CniResponse; Handler is what
 // the daemon's socket server calls for each one.
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -84,6 +85,9 @@ struct CniRequest {
 struct CniResponse {
   int exit_code = 0;
   std::string stdout_data;
+  // Not on the wire: the time the daemon spent running delegate plugins for
+  // this call, for its own log (the shim never sees it).
+  std::chrono::nanoseconds delegate_time{0};
 };
 
 class Handler {

@@ -135,6 +135,9 @@ REF = {
     # execs and one network-status PATCH (netattach_bench, same cycles).
     "netattach meta-layer overhead": "netattach floor: 2 shim execs + PATCH",
     "netattach meta-layer overhead, paired cycles": "netattach floor: 2 shim execs + PATCH",
+    # Wall time through the shim less the delegates' time the daemon
+    # measured in the same call: no delegate variance in it.
+    "netattach meta layer's own time, exact": "netattach floor: 2 shim execs + PATCH",
     # The shim's execs vs the empty program linked as the shim is (static
     # glibc): what the shim's own code adds to exec and libc start-up.
     "netattach 2 shim execs (VERSION)": "netattach 2 execs of the empty static program",
@@ -185,6 +188,8 @@ NETATTACH = [
     (r"macvlan exec'd directly +: +([\d.]+)", "netattach macvlan ADD+DEL exec'd directly", "ms"),
     (r"meta-layer overhead \(median\) : +([\d.]+)", "netattach meta-layer overhead", "ms"),
     (r"ADD\+DEL +: +([\d.]+)", "netattach meta-layer overhead, paired cycles", "ms"),
+    (r"ADD\+DEL +: +([\d.]+) / +[\d.]+ +\(floor", "netattach meta layer's own time, exact", "ms"),
+    (r"of which in the daemon +: +([\d.]+)", "netattach   of which in the daemon", "ms"),
     (r"\(floor ([\d.]+) ms\)", "netattach floor: 2 shim execs + PATCH", "ms"),
     (r"2 shim execs \(VERSION\): +([\d.]+)", "netattach 2 shim execs (VERSION)", "ms"),
     (r"of which the empty program : +([\d.]+)", "netattach 2 execs of the empty static program", "ms"),

@@ -120,9 +120,9 @@ int Run(const std::string& bin, const std::vector<std::string>& env,
   if (rc != 0) Die("posix_spawn " + bin + ": " + std::strerror(rc));
   // A program that exits without reading its stdin (the empty program)
   // closes the pipe: EPIPE is not a failure.
-  if (::write(in[1], input.data(), input.size()) !=
-          static_cast<ssize_t>(input.size()) &&
-      errno != EPIPE) {
+  const ssize_t written = ::write(in[1], input.data(), input.size());
+  if (written != static_cast<ssize_t>(input.size()) &&
+      !(written < 0 && errno == EPIPE)) {
     Die("write stdin");
   }
   ::close(in[1]);
@@ -300,9 +300,10 @@ int main(int argc, char** argv) {
   constexpr char kStatusKey[] = "k8s.v1.cni.cncf.io/network-status";
   std::string status_value;  // what the daemon wrote, once it has
   std::vector<double> meta_ms, direct_ms, shim_ms, patch_ms, empty_ms;
+  // Per cycle, meta minus direct: ADD+DEL, ADD, DEL.
   std::vector<double> pair_ms, add_ms, del_ms;
-  std::map<int, std::pair<double, double>>
-      meta_wall;  // cycle: ADD, DEL ms  // per cycle: meta minus direct
+  // Per cycle, the meta pair's wall time: ADD, DEL (ms).
+  std::map<int, std::pair<double, double>> meta_wall;
   for (int i = -5; i < cycles; ++i) {  // 5 warm-up cycles, not counted
     // The two pairs alternate which goes first, so that neither always
     // follows the other's link deletion (whose RCU work the kernel finishes

@@ -14,8 +14,8 @@
 // client code (sk::kube::Client) against the same stand-in. What the meta
 // layer adds beyond their sum is the daemon's and the socket's own work.
 // Beside the shim's execs, the empty program linked as the shim is (fully
-// static glibc) is exec'd twice: the part of the shim's cost that is exec,
-// glibc's start-up and exit, whatever the shim's code does.
+// static, musl) is exec'd twice: the part of the shim's cost that is exec,
+// libc's start-up and exit, whatever the shim's code does.
 //
 // Each cycle runs the pairs in alternating order, and passes DEL the ADD
 // result as prevResult, as libcni does; the per-command rows are medians of
@@ -414,8 +414,8 @@ int main(int argc, char** argv) {
       "  macvlan exec'd directly      : %7.2f / %7.2f\n"
       "  meta-layer overhead (median) : %7.2f ms  (ratio %.2fx)\n"
       "  floor: 2 shim execs (VERSION): %7.2f / %7.2f\n"
-      "    of which the empty program : %7.2f / %7.2f  (static glibc, as the "
-      "shim)\n"
+      "    of which the empty program : %7.2f / %7.2f  (linked as the shim "
+      "is)\n"
       "  floor: network-status PATCH  : %7.2f / %7.2f\n"
       "  overhead above the floor     : %7.2f ms  (floor %.2f ms)\n"
       "  meta minus direct in the same cycle (median / p90 ms):\n"

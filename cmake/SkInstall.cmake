@@ -2,7 +2,8 @@
 #
 #   ${CMAKE_INSTALL_BINDIR}   sriov-device-plugin sriovkit-netattachd
 #                             sriovkit-node sriovctl
-#   ${SK_CNI_BIN_DIR}         sriov sriov-netattach (the CNI plugins)
+#   ${SK_CNI_BIN_DIR}         sriov sriov-netattach sriov-netattach-full
+#                             (the CNI plugins)
 #   ${CMAKE_INSTALL_DOCDIR}   docs/*.md, README.md
 #   ${CMAKE_INSTALL_DATADIR}/sriovkit/examples   examples/
 #   ${CMAKE_INSTALL_DATADIR}/sriovkit/deploy     deploy/ (kustomize)
@@ -19,7 +20,7 @@ set(SK_CNI_BIN_DIR "/opt/cni/bin" CACHE PATH
 
 set(SK_INSTALL_DAEMONS sriov-device-plugin sriovkit-netattachd sriovkit-node
     sriovctl)
-set(SK_INSTALL_CNI sriov sriov-netattach)
+set(SK_INSTALL_CNI sriov sriov-netattach sriov-netattach-full)
 
 install(TARGETS ${SK_INSTALL_DAEMONS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS ${SK_INSTALL_CNI} RUNTIME DESTINATION ${SK_CNI_BIN_DIR})

@@ -138,8 +138,8 @@ REF = {
     # Wall time through the shim less the delegates' time the daemon
     # measured in the same call: no delegate variance in it.
     "netattach meta layer's own time, exact": "netattach floor: 2 shim execs + PATCH",
-    # The shim's execs vs the empty program linked as the shim is (static
-    # glibc): what the shim's own code adds to exec and libc start-up.
+    # The shim's execs vs the empty program linked as the shim is (static,
+    # musl): what the shim's own code adds to exec and libc start-up.
     "netattach 2 shim execs (VERSION)": "netattach 2 execs of the empty static program",
     "netattachd RSS, 5000 NADs + 500 pods cached": "netattachd RSS, empty caches",
 }

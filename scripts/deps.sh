@@ -15,6 +15,7 @@ PKGS=(
   iproute2 containernetworking-plugins libvirt-clients libvirt-daemon
   kmod cpio busybox-static gzip python3 python3-yaml python3-jsonschema pciutils strace
   podman runc mmdebstrap
+  musl-dev
 )
 # QEMU >= 8 (for the emulated igb NIC) comes from bookworm-backports.
 BACKPORTS_PKGS=(qemu-system-x86)

@@ -319,6 +319,7 @@ run=("${run[@]}" --env KUBERNETES_SERVICE_HOST=10.96.0.1 --env KUBERNETES_SERVIC
   --volume "$tmp/sa:/var/run/secrets/kubernetes.io/serviceaccount:ro")
 if run_as_manifest sriovkit-netattach/install-cni "$tmp/install.log" &&
   [ -x "$tmp/host/opt/cni/bin/sriov" ] && [ -x "$tmp/host/opt/cni/bin/sriov-netattach" ] &&
+  [ -x "$tmp/host/opt/cni/bin/sriov-netattach-full" ] &&
   [ -f "$tmp/host/etc/cni/net.d/00-sriovkit-netattach.conflist" ] &&
   [ "$(stat -c %a "$tmp/host/etc/cni/net.d/sriovkit-netattach.d/sriovkit-netattach.kubeconfig")" = 600 ]; then
   echo "ok: install-cni with no capability installed the CNI binaries, config and kubeconfig (0600)"

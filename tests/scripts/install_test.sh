@@ -32,7 +32,7 @@ fi
   for b in sriov-device-plugin sriovkit-netattachd sriovkit-node sriovctl; do
     echo "$prefix/bin/$b"
   done
-  for b in sriov sriov-netattach; do
+  for b in sriov sriov-netattach sriov-netattach-full; do
     echo "$cni_dir/$b"
   done
   echo "$prefix/share/doc/sriovkit/README.md"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Portable binaries (issue #15):
-#   - the CNI plugins `sriov` and `sriov-netattach`, which run from
+#   - the CNI plugins `sriov`, `sriov-netattach` and `sriov-netattach-full`, which run from
 #     /opt/cni/bin on hosts we do not control, are fully static: no NEEDED
 #     entry, no program interpreter;
 #   - the daemons, which run in the image (Debian bookworm), need only
@@ -26,8 +26,10 @@ max_glibc() {
   objdump -T "$1" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -1
 }
 
-for name in sriov sriov-netattach; do
-  f=$bin/$name/$name
+for path in sriov/sriov sriov-netattach/sriov-netattach \
+  sriov-netattach/sriov-netattach-full; do
+  name=${path#*/}
+  f=$bin/$path
   [ -x "$f" ] || { fail "$f: not built"; continue; }
   needed=$(readelf -d "$f" | awk '/\(NEEDED\)/ {print $NF}' | tr -d '[]')
   interp=$(readelf -l "$f" | grep -c 'Requesting program interpreter')

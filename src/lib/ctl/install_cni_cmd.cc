@@ -24,7 +24,11 @@ namespace {
 constexpr size_t kMaxBinaryBytes = size_t{256} << 20;
 constexpr size_t kMaxConfBytes = size_t{1} << 20;
 constexpr size_t kMaxSecretBytes = size_t{64} << 10;
-constexpr const char* kCniBinaries[] = {"sriov", "sriov-netattach"};
+// sriov-netattach-full before sriov-netattach: the fast path runs the full
+// shim beside it, so at no point of an upgrade is a new fast path without
+// it (src/cmd/sriov-netattach).
+constexpr const char* kCniBinaries[] = {"sriov", "sriov-netattach-full",
+                                        "sriov-netattach"};
 
 absl::StatusOr<UniqueFd> OpenDir(const std::filesystem::path& dir,
                                  bool create) {

@@ -47,6 +47,7 @@ class InstallCniTest : public ::testing::Test {
   void SetUp() override {
     Write(tmp_ / "src/sriov", "sriov binary v1");
     Write(tmp_ / "src/sriov-netattach", "shim binary v1");
+    Write(tmp_ / "src/sriov-netattach-full", "full shim binary v1");
     Write(tmp_ / "sa/token", "tok-123\n");
     Write(tmp_ / "sa/ca.crt", "CA PEM");
     Write(
@@ -68,12 +69,13 @@ class InstallCniTest : public ::testing::Test {
 
 TEST_F(InstallCniTest, InstallsBinariesConfigAndKubeconfig) {
   SK_ASSERT_OK_AND_ASSIGN(InstallCniReport r, InstallCni(o_));
-  EXPECT_EQ(r.installed.size(), 4u);
+  EXPECT_EQ(r.installed.size(), 5u);
   EXPECT_THAT(r.unchanged, IsEmpty());
   EXPECT_EQ(r.cluster_network, (tmp_ / "net.d/10-flannel.conflist").string());
 
   EXPECT_EQ(Read(tmp_ / "bin/sriov"), "sriov binary v1");
   EXPECT_EQ(Read(tmp_ / "bin/sriov-netattach"), "shim binary v1");
+  EXPECT_EQ(Read(tmp_ / "bin/sriov-netattach-full"), "full shim binary v1");
   EXPECT_EQ(Stat(tmp_ / "bin/sriov").st_mode & 07777, 0755u);
 
   auto conf = nlohmann::json::parse(
@@ -103,7 +105,7 @@ TEST_F(InstallCniTest, SecondRunChangesNothing) {
       Stat(tmp_ / "net.d/00-sriovkit-netattach.conflist").st_ino;
   SK_ASSERT_OK_AND_ASSIGN(InstallCniReport r, InstallCni(o_));
   EXPECT_THAT(r.installed, IsEmpty());
-  EXPECT_EQ(r.unchanged.size(), 4u);
+  EXPECT_EQ(r.unchanged.size(), 5u);
   EXPECT_EQ(Stat(tmp_ / "bin/sriov").st_ino, bin_ino);
   EXPECT_EQ(Stat(tmp_ / "net.d/00-sriovkit-netattach.conflist").st_ino,
             conf_ino);
@@ -188,7 +190,7 @@ TEST_F(InstallCniTest, BinariesOnlyWithoutConfDir) {
   o_.conf_dir.clear();
   o_.api_host.clear();
   SK_ASSERT_OK_AND_ASSIGN(InstallCniReport r, InstallCni(o_));
-  EXPECT_EQ(r.installed.size(), 2u);
+  EXPECT_EQ(r.installed.size(), 3u);
 }
 
 }  // namespace

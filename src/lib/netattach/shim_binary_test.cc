@@ -1,14 +1,27 @@
 // The sriov-netattach binary end to end, as a container runtime runs it: a
 // clean environment with CNI_* variables, the network config on stdin, the
 // answer on stdout and in the exit code. The daemon is a SocketServer in
-// this test process.
+// this test process, or a socket the test drives itself. The fast path
+// (sriov-netattach, C) must answer exactly as the C++ shim
+// (sriov-netattach-full) does, whichever of them finishes the call.
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <chrono>
+#include <filesystem>
+#include <functional>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/base/file_util.h"
 #include "lib/base/json.h"
+#include "lib/base/unique_fd.h"
+#include "lib/netattach/shim_protocol.h"
 #include "lib/netattach/socket_server.h"
 #include "tests/testing/fake_cni_handler.h"
 #include "tests/testing/run_shell.h"
@@ -18,6 +31,7 @@
 namespace sk::netattach {
 namespace {
 
+using ::sk::UniqueFd;
 using ::sk::testing::FakeCniHandler;
 using ::sk::testing::IsOk;
 using ::sk::testing::RunShell;
@@ -26,6 +40,7 @@ using ::sk::testing::TempDir;
 using ::testing::HasSubstr;
 
 constexpr char kShim[] = SK_NETATTACH_SHIM_BINARY;
+constexpr char kFull[] = SK_NETATTACH_FULL_BINARY;
 
 class ShimBinaryTest : public ::testing::Test {
  protected:
@@ -109,6 +124,173 @@ TEST_F(ShimBinaryTest, OversizedStdinRefused) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.stdout_text, HasSubstr("\"code\":7"));
   EXPECT_THAT(r.stdout_text, HasSubstr("more than 1048576 bytes"));
+}
+
+// A daemon stand-in for one connection: accepts it, reads the request and
+// does `act` with the connection (answer, close, stall, ...).
+using Act = std::function<void(int fd)>;
+
+class OneCallDaemon {
+ public:
+  OneCallDaemon(const std::filesystem::path& dir, Act act, bool listen = true) {
+    std::filesystem::create_directories(dir);
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    (dir / "netattach.sock").string().copy(addr.sun_path, 100);
+    bound_ = ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr),
+                    sizeof(addr)) == 0;
+    if (!listen) return;
+    bound_ = bound_ && ::listen(listener_.get(), 8) == 0;
+    thread_ = std::thread([this, act] {
+      UniqueFd c(::accept(listener_.get(), nullptr, nullptr));
+      absl::StatusOr<std::string> body = ReadFrame(
+          c.get(), std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      if (body.ok()) request_ = DecodeRequest(*body);
+      act(c.get());
+    });
+  }
+  ~OneCallDaemon() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool bound() const { return bound_; }
+  // After the call: the request the daemon read.
+  const absl::StatusOr<CniRequest>& request() {
+    if (thread_.joinable()) thread_.join();
+    return request_;
+  }
+
+ private:
+  UniqueFd listener_;
+  bool bound_ = false;
+  std::thread thread_;
+  absl::StatusOr<CniRequest> request_ = absl::UnknownError("no request");
+};
+
+void Send(int fd, const std::string& bytes) {
+  (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+}
+
+Act Reply(const std::string& body) {
+  return [body](int fd) {
+    (void)WriteFrame(
+        fd, body, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  };
+}
+
+// The log lines without their time stamps.
+std::string LogWithoutTimes(const std::filesystem::path& log) {
+  std::istringstream in(ReadFileBounded(log, 1 << 20).value_or(""));
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    out += line.substr(std::min(line.find(" ["), line.size())) + "\n";
+  }
+  return out;
+}
+
+struct Scenario {
+  std::string name;
+  std::string conf_extra;  // more keys of the shim config
+  Act act;                 // the daemon's part; empty: no daemon
+  bool listen = true;      // false: a socket nobody accepts on (refused)
+};
+
+class ShimFastPathTest : public ShimBinaryTest {
+ protected:
+  struct Outcome {
+    ShellResult result;
+    absl::StatusOr<CniRequest> request = absl::UnknownError("no daemon");
+    std::string log;
+  };
+  Outcome Run(const char* binary, const Scenario& sc) {
+    std::filesystem::remove_all(tmp_ / "s");
+    std::filesystem::path log = tmp_ / "shim.log";
+    std::filesystem::remove(log);
+    Outcome o;
+    {
+      std::unique_ptr<OneCallDaemon> d;
+      if (sc.act) {
+        d = std::make_unique<OneCallDaemon>(tmp_ / "s", sc.act, sc.listen);
+        EXPECT_TRUE(d->bound());
+      }
+      o.result =
+          RunShell(std::string("env -i CNI_COMMAND=ADD CNI_CONTAINERID=ctr "
+                               "CNI_IFNAME=eth0 CNI_NETNS=/var/run/netns/x "
+                               "'CNI_ARGS=K8S_POD_NAME=vm' HOME=/root ") +
+                       binary,
+                   Conf(R"(,"logLevel":"error","logFile":")" + log.string() +
+                        "\"" + sc.conf_extra));
+      if (d && sc.listen) o.request = d->request();
+    }
+    o.log = LogWithoutTimes(log);
+    return o;
+  }
+};
+
+TEST_F(ShimFastPathTest, AnswersExactlyAsTheCppShim) {
+  const std::string big(100 * 1024, 'x');
+  std::vector<Scenario> scenarios = {
+      {"reply", "", Reply(EncodeResponse({0, "{\"cniVersion\":\"1.0.0\"}\n"}))},
+      {"reply with exit code 3 and escapes", "",
+       Reply(EncodeResponse(
+           {3, std::string("a\"b\\c\n\x01 \xc3\xa9") + '\0' + "z"}))},
+      {"reply over 64 KiB", "", Reply(EncodeResponse({0, big}))},
+      {"closed without a reply", "", [](int) {}},
+      {"malformed reply", "", Reply(R"({"exitCode":"zero","stdout":""})")},
+      {"reply with an unknown field", "",
+       Reply(R"({"exitCode":0,"stdout":"","more":1})")},
+      {"half a header", "", [](int fd) { Send(fd, std::string("\0\0", 2)); }},
+      {"half a body", "",
+       [](int fd) { Send(fd, std::string("\0\0\0\x64{\"exitCode\"", 15)); }},
+      {"frame over the limit", "",
+       [](int fd) { Send(fd, std::string("\x00\x90\x00\x00", 4)); }},
+      {"no reply in daemonTimeoutSeconds", R"(,"daemonTimeoutSeconds":1)",
+       [](int) {
+         std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+       }},
+      {"connection refused", "", [](int) {}, /*listen=*/false},
+      {"no socket", "", nullptr},
+      {"logLevel debug (the C++ shim runs the call)", R"(,"logLevel":"debug")",
+       Reply(EncodeResponse({0, "{}\n"}))},
+      {"a bad daemonTimeoutSeconds", R"(,"daemonTimeoutSeconds":0)", nullptr},
+  };
+  for (const Scenario& sc : scenarios) {
+    SCOPED_TRACE(sc.name);
+    Outcome fast = Run(kShim, sc);
+    Outcome full = Run(kFull, sc);
+    EXPECT_EQ(fast.result.exit_code, full.result.exit_code);
+    EXPECT_EQ(fast.result.stdout_text, full.result.stdout_text);
+    EXPECT_EQ(fast.log, full.log);
+    ASSERT_EQ(fast.request.ok(), full.request.ok()) << fast.request.status();
+    if (full.request.ok()) {
+      EXPECT_EQ(fast.request->env, full.request->env);
+      EXPECT_EQ(fast.request->stdin_data, full.request->stdin_data);
+    }
+  }
+}
+
+// The fast path finishes the common call, VERSION included, without the C++
+// shim; what it hands over fails, naming the missing program, when that is
+// not installed beside it.
+TEST_F(ShimFastPathTest, CommonCallsNeedNoFullShim) {
+  std::filesystem::create_directories(tmp_ / "bin");
+  std::filesystem::copy_file(kShim, tmp_ / "bin/sriov-netattach");
+  const std::string alone = (tmp_ / "bin/sriov-netattach").string();
+  Outcome ok = Run(alone.c_str(),
+                   {"reply", "", Reply(EncodeResponse({0, "{\"r\":1}\n"}))});
+  EXPECT_EQ(ok.result.exit_code, 0);
+  EXPECT_EQ(ok.result.stdout_text, "{\"r\":1}\n");
+  ShellResult v = RunShell("env -i CNI_COMMAND=VERSION " + alone,
+                           R"({"cniVersion":"0.4.0"})");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_THAT(v.stdout_text, HasSubstr("\"cniVersion\":\"0.4.0\""));
+
+  Outcome missing = Run(alone.c_str(), {"no socket", "", nullptr});
+  EXPECT_EQ(missing.result.exit_code, 1);
+  EXPECT_THAT(missing.result.stdout_text, HasSubstr("\"code\":999"));
+  EXPECT_THAT(missing.result.stdout_text,
+              HasSubstr("cannot run " + (tmp_ / "bin").string() +
+                        "/sriov-netattach-full: No such file or directory"));
 }
 
 }  // namespace

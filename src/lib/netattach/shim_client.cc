@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 
@@ -118,7 +120,53 @@ absl::StatusOr<UniqueFd> Connect(const std::string& path,
   }
 }
 
+// A decimal integer in [0, max], the whole of `s`.
+std::optional<int64_t> HandoffNumber(std::string_view s, int64_t max) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
 }  // namespace
+
+absl::StatusOr<ShimHandoff> ParseShimHandoff(std::string_view state) {
+  std::vector<std::string_view> f;
+  for (size_t start = 0;;) {
+    size_t colon = state.find(':', start);
+    f.push_back(state.substr(start, colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  const int64_t max_count = int64_t{1} << 40;
+  auto n = [&](size_t i, int64_t max = -1) {
+    if (max < 0) max = max_count;
+    return i < f.size() ? HandoffNumber(f[i], max) : std::nullopt;
+  };
+  ShimHandoff h;
+  if (f[0] == "write" && f.size() == 4 && n(1, 4095) && n(2) && n(3)) {
+    h.transport_error =
+        SendError(static_cast<int>(*n(1, 4095)), static_cast<size_t>(*n(2)),
+                  static_cast<size_t>(*n(3)));
+    return h;
+  }
+  if (f[0] == "recv" && f.size() == 2 && n(1, 4095) && *n(1, 4095) > 0) {
+    h.transport_error = RecvError(static_cast<int>(*n(1, 4095)));
+    return h;
+  }
+  if (f[0] == "reply" && f.size() == 3 && n(1, 1 << 20) && n(2)) {
+    h.reply_fd = static_cast<int>(*n(1, 1 << 20));
+    h.reply_time_left = absl::Milliseconds(*n(2));
+    return h;
+  }
+  return absl::InvalidArgumentError(
+      sk::StrCat("--fast-path-handoff=", state,
+                 ": not write:ERRNO:DONE:TOTAL, recv:ERRNO or reply:FD:MS"));
+}
 
 CniResponse RunShim(const CniRequest& request,
                     const ShimClientOptions& options) {
@@ -165,11 +213,24 @@ CniResponse RunShim(const CniRequest& request,
   }
 
   // The shim's own few lines go to the config's logFile / stderr
-  // (multus_log.h); a log that cannot be opened is not an error.
+  // (multus_log.h), opened at the first line (the fast path, which logs
+  // nothing, creates no file either); a log that cannot be opened is not
+  // an error.
+  absl::StatusOr<LogConfig> log_config = LogConfigFromJson(*parsed);
   std::unique_ptr<MultusLogger> log;
-  if (absl::StatusOr<LogConfig> lc = LogConfigFromJson(*parsed); lc.ok()) {
-    if (auto l = MultusLogger::Open(*lc); l.ok()) log = *std::move(l);
-  }
+  auto log_line = [&](LogLevel level, std::string_view line) {
+    if (!log_config.ok() || level > log_config->level) return;
+    if (!log) {
+      absl::StatusOr<std::unique_ptr<MultusLogger>> l =
+          MultusLogger::Open(*log_config);
+      if (!l.ok()) {
+        log_config = l.status();
+        return;
+      }
+      log = *std::move(l);
+    }
+    log->Log(level, line);
+  };
   auto env = [&](const char* k) {
     auto it = request.env.find(k);
     return it == request.env.end() ? std::string() : it->second;
@@ -182,21 +243,32 @@ CniResponse RunShim(const CniRequest& request,
         ErrorResponse(cni_version, kCniTryAgainLater,
                       sk::StrCat("sriovkit-netattachd unreachable at ", path,
                                  ": ", s.message()));
-    if (log) log->Log(LogLevel::kError, sk::StrCat(what, ": ", r.stdout_data));
+    log_line(LogLevel::kError, sk::StrCat(what, ": ", r.stdout_data));
     return r;
   };
-  if (log) log->Log(LogLevel::kDebug, sk::StrCat(what, ": to ", path));
-  absl::StatusOr<UniqueFd> fd = Connect(path, options.connect_timeout);
-  if (!fd.ok()) return unreachable(fd.status());
+  log_line(LogLevel::kDebug, sk::StrCat(what, ": to ", path));
   absl::Duration timeout = options.reply_timeout.value_or(conf.reply_timeout);
+  UniqueFd fd;
   auto deadline = DeadlineAfter(timeout);
-  if (absl::Status s = WriteFrame(fd->get(), *body, deadline); !s.ok()) {
-    return unreachable(s);
+  if (options.handoff) {
+    if (!options.handoff->transport_error.ok()) {
+      return unreachable(options.handoff->transport_error);
+    }
+    fd = UniqueFd(options.handoff->reply_fd);
+    deadline = DeadlineAfter(options.handoff->reply_time_left);
+  } else {
+    absl::StatusOr<UniqueFd> connected = Connect(path, options.connect_timeout);
+    if (!connected.ok()) return unreachable(connected.status());
+    fd = *std::move(connected);
+    deadline = DeadlineAfter(timeout);
+    if (absl::Status s = WriteFrame(fd.get(), *body, deadline); !s.ok()) {
+      return unreachable(s);
+    }
+    // Half-close: the daemon sees the request is complete, and a daemon
+    // that reads past it gets EOF instead of waiting.
+    (void)::shutdown(fd.get(), SHUT_WR);
   }
-  // Half-close: the daemon sees the request is complete, and a daemon that
-  // reads past it gets EOF instead of waiting.
-  (void)::shutdown(fd->get(), SHUT_WR);
-  absl::StatusOr<std::string> reply = ReadFrame(fd->get(), deadline);
+  absl::StatusOr<std::string> reply = ReadFrame(fd.get(), deadline);
   if (!reply.ok()) {
     if (reply.status().code() == absl::StatusCode::kDeadlineExceeded) {
       return unreachable(absl::DeadlineExceededError(

@@ -38,7 +38,10 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 #include "lib/netattach/sources.h"
@@ -52,11 +55,32 @@ inline constexpr absl::Duration kDefaultConnectTimeout = absl::Seconds(5);
 // lease is the slow case).
 inline constexpr absl::Duration kDefaultReplyTimeout = absl::Seconds(120);
 
+// Where the fast path (`sriov-netattach`, shim_fast.h) left a call whose
+// request it had sent, handed to this shim (`sriov-netattach-full
+// --fast-path-handoff=STATE`), which then reports as if it had sent the
+// request itself. STATE is one of
+//   write:ERRNO:DONE:TOTAL  the send failed with ERRNO (0: timed out) after
+//                           DONE of the frame's TOTAL bytes
+//   recv:ERRNO              the first recv of the reply failed with ERRNO
+//   reply:FD:MS             the reply is unread on the connected socket FD,
+//                           MS milliseconds of the reply timeout left
+struct ShimHandoff {
+  // write: and recv: the error WriteFrame or ReadFrame would have returned.
+  absl::Status transport_error;
+  int reply_fd = -1;
+  absl::Duration reply_time_left;
+};
+// InvalidArgument naming STATE when it is not one of the above.
+absl::StatusOr<ShimHandoff> ParseShimHandoff(std::string_view state);
+
 struct ShimClientOptions {
   absl::Duration connect_timeout = kDefaultConnectTimeout;
   // When set, replaces the reply timeout (default kDefaultReplyTimeout or
   // the config's daemonTimeoutSeconds). For tests.
   std::optional<absl::Duration> reply_timeout;
+  // When set, the request was sent by the fast path: nothing is sent, and
+  // the call ends as `handoff` says.
+  std::optional<ShimHandoff> handoff;
 };
 
 CniResponse RunShim(const CniRequest& request,

@@ -250,6 +250,23 @@ absl::StatusOr<size_t> FrameLength(const unsigned char header[4]) {
   return size_t{n};
 }
 
+absl::Status SendError(int err, size_t done, size_t total) {
+  if (err == 0) return absl::DeadlineExceededError("timed out writing a frame");
+  if (err == EPIPE || err == ECONNRESET) {
+    return absl::UnavailableError(
+        sk::StrCat("connection closed by the peer while writing (", done,
+                   " of ", total, " bytes sent)"));
+  }
+  return ErrnoStatus(err, "send");
+}
+
+absl::Status RecvError(int err) {
+  if (err == ECONNRESET) {
+    return absl::UnavailableError("connection reset without a reply");
+  }
+  return ErrnoStatus(err, "recv");
+}
+
 absl::Status WriteFrame(int fd, std::string_view body, ShimDeadline deadline,
                         int cancel_fd) {
   SK_ASSIGN_OR_RETURN(std::string frame, Frame(body));
@@ -261,12 +278,7 @@ absl::Status WriteFrame(int fd, std::string_view body, ShimDeadline deadline,
                        MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == EPIPE || errno == ECONNRESET) {
-        return absl::UnavailableError(
-            sk::StrCat("connection closed by the peer while writing (", done,
-                       " of ", frame.size(), " bytes sent)"));
-      }
-      return ErrnoStatus(errno, "send");
+      return SendError(errno, done, frame.size());
     }
     done += static_cast<size_t>(n);
   }
@@ -288,10 +300,7 @@ absl::StatusOr<std::string> ReadFrame(int fd, ShimDeadline deadline,
     ssize_t n = ::recv(fd, dst, want - got, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == ECONNRESET) {
-        return absl::UnavailableError("connection reset without a reply");
-      }
-      return ErrnoStatus(errno, "recv");
+      return RecvError(errno);
     }
     if (n == 0) {
       return absl::UnavailableError(

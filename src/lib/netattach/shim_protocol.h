@@ -70,6 +70,14 @@ absl::StatusOr<std::string> Frame(std::string_view body);
 // ("frame of N bytes exceeds the 8388608-byte limit") when over the limit.
 absl::StatusOr<size_t> FrameLength(const unsigned char header[4]);
 
+// The errors WriteFrame and ReadFrame return when a send fails with errno
+// `err` after `done` of the frame's `total` bytes (`err` 0: the deadline
+// passed), and when a recv fails with `err`. The shim's fast path names
+// such a state to the C++ shim, which reports it with these
+// (shim_client.h ShimHandoff).
+absl::Status SendError(int err, size_t done, size_t total);
+absl::Status RecvError(int err);
+
 using ShimDeadline = std::chrono::steady_clock::time_point;
 
 // Writes Frame(body) to the stream socket `fd` (which may be non-blocking;

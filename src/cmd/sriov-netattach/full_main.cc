@@ -1,0 +1,63 @@
+// sriov-netattach-full: the CNI meta-plugin's shim in C++ (the Multus role).
+// It forwards the CNI call (CNI_* env and stdin) to sriovkit-netattachd over
+// its unix socket and relays the answer; see lib/netattach/shim_client.h.
+// The runtime execs `sriov-netattach` (main.c), the fast path, which runs
+// this program for every call it does not finish itself
+// (lib/netattach/shim_fast.h); it works as a CNI plugin on its own too.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "lib/netattach/shim_client.h"
+#include "lib/version/version.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr std::string_view kHandoffFlag = "--fast-path-handoff=";
+
+int Print(const sk::netattach::CniResponse& r) {
+  std::fwrite(r.stdout_data.data(), 1, r.stdout_data.size(), stdout);
+  std::fflush(stdout);
+  return r.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Run by a person (no CNI_COMMAND): --version. A runtime never passes
+  // arguments, so the CNI protocol is unchanged.
+  const char* command = std::getenv("CNI_COMMAND");
+  if ((command == nullptr || *command == '\0') && argc > 1 &&
+      std::strcmp(argv[1], "--version") == 0) {
+    std::printf("%s\n", sk::version::VersionLine("sriov-netattach").c_str());
+    return 0;
+  }
+  try {
+    sk::netattach::ShimClientOptions options;
+    if (argc > 1 && std::string_view(argv[1]).substr(0, kHandoffFlag.size()) ==
+                        kHandoffFlag) {
+      absl::StatusOr<sk::netattach::ShimHandoff> h =
+          sk::netattach::ParseShimHandoff(
+              std::string_view(argv[1]).substr(kHandoffFlag.size()));
+      if (!h.ok()) {
+        std::fprintf(stderr, "sriov-netattach-full: %s\n",
+                     std::string(h.status().message()).c_str());
+        return 2;
+      }
+      options.handoff = *std::move(h);
+    }
+    return Print(sk::netattach::RunShimProcess(environ, STDIN_FILENO, options));
+  } catch (const std::exception& e) {
+    std::printf(
+        "{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"sriov-netattach: "
+        "internal error\"}\n");
+    std::fprintf(stderr, "sriov-netattach: internal error: %s\n", e.what());
+    return 1;
+  }
+}

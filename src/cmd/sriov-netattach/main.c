@@ -166,7 +166,10 @@ int main(int argc, char** argv) {
   sk_fast_plan_call(in, in_len, in_len > SK_FAST_MAX_STDIN_BYTES, environ,
                     &plan);
   if (plan.kind == SK_FAST_ANSWER) {
-    return write_all(STDOUT_FILENO, plan.body.data, plan.body.len) ? 0 : 1;
+    int ok = write_all(STDOUT_FILENO, plan.body.data, plan.body.len);
+    sk_fast_plan_free(&plan);
+    free(in);
+    return ok ? 0 : 1;
   }
   if (plan.kind != SK_FAST_SEND) return run_full(NULL, in, in_len, 0);
 
@@ -208,8 +211,15 @@ int main(int argc, char** argv) {
       if ((size_t)n >= len + 4) {
         int code = 0;
         sk_buf out = {0};
-        if (!sk_fast_decode_reply(reply + 4, len, &code, &out)) break;
-        if (!write_all(STDOUT_FILENO, out.data, out.len)) return 1;
+        if (!sk_fast_decode_reply(reply + 4, len, &code, &out)) {
+          sk_buf_free(&out);
+          break;
+        }
+        if (!write_all(STDOUT_FILENO, out.data, out.len)) code = 1;
+        sk_buf_free(&out);
+        sk_fast_plan_free(&plan);
+        free(in);
+        close(fd);
         return code;
       }
       if (p.revents & POLLHUP) break;

@@ -154,9 +154,10 @@ int main(int argc, char** argv) {
     ssize_t r = read(STDIN_FILENO, in + in_len, cap - in_len);
     if (r < 0) {
       if (errno == EINTR) continue;
-      /* Whatever was read, and the C++ shim reads the rest (it reports
-       * the error). */
-      break;
+      /* Never a call with part of its config: the C++ shim reads stdin
+       * again and reports what it gets. */
+      free(in);
+      return run_full(NULL, NULL, 0, 1);
     }
     if (r == 0) break;
     in_len += (size_t)r;

@@ -269,6 +269,19 @@ TEST_F(ShimFastPathTest, AnswersExactlyAsTheCppShim) {
   }
 }
 
+// A stdin that cannot be read (here a directory: EISDIR) is never sent in
+// part: the C++ shim reads it again and reports.
+TEST_F(ShimFastPathTest, UnreadableStdinAsTheCppShim) {
+  ShellResult fast = RunShell(std::string("env -i CNI_COMMAND=ADD ") + kShim +
+                              " < " + tmp_.path().string());
+  ShellResult full = RunShell(std::string("env -i CNI_COMMAND=ADD ") + kFull +
+                              " < " + tmp_.path().string());
+  EXPECT_EQ(fast.exit_code, 1);
+  EXPECT_THAT(fast.stdout_text, HasSubstr("read stdin: Is a directory"));
+  EXPECT_EQ(fast.stdout_text, full.stdout_text);
+  EXPECT_EQ(fast.exit_code, full.exit_code);
+}
+
 // The fast path finishes the common call, VERSION included, without the C++
 // shim; what it hands over fails, naming the missing program, when that is
 // not installed beside it.

@@ -20,7 +20,7 @@ set(SK_CNI_BIN_DIR "/opt/cni/bin" CACHE PATH
 
 set(SK_INSTALL_DAEMONS sriov-device-plugin sriovkit-netattachd sriovkit-node
     sriovctl)
-set(SK_INSTALL_CNI sriov sriov-netattach sriov-netattach-full)
+set(SK_INSTALL_CNI sriov sriov-netattach-full sriov-netattach)
 
 install(TARGETS ${SK_INSTALL_DAEMONS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS ${SK_INSTALL_CNI} RUNTIME DESTINATION ${SK_CNI_BIN_DIR})

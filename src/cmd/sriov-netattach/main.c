@@ -89,10 +89,16 @@ static int run_full(char* arg, const char* in, size_t in_len, int keep_stdin) {
   return cannot_run(path, errno);
 }
 
-static long long now_ms(void) {
+static long long now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A poll timeout for `left_us` microseconds, rounded up. */
+static int poll_ms(long long left_us) {
+  long long ms = (left_us + 999) / 1000;
+  return (int)(ms > (1 << 30) ? (1 << 30) : ms);
 }
 
 /* Hands a call whose request is sent to sriov-netattach-full; exits with
@@ -114,13 +120,13 @@ static void send_frame(int fd, const sk_buf* body, long long deadline,
   size_t done = 0;
   char state[96];
   while (done < total) {
-    long long left = deadline - now_ms();
+    long long left = deadline - now_us();
     struct pollfd p = {fd, POLLOUT, 0};
     if (left <= 0) {
       snprintf(state, sizeof(state), "write:0:%zu:%zu", done, total);
       hand_off(state, in, in_len);
     }
-    if (poll(&p, 1, (int)(left > (1 << 30) ? (1 << 30) : left)) <= 0) continue;
+    if (poll(&p, 1, poll_ms(left)) <= 0) continue;
     struct iovec iov[2];
     int n_iov = 0;
     if (done < 4) {
@@ -154,10 +160,11 @@ int main(int argc, char** argv) {
     ssize_t r = read(STDIN_FILENO, in + in_len, cap - in_len);
     if (r < 0) {
       if (errno == EINTR) continue;
-      /* Never a call with part of its config: the C++ shim reads stdin
-       * again and reports what it gets. */
-      free(in);
-      return run_full(NULL, NULL, 0, 1);
+      /* Never a call with part of its config: the C++ shim reports the
+       * error as if its own read had failed. */
+      char state[64];
+      snprintf(state, sizeof(state), "--fast-path-handoff=stdin:%d", errno);
+      return run_full(state, in, in_len, 0);
     }
     if (r == 0) break;
     in_len += (size_t)r;
@@ -166,11 +173,13 @@ int main(int argc, char** argv) {
   sk_fast_plan plan;
   sk_fast_plan_call(in, in_len, in_len > SK_FAST_MAX_STDIN_BYTES, environ,
                     &plan);
+  /* stdout that cannot be written does not change the exit code, as in
+   * the C++ shim. */
   if (plan.kind == SK_FAST_ANSWER) {
-    int ok = write_all(STDOUT_FILENO, plan.body.data, plan.body.len);
+    (void)write_all(STDOUT_FILENO, plan.body.data, plan.body.len);
     sk_fast_plan_free(&plan);
     free(in);
-    return ok ? 0 : 1;
+    return 0;
   }
   if (plan.kind != SK_FAST_SEND) return run_full(NULL, in, in_len, 0);
 
@@ -182,60 +191,65 @@ int main(int argc, char** argv) {
   if (fd < 0 || connect(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0)
     return run_full(NULL, in, in_len, 0);
 
-  long long deadline = now_ms() + (long long)plan.timeout_seconds * 1000;
+  long long deadline = now_us() + (long long)plan.timeout_seconds * 1000000;
   send_frame(fd, &plan.body, deadline, in, in_len);
   shutdown(fd, SHUT_WR);
 
   /* The reply is looked at, not taken: whatever the fast path does not
    * relay, the C++ shim reads from the socket as if it had sent the
-   * request itself. */
+   * request itself. The daemon writes its reply at once (one send), so a
+   * part of it, or none before the deadline, goes to the C++ shim too. */
   static char reply[PEEK_BYTES];
   char state[96];
+  int queued = 0; /* a whole frame waits on the socket */
   while (1) {
-    long long left = deadline - now_ms();
+    long long left = deadline - now_us();
     if (left <= 0) break;
     struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, (int)(left > (1 << 30) ? (1 << 30) : left)) <= 0) continue;
+    int ready = poll(&p, 1, poll_ms(left));
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    if (ready < 0) break;
     ssize_t n = recv(fd, reply, sizeof(reply), MSG_PEEK | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       snprintf(state, sizeof(state), "recv:%d", errno);
       hand_off(state, in, in_len);
     }
-    if (n < 4) {
-      if (n == 0 || (p.revents & POLLHUP)) break;
-    } else {
+    if (n >= 4) {
       const unsigned char* h = (const unsigned char*)reply;
       size_t len = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) |
                    ((size_t)h[2] << 8) | (size_t)h[3];
-      if (len + 4 > sizeof(reply)) break;
-      if ((size_t)n >= len + 4) {
+      if (len <= sizeof(reply) - 4 && (size_t)n >= len + 4) {
+        queued = 1;
         int code = 0;
         sk_buf out = {0};
-        if (!sk_fast_decode_reply(reply + 4, len, &code, &out)) {
+        if (sk_fast_decode_reply(reply + 4, len, &code, &out)) {
+          /* Closed first, as the C++ shim closes its socket before it
+           * prints (with stdout closed, the socket may be fd 1). */
+          close(fd);
+          (void)write_all(STDOUT_FILENO, out.data, out.len);
           sk_buf_free(&out);
-          break;
+          sk_fast_plan_free(&plan);
+          free(in);
+          return code;
         }
-        if (!write_all(STDOUT_FILENO, out.data, out.len)) code = 1;
         sk_buf_free(&out);
-        sk_fast_plan_free(&plan);
-        free(in);
-        close(fd);
-        return code;
       }
-      if (p.revents & POLLHUP) break;
     }
-    /* Part of the reply: the rest follows at once. */
-    struct timespec pause = {0, 100 * 1000};
-    nanosleep(&pause, NULL);
+    break;
   }
-  /* Any other end (time out, closed early, too large, malformed): the C++
-   * shim reads the reply itself, with the time left. */
-  long long left = deadline - now_ms();
+  /* Any other end (time out, closed early, a part, too large, malformed):
+   * the C++ shim reads the reply itself, with the time left (rounded up;
+   * a whole frame already there is read at once, so its deadline cannot
+   * pass in the C++ shim's start-up). */
+  long long left_ms = (deadline - now_us() + 999) / 1000;
+  if (left_ms < 0) left_ms = 0;
+  if (queued && left_ms < 1000) left_ms = 1000;
   if (fcntl(fd, F_SETFD, 0) != 0) {
+    /* Cannot happen for an open descriptor; reported as the read's. */
     snprintf(state, sizeof(state), "recv:%d", errno);
   } else {
-    snprintf(state, sizeof(state), "reply:%d:%lld", fd, left > 0 ? left : 0);
+    snprintf(state, sizeof(state), "reply:%d:%lld", fd, left_ms);
   }
   hand_off(state, in, in_len);
 }

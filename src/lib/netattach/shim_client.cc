@@ -148,6 +148,10 @@ absl::StatusOr<ShimHandoff> ParseShimHandoff(std::string_view state) {
     return i < f.size() ? HandoffNumber(f[i], max) : std::nullopt;
   };
   ShimHandoff h;
+  if (f[0] == "stdin" && f.size() == 2 && n(1, 4095) && *n(1, 4095) > 0) {
+    h.stdin_errno = static_cast<int>(*n(1, 4095));
+    return h;
+  }
   if (f[0] == "write" && f.size() == 4 && n(1, 4095) && n(2) && n(3)) {
     h.transport_error =
         SendError(static_cast<int>(*n(1, 4095)), static_cast<size_t>(*n(2)),
@@ -165,7 +169,8 @@ absl::StatusOr<ShimHandoff> ParseShimHandoff(std::string_view state) {
   }
   return absl::InvalidArgumentError(
       sk::StrCat("--fast-path-handoff=", state,
-                 ": not write:ERRNO:DONE:TOTAL, recv:ERRNO or reply:FD:MS"));
+                 ": not stdin:ERRNO, write:ERRNO:DONE:TOTAL, recv:ERRNO or "
+                 "reply:FD:MS"));
 }
 
 CniResponse RunShim(const CniRequest& request,
@@ -298,7 +303,11 @@ CniResponse RunShimProcess(const char* const* envp, int stdin_fd,
                         std::string(kv.substr(eq + 1)));
   }
   absl::StatusOr<std::string> in =
-      ReadFdBounded(stdin_fd, kMaxShimStdinBytes, "stdin");
+      options.handoff && options.handoff->stdin_errno != 0
+          // The fast path's read failed: the error ReadFdBounded gives.
+          ? absl::StatusOr<std::string>(
+                ErrnoStatus(options.handoff->stdin_errno, "read ", "stdin"))
+          : ReadFdBounded(stdin_fd, kMaxShimStdinBytes, "stdin");
   if (!in.ok()) {
     return ErrorResponse(
         "1.0.0", kCniInvalidConfig,

@@ -56,15 +56,18 @@ inline constexpr absl::Duration kDefaultConnectTimeout = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultReplyTimeout = absl::Seconds(120);
 
 // Where the fast path (`sriov-netattach`, shim_fast.h) left a call whose
-// request it had sent, handed to this shim (`sriov-netattach-full
-// --fast-path-handoff=STATE`), which then reports as if it had sent the
-// request itself. STATE is one of
+// request it had sent, or whose stdin it could not read, handed to this
+// shim (`sriov-netattach-full --fast-path-handoff=STATE`), which then
+// reports as if it had met that state itself. STATE is one of
+//   stdin:ERRNO             reading stdin failed with ERRNO (nothing sent)
 //   write:ERRNO:DONE:TOTAL  the send failed with ERRNO (0: timed out) after
 //                           DONE of the frame's TOTAL bytes
 //   recv:ERRNO              the first recv of the reply failed with ERRNO
 //   reply:FD:MS             the reply is unread on the connected socket FD,
 //                           MS milliseconds of the reply timeout left
 struct ShimHandoff {
+  // stdin: the errno of the read.
+  int stdin_errno = 0;
   // write: and recv: the error WriteFrame or ReadFrame would have returned.
   absl::Status transport_error;
   int reply_fd = -1;
@@ -79,7 +82,8 @@ struct ShimClientOptions {
   // the config's daemonTimeoutSeconds). For tests.
   std::optional<absl::Duration> reply_timeout;
   // When set, the request was sent by the fast path: nothing is sent, and
-  // the call ends as `handoff` says.
+  // the call ends as `handoff` says (RunShimProcess reads no stdin for
+  // stdin:).
   std::optional<ShimHandoff> handoff;
 };
 

@@ -292,5 +292,55 @@ TEST_F(ShimClientTest, ProcessEntryRefusesOversizedStdin) {
               HasSubstr("stdin: more than 1048576 bytes"));
 }
 
+TEST(ShimHandoffTest, ParsesEachState) {
+  absl::StatusOr<ShimHandoff> h = ParseShimHandoff("stdin:11");
+  ASSERT_THAT(h, IsOk());
+  EXPECT_EQ(h->stdin_errno, EAGAIN);
+  h = ParseShimHandoff("write:32:100:4096");
+  ASSERT_THAT(h, IsOk());
+  EXPECT_EQ(h->transport_error, SendError(EPIPE, 100, 4096));
+  EXPECT_THAT(std::string(h->transport_error.message()),
+              HasSubstr("(100 of 4096 bytes sent)"));
+  h = ParseShimHandoff("write:0:0:10");
+  ASSERT_THAT(h, IsOk());
+  EXPECT_EQ(h->transport_error.code(), absl::StatusCode::kDeadlineExceeded);
+  h = ParseShimHandoff("recv:104");
+  ASSERT_THAT(h, IsOk());
+  EXPECT_EQ(h->transport_error, RecvError(ECONNRESET));
+  h = ParseShimHandoff("reply:3:1500");
+  ASSERT_THAT(h, IsOk());
+  EXPECT_TRUE(h->transport_error.ok());
+  EXPECT_EQ(h->reply_fd, 3);
+  EXPECT_EQ(h->reply_time_left, absl::Milliseconds(1500));
+}
+
+// stdin:ERRNO reports what the shim's own failed read reports (here
+// EAGAIN, from an empty non-blocking pipe).
+TEST(ShimHandoffTest, StdinErrorAsTheShimsOwnRead) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  const char* env[] = {"CNI_COMMAND=ADD", nullptr};
+  CniResponse own = RunShimProcess(env, r.get());
+  ShimClientOptions o;
+  o.handoff = ParseShimHandoff("stdin:" + std::to_string(EAGAIN)).value();
+  CniResponse handed = RunShimProcess(env, -1, o);
+  EXPECT_EQ(own.exit_code, 1);
+  EXPECT_THAT(own.stdout_data, HasSubstr("read stdin: Resource temporarily"));
+  EXPECT_EQ(handed.exit_code, own.exit_code);
+  EXPECT_EQ(handed.stdout_data, own.stdout_data);
+}
+
+TEST(ShimHandoffTest, RefusesAnythingElseNamingIt) {
+  for (const char* bad :
+       {"", "reply", "reply:3", "reply:-1:5", "reply:3:5:7", "recv:0",
+        "stdin:0", "write:1:2", "write:x:1:2", "nope:1", "reply:3:1e3"}) {
+    absl::StatusOr<ShimHandoff> h = ParseShimHandoff(bad);
+    EXPECT_FALSE(h.ok()) << bad;
+    EXPECT_THAT(std::string(h.status().message()),
+                HasSubstr(std::string("--fast-path-handoff=") + bad + ":"));
+  }
+}
+
 }  // namespace
 }  // namespace sk::netattach

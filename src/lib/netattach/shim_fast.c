@@ -418,13 +418,34 @@ void sk_json_append_string(sk_buf* out, const char* s, size_t n) {
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     sk_buf_append(out, s + run, i - run);
     run = i + 1;
+    /* nlohmann's escapes, byte for byte: the short ones where JSON has
+     * them, else \u00xx in lower case. */
     char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-    if (c == '"' || c == '\\') {
-      esc[1] = (char)c;
-      sk_buf_append(out, esc, 2);
-    } else {
-      sk_buf_append(out, esc, 6);
+    size_t len = 2;
+    switch (c) {
+      case '"':
+      case '\\':
+        esc[1] = (char)c;
+        break;
+      case '\b':
+        esc[1] = 'b';
+        break;
+      case '\t':
+        esc[1] = 't';
+        break;
+      case '\n':
+        esc[1] = 'n';
+        break;
+      case '\f':
+        esc[1] = 'f';
+        break;
+      case '\r':
+        esc[1] = 'r';
+        break;
+      default:
+        len = 6;
     }
+    sk_buf_append(out, esc, len);
   }
   sk_buf_append(out, s + run, n - run);
   sk_buf_append(out, "\"", 1);
@@ -496,31 +517,61 @@ static void plan_version(const char* in, size_t in_len, int scanned,
              "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
 }
 
-/* The request's "env": every CNI_* variable, the first of duplicates (as
- * the C++ shim's map keeps it). 0 when one is not UTF-8. */
+typedef struct {
+  const char* kv;
+  size_t key_len;
+} env_entry;
+
+/* std::string's order, which the C++ shim's std::map has: bytes compared
+ * as unsigned char, a prefix first. */
+static int compare_keys(const void* a, const void* b) {
+  const env_entry* x = (const env_entry*)a;
+  const env_entry* y = (const env_entry*)b;
+  size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+  int c = memcmp(x->kv, y->kv, n);
+  if (c != 0) return c;
+  return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* The request's "env" as the C++ shim writes it: every CNI_* variable, the
+ * first of duplicates (as its map keeps it), in its map's order. 0 when
+ * one is not UTF-8. */
 static int append_env(sk_buf* out, char* const* envp) {
-  int first = 1;
-  sk_buf_append(out, "{", 1);
-  for (size_t i = 0; envp != NULL && envp[i] != NULL; ++i) {
+  size_t count = 0;
+  while (envp != NULL && envp[count] != NULL) ++count;
+  env_entry* entries = (env_entry*)malloc((count + 1) * sizeof(env_entry));
+  if (entries == NULL) return 0;
+  size_t n = 0;
+  for (size_t i = 0; i < count; ++i) {
     const char* kv = envp[i];
     const char* eq = strchr(kv, '=');
     if (eq == NULL || strncmp(kv, "CNI_", 4) != 0) continue;
     size_t key_len = (size_t)(eq - kv);
     int seen = 0;
-    for (size_t j = 0; j < i && !seen; ++j) {
-      seen = strncmp(envp[j], kv, key_len + 1) == 0;
+    for (size_t j = 0; j < n && !seen; ++j) {
+      seen = entries[j].key_len == key_len &&
+             memcmp(entries[j].kv, kv, key_len) == 0;
     }
     if (seen) continue;
-    size_t value_len = strlen(eq + 1);
-    if (!sk_utf8_valid(kv, key_len) || !sk_utf8_valid(eq + 1, value_len))
+    if (!sk_utf8_valid(kv, key_len) || !sk_utf8_valid(eq + 1, strlen(eq + 1))) {
+      free(entries);
       return 0;
-    if (!first) sk_buf_append(out, ",", 1);
-    first = 0;
-    sk_json_append_string(out, kv, key_len);
+    }
+    entries[n].kv = kv;
+    entries[n].key_len = key_len;
+    ++n;
+  }
+  qsort(entries, n, sizeof(env_entry), compare_keys);
+  sk_buf_append(out, "{", 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) sk_buf_append(out, ",", 1);
+    const char* value = entries[i].kv + entries[i].key_len + 1;
+    sk_json_append_string(out, entries[i].kv, entries[i].key_len);
     sk_buf_append(out, ":", 1);
-    sk_json_append_string(out, eq + 1, value_len);
+    sk_json_append_string(out, value, strlen(value));
   }
   sk_buf_append(out, "}", 1);
+  free(entries);
   return 1;
 }
 

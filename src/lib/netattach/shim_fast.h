@@ -88,8 +88,10 @@ int sk_json_scan(const char* text, size_t len, sk_json_member* members,
  * between its quotes). 0 on a malformed escape. */
 int sk_json_unescape(const char* raw, size_t len, sk_buf* out);
 
-/* Appends `s` as a JSON string (quoted; '"', '\\' and bytes below 0x20
- * escaped; the rest as is, so `s` must be UTF-8). */
+/* Appends `s` as a JSON string, byte for byte as nlohmann's dump writes
+ * it: quoted; '"', '\\' and bytes below 0x20 escaped (\b \t \n \f \r, else
+ * \u00xx); the rest as is, so `s` must be UTF-8. The request the fast path
+ * sends is the C++ shim's, byte for byte. */
 void sk_json_append_string(sk_buf* out, const char* s, size_t n);
 
 /* 1 when `s` is well-formed UTF-8 (no overlong form, no surrogate, nothing

@@ -211,7 +211,8 @@ Planned Plan(const std::string& in, std::vector<std::string> env_strings,
 
 TEST(ShimFastPlanTest, SendsTheRequestTheCppShimWouldSend) {
   const std::string conf =
-      R"({"cniVersion":"1.0.0","name":"m","socketDir":"/run/x",)"
+      "{\"cniVersion\":\"1.0.0\",\n\t\"name\":\"m\",\r\n\"socketDir\":\"/run/"
+      "x\","
       R"("daemonTimeoutSeconds":30,"logLevel":"verbose","k":"\u00e9\n"})";
   Planned p = Plan(conf, {"CNI_COMMAND=ADD", "PATH=/bin", "CNI_IFNAME=eth0",
                           "CNI_ARGS=A=1;B=\"2\"", "CNI_IFNAME=second",
@@ -231,6 +232,8 @@ TEST(ShimFastPlanTest, SendsTheRequestTheCppShimWouldSend) {
   want.stdin_data = conf;
   EXPECT_EQ(got->env, want.env);
   EXPECT_EQ(got->stdin_data, want.stdin_data);
+  // Byte for byte what the C++ shim sends (escapes, the env's order).
+  EXPECT_EQ(p.body, EncodeRequest(want).value());
 }
 
 TEST(ShimFastPlanTest, DefaultsAsTheCppShim) {

@@ -28,7 +28,8 @@
 namespace {
 
 std::optional<std::string> GetEnv(const char* name) {
-  const char* v = std::getenv(name);
+  // Single-threaded: nothing sets the environment while the plugin runs.
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   if (v == nullptr) return std::nullopt;
   return std::string(v);
 }

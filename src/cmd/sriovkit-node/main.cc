@@ -41,7 +41,9 @@ int RunUntilSignal(sigset_t set, Runner& r) {
   });
   absl::Status s = r.Run();
   // Run only returns after Stop(), i.e. after the signal thread ran, unless
-  // it failed at start: then wake the signal thread ourselves.
+  // it failed at start: then wake the signal thread ourselves (SIGTERM is
+  // blocked in every thread, so it only ends the sigwait).
+  // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread)
   if (!s.ok()) pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   return s.ok() ? sk::kExitOk : Fail(s);

@@ -16,8 +16,9 @@
 namespace sk::nodedaemon {
 
 std::string DefaultNodeName() {
-  if (const char* n = std::getenv("NODE_NAME"); n != nullptr && *n != '\0')
-    return n;
+  // Read before any thread starts; nothing here sets the environment.
+  const char* n = std::getenv("NODE_NAME");  // NOLINT(concurrency-mt-unsafe)
+  if (n != nullptr && *n != '\0') return n;
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
   return buf;

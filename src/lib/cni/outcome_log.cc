@@ -19,7 +19,9 @@ std::optional<OutcomeLog> FormatOutcomeLog(
   if (!j.is_object() || !j.contains("logFile") || !j["logFile"].is_string()) {
     return std::nullopt;
   }
-  std::string level = j.value("logLevel", std::string("info"));
+  // Not j.value(): it throws on a non-string logLevel, which the plugin has
+  // just refused as a config error that must still be printed and logged.
+  std::string level = JsonString(j, "logLevel", "info");
   if (level == "panic" || (level == "error" && status.ok())) {
     return std::nullopt;
   }

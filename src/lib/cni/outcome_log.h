@@ -37,8 +37,8 @@ struct OutcomeLog {
 // CNI_IFNAME from `getenv` ("" when unset). nullopt when nothing is logged:
 // `config` is not a JSON object with a string logFile, or logLevel is
 // "panic", or it is "error" and `status` is OK. A logLevel that is not a
-// string throws nlohmann::json::type_error (as the plugin always did; not
-// caught in main).
+// string (which the plugin refuses as a config error) reads as the default,
+// "info". Never throws.
 std::optional<OutcomeLog> FormatOutcomeLog(
     std::string_view config, const absl::Status& status,
     const std::vector<std::string>& warnings, const GetEnvFn& getenv,

@@ -75,6 +75,18 @@ TEST(OutcomeLogTest, ErrorLevelLogsFailuresOnlyWithoutWarnings) {
             "netns=/proc/1/ns/net ifname=net1\n");
 }
 
+// A logLevel that is not a string is a config error the plugin reports; its
+// log line is written at the default level (it used to abort the plugin
+// before the error was printed).
+TEST(OutcomeLogTest, NonStringLogLevelReadsAsTheDefault) {
+  auto log = FormatOutcomeLog(R"({"logFile":"/l","logLevel":5})",
+                              CniError(kCniInvalidConfig, "logLevel: bad"), {},
+                              AddEnv(), kNow);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_THAT(log->text,
+              ::testing::HasSubstr("level=error msg=\"logLevel: bad\""));
+}
+
 TEST(OutcomeLogTest, NothingLogged) {
   for (const char* config : {"", "not json", "[]", "{}", R"({"logFile":5})",
                              R"({"logFile":"/l","logLevel":"panic"})"}) {

@@ -165,6 +165,8 @@ NOT_KUBE = {
     "src/lib/podresources/pod_devices.cc",
     # `.path =` there is a vhost-vdpa device node's path, not an informer's
     "src/lib/deviceplugin/device_types.cc",
+    # `.path =` there is the sriov plugin's logFile
+    "src/lib/cni/outcome_log.cc",
 }
 # The client and informer themselves: their callers are the call sites.
 MACHINERY = {"src/lib/kube/client.cc", "src/lib/kube/informer.cc"}

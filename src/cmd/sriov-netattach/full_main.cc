@@ -32,10 +32,16 @@ int Print(const sk::netattach::CniResponse& r) {
 int main(int argc, char** argv) {
   // Run by a person (no CNI_COMMAND): --version. A runtime never passes
   // arguments, so the CNI protocol is unchanged.
+  // The fast path runs this program as "sriov-netattach" when it passes a
+  // person's arguments on, so `sriov-netattach --version` names itself.
   const char* command = std::getenv("CNI_COMMAND");
   if ((command == nullptr || *command == '\0') && argc > 1 &&
       std::strcmp(argv[1], "--version") == 0) {
-    std::printf("%s\n", sk::version::VersionLine("sriov-netattach").c_str());
+    const bool as_fast_path = std::strcmp(argv[0], "sriov-netattach") == 0;
+    std::printf("%s\n",
+                sk::version::VersionLine(as_fast_path ? "sriov-netattach"
+                                                      : "sriov-netattach-full")
+                    .c_str());
     return 0;
   }
   try {

@@ -62,7 +62,8 @@ static int cannot_run(const char* path, int err) {
 
 /* Replaces this process with sriov-netattach-full from this binary's own
  * directory: `arg` (may be NULL) its one argument, `in` (`in_len` bytes)
- * its stdin unless `keep_stdin`. */
+ * its stdin unless `keep_stdin` (then its argv[0] is "sriov-netattach":
+ * a person's arguments passed on, `--version` names what they ran). */
 static int run_full(char* arg, const char* in, size_t in_len, int keep_stdin) {
   char path[4096];
   ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -84,7 +85,8 @@ static int run_full(char* arg, const char* in, size_t in_len, int keep_stdin) {
     close(fd);
   }
   char name[] = FULL_NAME;
-  char* argv[3] = {name, arg, NULL};
+  char fast_name[] = "sriov-netattach";
+  char* argv[3] = {keep_stdin ? fast_name : name, arg, NULL};
   execve(path, argv, environ);
   return cannot_run(path, errno);
 }

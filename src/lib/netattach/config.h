@@ -60,4 +60,12 @@ struct ShimConfig {
 // the JSON syntax error with its byte offset.
 absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text);
 
+// ParseShimConfig in two steps, for a caller that reads the JSON too (the
+// daemon applies its --config over it; GC reads its valid attachments):
+// the bounded parse, with ParseShimConfig's errors ("shim config: JSON
+// input of N bytes exceeds the 1048576-byte limit", the syntax error) ...
+absl::StatusOr<nlohmann::json> ParseShimConfigJson(std::string_view text);
+// ... and the fields of the parsed value (its field errors).
+absl::StatusOr<ShimConfig> ShimConfigFromJson(const nlohmann::json& json);
+
 }  // namespace sk::netattach

@@ -141,10 +141,9 @@ absl::Status KubePodStatusWriter::SetNetworkStatus(
       .status();
 }
 
-absl::StatusOr<std::string> OverlayDaemonConfig(
+absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
     const std::string& shim_stdin, const nlohmann::json& daemon_config) {
-  absl::StatusOr<nlohmann::ordered_json> conf =
-      ParseJsonBounded<nlohmann::ordered_json>(shim_stdin);
+  absl::StatusOr<nlohmann::json> conf = ParseJsonBounded(shim_stdin);
   if (!conf.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("network configuration: ", conf.status().message()));
@@ -154,7 +153,21 @@ absl::StatusOr<std::string> OverlayDaemonConfig(
         "network configuration: not a JSON object");
   }
   for (const auto& [k, v] : daemon_config.items()) (*conf)[k] = v;
-  return conf->dump();
+  return conf;
+}
+
+absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
+                                                  size_t shim_stdin_bytes,
+                                                  size_t daemon_config_bytes) {
+  // Printing drops whitespace and never lengthens a string; only a number
+  // can print longer than it was written, at most 4.25 times (1e14 prints
+  // as 100000000000000.0). Each of the daemon's keys adds at most its
+  // member of daemon_config.dump().
+  if (5 * shim_stdin_bytes + daemon_config_bytes <= kMaxShimConfigBytes)
+    return overlaid;
+  if (std::string text = overlaid.dump(); text.size() > kMaxShimConfigBytes)
+    return ParseShimConfigJson(text);
+  return overlaid;
 }
 
 namespace {
@@ -169,7 +182,7 @@ class DaemonHandler final : public Handler {
 
   CniResponse Handle(const CniRequest& request) override {
     if (!daemon_config_.has_value()) return meta_->Handle(request);
-    absl::StatusOr<std::string> merged =
+    absl::StatusOr<nlohmann::json> merged =
         OverlayDaemonConfig(request.stdin_data, *daemon_config_);
     if (!merged.ok()) {
       return {.exit_code = 1,
@@ -177,9 +190,9 @@ class DaemonHandler final : public Handler {
                   cni::WithCniCode(merged.status(), cni::kCniDecodeFailure),
                   "1.0.0")};
     }
-    CniRequest r = request;
-    r.stdin_data = *std::move(merged);
-    return meta_->Handle(r);
+    return meta_->Handle(request, FitShimConfigLimit(*std::move(merged),
+                                                     request.stdin_data.size(),
+                                                     daemon_config_bytes_));
   }
 
   std::unique_ptr<kube::Client> client_;
@@ -192,6 +205,7 @@ class DaemonHandler final : public Handler {
   std::unique_ptr<KubePodStatusWriter> status_writer_;
   std::unique_ptr<MetaPlugin> meta_;
   std::optional<nlohmann::json> daemon_config_;
+  size_t daemon_config_bytes_ = 0;  // daemon_config_->dump().size()
 };
 
 void LogInformerError(const char* what, const absl::Status& s) {
@@ -235,6 +249,7 @@ absl::StatusOr<std::unique_ptr<Handler>> MakeDaemonHandler(
           "--config ", options.config_file, ": ", c.status().message()));
     }
     h->daemon_config_ = *std::move(j);
+    h->daemon_config_bytes_ = h->daemon_config_->dump().size();
   }
 
   absl::StatusOr<kube::RestConfig> rest =

@@ -99,9 +99,20 @@ inline constexpr const char kNadCollection[] =
 // The daemon's configuration file (--config) applied over the shim's: each
 // top-level key of `daemon_config` replaces the shim's, as Multus's thick
 // server overrides the request's configuration with its own. InvalidArgument
-// when `shim_stdin` is not a JSON object.
-absl::StatusOr<std::string> OverlayDaemonConfig(
+// "network configuration: ..." when `shim_stdin` is not JSON within
+// sk::JsonLimits' defaults, or not an object.
+absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
     const std::string& shim_stdin, const nlohmann::json& daemon_config);
+
+// `overlaid` (OverlayDaemonConfig's result) if its text fits
+// kMaxShimConfigBytes, else ParseShimConfigJson's error for that text
+// ("shim config: JSON input of N bytes exceeds the 1048576-byte limit").
+// The text is printed only when it might not fit: it is at most
+// 5 * shim_stdin_bytes + daemon_config_bytes long (daemon_config_bytes:
+// the length of daemon_config.dump()).
+absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
+                                                  size_t shim_stdin_bytes,
+                                                  size_t daemon_config_bytes);
 
 // The daemon's logging keys (logFile, logLevel, logToStderr, logOptions;
 // multus_log.h) from --config; Multus's defaults without one. Errors name

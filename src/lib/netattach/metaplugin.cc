@@ -145,13 +145,19 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
 }
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
+  return Handle(request, ParseShimConfigJson(request.stdin_data));
+}
+
+CniResponse MetaPlugin::Handle(const CniRequest& request,
+                               absl::StatusOr<nlohmann::json> shim_config) {
   Call call;
-  CniResponse response = Dispatch(call, request);
+  CniResponse response = Dispatch(call, request, std::move(shim_config));
   if (call.runner) response.delegate_time = call.runner->exec_time();
   return response;
 }
 
-CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
+CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request,
+                                 absl::StatusOr<nlohmann::json> shim_config) {
   auto respond_error = [&](const absl::Status& s) {
     return CniResponse{1, cni::ErrorJson(s, call.config.cni_version)};
   };
@@ -161,8 +167,10 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
         if (it == request.env.end()) return std::nullopt;
         return it->second;
       });
-  absl::StatusOr<ShimConfig> config = ParseShimConfig(request.stdin_data);
-  if (config.ok()) call.config = *config;
+  absl::StatusOr<ShimConfig> config =
+      shim_config.ok() ? ShimConfigFromJson(*shim_config)
+                       : absl::StatusOr<ShimConfig>(shim_config.status());
+  if (config.ok()) call.config = *std::move(config);
   if (!env.ok()) return respond_error(env.status());
   if (!config.ok())
     return respond_error(
@@ -208,7 +216,7 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
       return {0, ""};
     }
     case cni::Command::kGc: {
-      absl::Status s = Gc(call, request.stdin_data);
+      absl::Status s = Gc(call, *shim_config);
       if (!s.ok()) return respond_error(s);
       return {0, ""};
     }
@@ -702,12 +710,11 @@ absl::Status MetaPlugin::Check(Call& call) {
   return absl::OkStatus();
 }
 
-absl::Status MetaPlugin::Gc(Call& call, const std::string& stdin_data) {
+absl::Status MetaPlugin::Gc(Call& call, const nlohmann::json& shim_config) {
   // The attachments the runtime still has (CNI 1.1 GC). Without the key
   // nothing is known to be stale: refuse rather than delete everything.
-  SK_ASSIGN_OR_RETURN(nlohmann::json in, ParseJsonBounded(stdin_data));
-  auto valid = in.find("cni.dev/valid-attachments");
-  if (valid == in.end() || !valid->is_array())
+  auto valid = shim_config.find("cni.dev/valid-attachments");
+  if (valid == shim_config.end() || !valid->is_array())
     return cni::CniError(cni::kCniInvalidConfig,
                          "GC: key \"cni.dev/valid-attachments\" is missing or "
                          "not a list");

@@ -106,15 +106,21 @@ class MetaPlugin final : public Handler {
  public:
   explicit MetaPlugin(MetaPluginOptions options);
   CniResponse Handle(const CniRequest& request) override;
+  // The same with the request's configuration already parsed:
+  // ParseShimConfigJson(request.stdin_data) or what stands for it (the
+  // daemon's --config applied over it), or its error.
+  CniResponse Handle(const CniRequest& request,
+                     absl::StatusOr<nlohmann::json> shim_config);
 
  private:
   struct Call;
-  CniResponse Dispatch(Call& call, const CniRequest& request);
+  CniResponse Dispatch(Call& call, const CniRequest& request,
+                       absl::StatusOr<nlohmann::json> shim_config);
   absl::StatusOr<std::string> Add(Call& call);
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);
   absl::Status Status(Call& call);
-  absl::Status Gc(Call& call, const std::string& stdin_data);
+  absl::Status Gc(Call& call, const nlohmann::json& shim_config);
   absl::StatusOr<std::optional<Pod>> GetPod(Call& call);
   absl::StatusOr<std::vector<Attachment>> Plan(Call& call, const Pod* pod);
   absl::StatusOr<NetConfig> ResolveNamedNetwork(

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <regex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 
@@ -32,14 +32,14 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// containernetworking/cni pkg/utils: container IDs and network names become
-// cache file names, so both are held to this pattern.
-bool ValidCacheComponent(const std::string& s) {
-  static const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
-  return !s.empty() && s.size() <= 1024 && std::regex_match(s, re);
-}
-
 }  // namespace
+
+bool ValidCacheComponent(std::string_view s) {
+  if (s.empty() || s.size() > 1024 || !absl::ascii_isalnum(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
 
 std::string FormatCniArgs(
     const std::vector<std::pair<std::string, std::string>>& args) {
@@ -162,7 +162,7 @@ absl::StatusOr<nlohmann::json> DelegateRunner::RunPlugin(
                    "object: ",
                    result.ok() ? std::string(result->type_name())
                                : std::string(result.status().message())));
-  return *result;
+  return *std::move(result);
 }
 
 std::filesystem::path DelegateRunner::CachePath(
@@ -186,7 +186,7 @@ absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
                    ": not a result cache"));
   auto it = j->find("result");
   if (it == j->end() || !it->is_object()) return std::nullopt;
-  return *it;
+  return std::move(*it);
 }
 
 absl::Status DelegateRunner::Gc(const NetConfig& net,
@@ -285,10 +285,10 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
       {"ifName", rt.ifname},
       {"networkName", net.name},
       {"netns", rt.netns},
-      {"cniArgs", args},
+      {"cniArgs", std::move(args)},
       {"capabilityArgs", rt.capability_args},
-      {"result", prev},
   };
+  cache["result"] = std::move(prev);
   std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
   SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
@@ -296,7 +296,7 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   // crash.
   SK_RETURN_IF_ERROR(WriteFileAtomic(path, cache.dump(), 0600,
                                      /*sync_dir=*/false, /*sync_file=*/false));
-  return prev;
+  return std::move(cache["result"]);
 }
 
 absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
@@ -304,7 +304,7 @@ absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
   if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
     absl::StatusOr<std::optional<nlohmann::json>> c =
         CachedResult(net.name, rt);
-    if (c.ok()) cached = *c;  // a corrupt cache must not block DEL
+    if (c.ok()) cached = *std::move(c);  // a corrupt cache must not block DEL
   }
   const nlohmann::json* prev = nullptr;
   if (cached && cni::CompareVersions(net.cni_version, "0.4.0") >= 0)

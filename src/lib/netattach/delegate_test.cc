@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -261,6 +262,26 @@ TEST_F(DelegateRunnerTest, RefusesUnsafeNamesForTheCache) {
       Runner().Add(Conf(R"({"name":"../x","type":"first"})"), Rt());
   EXPECT_THAT(res.status().message(),
               HasSubstr("is not a valid cache file name"));
+}
+
+// The pattern of containernetworking/cni pkg/utils, checked without a regex.
+TEST(ValidCacheComponentTest, MatchesLibcnisPattern) {
+  const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
+  std::vector<std::string> cases = {"a",    "Z9",          "0abc_def.ghi-jkl",
+                                    "cid1", "net-a.b_c",   "",
+                                    "-a",   ".a",          "_a",
+                                    "a/b",  "../x",        "a b",
+                                    "a\n",  "\na",         "a$",
+                                    "a:b",  "caf\xc3\xa9", "\xc3\xa9",
+                                    "ABC-", "a.."};
+  cases.push_back(std::string(1024, 'x'));
+  cases.push_back(std::string(1025, 'x'));
+  cases.push_back(std::string("a\0b", 3));
+  for (const std::string& s : cases) {
+    SCOPED_TRACE(s);
+    EXPECT_EQ(ValidCacheComponent(s),
+              s.size() <= 1024 && std::regex_match(s, re));
+  }
 }
 
 TEST(FormatCniArgsTest, JoinsPairs) {

@@ -525,7 +525,7 @@ absl::Status MetaPlugin::ApplyGateway(Call& call, const Attachment& a,
   return absl::OkStatus();
 }
 
-void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
+void MetaPlugin::RemoveFiles(Call& call, std::span<const Attachment> list) {
   std::error_code ec;
   for (const auto& a : list)
     if (!a.devinfo_file.empty()) std::filesystem::remove(a.devinfo_file, ec);
@@ -533,7 +533,7 @@ void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
       std::filesystem::path(call.config.cni_dir) / call.env.container_id, ec);
 }
 
-void MetaPlugin::Rollback(Call& call, const std::vector<Attachment>& added) {
+void MetaPlugin::Rollback(Call& call, std::span<const Attachment> added) {
   for (size_t i = added.size(); i-- > 0;)
     (void)call.runner->Del(added[i].conf, added[i].rt);
   RemoveFiles(call, added);
@@ -581,7 +581,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       EncodeAttachments(list), 0600, /*sync_dir=*/false,
       /*sync_file=*/false));  // as Multus's os.WriteFile; see delegate.cc
 
-  std::vector<Attachment> tried;
+  size_t tried = 0;  // list[0, tried) have been given to runner->Add
   std::vector<nlohmann::ordered_json> statuses;
   nlohmann::json master_result;
   for (const Attachment& a : list) {
@@ -606,7 +606,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     }
     absl::StatusOr<nlohmann::json> result = nlohmann::json();
     if (failure.ok()) {
-      tried.push_back(a);
+      ++tried;
       result = call.runner->Add(a.conf, a.rt);
       if (result.ok()) {
         absl::Status s = ApplyGateway(call, a, *result);
@@ -616,7 +616,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       result = failure;
     }
     if (!result.ok()) {
-      Rollback(call, tried);
+      Rollback(call, std::span(list).first(tried));
       return cni::CniError(
           cni::CniCodeOf(result.status()),
           sk::StrCat("[", call.Label(), ":", a.conf.name,
@@ -624,12 +624,12 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
                      "\": ", ToStd(result.status().message())),
           cni::CniDetailsOf(result.status()));
     }
-    if (a.is_default) master_result = *result;
     std::optional<nlohmann::json> dev;
     if (!a.devinfo_file.empty()) dev = ReadDevinfo(a.devinfo_file);
     for (auto& e :
          NetworkStatusEntries(a.status_name, *result, a.is_default, dev))
       statuses.push_back(std::move(e));
+    if (a.is_default) master_result = *std::move(result);
   }
 
   if (pod && !Contains(call.config.system_namespaces, pod->ns)) {

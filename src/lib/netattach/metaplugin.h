@@ -43,6 +43,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -126,10 +127,10 @@ class MetaPlugin final : public Handler {
   absl::StatusOr<NetConfig> ResolveNamedNetwork(
       Call& call, const std::string& netname, std::string& status_name,
       std::string& resource, std::string& nad_ns, std::string& nad_name);
-  void Rollback(Call& call, const std::vector<Attachment>& added);
+  void Rollback(Call& call, std::span<const Attachment> added);
   absl::Status ApplyGateway(Call& call, const Attachment& a,
                             const nlohmann::json& result);
-  void RemoveFiles(Call& call, const std::vector<Attachment>& list);
+  void RemoveFiles(Call& call, std::span<const Attachment> list);
 
   MetaPluginOptions options_;
   Clock& clock_;

@@ -81,6 +81,9 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
     const std::string& stdin_data) const {
   SK_ASSIGN_OR_RETURN(std::string bin, FindPlugin(type));
   std::vector<std::string> vars;
+  size_t n = 0;
+  while (environ[n] != nullptr) ++n;
+  vars.reserve(n + 6);
   for (char** e = environ; *e; ++e)
     if (std::string_view(*e).substr(0, 4) != "CNI_") vars.emplace_back(*e);
   vars.push_back("CNI_COMMAND=" + command);
@@ -275,19 +278,17 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   for (size_t i = 0; i < net.plugin_types.size(); ++i) {
     SK_ASSIGN_OR_RETURN(prev, RunPlugin(net, i, "ADD", rt, &prev));
   }
-  nlohmann::json args = nlohmann::json::array();
+  // Members set one by one (see EncodeAttachments); the keys print sorted.
+  nlohmann::json cache = nlohmann::json::object();
+  cache["kind"] = "cniCacheV1";
+  cache["containerId"] = rt.container_id;
+  cache["config"] = absl::Base64Escape(net.json.dump());
+  cache["ifName"] = rt.ifname;
+  cache["networkName"] = net.name;
+  cache["netns"] = rt.netns;
+  nlohmann::json& args = cache["cniArgs"] = nlohmann::json::array();
   for (const auto& [k, v] : rt.args) args.push_back({k, v});
-  std::string conf_bytes = net.json.dump();
-  nlohmann::json cache = {
-      {"kind", "cniCacheV1"},
-      {"containerId", rt.container_id},
-      {"config", absl::Base64Escape(conf_bytes)},
-      {"ifName", rt.ifname},
-      {"networkName", net.name},
-      {"netns", rt.netns},
-      {"cniArgs", std::move(args)},
-      {"capabilityArgs", rt.capability_args},
-  };
+  cache["capabilityArgs"] = rt.capability_args;
   cache["result"] = std::move(prev);
   std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
   SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));

@@ -91,6 +91,20 @@ TEST_F(DelegateRunnerTest, ConflistChainsPrevResultAndCaches) {
   absl::StatusOr<std::string> text =
       ReadFile(dir_ / "cache/results/chain-cid1-net1");
   ASSERT_TRUE(text.ok()) << text.status();
+  // The exact bytes (libcni reads them back).
+  EXPECT_EQ(*text,
+            R"({"capabilityArgs":{"deviceID":"0000:03:02.0","mac":"02:aa:00)"
+            R"(:00:00:01"},"cniArgs":[["IgnoreUnknown","true"],["K8S_POD_NA)"
+            R"(ME","p"]],"config":"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoi)"
+            R"(Y2hhaW4iLCJwbHVnaW5zIjpbeyJjYXBhYmlsaXRpZXMiOnsibWFjIjp0cnVl)"
+            R"(fSwidHlwZSI6ImZpcnN0In0seyJ0eXBlIjoic2Vjb25kIn1dfQ==","conta)"
+            R"(inerId":"cid1","ifName":"net1","kind":"cniCacheV1","netns":")"
+            R"(/run/netns/x","networkName":"chain","result":{"cniVersion":")"
+            R"(1.0.0","dns":{"nameservers":["10.0.2.53"]},"interfaces":[{"m)"
+            R"(ac":"02:00:00:00:00:02","mtu":1400,"name":"net1","sandbox":")"
+            R"(/run/netns/x"}],"ips":[{"address":"10.0.2.2/24","gateway":"1)"
+            R"(0.0.2.1","interface":0}],"routes":[{"dst":"0.0.0.0/0","gw":")"
+            R"(10.0.2.1"}]}})");
   nlohmann::json cache = nlohmann::json::parse(*text);
   EXPECT_EQ(cache["kind"], "cniCacheV1");
   EXPECT_EQ(cache["containerId"], "cid1");

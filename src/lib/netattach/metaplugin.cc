@@ -75,23 +75,26 @@ absl::Status Transient(const absl::Status& s, std::string_view context) {
 }  // namespace
 
 std::string EncodeAttachments(const std::vector<Attachment>& list) {
-  nlohmann::json arr = nlohmann::json::array();
+  // Members set one by one rather than from initializer lists, which build
+  // each pair as an array first (the keys print sorted either way).
+  nlohmann::json saved = nlohmann::json::object();
+  saved["kind"] = "sriovkitDelegatesV1";
+  nlohmann::json& arr = saved["delegates"] = nlohmann::json::array();
   for (const auto& a : list) {
-    nlohmann::json args = nlohmann::json::array();
+    nlohmann::json& e = arr.emplace_back(nlohmann::json::object());
+    e["conf"] = a.conf.json;
+    e["statusName"] = a.status_name;
+    e["default"] = a.is_default;
+    e["containerId"] = a.rt.container_id;
+    e["netns"] = a.rt.netns;
+    e["ifName"] = a.rt.ifname;
+    nlohmann::json& args = e["cniArgs"] = nlohmann::json::array();
     for (const auto& [k, v] : a.rt.args) args.push_back({k, v});
-    arr.push_back({{"conf", a.conf.json},
-                   {"statusName", a.status_name},
-                   {"default", a.is_default},
-                   {"containerId", a.rt.container_id},
-                   {"netns", a.rt.netns},
-                   {"ifName", a.rt.ifname},
-                   {"cniArgs", args},
-                   {"capabilityArgs", a.rt.capability_args},
-                   {"resourceName", a.resource},
-                   {"devinfoFile", a.devinfo_file}});
+    e["capabilityArgs"] = a.rt.capability_args;
+    e["resourceName"] = a.resource;
+    e["devinfoFile"] = a.devinfo_file;
   }
-  return nlohmann::json({{"kind", "sriovkitDelegatesV1"}, {"delegates", arr}})
-      .dump();
+  return saved.dump();
 }
 
 absl::StatusOr<std::vector<Attachment>> DecodeAttachments(

@@ -591,6 +591,13 @@ TEST(AttachmentsTest, RoundTrip) {
   a.rt.capability_args = {{"mac", "m"}};
   a.resource = "r/a";
   a.devinfo_file = "/d";
+  // The bytes on disk (a file another daemon version reads back).
+  EXPECT_EQ(EncodeAttachments({a}),
+            R"({"delegates":[{"capabilityArgs":{"mac":"m"},"cniArgs":[["A",)"
+            R"("1"]],"conf":{"name":"n","plugins":[{"type":"a"}]},"containe)"
+            R"(rId":"cid","default":true,"devinfoFile":"/d","ifName":"net1")"
+            R"(,"netns":"/x","resourceName":"r/a","statusName":"ns/n"}],"ki)"
+            R"(nd":"sriovkitDelegatesV1"})");
   absl::StatusOr<std::vector<Attachment>> back =
       DecodeAttachments(EncodeAttachments({a}));
   ASSERT_TRUE(back.ok()) << back.status();

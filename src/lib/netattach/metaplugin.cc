@@ -173,7 +173,7 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request,
   absl::StatusOr<ShimConfig> config =
       shim_config.ok() ? ShimConfigFromJson(*shim_config)
                        : absl::StatusOr<ShimConfig>(shim_config.status());
-  if (config.ok()) call.config = *std::move(config);
+  if (config.ok()) call.config = std::move(*config);
   if (!env.ok()) return respond_error(env.status());
   if (!config.ok())
     return respond_error(

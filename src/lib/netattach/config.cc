@@ -114,4 +114,12 @@ absl::StatusOr<ShimConfig> ShimConfigFromJson(const nlohmann::json& json) {
   return c;
 }
 
+absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> ParsedShimConfigFrom(
+    absl::StatusOr<nlohmann::json> json) {
+  if (!json.ok()) return json.status();
+  SK_ASSIGN_OR_RETURN(ShimConfig config, ShimConfigFromJson(*json));
+  return std::make_shared<const ParsedShimConfig>(
+      ParsedShimConfig{std::move(*json), std::move(config)});
+}
+
 }  // namespace sk::netattach

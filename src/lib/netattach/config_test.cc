@@ -113,6 +113,18 @@ TEST(ShimConfigTest, TwoStepsReadWhatParseShimConfigReads) {
   EXPECT_THAT(ParseShimConfigJson(R"({"a":)").status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("shim config: not valid JSON at byte")));
+
+  absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> p =
+      ParsedShimConfigFrom(*j);
+  SK_ASSERT_OK(p.status());
+  EXPECT_EQ((*p)->json, *j);
+  EXPECT_EQ((*p)->config.cluster_network, "cbr0");
+  EXPECT_THAT(
+      ParsedShimConfigFrom(ParseShimConfigJson(R"({"confDir":5})")).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "shim config: confDir: expected a string, got 5"));
+  EXPECT_THAT(ParsedShimConfigFrom(absl::InvalidArgumentError("x")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "x"));
 }
 
 TEST(ShimConfigTest, RefusesOversizedInput) {

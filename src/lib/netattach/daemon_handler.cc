@@ -1,5 +1,6 @@
 #include "lib/netattach/daemon_handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <utility>
@@ -170,6 +171,25 @@ absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
   return overlaid;
 }
 
+std::shared_ptr<const ParsedShimConfig> ShimConfigMemo::Find(
+    std::string_view stdin_text) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first != stdin_text) continue;
+    std::rotate(entries_.begin(), it, it + 1);
+    return entries_.front().second;
+  }
+  return nullptr;
+}
+
+void ShimConfigMemo::Remember(std::string_view stdin_text,
+                              std::shared_ptr<const ParsedShimConfig> parsed) {
+  absl::MutexLock lock(&mu_);
+  entries_.emplace(entries_.begin(), std::string(stdin_text),
+                   std::move(parsed));
+  if (entries_.size() > kEntries) entries_.pop_back();
+}
+
 namespace {
 
 // Owns everything the meta-plugin's sources use; stops the caches last.
@@ -181,18 +201,28 @@ class DaemonHandler final : public Handler {
   }
 
   CniResponse Handle(const CniRequest& request) override {
-    if (!daemon_config_.has_value()) return meta_->Handle(request);
-    absl::StatusOr<nlohmann::json> merged =
-        OverlayDaemonConfig(request.stdin_data, *daemon_config_);
-    if (!merged.ok()) {
-      return {.exit_code = 1,
-              .stdout_data = cni::ErrorJson(
-                  cni::WithCniCode(merged.status(), cni::kCniDecodeFailure),
-                  "1.0.0")};
+    if (std::shared_ptr<const ParsedShimConfig> known =
+            shim_configs_.Find(request.stdin_data))
+      return meta_->Handle(request, known);
+    absl::StatusOr<nlohmann::json> conf;
+    if (daemon_config_.has_value()) {
+      absl::StatusOr<nlohmann::json> merged =
+          OverlayDaemonConfig(request.stdin_data, *daemon_config_);
+      if (!merged.ok()) {
+        return {.exit_code = 1,
+                .stdout_data = cni::ErrorJson(
+                    cni::WithCniCode(merged.status(), cni::kCniDecodeFailure),
+                    "1.0.0")};
+      }
+      conf = FitShimConfigLimit(*std::move(merged), request.stdin_data.size(),
+                                daemon_config_bytes_);
+    } else {
+      conf = ParseShimConfigJson(request.stdin_data);
     }
-    return meta_->Handle(request, FitShimConfigLimit(*std::move(merged),
-                                                     request.stdin_data.size(),
-                                                     daemon_config_bytes_));
+    absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> parsed =
+        ParsedShimConfigFrom(std::move(conf));
+    if (parsed.ok()) shim_configs_.Remember(request.stdin_data, *parsed);
+    return meta_->Handle(request, parsed);
   }
 
   std::unique_ptr<kube::Client> client_;
@@ -206,6 +236,7 @@ class DaemonHandler final : public Handler {
   std::unique_ptr<MetaPlugin> meta_;
   std::optional<nlohmann::json> daemon_config_;
   size_t daemon_config_bytes_ = 0;  // daemon_config_->dump().size()
+  ShimConfigMemo shim_configs_;
 };
 
 void LogInformerError(const char* what, const absl::Status& s) {

@@ -20,12 +20,17 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 
 #include "lib/kube/client.h"
 #include "lib/kube/informer.h"
+#include "lib/netattach/config.h"
 #include "lib/netattach/daemon_options.h"
 #include "lib/netattach/multus_log.h"
 #include "lib/netattach/sources.h"
@@ -113,6 +118,27 @@ absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
 absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
                                                   size_t shim_stdin_bytes,
                                                   size_t daemon_config_bytes);
+
+// The shim configurations parsed successfully last, found again by their
+// exact stdin text: what a text parses to (with the daemon's --config
+// applied over it) depends on nothing else. Two entries, least recently
+// used dropped: a runtime's ADD sends the same configuration every time,
+// while its DEL carries the pod's own prevResult, which must not push the
+// ADD's out. Thread-safe.
+class ShimConfigMemo {
+ public:
+  static constexpr size_t kEntries = 2;
+  // The remembered parse of `stdin_text`, else null.
+  std::shared_ptr<const ParsedShimConfig> Find(std::string_view stdin_text);
+  void Remember(std::string_view stdin_text,
+                std::shared_ptr<const ParsedShimConfig> parsed);
+
+ private:
+  absl::Mutex mu_;
+  // Most recently used first.
+  std::vector<std::pair<std::string, std::shared_ptr<const ParsedShimConfig>>>
+      entries_ ABSL_GUARDED_BY(mu_);
+};
 
 // The daemon's logging keys (logFile, logLevel, logToStderr, logOptions;
 // multus_log.h) from --config; Multus's defaults without one. Errors name

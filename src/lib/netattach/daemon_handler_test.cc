@@ -80,5 +80,32 @@ TEST(FitShimConfigLimitTest, CountsThePrintedText) {
                             " bytes exceeds the 1048576-byte limit")));
 }
 
+std::shared_ptr<const ParsedShimConfig> Parsed(const std::string& text) {
+  absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> p =
+      ParsedShimConfigFrom(ParseShimConfigJson(text));
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : nullptr;
+}
+
+TEST(ShimConfigMemoTest, FindsTheTwoLastUsedTextsOnly) {
+  const std::string a = R"({"clusterNetwork":"a"})";
+  const std::string b = R"({"clusterNetwork":"b"})";
+  const std::string c = R"({"clusterNetwork":"c"})";
+  ShimConfigMemo memo;
+  EXPECT_EQ(memo.Find(a), nullptr);
+  std::shared_ptr<const ParsedShimConfig> pa = Parsed(a);
+  memo.Remember(a, pa);
+  EXPECT_EQ(memo.Find(a), pa);
+  EXPECT_EQ(memo.Find(a)->config.cluster_network, "a");
+  EXPECT_EQ(memo.Find(a + " "), nullptr);  // the exact text only
+  memo.Remember(b, Parsed(b));
+  // a used again, so c drops b (least recently used), not a.
+  EXPECT_EQ(memo.Find(a), pa);
+  memo.Remember(c, Parsed(c));
+  EXPECT_EQ(memo.Find(b), nullptr);
+  EXPECT_EQ(memo.Find(a), pa);
+  EXPECT_EQ(memo.Find(c)->config.cluster_network, "c");
+}
+
 }  // namespace
 }  // namespace sk::netattach

@@ -148,19 +148,24 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
 }
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
-  return Handle(request, ParseShimConfigJson(request.stdin_data));
+  return Handle(request,
+                ParsedShimConfigFrom(ParseShimConfigJson(request.stdin_data)));
 }
 
-CniResponse MetaPlugin::Handle(const CniRequest& request,
-                               absl::StatusOr<nlohmann::json> shim_config) {
+CniResponse MetaPlugin::Handle(
+    const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+        shim_config) {
   Call call;
-  CniResponse response = Dispatch(call, request, std::move(shim_config));
+  CniResponse response = Dispatch(call, request, shim_config);
   if (call.runner) response.delegate_time = call.runner->exec_time();
   return response;
 }
 
-CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request,
-                                 absl::StatusOr<nlohmann::json> shim_config) {
+CniResponse MetaPlugin::Dispatch(
+    Call& call, const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+        shim_config) {
   auto respond_error = [&](const absl::Status& s) {
     return CniResponse{1, cni::ErrorJson(s, call.config.cni_version)};
   };
@@ -170,14 +175,11 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request,
         if (it == request.env.end()) return std::nullopt;
         return it->second;
       });
-  absl::StatusOr<ShimConfig> config =
-      shim_config.ok() ? ShimConfigFromJson(*shim_config)
-                       : absl::StatusOr<ShimConfig>(shim_config.status());
-  if (config.ok()) call.config = std::move(*config);
+  if (shim_config.ok()) call.config = (*shim_config)->config;
   if (!env.ok()) return respond_error(env.status());
-  if (!config.ok())
+  if (!shim_config.ok())
     return respond_error(
-        cni::WithCniCode(config.status(), cni::kCniInvalidConfig));
+        cni::WithCniCode(shim_config.status(), cni::kCniInvalidConfig));
   call.env = *env;
   if (options_.conf_dir) call.config.conf_dir = *options_.conf_dir;
   if (options_.cni_dir) call.config.cni_dir = *options_.cni_dir;
@@ -219,7 +221,7 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request,
       return {0, ""};
     }
     case cni::Command::kGc: {
-      absl::Status s = Gc(call, *shim_config);
+      absl::Status s = Gc(call, (*shim_config)->json);
       if (!s.ok()) return respond_error(s);
       return {0, ""};
     }

@@ -42,6 +42,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -108,15 +109,19 @@ class MetaPlugin final : public Handler {
   explicit MetaPlugin(MetaPluginOptions options);
   CniResponse Handle(const CniRequest& request) override;
   // The same with the request's configuration already parsed:
-  // ParseShimConfigJson(request.stdin_data) or what stands for it (the
-  // daemon's --config applied over it), or its error.
-  CniResponse Handle(const CniRequest& request,
-                     absl::StatusOr<nlohmann::json> shim_config);
+  // ParsedShimConfigFrom(ParseShimConfigJson(request.stdin_data)) or what
+  // stands for it (the daemon's --config applied over it), or its error.
+  CniResponse Handle(
+      const CniRequest& request,
+      const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+          shim_config);
 
  private:
   struct Call;
-  CniResponse Dispatch(Call& call, const CniRequest& request,
-                       absl::StatusOr<nlohmann::json> shim_config);
+  CniResponse Dispatch(
+      Call& call, const CniRequest& request,
+      const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+          shim_config);
   absl::StatusOr<std::string> Add(Call& call);
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);

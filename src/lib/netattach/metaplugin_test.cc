@@ -203,7 +203,8 @@ TEST_F(MetaPluginTest, BadShimConfigNamesTheKeyParsedHereOrBefore) {
   const std::string bad = R"({"cniVersion":"1.0.0","confDir":5})";
   for (const CniResponse& r :
        {mp.Handle(Request("ADD", bad)),
-        mp.Handle(Request("ADD", bad), ParseShimConfigJson(bad))}) {
+        mp.Handle(Request("ADD", bad),
+                  ParsedShimConfigFrom(ParseShimConfigJson(bad)))}) {
     nlohmann::json err = ErrorOf(r);
     EXPECT_EQ(err["code"], 7);
     EXPECT_EQ(err["msg"], "shim config: confDir: expected a string, got 5");

@@ -5,10 +5,12 @@
 // nlohmann::json parses iteratively, but copying, comparing, dumping and
 // destroying a value recurse once per nesting level, and so does every
 // walker of ours; ~80,000 levels overflow the stack. ParseJsonBounded refuses
-// a document deeper than `max_depth` containers or longer than `max_bytes`
-// before nlohmann builds anything, so a parsed value is safe to walk
-// recursively. The deepest document sriovkit legitimately reads is about 10
-// levels (a KubeVirt VMI), so 64 leaves room without risking the stack.
+// a document longer than `max_bytes` before parsing, and one deeper than
+// `max_depth` containers as it parses (nlohmann's DOM builder stops at the
+// first container too deep, and nothing deeper is built), so a parsed value
+// is safe to walk recursively. The deepest document sriovkit legitimately
+// reads is about 10 levels (a KubeVirt VMI), so 64 leaves room without
+// risking the stack.
 //
 //   SK_ASSIGN_OR_RETURN(nlohmann::json j, sk::ParseJsonBounded(text));
 //   auto ordered = sk::ParseJsonBounded<nlohmann::ordered_json>(
@@ -55,14 +57,55 @@ bool JsonBool(const nlohmann::json& obj, std::string_view key,
 int64_t JsonInt(const nlohmann::json& obj, std::string_view key,
                 int64_t fallback = 0);
 
+namespace json_internal {
+
+// nlohmann's own DOM builder (what Json::parse uses), stopping the parse at
+// the first container deeper than `max_depth`: the depth is bounded while
+// parsing, in the same pass.
+template <typename Json>
+class DepthBoundedDomBuilder
+    : public nlohmann::detail::json_sax_dom_parser<Json> {
+  using Base = nlohmann::detail::json_sax_dom_parser<Json>;
+
+ public:
+  DepthBoundedDomBuilder(Json& result, size_t max_depth)
+      : Base(result, /*allow_exceptions_=*/false), max_depth_(max_depth) {}
+  bool start_object(std::size_t n) {
+    return ++depth_ <= max_depth_ && Base::start_object(n);
+  }
+  bool end_object() {
+    --depth_;
+    return Base::end_object();
+  }
+  bool start_array(std::size_t n) {
+    return ++depth_ <= max_depth_ && Base::start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return Base::end_array();
+  }
+
+ private:
+  size_t max_depth_;
+  size_t depth_ = 0;
+};
+
+}  // namespace json_internal
+
 template <typename Json = nlohmann::json>
 absl::StatusOr<Json> ParseJsonBounded(std::string_view text,
                                       const JsonLimits& limits = {}) {
+  if (text.size() > limits.max_bytes) return CheckJsonLimits(text, limits);
+  Json j;
+  json_internal::DepthBoundedDomBuilder<Json> builder(j, limits.max_depth);
+  if (Json::sax_parse(text.begin(), text.end(), &builder,
+                      nlohmann::json::input_format_t::json, /*strict=*/true))
+    return j;
+  // Too deep or not JSON. The scan names a depth error (and comes first, at
+  // the byte it would have stopped at had it run before parsing); otherwise
+  // the syntax error.
   if (absl::Status s = CheckJsonLimits(text, limits); !s.ok()) return s;
-  Json j = Json::parse(text.begin(), text.end(), /*cb=*/nullptr,
-                       /*allow_exceptions=*/false);
-  if (j.is_discarded()) return JsonSyntaxError(text);
-  return j;
+  return JsonSyntaxError(text);
 }
 
 }  // namespace sk

@@ -55,6 +55,31 @@ TEST(ParseJsonBoundedTest, HundredThousandLevelsRejectedWithoutCrash) {
                        HasSubstr("deeper than 64 levels")));
 }
 
+// The depth is bounded while parsing; errors keep the order of a scan made
+// before parsing: a depth error ahead of a syntax error in the same text.
+TEST(ParseJsonBoundedTest, DepthErrorReportedBeforeAnEarlierSyntaxError) {
+  const std::string text = "[1 " + Nested(70) + "]";  // syntax error at byte 3
+  EXPECT_THAT(ParseJsonBounded(text).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "JSON nested deeper than 64 levels at byte 66"));
+  EXPECT_THAT(ParseJsonBounded(text, {.max_depth = 100}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON at byte 3")));
+}
+
+TEST(ParseJsonBoundedTest, DeepValueAfterValidMembersStopsAtFirstTooDeep) {
+  const std::string text =
+      R"({"a": [1, {"b": [[{}]]}], "c": )" + Nested(3) + "}";
+  SK_EXPECT_OK(ParseJsonBounded(text, {.max_depth = 6}).status());
+  EXPECT_THAT(ParseJsonBounded(text, {.max_depth = 5}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "JSON nested deeper than 5 levels at byte 18"));
+  absl::StatusOr<nlohmann::ordered_json> o =
+      ParseJsonBounded<nlohmann::ordered_json>(text, {.max_depth = 5});
+  EXPECT_THAT(o.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("deeper than 5 levels")));
+}
+
 TEST(ParseJsonBoundedTest, RejectsOversizeInputBeforeParsing) {
   const std::string text = "\"" + std::string(100, 'x') + "\"";
   SK_EXPECT_OK(ParseJsonBounded(text, {.max_bytes = 102}).status());

@@ -33,10 +33,12 @@ absl::Status WriteAll(int fd, std::string_view data) {
   return absl::OkStatus();
 }
 
-std::vector<char*> Pointers(std::vector<std::string>& v) {
+// posix_spawn takes char* const[] for argv and envp but does not write
+// through them (POSIX), so the strings are not copied to get char*.
+std::vector<char*> Pointers(const std::vector<std::string>& v) {
   std::vector<char*> p;
   p.reserve(v.size() + 1);
-  for (std::string& s : v) p.push_back(s.data());
+  for (const std::string& s : v) p.push_back(const_cast<char*>(s.c_str()));
   p.push_back(nullptr);
   return p;
 }
@@ -52,15 +54,12 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const SubprocessOptions& o) {
   if (o.argv.empty())
     return absl::InvalidArgumentError("RunSubprocess: no argv");
   const std::string& path = o.program.empty() ? o.argv[0] : o.program;
-  std::vector<std::string> argv = o.argv;
-  std::vector<std::string> env;
-  if (o.env) {
-    env = *o.env;
-  } else {
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<std::string> own_env;
+  if (!o.env) {
+    for (char** e = environ; *e; ++e) own_env.emplace_back(*e);
   }
-  std::vector<char*> argv_p = Pointers(argv);
-  std::vector<char*> env_p = Pointers(env);
+  std::vector<char*> argv_p = Pointers(o.argv);
+  std::vector<char*> env_p = Pointers(o.env ? *o.env : own_env);
 
   UniqueFd in;
   if (!o.stdin_data.empty()) {

@@ -86,7 +86,7 @@ std::string ResultToJson(const Result& r, const std::string& v) {
       if (!pre1 && i.mtu && *i.mtu != 0) o["mtu"] = *i.mtu;
       o["sandbox"] = i.sandbox;
       if (v11 && !i.pci_id.empty()) o["pciID"] = i.pci_id;
-      arr.push_back(o);
+      arr.push_back(std::move(o));
     }
   }
   if (!r.ips.empty()) {
@@ -100,7 +100,7 @@ std::string ResultToJson(const Result& r, const std::string& v) {
       if (ip.interface) o["interface"] = *ip.interface;
       o["address"] = ip.address;
       if (!ip.gateway.empty()) o["gateway"] = ip.gateway;
-      arr.push_back(o);
+      arr.push_back(std::move(o));
     }
   }
   if (!r.routes.empty()) {
@@ -111,7 +111,7 @@ std::string ResultToJson(const Result& r, const std::string& v) {
         if (!v11 && it.key() != "dst" && it.key() != "gw") continue;
         o[it.key()] = it.value();
       }
-      arr.push_back(o);
+      arr.push_back(std::move(o));
     }
   }
   j["dns"] = r.dns.is_object() ? r.dns : nlohmann::json::object();

@@ -198,7 +198,7 @@ struct Transfer {
   bool watch = false;
   std::string line;
   size_t max_event_bytes = 0;
-  const std::function<bool(const WatchEvent&)>* on_event = nullptr;
+  const std::function<bool(WatchEvent&)>* on_event = nullptr;
   const std::atomic<bool>* cancel = nullptr;
   bool stopped = false;  // the callback or cancel ended the watch
   absl::Status watch_error;
@@ -617,9 +617,8 @@ absl::StatusOr<ListResult> Client::ListAll(const std::string& path,
       absl::StrCat("LIST ", path, ": more than ", kMaxPages, " pages"));
 }
 
-absl::Status Client::Watch(
-    const std::string& path, const WatchOptions& options,
-    const std::function<bool(const WatchEvent&)>& on_event) {
+absl::Status Client::Watch(const std::string& path, const WatchOptions& options,
+                           const std::function<bool(WatchEvent&)>& on_event) {
   std::unique_ptr<CURL, CurlDeleter> esc(curl_easy_init());
   std::string q = "watch=1";
   if (!options.resource_version.empty()) {

@@ -133,8 +133,9 @@ class Client {
   // watch (OK), `on_event` returns false (OK), options.cancel is set (OK),
   // or an error: an HTTP error, an ERROR event (its Status mapped as above,
   // 410 -> OutOfRange), a malformed or oversized event. Not retried.
+  // `on_event` may move from the event it is given (nothing reads it after).
   absl::Status Watch(const std::string& path, const WatchOptions& options,
-                     const std::function<bool(const WatchEvent&)>& on_event);
+                     const std::function<bool(WatchEvent&)>& on_event);
   absl::StatusOr<nlohmann::json> Patch(const std::string& path, PatchType type,
                                        const nlohmann::json& patch);
   // GET, `mutate`, PUT (carrying the read resourceVersion); again on 409

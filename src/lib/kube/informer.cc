@@ -131,7 +131,7 @@ absl::Status Informer::ListAndReplace() {
   return absl::OkStatus();
 }
 
-void Informer::Apply(const WatchEvent& ev) {
+void Informer::Apply(WatchEvent& ev) {
   std::string rv = Str(ev.object, "metadata", "resourceVersion");
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -140,8 +140,10 @@ void Informer::Apply(const WatchEvent& ev) {
     std::string key = KeyOf(ev.object);
     if (ev.type == "DELETED") {
       store_.erase(key);
-    } else {
+    } else if (options_.on_event) {
       store_[key] = ev.object;
+    } else {
+      store_[key] = std::move(ev.object);
     }
   }
   if (options_.on_event) options_.on_event(ev);
@@ -155,7 +157,7 @@ absl::Status Informer::WatchOnce() {
   wo.field_selector = options_.field_selector;
   wo.label_selector = options_.label_selector;
   wo.cancel = &stop_;
-  return client_.Watch(options_.path, wo, [this](const WatchEvent& ev) {
+  return client_.Watch(options_.path, wo, [this](WatchEvent& ev) {
     Apply(ev);
     return !stop_.load();
   });

@@ -83,7 +83,9 @@ class Informer {
   void Run();
   absl::Status ListAndReplace();
   absl::Status WatchOnce();
-  void Apply(const WatchEvent& ev);
+  // Takes ev.object into the cache (a copy when options_.on_event also
+  // wants the event).
+  void Apply(WatchEvent& ev);
   void SleepInterruptible(std::chrono::milliseconds d);
 
   Client& client_;

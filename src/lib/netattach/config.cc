@@ -45,14 +45,23 @@ std::vector<std::string> SplitTrimmed(std::string_view s, char sep) {
 }  // namespace
 
 absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text) {
+  SK_ASSIGN_OR_RETURN(const nlohmann::json parsed, ParseShimConfigJson(text));
+  return ShimConfigFromJson(parsed);
+}
+
+absl::StatusOr<nlohmann::json> ParseShimConfigJson(std::string_view text) {
   absl::StatusOr<nlohmann::json> parsed =
       ParseJsonBounded(text, {.max_bytes = kMaxShimConfigBytes});
   if (!parsed.ok())
     return absl::InvalidArgumentError(
         sk::StrCat("shim config: ", parsed.status().message()));
+  return parsed;
+}
+
+absl::StatusOr<ShimConfig> ShimConfigFromJson(const nlohmann::json& json) {
   // Errors: "shim config: confDir: expected a string, got 5".
   SK_ASSIGN_OR_RETURN(const FieldReader j,
-                      FieldReader(*parsed, "shim config").AsObject());
+                      FieldReader(json, "shim config").AsObject());
   ShimConfig c;
   SK_RETURN_IF_ERROR(ReadString(j, "cniVersion", c.cni_version));
   SK_RETURN_IF_ERROR(ReadString(j, "name", c.name));
@@ -103,6 +112,14 @@ absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text) {
   if (c.bin_dirs.empty())
     return j.Child("binDir").Expected("a ':'-separated list of directories");
   return c;
+}
+
+absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> ParsedShimConfigFrom(
+    absl::StatusOr<nlohmann::json> json) {
+  if (!json.ok()) return json.status();
+  SK_ASSIGN_OR_RETURN(ShimConfig config, ShimConfigFromJson(*json));
+  return std::make_shared<const ParsedShimConfig>(
+      ParsedShimConfig{std::move(*json), std::move(config)});
 }
 
 }  // namespace sk::netattach

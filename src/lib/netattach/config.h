@@ -13,6 +13,7 @@
 // Unknown keys are ignored (as Go's json.Unmarshal does); a known key of the
 // wrong type is InvalidArgument naming the key and the value.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,5 +60,23 @@ struct ShimConfig {
 // of \"\", \"debug\", \"error\", \"panic\", \"verbose\", got \"loud\"", or
 // the JSON syntax error with its byte offset.
 absl::StatusOr<ShimConfig> ParseShimConfig(std::string_view text);
+
+// ParseShimConfig in two steps, for a caller that reads the JSON too (the
+// daemon applies its --config over it; GC reads its valid attachments):
+// the bounded parse, with ParseShimConfig's errors ("shim config: JSON
+// input of N bytes exceeds the 1048576-byte limit", the syntax error) ...
+absl::StatusOr<nlohmann::json> ParseShimConfigJson(std::string_view text);
+// ... and the fields of the parsed value (its field errors).
+absl::StatusOr<ShimConfig> ShimConfigFromJson(const nlohmann::json& json);
+
+// A shim configuration parsed: its JSON (GC reads its valid attachments)
+// and its fields.
+struct ParsedShimConfig {
+  nlohmann::json json;
+  ShimConfig config;
+};
+// ShimConfigFromJson(*json) kept with *json; json's own error as it is.
+absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> ParsedShimConfigFrom(
+    absl::StatusOr<nlohmann::json> json);
 
 }  // namespace sk::netattach

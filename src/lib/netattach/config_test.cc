@@ -91,7 +91,40 @@ TEST(ShimConfigTest, ErrorsNameKeyAndValue) {
     EXPECT_THAT(
         ParseShimConfig(c.json).status(),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.want)));
+    // The same errors from the two steps.
+    absl::StatusOr<nlohmann::json> j = ParseShimConfigJson(c.json);
+    EXPECT_THAT(
+        j.ok() ? ShimConfigFromJson(*j).status() : j.status(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.want)));
   }
+}
+
+TEST(ShimConfigTest, TwoStepsReadWhatParseShimConfigReads) {
+  const char* text =
+      R"({"cniVersion":"1.0.0","clusterNetwork":"cbr0","binDir":"/a:/b"})";
+  absl::StatusOr<nlohmann::json> j = ParseShimConfigJson(text);
+  SK_ASSERT_OK(j.status());
+  EXPECT_EQ((*j)["clusterNetwork"], "cbr0");
+  absl::StatusOr<ShimConfig> c = ShimConfigFromJson(*j);
+  SK_ASSERT_OK(c.status());
+  EXPECT_EQ(c->cni_version, "1.0.0");
+  EXPECT_EQ(c->cluster_network, "cbr0");
+  EXPECT_THAT(c->bin_dirs, ElementsAre("/a", "/b"));
+  EXPECT_THAT(ParseShimConfigJson(R"({"a":)").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("shim config: not valid JSON at byte")));
+
+  absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> p =
+      ParsedShimConfigFrom(*j);
+  SK_ASSERT_OK(p.status());
+  EXPECT_EQ((*p)->json, *j);
+  EXPECT_EQ((*p)->config.cluster_network, "cbr0");
+  EXPECT_THAT(
+      ParsedShimConfigFrom(ParseShimConfigJson(R"({"confDir":5})")).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "shim config: confDir: expected a string, got 5"));
+  EXPECT_THAT(ParsedShimConfigFrom(absl::InvalidArgumentError("x")).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "x"));
 }
 
 TEST(ShimConfigTest, RefusesOversizedInput) {

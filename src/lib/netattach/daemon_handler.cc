@@ -1,5 +1,6 @@
 #include "lib/netattach/daemon_handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <utility>
@@ -141,10 +142,9 @@ absl::Status KubePodStatusWriter::SetNetworkStatus(
       .status();
 }
 
-absl::StatusOr<std::string> OverlayDaemonConfig(
+absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
     const std::string& shim_stdin, const nlohmann::json& daemon_config) {
-  absl::StatusOr<nlohmann::ordered_json> conf =
-      ParseJsonBounded<nlohmann::ordered_json>(shim_stdin);
+  absl::StatusOr<nlohmann::json> conf = ParseJsonBounded(shim_stdin);
   if (!conf.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("network configuration: ", conf.status().message()));
@@ -154,7 +154,40 @@ absl::StatusOr<std::string> OverlayDaemonConfig(
         "network configuration: not a JSON object");
   }
   for (const auto& [k, v] : daemon_config.items()) (*conf)[k] = v;
-  return conf->dump();
+  return conf;
+}
+
+absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
+                                                  size_t shim_stdin_bytes,
+                                                  size_t daemon_config_bytes) {
+  // Printing drops whitespace and never lengthens a string; only a number
+  // can print longer than it was written, at most 4.25 times (1e14 prints
+  // as 100000000000000.0). Each of the daemon's keys adds at most its
+  // member of daemon_config.dump().
+  if (5 * shim_stdin_bytes + daemon_config_bytes <= kMaxShimConfigBytes)
+    return overlaid;
+  if (std::string text = overlaid.dump(); text.size() > kMaxShimConfigBytes)
+    return ParseShimConfigJson(text);
+  return overlaid;
+}
+
+std::shared_ptr<const ParsedShimConfig> ShimConfigMemo::Find(
+    std::string_view stdin_text) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first != stdin_text) continue;
+    std::rotate(entries_.begin(), it, it + 1);
+    return entries_.front().second;
+  }
+  return nullptr;
+}
+
+void ShimConfigMemo::Remember(std::string_view stdin_text,
+                              std::shared_ptr<const ParsedShimConfig> parsed) {
+  absl::MutexLock lock(&mu_);
+  entries_.emplace(entries_.begin(), std::string(stdin_text),
+                   std::move(parsed));
+  if (entries_.size() > kEntries) entries_.pop_back();
 }
 
 namespace {
@@ -168,18 +201,28 @@ class DaemonHandler final : public Handler {
   }
 
   CniResponse Handle(const CniRequest& request) override {
-    if (!daemon_config_.has_value()) return meta_->Handle(request);
-    absl::StatusOr<std::string> merged =
-        OverlayDaemonConfig(request.stdin_data, *daemon_config_);
-    if (!merged.ok()) {
-      return {.exit_code = 1,
-              .stdout_data = cni::ErrorJson(
-                  cni::WithCniCode(merged.status(), cni::kCniDecodeFailure),
-                  "1.0.0")};
+    if (std::shared_ptr<const ParsedShimConfig> known =
+            shim_configs_.Find(request.stdin_data))
+      return meta_->Handle(request, known);
+    absl::StatusOr<nlohmann::json> conf;
+    if (daemon_config_.has_value()) {
+      absl::StatusOr<nlohmann::json> merged =
+          OverlayDaemonConfig(request.stdin_data, *daemon_config_);
+      if (!merged.ok()) {
+        return {.exit_code = 1,
+                .stdout_data = cni::ErrorJson(
+                    cni::WithCniCode(merged.status(), cni::kCniDecodeFailure),
+                    "1.0.0")};
+      }
+      conf = FitShimConfigLimit(*std::move(merged), request.stdin_data.size(),
+                                daemon_config_bytes_);
+    } else {
+      conf = ParseShimConfigJson(request.stdin_data);
     }
-    CniRequest r = request;
-    r.stdin_data = *std::move(merged);
-    return meta_->Handle(r);
+    absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> parsed =
+        ParsedShimConfigFrom(std::move(conf));
+    if (parsed.ok()) shim_configs_.Remember(request.stdin_data, *parsed);
+    return meta_->Handle(request, parsed);
   }
 
   std::unique_ptr<kube::Client> client_;
@@ -192,6 +235,8 @@ class DaemonHandler final : public Handler {
   std::unique_ptr<KubePodStatusWriter> status_writer_;
   std::unique_ptr<MetaPlugin> meta_;
   std::optional<nlohmann::json> daemon_config_;
+  size_t daemon_config_bytes_ = 0;  // daemon_config_->dump().size()
+  ShimConfigMemo shim_configs_;
 };
 
 void LogInformerError(const char* what, const absl::Status& s) {
@@ -235,6 +280,7 @@ absl::StatusOr<std::unique_ptr<Handler>> MakeDaemonHandler(
           "--config ", options.config_file, ": ", c.status().message()));
     }
     h->daemon_config_ = *std::move(j);
+    h->daemon_config_bytes_ = h->daemon_config_->dump().size();
   }
 
   absl::StatusOr<kube::RestConfig> rest =

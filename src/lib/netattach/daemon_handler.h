@@ -20,12 +20,17 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 
 #include "lib/kube/client.h"
 #include "lib/kube/informer.h"
+#include "lib/netattach/config.h"
 #include "lib/netattach/daemon_options.h"
 #include "lib/netattach/multus_log.h"
 #include "lib/netattach/sources.h"
@@ -99,9 +104,41 @@ inline constexpr const char kNadCollection[] =
 // The daemon's configuration file (--config) applied over the shim's: each
 // top-level key of `daemon_config` replaces the shim's, as Multus's thick
 // server overrides the request's configuration with its own. InvalidArgument
-// when `shim_stdin` is not a JSON object.
-absl::StatusOr<std::string> OverlayDaemonConfig(
+// "network configuration: ..." when `shim_stdin` is not JSON within
+// sk::JsonLimits' defaults, or not an object.
+absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
     const std::string& shim_stdin, const nlohmann::json& daemon_config);
+
+// `overlaid` (OverlayDaemonConfig's result) if its text fits
+// kMaxShimConfigBytes, else ParseShimConfigJson's error for that text
+// ("shim config: JSON input of N bytes exceeds the 1048576-byte limit").
+// The text is printed only when it might not fit: it is at most
+// 5 * shim_stdin_bytes + daemon_config_bytes long (daemon_config_bytes:
+// the length of daemon_config.dump()).
+absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
+                                                  size_t shim_stdin_bytes,
+                                                  size_t daemon_config_bytes);
+
+// The shim configurations parsed successfully last, found again by their
+// exact stdin text: what a text parses to (with the daemon's --config
+// applied over it) depends on nothing else. Two entries, least recently
+// used dropped: a runtime's ADD sends the same configuration every time,
+// while its DEL carries the pod's own prevResult, which must not push the
+// ADD's out. Thread-safe.
+class ShimConfigMemo {
+ public:
+  static constexpr size_t kEntries = 2;
+  // The remembered parse of `stdin_text`, else null.
+  std::shared_ptr<const ParsedShimConfig> Find(std::string_view stdin_text);
+  void Remember(std::string_view stdin_text,
+                std::shared_ptr<const ParsedShimConfig> parsed);
+
+ private:
+  absl::Mutex mu_;
+  // Most recently used first.
+  std::vector<std::pair<std::string, std::shared_ptr<const ParsedShimConfig>>>
+      entries_ ABSL_GUARDED_BY(mu_);
+};
 
 // The daemon's logging keys (logFile, logLevel, logToStderr, logOptions;
 // multus_log.h) from --config; Multus's defaults without one. Errors name

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <regex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 
@@ -32,14 +32,14 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// containernetworking/cni pkg/utils: container IDs and network names become
-// cache file names, so both are held to this pattern.
-bool ValidCacheComponent(const std::string& s) {
-  static const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
-  return !s.empty() && s.size() <= 1024 && std::regex_match(s, re);
-}
-
 }  // namespace
+
+bool ValidCacheComponent(std::string_view s) {
+  if (s.empty() || s.size() > 1024 || !absl::ascii_isalnum(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
 
 std::string FormatCniArgs(
     const std::vector<std::pair<std::string, std::string>>& args) {
@@ -81,6 +81,9 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
     const std::string& stdin_data) const {
   SK_ASSIGN_OR_RETURN(std::string bin, FindPlugin(type));
   std::vector<std::string> vars;
+  size_t n = 0;
+  while (environ[n] != nullptr) ++n;
+  vars.reserve(n + 6);
   for (char** e = environ; *e; ++e)
     if (std::string_view(*e).substr(0, 4) != "CNI_") vars.emplace_back(*e);
   vars.push_back("CNI_COMMAND=" + command);
@@ -162,7 +165,7 @@ absl::StatusOr<nlohmann::json> DelegateRunner::RunPlugin(
                    "object: ",
                    result.ok() ? std::string(result->type_name())
                                : std::string(result.status().message())));
-  return *result;
+  return *std::move(result);
 }
 
 std::filesystem::path DelegateRunner::CachePath(
@@ -186,7 +189,7 @@ absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
                    ": not a result cache"));
   auto it = j->find("result");
   if (it == j->end() || !it->is_object()) return std::nullopt;
-  return *it;
+  return std::move(*it);
 }
 
 absl::Status DelegateRunner::Gc(const NetConfig& net,
@@ -275,20 +278,18 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   for (size_t i = 0; i < net.plugin_types.size(); ++i) {
     SK_ASSIGN_OR_RETURN(prev, RunPlugin(net, i, "ADD", rt, &prev));
   }
-  nlohmann::json args = nlohmann::json::array();
+  // Members set one by one (see EncodeAttachments); the keys print sorted.
+  nlohmann::json cache = nlohmann::json::object();
+  cache["kind"] = "cniCacheV1";
+  cache["containerId"] = rt.container_id;
+  cache["config"] = absl::Base64Escape(net.json.dump());
+  cache["ifName"] = rt.ifname;
+  cache["networkName"] = net.name;
+  cache["netns"] = rt.netns;
+  nlohmann::json& args = cache["cniArgs"] = nlohmann::json::array();
   for (const auto& [k, v] : rt.args) args.push_back({k, v});
-  std::string conf_bytes = net.json.dump();
-  nlohmann::json cache = {
-      {"kind", "cniCacheV1"},
-      {"containerId", rt.container_id},
-      {"config", absl::Base64Escape(conf_bytes)},
-      {"ifName", rt.ifname},
-      {"networkName", net.name},
-      {"netns", rt.netns},
-      {"cniArgs", args},
-      {"capabilityArgs", rt.capability_args},
-      {"result", prev},
-  };
+  cache["capabilityArgs"] = rt.capability_args;
+  cache["result"] = std::move(prev);
   std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
   SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
@@ -296,7 +297,7 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   // crash.
   SK_RETURN_IF_ERROR(WriteFileAtomic(path, cache.dump(), 0600,
                                      /*sync_dir=*/false, /*sync_file=*/false));
-  return prev;
+  return std::move(cache["result"]);
 }
 
 absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
@@ -304,7 +305,7 @@ absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
   if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
     absl::StatusOr<std::optional<nlohmann::json>> c =
         CachedResult(net.name, rt);
-    if (c.ok()) cached = *c;  // a corrupt cache must not block DEL
+    if (c.ok()) cached = *std::move(c);  // a corrupt cache must not block DEL
   }
   const nlohmann::json* prev = nullptr;
   if (cached && cni::CompareVersions(net.cni_version, "0.4.0") >= 0)

@@ -27,6 +27,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct RuntimeConf {
 };
 
 // "K=V;K2=V2".
+// containernetworking/cni pkg/utils: container IDs and network names become
+// cache file names, so both are held to ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ (and
+// at most 1024 bytes).
+bool ValidCacheComponent(std::string_view s);
+
 std::string FormatCniArgs(
     const std::vector<std::pair<std::string, std::string>>& args);
 

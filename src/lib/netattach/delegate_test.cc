@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -90,6 +91,20 @@ TEST_F(DelegateRunnerTest, ConflistChainsPrevResultAndCaches) {
   absl::StatusOr<std::string> text =
       ReadFile(dir_ / "cache/results/chain-cid1-net1");
   ASSERT_TRUE(text.ok()) << text.status();
+  // The exact bytes (libcni reads them back).
+  EXPECT_EQ(*text,
+            R"({"capabilityArgs":{"deviceID":"0000:03:02.0","mac":"02:aa:00)"
+            R"(:00:00:01"},"cniArgs":[["IgnoreUnknown","true"],["K8S_POD_NA)"
+            R"(ME","p"]],"config":"eyJjbmlWZXJzaW9uIjoiMS4wLjAiLCJuYW1lIjoi)"
+            R"(Y2hhaW4iLCJwbHVnaW5zIjpbeyJjYXBhYmlsaXRpZXMiOnsibWFjIjp0cnVl)"
+            R"(fSwidHlwZSI6ImZpcnN0In0seyJ0eXBlIjoic2Vjb25kIn1dfQ==","conta)"
+            R"(inerId":"cid1","ifName":"net1","kind":"cniCacheV1","netns":")"
+            R"(/run/netns/x","networkName":"chain","result":{"cniVersion":")"
+            R"(1.0.0","dns":{"nameservers":["10.0.2.53"]},"interfaces":[{"m)"
+            R"(ac":"02:00:00:00:00:02","mtu":1400,"name":"net1","sandbox":")"
+            R"(/run/netns/x"}],"ips":[{"address":"10.0.2.2/24","gateway":"1)"
+            R"(0.0.2.1","interface":0}],"routes":[{"dst":"0.0.0.0/0","gw":")"
+            R"(10.0.2.1"}]}})");
   nlohmann::json cache = nlohmann::json::parse(*text);
   EXPECT_EQ(cache["kind"], "cniCacheV1");
   EXPECT_EQ(cache["containerId"], "cid1");
@@ -261,6 +276,26 @@ TEST_F(DelegateRunnerTest, RefusesUnsafeNamesForTheCache) {
       Runner().Add(Conf(R"({"name":"../x","type":"first"})"), Rt());
   EXPECT_THAT(res.status().message(),
               HasSubstr("is not a valid cache file name"));
+}
+
+// The pattern of containernetworking/cni pkg/utils, checked without a regex.
+TEST(ValidCacheComponentTest, MatchesLibcnisPattern) {
+  const std::regex re("^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
+  std::vector<std::string> cases = {"a",    "Z9",          "0abc_def.ghi-jkl",
+                                    "cid1", "net-a.b_c",   "",
+                                    "-a",   ".a",          "_a",
+                                    "a/b",  "../x",        "a b",
+                                    "a\n",  "\na",         "a$",
+                                    "a:b",  "caf\xc3\xa9", "\xc3\xa9",
+                                    "ABC-", "a.."};
+  cases.push_back(std::string(1024, 'x'));
+  cases.push_back(std::string(1025, 'x'));
+  cases.push_back(std::string("a\0b", 3));
+  for (const std::string& s : cases) {
+    SCOPED_TRACE(s);
+    EXPECT_EQ(ValidCacheComponent(s),
+              s.size() <= 1024 && std::regex_match(s, re));
+  }
 }
 
 TEST(FormatCniArgsTest, JoinsPairs) {

@@ -75,23 +75,26 @@ absl::Status Transient(const absl::Status& s, std::string_view context) {
 }  // namespace
 
 std::string EncodeAttachments(const std::vector<Attachment>& list) {
-  nlohmann::json arr = nlohmann::json::array();
+  // Members set one by one rather than from initializer lists, which build
+  // each pair as an array first (the keys print sorted either way).
+  nlohmann::json saved = nlohmann::json::object();
+  saved["kind"] = "sriovkitDelegatesV1";
+  nlohmann::json& arr = saved["delegates"] = nlohmann::json::array();
   for (const auto& a : list) {
-    nlohmann::json args = nlohmann::json::array();
+    nlohmann::json& e = arr.emplace_back(nlohmann::json::object());
+    e["conf"] = a.conf.json;
+    e["statusName"] = a.status_name;
+    e["default"] = a.is_default;
+    e["containerId"] = a.rt.container_id;
+    e["netns"] = a.rt.netns;
+    e["ifName"] = a.rt.ifname;
+    nlohmann::json& args = e["cniArgs"] = nlohmann::json::array();
     for (const auto& [k, v] : a.rt.args) args.push_back({k, v});
-    arr.push_back({{"conf", a.conf.json},
-                   {"statusName", a.status_name},
-                   {"default", a.is_default},
-                   {"containerId", a.rt.container_id},
-                   {"netns", a.rt.netns},
-                   {"ifName", a.rt.ifname},
-                   {"cniArgs", args},
-                   {"capabilityArgs", a.rt.capability_args},
-                   {"resourceName", a.resource},
-                   {"devinfoFile", a.devinfo_file}});
+    e["capabilityArgs"] = a.rt.capability_args;
+    e["resourceName"] = a.resource;
+    e["devinfoFile"] = a.devinfo_file;
   }
-  return nlohmann::json({{"kind", "sriovkitDelegatesV1"}, {"delegates", arr}})
-      .dump();
+  return saved.dump();
 }
 
 absl::StatusOr<std::vector<Attachment>> DecodeAttachments(
@@ -145,13 +148,24 @@ MetaPlugin::MetaPlugin(MetaPluginOptions options)
 }
 
 CniResponse MetaPlugin::Handle(const CniRequest& request) {
+  return Handle(request,
+                ParsedShimConfigFrom(ParseShimConfigJson(request.stdin_data)));
+}
+
+CniResponse MetaPlugin::Handle(
+    const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+        shim_config) {
   Call call;
-  CniResponse response = Dispatch(call, request);
+  CniResponse response = Dispatch(call, request, shim_config);
   if (call.runner) response.delegate_time = call.runner->exec_time();
   return response;
 }
 
-CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
+CniResponse MetaPlugin::Dispatch(
+    Call& call, const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+        shim_config) {
   auto respond_error = [&](const absl::Status& s) {
     return CniResponse{1, cni::ErrorJson(s, call.config.cni_version)};
   };
@@ -161,12 +175,11 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
         if (it == request.env.end()) return std::nullopt;
         return it->second;
       });
-  absl::StatusOr<ShimConfig> config = ParseShimConfig(request.stdin_data);
-  if (config.ok()) call.config = *config;
+  if (shim_config.ok()) call.config = (*shim_config)->config;
   if (!env.ok()) return respond_error(env.status());
-  if (!config.ok())
+  if (!shim_config.ok())
     return respond_error(
-        cni::WithCniCode(config.status(), cni::kCniInvalidConfig));
+        cni::WithCniCode(shim_config.status(), cni::kCniInvalidConfig));
   call.env = *env;
   if (options_.conf_dir) call.config.conf_dir = *options_.conf_dir;
   if (options_.cni_dir) call.config.cni_dir = *options_.cni_dir;
@@ -208,7 +221,7 @@ CniResponse MetaPlugin::Dispatch(Call& call, const CniRequest& request) {
       return {0, ""};
     }
     case cni::Command::kGc: {
-      absl::Status s = Gc(call, request.stdin_data);
+      absl::Status s = Gc(call, (*shim_config)->json);
       if (!s.ok()) return respond_error(s);
       return {0, ""};
     }
@@ -517,7 +530,7 @@ absl::Status MetaPlugin::ApplyGateway(Call& call, const Attachment& a,
   return absl::OkStatus();
 }
 
-void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
+void MetaPlugin::RemoveFiles(Call& call, std::span<const Attachment> list) {
   std::error_code ec;
   for (const auto& a : list)
     if (!a.devinfo_file.empty()) std::filesystem::remove(a.devinfo_file, ec);
@@ -525,7 +538,7 @@ void MetaPlugin::RemoveFiles(Call& call, const std::vector<Attachment>& list) {
       std::filesystem::path(call.config.cni_dir) / call.env.container_id, ec);
 }
 
-void MetaPlugin::Rollback(Call& call, const std::vector<Attachment>& added) {
+void MetaPlugin::Rollback(Call& call, std::span<const Attachment> added) {
   for (size_t i = added.size(); i-- > 0;)
     (void)call.runner->Del(added[i].conf, added[i].rt);
   RemoveFiles(call, added);
@@ -573,7 +586,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       EncodeAttachments(list), 0600, /*sync_dir=*/false,
       /*sync_file=*/false));  // as Multus's os.WriteFile; see delegate.cc
 
-  std::vector<Attachment> tried;
+  size_t tried = 0;  // list[0, tried) have been given to runner->Add
   std::vector<nlohmann::ordered_json> statuses;
   nlohmann::json master_result;
   for (const Attachment& a : list) {
@@ -598,7 +611,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     }
     absl::StatusOr<nlohmann::json> result = nlohmann::json();
     if (failure.ok()) {
-      tried.push_back(a);
+      ++tried;
       result = call.runner->Add(a.conf, a.rt);
       if (result.ok()) {
         absl::Status s = ApplyGateway(call, a, *result);
@@ -608,7 +621,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       result = failure;
     }
     if (!result.ok()) {
-      Rollback(call, tried);
+      Rollback(call, std::span(list).first(tried));
       return cni::CniError(
           cni::CniCodeOf(result.status()),
           sk::StrCat("[", call.Label(), ":", a.conf.name,
@@ -616,12 +629,12 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
                      "\": ", ToStd(result.status().message())),
           cni::CniDetailsOf(result.status()));
     }
-    if (a.is_default) master_result = *result;
     std::optional<nlohmann::json> dev;
     if (!a.devinfo_file.empty()) dev = ReadDevinfo(a.devinfo_file);
     for (auto& e :
          NetworkStatusEntries(a.status_name, *result, a.is_default, dev))
       statuses.push_back(std::move(e));
+    if (a.is_default) master_result = *std::move(result);
   }
 
   if (pod && !Contains(call.config.system_namespaces, pod->ns)) {
@@ -702,12 +715,11 @@ absl::Status MetaPlugin::Check(Call& call) {
   return absl::OkStatus();
 }
 
-absl::Status MetaPlugin::Gc(Call& call, const std::string& stdin_data) {
+absl::Status MetaPlugin::Gc(Call& call, const nlohmann::json& shim_config) {
   // The attachments the runtime still has (CNI 1.1 GC). Without the key
   // nothing is known to be stale: refuse rather than delete everything.
-  SK_ASSIGN_OR_RETURN(nlohmann::json in, ParseJsonBounded(stdin_data));
-  auto valid = in.find("cni.dev/valid-attachments");
-  if (valid == in.end() || !valid->is_array())
+  auto valid = shim_config.find("cni.dev/valid-attachments");
+  if (valid == shim_config.end() || !valid->is_array())
     return cni::CniError(cni::kCniInvalidConfig,
                          "GC: key \"cni.dev/valid-attachments\" is missing or "
                          "not a list");

@@ -42,7 +42,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,24 +108,34 @@ class MetaPlugin final : public Handler {
  public:
   explicit MetaPlugin(MetaPluginOptions options);
   CniResponse Handle(const CniRequest& request) override;
+  // The same with the request's configuration already parsed:
+  // ParsedShimConfigFrom(ParseShimConfigJson(request.stdin_data)) or what
+  // stands for it (the daemon's --config applied over it), or its error.
+  CniResponse Handle(
+      const CniRequest& request,
+      const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+          shim_config);
 
  private:
   struct Call;
-  CniResponse Dispatch(Call& call, const CniRequest& request);
+  CniResponse Dispatch(
+      Call& call, const CniRequest& request,
+      const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+          shim_config);
   absl::StatusOr<std::string> Add(Call& call);
   absl::Status Del(Call& call);
   absl::Status Check(Call& call);
   absl::Status Status(Call& call);
-  absl::Status Gc(Call& call, const std::string& stdin_data);
+  absl::Status Gc(Call& call, const nlohmann::json& shim_config);
   absl::StatusOr<std::optional<Pod>> GetPod(Call& call);
   absl::StatusOr<std::vector<Attachment>> Plan(Call& call, const Pod* pod);
   absl::StatusOr<NetConfig> ResolveNamedNetwork(
       Call& call, const std::string& netname, std::string& status_name,
       std::string& resource, std::string& nad_ns, std::string& nad_name);
-  void Rollback(Call& call, const std::vector<Attachment>& added);
+  void Rollback(Call& call, std::span<const Attachment> added);
   absl::Status ApplyGateway(Call& call, const Attachment& a,
                             const nlohmann::json& result);
-  void RemoveFiles(Call& call, const std::vector<Attachment>& list);
+  void RemoveFiles(Call& call, std::span<const Attachment> list);
 
   MetaPluginOptions options_;
   Clock& clock_;

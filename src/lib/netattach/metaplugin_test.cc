@@ -196,6 +196,26 @@ TEST_F(MetaPluginTest, CheckRunsEveryDelegate) {
                           "CHECK third net2"));
 }
 
+// A bad shim config is an invalid-config error naming the key (or the
+// JSON error), whether Handle parses the stdin or is given it parsed.
+TEST_F(MetaPluginTest, BadShimConfigNamesTheKeyParsedHereOrBefore) {
+  MetaPlugin mp(Options());
+  const std::string bad = R"({"cniVersion":"1.0.0","confDir":5})";
+  for (const CniResponse& r :
+       {mp.Handle(Request("ADD", bad)),
+        mp.Handle(Request("ADD", bad),
+                  ParsedShimConfigFrom(ParseShimConfigJson(bad)))}) {
+    nlohmann::json err = ErrorOf(r);
+    EXPECT_EQ(err["code"], 7);
+    EXPECT_EQ(err["msg"], "shim config: confDir: expected a string, got 5");
+  }
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD", R"({"a":)")));
+  EXPECT_EQ(err["code"], 7);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("shim config: not valid JSON at byte 5"));
+  EXPECT_THAT(CallSummary(), ElementsAre());
+}
+
 TEST_F(MetaPluginTest, FailureRollsBackInReverseAndNamesTheNetwork) {
   testing::WriteFailingPlugin(dir_ / "bin", "bad", log(), "ADD", 7, "boom");
   nads_.Put("ns1", "net-c", R"({"cniVersion":"1.0.0","type":"bad"})");
@@ -572,6 +592,13 @@ TEST(AttachmentsTest, RoundTrip) {
   a.rt.capability_args = {{"mac", "m"}};
   a.resource = "r/a";
   a.devinfo_file = "/d";
+  // The bytes on disk (a file another daemon version reads back).
+  EXPECT_EQ(EncodeAttachments({a}),
+            R"({"delegates":[{"capabilityArgs":{"mac":"m"},"cniArgs":[["A",)"
+            R"("1"]],"conf":{"name":"n","plugins":[{"type":"a"}]},"containe)"
+            R"(rId":"cid","default":true,"devinfoFile":"/d","ifName":"net1")"
+            R"(,"netns":"/x","resourceName":"r/a","statusName":"ns/n"}],"ki)"
+            R"(nd":"sriovkitDelegatesV1"})");
   absl::StatusOr<std::vector<Attachment>> back =
       DecodeAttachments(EncodeAttachments({a}));
   ASSERT_TRUE(back.ok()) << back.status();

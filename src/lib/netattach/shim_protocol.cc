@@ -165,7 +165,7 @@ absl::StatusOr<CniRequest> DecodeRequest(std::string_view body) {
           return absl::InvalidArgumentError(sk::StrCat(
               "request: env ", k, " is ", v.type_name(), ", not a string"));
         }
-        out.env[k] = v.get<std::string>();
+        out.env[k] = std::move(v.get_ref<std::string&>());
       }
     } else if (key == "stdin") {
       have_stdin = true;
@@ -173,7 +173,7 @@ absl::StatusOr<CniRequest> DecodeRequest(std::string_view body) {
         return absl::InvalidArgumentError(sk::StrCat(
             "request: stdin is ", value.type_name(), ", not a string"));
       }
-      out.stdin_data = value.get<std::string>();
+      out.stdin_data = std::move(value.get_ref<std::string&>());
     } else {
       return absl::InvalidArgumentError(
           sk::StrCat("request: unknown field ", Quote(key)));

@@ -34,7 +34,9 @@ int main(int argc, char** argv) {
   // arguments, so the CNI protocol is unchanged.
   // The fast path runs this program as "sriov-netattach" when it passes a
   // person's arguments on, so `sriov-netattach --version` names itself.
-  const char* command = std::getenv("CNI_COMMAND");
+  // Single-threaded here: nothing sets the environment.
+  const char* command =
+      std::getenv("CNI_COMMAND");  // NOLINT(concurrency-mt-unsafe)
   if ((command == nullptr || *command == '\0') && argc > 1 &&
       std::strcmp(argv[1], "--version") == 0) {
     const bool as_fast_path = std::strcmp(argv[0], "sriov-netattach") == 0;

@@ -29,7 +29,8 @@
 
 #include "absl/status/status.h"
 
-namespace CLI {
+// CLI11's own namespace, declared ahead.
+namespace CLI {  // NOLINT(readability-identifier-naming)
 class App;
 }
 

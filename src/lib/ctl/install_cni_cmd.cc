@@ -238,9 +238,13 @@ void AddInstallCniCommand(CLI::App& app, const CtlOptions& /*opts*/,
   cmd->callback([o, run] {
     *run = [o](const Io& io) {
       InstallCniOptions opts = *o;
-      if (const char* h = std::getenv("KUBERNETES_SERVICE_HOST"))
+      // sriovctl runs one command on one thread: nothing sets the
+      // environment meanwhile.
+      if (const char* h = std::getenv(  // NOLINT(concurrency-mt-unsafe)
+              "KUBERNETES_SERVICE_HOST"))
         opts.api_host = h;
-      if (const char* p = std::getenv("KUBERNETES_SERVICE_PORT"))
+      if (const char* p = std::getenv(  // NOLINT(concurrency-mt-unsafe)
+              "KUBERNETES_SERVICE_PORT"))
         opts.api_port = p;
       absl::StatusOr<InstallCniReport> r = InstallCni(opts);
       if (!r.ok()) {

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "lib/base/cli_early_exit.h"
 #include "lib/base/strings.h"
 #include "lib/deviceplugin/ops.h"
 #include "lib/deviceplugin/validate.h"
@@ -103,18 +104,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(
   try {
     app.parse(NormaliseArgs(args));
   } catch (const CLI::ParseError& e) {
-    // App::exit writes what the binary prints: the help or version on
-    // `stdout_text`, a usage error and "Run with --help..." on `stderr_text`.
-    std::ostringstream stdout_text;
-    std::ostringstream stderr_text;
-    if (app.exit(e, stdout_text, stderr_text) == 0) {
-      out.exit_early = true;
-      out.output = stdout_text.str();
-      return out;
-    }
-    std::string text = stderr_text.str();
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    return absl::InvalidArgumentError(text);
+    absl::StatusOr<std::string> early = CliEarlyExit(app, e);
+    if (!early.ok()) return early.status();
+    out.exit_early = true;
+    out.output = *std::move(early);
+    return out;
   }
 
   // Every pool without its own resourcePrefix uses this one; a bad value

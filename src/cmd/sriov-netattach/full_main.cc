@@ -12,6 +12,8 @@
 #include <exception>
 #include <string_view>
 
+#include "nlohmann/json.hpp"
+
 #include "lib/netattach/shim_client.h"
 #include "lib/version/version.h"
 
@@ -54,9 +56,19 @@ int main(int argc, char** argv) {
           sk::netattach::ParseShimHandoff(
               std::string_view(argv[1]).substr(kHandoffFlag.size()));
       if (!h.ok()) {
-        std::fprintf(stderr, "sriov-netattach-full: %s\n",
-                     std::string(h.status().message()).c_str());
-        return 2;
+        // Only a fast path out of step with this program sends one: still a
+        // CNI error (internal, 999) the runtime can show, naming it.
+        const std::string msg =
+            "sriov-netattach-full: " + std::string(h.status().message());
+        std::fprintf(stderr, "%s\n", msg.c_str());
+        return Print(
+            {.exit_code = 1,
+             .stdout_data =
+                 nlohmann::ordered_json{
+                     {"cniVersion", "1.0.0"}, {"code", 999}, {"msg", msg}}
+                     .dump(-1, ' ', false,
+                           nlohmann::json::error_handler_t::replace) +
+                 "\n"});
       }
       options.handoff = *std::move(h);
     }

@@ -291,6 +291,19 @@ TEST_F(ShimFastPathTest, UnreadableStdinAsTheCppShim) {
   EXPECT_EQ(fast.exit_code, full.exit_code);
 }
 
+// A hand-off state the C++ shim does not know is a CNI error naming it.
+TEST_F(ShimFastPathTest, UnknownHandoffIsACniErrorNamingIt) {
+  ShellResult r = RunShell(std::string("env -i CNI_COMMAND=ADD ") + kFull +
+                               " --fast-path-handoff=bogus:1",
+                           Conf());
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = ParseJsonBounded(r.stdout_text);
+  ASSERT_THAT(j, IsOk()) << r.stdout_text;
+  EXPECT_EQ((*j)["code"], 999);
+  EXPECT_THAT((*j)["msg"].get<std::string>(),
+              HasSubstr("--fast-path-handoff=bogus:1: not stdin:ERRNO"));
+}
+
 // The fast path finishes the common call, VERSION included, without the C++
 // shim; what it hands over fails, naming the missing program, when that is
 // not installed beside it.

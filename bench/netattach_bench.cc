@@ -359,7 +359,7 @@ int main(int argc, char** argv) {
     }
     auto t4 = Clock::now();
     if (!(*client)
-             ->PatchAnnotation(pod_path, "status", kStatusKey, status_value)
+             ->SetAnnotation(pod_path, "status", kStatusKey, status_value)
              .ok()) {
       Die("network-status PATCH failed");
     }

@@ -695,14 +695,37 @@ absl::StatusOr<json> Client::Update(
                                          " conflicting updates)"));
 }
 
+namespace {
+json AnnotationPatch(const std::string& key,
+                     const std::optional<std::string>& value) {
+  json v = value.has_value() ? json(*value) : json(nullptr);
+  return {{"metadata", {{"annotations", {{key, v}}}}}};
+}
+std::string WithSubresource(const std::string& object_path,
+                            const std::string& subresource) {
+  return subresource.empty() ? object_path : object_path + "/" + subresource;
+}
+}  // namespace
+
 absl::StatusOr<json> Client::PatchAnnotation(
     const std::string& object_path, const std::string& subresource,
     const std::string& key, const std::optional<std::string>& value) {
-  json v = value.has_value() ? json(*value) : json(nullptr);
-  json patch = {{"metadata", {{"annotations", {{key, v}}}}}};
-  std::string path =
-      subresource.empty() ? object_path : object_path + "/" + subresource;
-  return Patch(path, PatchType::kMerge, patch);
+  return Patch(WithSubresource(object_path, subresource), PatchType::kMerge,
+               AnnotationPatch(key, value));
+}
+
+absl::Status Client::SetAnnotation(const std::string& object_path,
+                                   const std::string& subresource,
+                                   const std::string& key,
+                                   const std::optional<std::string>& value) {
+  const std::string path = WithSubresource(object_path, subresource);
+  SK_ASSIGN_OR_RETURN(
+      Response r,
+      Do("PATCH", path, "", PatchContentType(PatchType::kMerge),
+         AnnotationPatch(key, value).dump(), options_.max_object_bytes));
+  if (r.status < 200 || r.status >= 300)
+    return HttpError("PATCH", path, r.status, r.body);
+  return absl::OkStatus();
 }
 
 }  // namespace sk::kube

@@ -156,6 +156,12 @@ class Client {
   absl::StatusOr<nlohmann::json> PatchAnnotation(
       const std::string& object_path, const std::string& subresource,
       const std::string& key, const std::optional<std::string>& value);
+  // The same without parsing the object the server answers with (a whole
+  // pod, for the caller that only needs to know the write was made).
+  absl::Status SetAnnotation(const std::string& object_path,
+                             const std::string& subresource,
+                             const std::string& key,
+                             const std::optional<std::string>& value);
 
   const RestConfig& config() const { return config_; }
 

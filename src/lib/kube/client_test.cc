@@ -303,6 +303,35 @@ TEST_F(ClientTest, PatchAnnotationOnStatusSubresourceKeepsSpec) {
   EXPECT_THAT(gone.status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// SetAnnotation: the same merge patch as PatchAnnotation, the object the
+// server answers with not parsed; errors as any request's.
+TEST_F(ClientTest, SetAnnotationWritesAndRemovesWithoutTheAnswer) {
+  server_->Put(kPod, {{"spec", {{"nodeName", "node-a"}}}});
+  auto c = MakeClient();
+  ASSERT_THAT(c->SetAnnotation(kPod, "status",
+                               "k8s.v1.cni.cncf.io/network-status", "[2]"),
+              IsOk());
+  auto stored = server_->Get(kPod);
+  EXPECT_EQ(
+      (*stored)["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"],
+      "[2]");
+  EXPECT_EQ((*stored)["spec"]["nodeName"], "node-a");
+  EXPECT_EQ(server_->requests().back().path, std::string(kPod) + "/status");
+  EXPECT_EQ(server_->requests().back().content_type,
+            "application/merge-patch+json");
+  ASSERT_THAT(c->SetAnnotation(kPod, "", "k8s.v1.cni.cncf.io/network-status",
+                               std::nullopt),
+              IsOk());
+  EXPECT_FALSE((*server_->Get(kPod))["metadata"]["annotations"].contains(
+      "k8s.v1.cni.cncf.io/network-status"));
+  absl::Status gone = c->SetAnnotation("/api/v1/namespaces/default/pods/gone",
+                                       "status", "k", "v");
+  Remember(gone);
+  EXPECT_THAT(gone, StatusIs(absl::StatusCode::kNotFound,
+                             HasSubstr("PATCH /api/v1/namespaces/default/pods/"
+                                       "gone/status: 404")));
+}
+
 // The network-status write (sriovkit-netattachd): a merge PATCH of
 // pods/status is retried on 5xx with Retry-After and on a connection
 // dropped after the request was sent; a JSON patch is not repeated then.

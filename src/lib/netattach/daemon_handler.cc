@@ -136,10 +136,9 @@ absl::Status KubePodStatusWriter::SetNetworkStatus(
     const std::string& network_status_json) {
   SK_RETURN_IF_ERROR(CheckObjectName("pod namespace", ns));
   SK_RETURN_IF_ERROR(CheckObjectName("pod name", name));
-  return client_
-      .PatchAnnotation(PodPath(ns, name), "status",
-                       "k8s.v1.cni.cncf.io/network-status", network_status_json)
-      .status();
+  return client_.SetAnnotation(PodPath(ns, name), "status",
+                               "k8s.v1.cni.cncf.io/network-status",
+                               network_status_json);
 }
 
 absl::StatusOr<nlohmann::json> OverlayDaemonConfig(
@@ -201,9 +200,18 @@ class DaemonHandler final : public Handler {
   }
 
   CniResponse Handle(const CniRequest& request) override {
+    DeferredWork later;
+    CniResponse response = HandleDeferring(request, later);
+    absl::Status s = later.Run();
+    if (!s.ok()) std::cerr << "sriovkit-netattachd: " << s.message() << "\n";
+    return response;
+  }
+
+  CniResponse HandleDeferring(const CniRequest& request,
+                              DeferredWork& later) override {
     if (std::shared_ptr<const ParsedShimConfig> known =
             shim_configs_.Find(request.stdin_data))
-      return meta_->Handle(request, known);
+      return meta_->HandleDeferring(request, known, later);
     absl::StatusOr<nlohmann::json> conf;
     if (daemon_config_.has_value()) {
       absl::StatusOr<nlohmann::json> merged =
@@ -222,7 +230,7 @@ class DaemonHandler final : public Handler {
     absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> parsed =
         ParsedShimConfigFrom(std::move(conf));
     if (parsed.ok()) shim_configs_.Remember(request.stdin_data, *parsed);
-    return meta_->Handle(request, parsed);
+    return meta_->HandleDeferring(request, parsed, later);
   }
 
   std::unique_ptr<kube::Client> client_;

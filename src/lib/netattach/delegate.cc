@@ -177,6 +177,10 @@ std::filesystem::path DelegateRunner::CachePath(
 
 absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
     const std::string& network, const RuntimeConf& rt) const {
+  if (const DeferredWrite* d =
+          FindDeferred(CachePath(network, rt.container_id, rt.ifname)))
+    return d->result.is_object() ? std::optional<nlohmann::json>(d->result)
+                                 : std::nullopt;
   absl::StatusOr<std::string> text =
       ReadFileBounded(CachePath(network, rt.container_id, rt.ifname),
                       kMaxDelegateConfBytes * 2);
@@ -254,8 +258,14 @@ std::vector<DelegateRunner::Cached> DelegateRunner::ListCached(
 
 absl::Status DelegateRunner::EditCachedResult(
     const std::string& network, const RuntimeConf& rt,
-    const std::function<void(nlohmann::json& result)>& edit) const {
+    const std::function<void(nlohmann::json& result)>& edit) {
   std::filesystem::path path = CachePath(network, rt.container_id, rt.ifname);
+  if (DeferredWrite* d = FindDeferred(path)) {
+    if (!d->result.is_object())
+      return absl::DataLossError(sk::StrCat(path, ": not a result cache"));
+    edit(d->result);
+    return absl::OkStatus();
+  }
   SK_ASSIGN_OR_RETURN(std::string text,
                       ReadFileBounded(path, kMaxDelegateConfBytes * 2));
   absl::StatusOr<nlohmann::json> j = ParseJsonBounded(text);
@@ -278,26 +288,75 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
   for (size_t i = 0; i < net.plugin_types.size(); ++i) {
     SK_ASSIGN_OR_RETURN(prev, RunPlugin(net, i, "ADD", rt, &prev));
   }
-  // Members set one by one (see EncodeAttachments); the keys print sorted.
-  nlohmann::json cache = nlohmann::json::object();
-  cache["kind"] = "cniCacheV1";
-  cache["containerId"] = rt.container_id;
-  cache["config"] = absl::Base64Escape(net.json.dump());
-  cache["ifName"] = rt.ifname;
-  cache["networkName"] = net.name;
-  cache["netns"] = rt.netns;
-  nlohmann::json& args = cache["cniArgs"] = nlohmann::json::array();
-  for (const auto& [k, v] : rt.args) args.push_back({k, v});
-  cache["capabilityArgs"] = rt.capability_args;
-  cache["result"] = std::move(prev);
   std::filesystem::path path = CachePath(net.name, rt.container_id, rt.ifname);
+  if (options_.defer_cache_files) {
+    if (DeferredWrite* d = FindDeferred(path)) {
+      d->result = prev;
+    } else {
+      deferred_writes_.push_back({path, net.json, net.name, rt, prev});
+    }
+    return prev;
+  }
   SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
   // netns this entry could serve; the rename keeps it whole across a daemon
   // crash.
-  SK_RETURN_IF_ERROR(WriteFileAtomic(path, cache.dump(), 0600,
-                                     /*sync_dir=*/false, /*sync_file=*/false));
-  return std::move(cache["result"]);
+  SK_RETURN_IF_ERROR(WriteFileAtomic(
+      path, CacheText(net.json, net.name, rt, prev), 0600, /*sync_dir=*/false,
+      /*sync_file=*/false));
+  return prev;
+}
+
+std::string DelegateRunner::CacheText(const nlohmann::json& config,
+                                      const std::string& network,
+                                      const RuntimeConf& rt,
+                                      nlohmann::json result) {
+  // Members set one by one (see EncodeAttachments); the keys print sorted.
+  nlohmann::json cache = nlohmann::json::object();
+  cache["kind"] = "cniCacheV1";
+  cache["containerId"] = rt.container_id;
+  cache["config"] = absl::Base64Escape(config.dump());
+  cache["ifName"] = rt.ifname;
+  cache["networkName"] = network;
+  cache["netns"] = rt.netns;
+  nlohmann::json& args = cache["cniArgs"] = nlohmann::json::array();
+  for (const auto& [k, v] : rt.args) args.push_back({k, v});
+  cache["capabilityArgs"] = rt.capability_args;
+  cache["result"] = std::move(result);
+  return cache.dump();
+}
+
+DelegateRunner::DeferredWrite* DelegateRunner::FindDeferred(
+    const std::filesystem::path& path) {
+  for (DeferredWrite& d : deferred_writes_)
+    if (d.path == path) return &d;
+  return nullptr;
+}
+
+const DelegateRunner::DeferredWrite* DelegateRunner::FindDeferred(
+    const std::filesystem::path& path) const {
+  for (const DeferredWrite& d : deferred_writes_)
+    if (d.path == path) return &d;
+  return nullptr;
+}
+
+absl::Status DelegateRunner::WriteDeferred() {
+  absl::Status first;
+  for (const DeferredWrite& d : deferred_writes_) {
+    absl::Status s = MakeDirs(d.path.parent_path());
+    if (s.ok())
+      s = WriteFileAtomic(d.path,
+                          CacheText(d.config, d.network, d.rt, d.result), 0600,
+                          /*sync_dir=*/false, /*sync_file=*/false);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  deferred_writes_.clear();
+  for (const std::filesystem::path& p : deferred_removals_) {
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
+  }
+  deferred_removals_.clear();
+  return first;
 }
 
 absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
@@ -314,9 +373,16 @@ absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
     SK_RETURN_IF_ERROR(RunPlugin(net, i, "DEL", rt, prev).status());
   }
   if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
-    std::error_code ec;
-    std::filesystem::remove(CachePath(net.name, rt.container_id, rt.ifname),
-                            ec);
+    std::filesystem::path path =
+        CachePath(net.name, rt.container_id, rt.ifname);
+    if (options_.defer_cache_files) {
+      std::erase_if(deferred_writes_,
+                    [&](const DeferredWrite& d) { return d.path == path; });
+      deferred_removals_.push_back(std::move(path));
+    } else {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
   }
   return absl::OkStatus();
 }

@@ -64,6 +64,11 @@ struct RunnerOptions {
   std::filesystem::path cache_dir;  // results under <cache_dir>/results
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   size_t max_output_bytes = size_t{1} << 20;
+  // The result cache's files are left for WriteDeferred(): Add keeps the
+  // entry in memory (CachedResult and EditCachedResult see it there) and
+  // Del notes the file to remove. The daemon writes them once it has
+  // answered the runtime (MetaPlugin, "later").
+  bool defer_cache_files = false;
 };
 
 class DelegateRunner {
@@ -112,10 +117,17 @@ class DelegateRunner {
   // DeleteDefaultGWCache / AddDefaultGWCache). NotFound when none is cached.
   absl::Status EditCachedResult(
       const std::string& network, const RuntimeConf& rt,
-      const std::function<void(nlohmann::json& result)>& edit) const;
+      const std::function<void(nlohmann::json& result)>& edit);
   // The cached `result` of an attachment; nullopt when none is cached.
   absl::StatusOr<std::optional<nlohmann::json>> CachedResult(
       const std::string& network, const RuntimeConf& rt) const;
+  // With `defer_cache_files`: writes the entries Add kept and removes the
+  // files Del noted, continuing past a failure; returns the first error.
+  // Nothing is left pending after it.
+  absl::Status WriteDeferred();
+  bool has_deferred() const {
+    return !deferred_writes_.empty() || !deferred_removals_.empty();
+  }
 
  private:
   absl::StatusOr<std::string> FindPlugin(const std::string& type) const;
@@ -128,8 +140,24 @@ class DelegateRunner {
                                            const RuntimeConf& rt,
                                            const nlohmann::json* prev) const;
 
+  // A result cache entry not written yet (defer_cache_files).
+  struct DeferredWrite {
+    std::filesystem::path path;
+    nlohmann::json config;  // the network's conf, as run
+    std::string network;
+    RuntimeConf rt;
+    nlohmann::json result;
+  };
+  DeferredWrite* FindDeferred(const std::filesystem::path& path);
+  const DeferredWrite* FindDeferred(const std::filesystem::path& path) const;
+  static std::string CacheText(const nlohmann::json& config,
+                               const std::string& network,
+                               const RuntimeConf& rt, nlohmann::json result);
+
   RunnerOptions options_;
   mutable std::chrono::nanoseconds exec_time_{0};  // see exec_time()
+  std::vector<DeferredWrite> deferred_writes_;
+  std::vector<std::filesystem::path> deferred_removals_;
 };
 
 }  // namespace sk::netattach

@@ -29,6 +29,10 @@ struct MetaPlugin::Call {
   std::vector<std::pair<std::string, std::string>> orig_args;
   std::optional<DelegateRunner> runner;
   std::optional<DeviceAllocator> devices;
+  // HandleDeferring: the runner defers its cache files, and RemoveFiles
+  // notes its paths in `removals`.
+  bool defer = false;
+  std::vector<std::filesystem::path> removals;
   std::string Label() const { return pod_ns + "/" + pod_name; }
 };
 
@@ -156,9 +160,66 @@ CniResponse MetaPlugin::Handle(
     const CniRequest& request,
     const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
         shim_config) {
+  return Run(request, shim_config, nullptr);
+}
+
+CniResponse MetaPlugin::HandleDeferring(const CniRequest& request,
+                                        DeferredWork& later) {
+  return HandleDeferring(
+      request, ParsedShimConfigFrom(ParseShimConfigJson(request.stdin_data)),
+      later);
+}
+
+CniResponse MetaPlugin::HandleDeferring(
+    const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>& shim_config,
+    DeferredWork& later) {
+  return Run(request, shim_config, &later);
+}
+
+CniResponse MetaPlugin::Run(
+    const CniRequest& request,
+    const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>& shim_config,
+    DeferredWork* later) {
+  std::string container_id;
+  if (auto it = request.env.find("CNI_CONTAINERID"); it != request.env.end())
+    container_id = it->second;
+  if (!container_id.empty()) {
+    // The runtime answered, it may call again at once: what the last call
+    // for this container left to do is done first.
+    absl::MutexLock lock(&deferred_mu_);
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(deferred_mu_) {
+      return !deferred_.contains(container_id);
+    };
+    deferred_mu_.Await(absl::Condition(&done));
+  }
   Call call;
+  // Files are deferred per container (a GC call has none).
+  call.defer = later != nullptr && !container_id.empty();
   CniResponse response = Dispatch(call, request, shim_config);
   if (call.runner) response.delegate_time = call.runner->exec_time();
+  if (call.defer && ((call.runner && call.runner->has_deferred()) ||
+                     !call.removals.empty())) {
+    {
+      absl::MutexLock lock(&deferred_mu_);
+      deferred_.insert(container_id);
+    }
+    later->Set([this, container_id, runner = std::move(call.runner),
+                removals = std::move(call.removals)]() mutable {
+      absl::Status s = runner ? runner->WriteDeferred() : absl::OkStatus();
+      for (const std::filesystem::path& p : removals) {
+        std::error_code ec;
+        std::filesystem::remove(p, ec);
+      }
+      absl::MutexLock lock(&deferred_mu_);
+      deferred_.erase(deferred_.find(container_id));
+      if (!s.ok())
+        return absl::Status(s.code(), sk::StrCat("container ", container_id,
+                                                 ": writing the result cache: ",
+                                                 ToStd(s.message())));
+      return absl::OkStatus();
+    });
+  }
   return response;
 }
 
@@ -195,6 +256,7 @@ CniResponse MetaPlugin::Dispatch(
       .bin_dirs = call.config.bin_dirs,
       .cache_dir = call.config.cni_dir,
       .timeout = options_.exec_timeout,
+      .defer_cache_files = call.defer,
   });
 
   switch (call.env.command) {
@@ -531,11 +593,15 @@ absl::Status MetaPlugin::ApplyGateway(Call& call, const Attachment& a,
 }
 
 void MetaPlugin::RemoveFiles(Call& call, std::span<const Attachment> list) {
-  std::error_code ec;
   for (const auto& a : list)
-    if (!a.devinfo_file.empty()) std::filesystem::remove(a.devinfo_file, ec);
-  std::filesystem::remove(
-      std::filesystem::path(call.config.cni_dir) / call.env.container_id, ec);
+    if (!a.devinfo_file.empty()) call.removals.emplace_back(a.devinfo_file);
+  call.removals.push_back(std::filesystem::path(call.config.cni_dir) /
+                          call.env.container_id);
+  if (call.defer) return;
+  std::error_code ec;
+  for (const std::filesystem::path& p : call.removals)
+    std::filesystem::remove(p, ec);
+  call.removals.clear();
 }
 
 void MetaPlugin::Rollback(Call& call, std::span<const Attachment> added) {

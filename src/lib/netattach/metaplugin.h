@@ -44,11 +44,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 #include "lib/base/clock.h"
 #include "lib/netattach/conf_cache.h"
@@ -115,9 +118,24 @@ class MetaPlugin final : public Handler {
       const CniRequest& request,
       const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
           shim_config);
+  // Handler::HandleDeferring: the libcni result cache written by ADD and
+  // the files DEL removes are left in `later`; a call for a container
+  // whose `later` has not run yet waits for it first.
+  CniResponse HandleDeferring(const CniRequest& request,
+                              DeferredWork& later) override;
+  CniResponse HandleDeferring(
+      const CniRequest& request,
+      const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+          shim_config,
+      DeferredWork& later);
 
  private:
   struct Call;
+  // `later` null: Handle, every file done before it returns.
+  CniResponse Run(const CniRequest& request,
+                  const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
+                      shim_config,
+                  DeferredWork* later);
   CniResponse Dispatch(
       Call& call, const CniRequest& request,
       const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
@@ -142,6 +160,9 @@ class MetaPlugin final : public Handler {
   // The cluster network and defaultNetworks named by a conf in confDir are
   // resolved once, not on every ADD (conf_cache.h).
   ConfDirCache conf_cache_;
+  // Containers whose deferred files (HandleDeferring) are not done yet.
+  absl::Mutex deferred_mu_;
+  std::multiset<std::string> deferred_ ABSL_GUARDED_BY(deferred_mu_);
 };
 
 // The saved delegate list (<cniDir>/<containerID>), round-tripped.

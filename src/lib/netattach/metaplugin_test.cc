@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -780,6 +782,130 @@ TEST_F(MetaPluginTest, GcWithoutValidListDeletesNothing) {
               HasSubstr("cni.dev/valid-attachments"));
   EXPECT_TRUE(CallSummary().empty());
   EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+}
+
+}  // namespace
+}  // namespace sk::netattach
+
+namespace sk::netattach {
+namespace {
+
+using ::sk::testing::IsOk;
+
+// HandleDeferring (the daemon's path): the result cache, with the
+// default-route edit, is written and DEL's files removed only when `later`
+// runs, after the answer; the answer is the same.
+TEST_F(MetaPluginTest, DeferredFilesAreWrittenAndRemovedLater) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
+          {"name":"net-b"}])";
+  pods_.Put(pod);
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [](const std::string&, const std::string&,
+                       const GatewayEdit&) { return absl::OkStatus(); };
+  MetaPlugin mp(o);
+  const std::filesystem::path results = dir_ / "cni/results";
+  const std::vector<std::string> files = {
+      "cluster-cid1-eth0", "net-a-cid1-sriov0", "net-b-cid1-net2"};
+  CniResponse r;
+  {
+    DeferredWork later;
+    r = mp.HandleDeferring(Request("ADD"), later);
+    ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+    EXPECT_TRUE(later.pending());
+    for (const std::string& f : files)
+      EXPECT_FALSE(std::filesystem::exists(results / f)) << f;
+    // The saved delegate list is written before the delegates run.
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+    ASSERT_THAT(later.Run(), IsOk());
+    EXPECT_FALSE(later.pending());
+  }
+  EXPECT_EQ(nlohmann::json::parse(r.stdout_data)["interfaces"][0]["name"],
+            "eth0");
+  for (const std::string& f : files)
+    EXPECT_TRUE(std::filesystem::exists(results / f)) << f;
+  auto cached = [&](const std::string& file) {
+    absl::StatusOr<std::string> t = ReadFileBounded(results / file, 1 << 20);
+    EXPECT_TRUE(t.ok()) << file;
+    return nlohmann::json::parse(t.ok() ? *t : "{}");
+  };
+  nlohmann::json cluster = cached("cluster-cid1-eth0");
+  EXPECT_EQ(cluster["kind"], "cniCacheV1");
+  EXPECT_EQ(cluster["containerId"], "cid1");
+  EXPECT_EQ(cluster["ifName"], "eth0");
+  for (const auto& route :
+       cluster["result"].value("routes", nlohmann::json::array()))
+    EXPECT_NE(route["dst"], "0.0.0.0/0") << cluster.dump();
+  EXPECT_THAT(cached("net-a-cid1-sriov0")["result"]["routes"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.0.2.1"})"));
+
+  DeferredWork later;
+  r = mp.HandleDeferring(Request("DEL"), later);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(
+      CallSummary(),
+      ElementsAre("ADD first eth0", "ADD second sriov0", "ADD third net2",
+                  "DEL third net2", "DEL second sriov0", "DEL first eth0"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+  for (const std::string& f : files)
+    EXPECT_TRUE(std::filesystem::exists(results / f)) << f;
+  ASSERT_THAT(later.Run(), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_TRUE(std::filesystem::is_empty(results));
+}
+
+// A failed ADD through HandleDeferring rolls back from the results kept in
+// memory (DEL gets each one's prevResult) and leaves no file behind.
+TEST_F(MetaPluginTest, DeferredAddFailureRollsBackWithPrevResults) {
+  nads_.Put("ns1", "net-b",
+            R"({"cniVersion":"1.0.0","plugins":[{"type":"missing"}]})");
+  MetaPlugin mp(Options());
+  DeferredWork later;
+  CniResponse r = mp.HandleDeferring(Request("ADD"), later);
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_data;
+  ASSERT_THAT(later.Run(), IsOk());
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[2].command + " " + calls[2].type, "DEL second");
+  EXPECT_EQ(calls[3].command + " " + calls[3].type, "DEL first");
+  // Each DEL carried its own ADD's result.
+  EXPECT_EQ(nlohmann::json::parse(
+                calls[3].stdin_json)["prevResult"]["interfaces"][0]["mac"],
+            "02:00:00:00:00:01");
+  EXPECT_TRUE(
+      nlohmann::json::parse(calls[2].stdin_json).contains("prevResult"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/results/cluster-cid1-eth0"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/results/net-a-cid1-sriov0"));
+}
+
+// The runtime may call again as soon as it has the answer: a call for the
+// same container waits until the last one's deferred files are done; a
+// call for another container does not.
+TEST_F(MetaPluginTest, SameContainerWaitsForTheDeferredFiles) {
+  MetaPlugin mp(Options());
+  auto later = std::make_unique<DeferredWork>();
+  ASSERT_EQ(mp.HandleDeferring(Request("ADD"), *later).exit_code, 0);
+  ASSERT_TRUE(later->pending());
+
+  CniRequest other = Request("CHECK");
+  other.env["CNI_CONTAINERID"] = "cid2";
+  // cid2 has no saved list: CHECK fails at once, without waiting.
+  EXPECT_EQ(mp.Handle(other).exit_code, 1);
+
+  std::atomic<bool> done{false};
+  CniResponse check;
+  std::thread t([&] {
+    check = mp.Handle(Request("CHECK"));
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(done.load());  // still waiting for `later`
+  ASSERT_THAT(later->Run(), IsOk());
+  t.join();
+  // CHECK read the result cache that `later` wrote.
+  EXPECT_EQ(check.exit_code, 0) << check.stdout_data;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 // the daemon's socket server calls for each one.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -90,11 +91,47 @@ struct CniResponse {
   std::chrono::nanoseconds delegate_time{0};
 };
 
+// Work left to run after a call has been answered
+// (Handler::HandleDeferring): it runs at Run() or, at the latest, when this
+// is destroyed (its error then lost).
+class DeferredWork {
+ public:
+  DeferredWork() = default;
+  DeferredWork(const DeferredWork&) = delete;
+  DeferredWork& operator=(const DeferredWork&) = delete;
+  ~DeferredWork() { (void)Run(); }
+  // Runs what was set before, then keeps `fn`.
+  void Set(std::function<absl::Status()> fn) {
+    (void)Run();
+    fn_ = std::move(fn);
+  }
+  // OK when nothing was left.
+  absl::Status Run() {
+    if (!fn_) return absl::OkStatus();
+    std::function<absl::Status()> fn = std::move(fn_);
+    fn_ = nullptr;
+    return fn();
+  }
+  bool pending() const { return static_cast<bool>(fn_); }
+
+ private:
+  std::function<absl::Status()> fn_;
+};
+
 class Handler {
  public:
   virtual ~Handler() = default;
   // Must be safe to call from several threads at once (one per connection).
+  // Everything the call does is done when it returns.
   virtual CniResponse Handle(const CniRequest& request) = 0;
+  // The same, except that bookkeeping the answer does not depend on (files
+  // to write or remove) may be left in `later`, for the caller to run once
+  // it has answered. A later call for the same container waits for it.
+  virtual CniResponse HandleDeferring(const CniRequest& request,
+                                      DeferredWork& later) {
+    (void)later;
+    return Handle(request);
+  }
 };
 
 }  // namespace sk::netattach

@@ -96,7 +96,7 @@ CALL_SITES = [
      "", "pods", {"get"}),
     (NA, r"client_\s*\.\s*Get\(\s*NadPath\(", 1, "sriovkit-netattach", False,
      *NAD, {"get"}),
-    (NA, r"client_\s*\.\s*PatchAnnotation\(\s*PodPath\([^)]*\),\s*\"status\"",
+    (NA, r"client_\s*\.\s*SetAnnotation\(\s*PodPath\([^)]*\),\s*\"status\"",
      1, "sriovkit-netattach", False, "", "pods/status", {"patch"}),
     (NA, r"\.path\s*=\s*\"/api/v1/pods\"", 1, "sriovkit-netattach", False,
      "", "pods", {"list", "watch"}),
@@ -171,11 +171,12 @@ NOT_KUBE = {
 # The client and informer themselves: their callers are the call sites.
 MACHINERY = {"src/lib/kube/client.cc", "src/lib/kube/informer.cc"}
 # Any kube API use: a Client verb on a client_/client, or an informer path
-# (an assignment to an options struct's `path`; a designated initializer
-# `{.path = x,` is some other struct's).
+# (an assignment to an options struct's `path`, not a comparison `d.path ==`;
+# a designated initializer `{.path = x,` is some other struct's).
 GENERIC = re.compile(
     r"\bclient_?\s*(?:\.|->)\s*(?:Get|List|ListAll|Watch|Patch|Update|Put|"
-    r"Create|Delete|PatchAnnotation)\s*\(|\w\.path\s*=\s*[^;,]+;")
+    r"Create|Delete|PatchAnnotation|SetAnnotation)\s*\(|"
+    r"\w\.path\s*=(?!=)\s*[^;,]+;")
 
 
 def line_of(text, pos):

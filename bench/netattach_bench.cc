@@ -383,6 +383,9 @@ int main(int argc, char** argv) {
   // layer's own time in a cycle is the shim's wall time less the delegates'
   // (exact: the same delegate run on both sides of the subtraction).
   std::vector<double> own_ms, daemon_own_ms;
+  // The same per command: where the rest is (ADD writes the status, DEL
+  // reads the saved list and the result cache).
+  std::vector<double> own_add_ms, own_del_ms, daemon_add_ms, daemon_del_ms;
   {
     std::map<int, std::array<double, 4>> calls;  // handle/deleg ADD, DEL
     std::ifstream log(dir / "netattachd.log");
@@ -404,6 +407,10 @@ int main(int argc, char** argv) {
       const auto& c = it->second;
       own_ms.push_back(wall.first - c[1] + wall.second - c[3]);
       daemon_own_ms.push_back(c[0] - c[1] + c[2] - c[3]);
+      own_add_ms.push_back(wall.first - c[1]);
+      own_del_ms.push_back(wall.second - c[3]);
+      daemon_add_ms.push_back(c[0] - c[1]);
+      daemon_del_ms.push_back(c[2] - c[3]);
     }
   }
   const double m = Median(meta_ms), d = Median(direct_ms);
@@ -425,13 +432,17 @@ int main(int argc, char** argv) {
       "  the meta layer's own time, exact (meta wall time less the\n"
       "  delegates' time the daemon measured, same call; median / p90 ms):\n"
       "    ADD+DEL                    : %7.2f / %7.2f  (floor %.2f ms)\n"
-      "    of which in the daemon     : %7.2f / %7.2f\n",
+      "    of which in the daemon     : %7.2f / %7.2f\n"
+      "    ADD alone                  : %7.2f / %7.2f  (in the daemon %.2f)\n"
+      "    DEL alone                  : %7.2f / %7.2f  (in the daemon %.2f)\n",
       cycles, m, Pct(meta_ms, 0.9), d, Pct(direct_ms, 0.9), m - d, m / d,
       Median(shim_ms), Pct(shim_ms, 0.9), Median(empty_ms), Pct(empty_ms, 0.9),
       Median(patch_ms), Pct(patch_ms, 0.9), m - d - floor, floor,
       Median(pair_ms), Pct(pair_ms, 0.9), Median(add_ms), Pct(add_ms, 0.9),
       Median(del_ms), Pct(del_ms, 0.9), Median(own_ms), Pct(own_ms, 0.9), floor,
-      Median(daemon_own_ms), Pct(daemon_own_ms, 0.9));
+      Median(daemon_own_ms), Pct(daemon_own_ms, 0.9), Median(own_add_ms),
+      Pct(own_add_ms, 0.9), Median(daemon_add_ms), Median(own_del_ms),
+      Pct(own_del_ms, 0.9), Median(daemon_del_ms));
   if (std::getenv("SK_BENCH_DAEMON_WRAPPER") != nullptr) {
     daemon.Stop();  // the wrapper writes its profile as the daemon exits
     std::printf("daemon ran under SK_BENCH_DAEMON_WRAPPER: memory skipped\n");

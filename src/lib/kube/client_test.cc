@@ -342,9 +342,10 @@ TEST_F(ClientTest, NetworkStatusPatchRetriesServerErrorsAndDroppedConnections) {
   // that died; the second drop reaches the client as a transport error.
   server_->FailNext(2, 0, -1, "/status", "PATCH");
   auto c = MakeClient();
-  auto r = c->PatchAnnotation(kPod, "status",
-                              "k8s.v1.cni.cncf.io/network-status", "[1]");
-  ASSERT_THAT(r.status(), IsOk());
+  // SetAnnotation: the call the daemon writes network-status with.
+  ASSERT_THAT(c->SetAnnotation(kPod, "status",
+                               "k8s.v1.cni.cncf.io/network-status", "[1]"),
+              IsOk());
   EXPECT_EQ((*server_->Get(kPod))["metadata"]["annotations"]
                                  ["k8s.v1.cni.cncf.io/network-status"],
             "[1]");

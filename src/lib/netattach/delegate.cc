@@ -297,13 +297,7 @@ absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
     }
     return prev;
   }
-  SK_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
-  // netns this entry could serve; the rename keeps it whole across a daemon
-  // crash.
-  SK_RETURN_IF_ERROR(WriteFileAtomic(
-      path, CacheText(net.json, net.name, rt, prev), 0600, /*sync_dir=*/false,
-      /*sync_file=*/false));
+  SK_RETURN_IF_ERROR(WriteCache({path, net.json, net.name, rt, prev}));
   return prev;
 }
 
@@ -340,14 +334,30 @@ const DelegateRunner::DeferredWrite* DelegateRunner::FindDeferred(
   return nullptr;
 }
 
+absl::Status DelegateRunner::WriteCache(const DeferredWrite& d) {
+  SK_RETURN_IF_ERROR(MakeDirs(d.path.parent_path()));
+  // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
+  // netns this entry could serve; the rename keeps it whole across a daemon
+  // crash.
+  return WriteFileAtomic(d.path, CacheText(d.config, d.network, d.rt, d.result),
+                         0600, /*sync_dir=*/false, /*sync_file=*/false);
+}
+
+absl::Status DelegateRunner::WritePendingCaches(std::string* failed_network) {
+  for (const DeferredWrite& d : deferred_writes_) {
+    if (absl::Status s = WriteCache(d); !s.ok()) {
+      if (failed_network != nullptr) *failed_network = d.network;
+      return s;
+    }
+  }
+  deferred_writes_.clear();
+  return absl::OkStatus();
+}
+
 absl::Status DelegateRunner::WriteDeferred() {
   absl::Status first;
   for (const DeferredWrite& d : deferred_writes_) {
-    absl::Status s = MakeDirs(d.path.parent_path());
-    if (s.ok())
-      s = WriteFileAtomic(d.path,
-                          CacheText(d.config, d.network, d.rt, d.result), 0600,
-                          /*sync_dir=*/false, /*sync_file=*/false);
+    absl::Status s = WriteCache(d);
     if (!s.ok() && first.ok()) first = s;
   }
   deferred_writes_.clear();

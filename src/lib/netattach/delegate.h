@@ -64,10 +64,12 @@ struct RunnerOptions {
   std::filesystem::path cache_dir;  // results under <cache_dir>/results
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   size_t max_output_bytes = size_t{1} << 20;
-  // The result cache's files are left for WriteDeferred(): Add keeps the
-  // entry in memory (CachedResult and EditCachedResult see it there) and
-  // Del notes the file to remove. The daemon writes them once it has
-  // answered the runtime (MetaPlugin, "later").
+  // The result cache's files are left for later: Add keeps the entry in
+  // memory (CachedResult and EditCachedResult see it there) until
+  // WritePendingCaches(), which the meta-plugin calls once every delegate
+  // is added and its default-route edit made, before it answers (one write
+  // per file); Del notes the file to remove, for WriteDeferred() once the
+  // runtime has its answer (MetaPlugin, "later").
   bool defer_cache_files = false;
 };
 
@@ -121,7 +123,11 @@ class DelegateRunner {
   // The cached `result` of an attachment; nullopt when none is cached.
   absl::StatusOr<std::optional<nlohmann::json>> CachedResult(
       const std::string& network, const RuntimeConf& rt) const;
-  // With `defer_cache_files`: writes the entries Add kept and removes the
+  // With `defer_cache_files`: writes the entries Add kept, stopping at the
+  // first failure, whose network it names in `*failed_network`; the entries
+  // stay in memory then (a rollback's Del still finds each prevResult).
+  absl::Status WritePendingCaches(std::string* failed_network);
+  // With `defer_cache_files`: writes the entries still kept and removes the
   // files Del noted, continuing past a failure; returns the first error.
   // Nothing is left pending after it.
   absl::Status WriteDeferred();
@@ -140,7 +146,8 @@ class DelegateRunner {
                                            const RuntimeConf& rt,
                                            const nlohmann::json* prev) const;
 
-  // A result cache entry not written yet (defer_cache_files).
+  // A result cache entry, its file and what goes in it (kept in memory
+  // until written, with defer_cache_files).
   struct DeferredWrite {
     std::filesystem::path path;
     nlohmann::json config;  // the network's conf, as run
@@ -150,6 +157,7 @@ class DelegateRunner {
   };
   DeferredWrite* FindDeferred(const std::filesystem::path& path);
   const DeferredWrite* FindDeferred(const std::filesystem::path& path) const;
+  static absl::Status WriteCache(const DeferredWrite& d);
   static std::string CacheText(const nlohmann::json& config,
                                const std::string& network,
                                const RuntimeConf& rt, nlohmann::json result);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -181,6 +182,9 @@ CniResponse MetaPlugin::Run(
     const CniRequest& request,
     const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>& shim_config,
     DeferredWork* later) {
+  // Work an earlier call left in the same `later` is done first: this
+  // call could otherwise wait for it below, on its own thread.
+  if (later != nullptr && later->pending()) (void)later->Run();
   std::string container_id;
   if (auto it = request.env.find("CNI_CONTAINERID"); it != request.env.end())
     container_id = it->second;
@@ -200,25 +204,34 @@ CniResponse MetaPlugin::Run(
   if (call.runner) response.delegate_time = call.runner->exec_time();
   if (call.defer && ((call.runner && call.runner->has_deferred()) ||
                      !call.removals.empty())) {
+    // Built before the container is marked: nothing can throw between the
+    // mark and `later` holding the work that clears it.
+    std::function<absl::Status()> work =
+        [this, container_id, runner = std::move(call.runner),
+         removals = std::move(call.removals)]() mutable {
+          // Cleared however the work ends (an exception included), or the
+          // container's next call would wait for ever.
+          absl::Cleanup unmark = [&] {
+            absl::MutexLock lock(&deferred_mu_);
+            deferred_.erase(deferred_.find(container_id));
+          };
+          absl::Status s = runner ? runner->WriteDeferred() : absl::OkStatus();
+          for (const std::filesystem::path& p : removals) {
+            std::error_code ec;
+            std::filesystem::remove(p, ec);
+          }
+          if (!s.ok())
+            return absl::Status(
+                s.code(),
+                sk::StrCat("container ", container_id,
+                           ": writing the result cache: ", ToStd(s.message())));
+          return absl::OkStatus();
+        };
     {
       absl::MutexLock lock(&deferred_mu_);
       deferred_.insert(container_id);
     }
-    later->Set([this, container_id, runner = std::move(call.runner),
-                removals = std::move(call.removals)]() mutable {
-      absl::Status s = runner ? runner->WriteDeferred() : absl::OkStatus();
-      for (const std::filesystem::path& p : removals) {
-        std::error_code ec;
-        std::filesystem::remove(p, ec);
-      }
-      absl::MutexLock lock(&deferred_mu_);
-      deferred_.erase(deferred_.find(container_id));
-      if (!s.ok())
-        return absl::Status(s.code(), sk::StrCat("container ", container_id,
-                                                 ": writing the result cache: ",
-                                                 ToStd(s.message())));
-      return absl::OkStatus();
-    });
+    later->Set(std::move(work));
   }
   return response;
 }
@@ -702,7 +715,19 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       statuses.push_back(std::move(e));
     if (a.is_default) master_result = *std::move(result);
   }
-
+  // The result cache, with the default-route edits, written once per file
+  // and before the answer: an ADD the runtime saw succeed always has its
+  // cache (DEL's and CHECK's prevResult, GC's live attachments), and one
+  // that cannot be written fails the ADD, as libcni's cacheAdd does.
+  std::string failed;
+  if (absl::Status s = call.runner->WritePendingCaches(&failed); !s.ok()) {
+    Rollback(call, list);
+    return cni::CniError(
+        cni::CniCodeOf(s),
+        sk::StrCat("[", call.Label(), ":", failed,
+                   "]: error adding container to network \"", failed,
+                   "\": writing the result cache: ", ToStd(s.message())));
+  }
   if (pod && !Contains(call.config.system_namespaces, pod->ns)) {
     absl::Status s = options_.status_writer->SetNetworkStatus(
         pod->ns, pod->name, NetworkStatusJson(statuses));
@@ -790,6 +815,13 @@ absl::Status MetaPlugin::Gc(Call& call, const nlohmann::json& shim_config) {
                          "GC: key \"cni.dev/valid-attachments\" is missing or "
                          "not a list");
   std::set<std::string> live;
+  {
+    // A container whose DEL was answered but whose files are still being
+    // removed ("later"): that work removes them, GC leaves them alone (its
+    // delegates were just deleted).
+    absl::MutexLock lock(&deferred_mu_);
+    live.insert(deferred_.begin(), deferred_.end());
+  }
   for (const auto& v : *valid) {
     auto cid = v.is_object() ? v.find("containerID") : v.end();
     if (cid == v.end() || !cid->is_string())

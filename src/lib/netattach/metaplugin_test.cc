@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -437,6 +438,26 @@ TEST_F(MetaPluginTest, DelWithoutCacheRebuildsFromThePod) {
                                          "DEL first eth0"));
 }
 
+// A saved list that does not decode (Multus writes it in place, so an
+// upgrade from it may find one a crash left partial) is no list: DEL plans
+// from the pod as without one and removes it.
+TEST_F(MetaPluginTest, DelWithAPartialSavedListRebuildsFromThePod) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  absl::StatusOr<std::string> list =
+      ReadFileBounded(dir_ / "cni/cid1", 1 << 20);
+  ASSERT_TRUE(list.ok());
+  std::ofstream(dir_ / "cni/cid1", std::ios::trunc)
+      << list->substr(0, list->size() / 2);
+  CniResponse r = mp.Handle(Request("DEL"));
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data;
+  EXPECT_THAT(
+      CallSummary(),
+      ElementsAre("ADD first eth0", "ADD second sriov0", "ADD third net2",
+                  "DEL third net2", "DEL second sriov0", "DEL first eth0"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+}
+
 TEST_F(MetaPluginTest, VersionAndInputErrors) {
   MetaPlugin mp(Options());
   CniResponse v = mp.Handle(Request("VERSION", R"({"cniVersion":"0.4.0"})"));
@@ -792,10 +813,11 @@ namespace {
 
 using ::sk::testing::IsOk;
 
-// HandleDeferring (the daemon's path): the result cache, with the
-// default-route edit, is written and DEL's files removed only when `later`
-// runs, after the answer; the answer is the same.
-TEST_F(MetaPluginTest, DeferredFilesAreWrittenAndRemovedLater) {
+// HandleDeferring (the daemon's path): ADD writes the result cache, with
+// the default-route edit, before it answers (once per file) and leaves
+// nothing for later; DEL's files are removed only when `later` runs, after
+// the answer; the answers are the same.
+TEST_F(MetaPluginTest, CacheWrittenBeforeTheAnswerDelFilesRemovedLater) {
   Pod pod{"ns1", "pod1", "uid1", {}};
   pod.annotations[kNetworksAnnotation] =
       R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
@@ -813,18 +835,13 @@ TEST_F(MetaPluginTest, DeferredFilesAreWrittenAndRemovedLater) {
     DeferredWork later;
     r = mp.HandleDeferring(Request("ADD"), later);
     ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
-    EXPECT_TRUE(later.pending());
-    for (const std::string& f : files)
-      EXPECT_FALSE(std::filesystem::exists(results / f)) << f;
-    // The saved delegate list is written before the delegates run.
-    EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
-    ASSERT_THAT(later.Run(), IsOk());
     EXPECT_FALSE(later.pending());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
+    for (const std::string& f : files)
+      EXPECT_TRUE(std::filesystem::exists(results / f)) << f;
   }
   EXPECT_EQ(nlohmann::json::parse(r.stdout_data)["interfaces"][0]["name"],
             "eth0");
-  for (const std::string& f : files)
-    EXPECT_TRUE(std::filesystem::exists(results / f)) << f;
   auto cached = [&](const std::string& file) {
     absl::StatusOr<std::string> t = ReadFileBounded(results / file, 1 << 20);
     EXPECT_TRUE(t.ok()) << file;
@@ -847,12 +864,43 @@ TEST_F(MetaPluginTest, DeferredFilesAreWrittenAndRemovedLater) {
       CallSummary(),
       ElementsAre("ADD first eth0", "ADD second sriov0", "ADD third net2",
                   "DEL third net2", "DEL second sriov0", "DEL first eth0"));
+  EXPECT_TRUE(later.pending());
   EXPECT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
   for (const std::string& f : files)
     EXPECT_TRUE(std::filesystem::exists(results / f)) << f;
   ASSERT_THAT(later.Run(), IsOk());
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
   EXPECT_TRUE(std::filesystem::is_empty(results));
+}
+
+// A result cache that cannot be written fails the ADD before the runtime
+// sees it succeed (as libcni's cacheAdd): every delegate is deleted in
+// reverse order, each with its own result as prevResult, and the error
+// names the network.
+TEST_F(MetaPluginTest, CacheWriteFailureFailsTheAddAndRollsBack) {
+  std::filesystem::create_directories(dir_ / "cni");
+  std::ofstream(dir_ / "cni/results") << "a file where the directory goes";
+  MetaPlugin mp(Options());
+  DeferredWork later;
+  nlohmann::json err = ErrorOf(mp.HandleDeferring(Request("ADD"), later));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("error adding container to network \"cluster\": "
+                        "writing the result cache"));
+  ASSERT_THAT(later.Run(), IsOk());
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  ASSERT_EQ(calls.size(), 6u);
+  EXPECT_THAT(
+      CallSummary(),
+      ElementsAre("ADD first eth0", "ADD second sriov0", "ADD third net2",
+                  "DEL third net2", "DEL second sriov0", "DEL first eth0"));
+  EXPECT_EQ(nlohmann::json::parse(
+                calls[5].stdin_json)["prevResult"]["interfaces"][0]["mac"],
+            "02:00:00:00:00:01");
+  for (size_t i = 3; i < 6; ++i)
+    EXPECT_TRUE(
+        nlohmann::json::parse(calls[i].stdin_json).contains("prevResult"))
+        << i;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
 }
 
 // A failed ADD through HandleDeferring rolls back from the results kept in
@@ -881,31 +929,60 @@ TEST_F(MetaPluginTest, DeferredAddFailureRollsBackWithPrevResults) {
 }
 
 // The runtime may call again as soon as it has the answer: a call for the
-// same container waits until the last one's deferred files are done; a
-// call for another container does not.
+// same container waits until the last one's deferred work is done; a call
+// for another container does not.
 TEST_F(MetaPluginTest, SameContainerWaitsForTheDeferredFiles) {
   MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
   auto later = std::make_unique<DeferredWork>();
-  ASSERT_EQ(mp.HandleDeferring(Request("ADD"), *later).exit_code, 0);
+  ASSERT_EQ(mp.HandleDeferring(Request("DEL"), *later).exit_code, 0);
   ASSERT_TRUE(later->pending());
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "cni/cid1"));
 
+  // cid2 has no saved list: its CHECK fails at once, without waiting.
   CniRequest other = Request("CHECK");
   other.env["CNI_CONTAINERID"] = "cid2";
-  // cid2 has no saved list: CHECK fails at once, without waiting.
-  EXPECT_EQ(mp.Handle(other).exit_code, 1);
+  std::future<CniResponse> other_check =
+      std::async(std::launch::async, [&] { return mp.Handle(other); });
+  const bool other_waited = other_check.wait_for(std::chrono::seconds(10)) !=
+                            std::future_status::ready;
+  EXPECT_FALSE(other_waited);
 
-  std::atomic<bool> done{false};
-  CniResponse check;
-  std::thread t([&] {
-    check = mp.Handle(Request("CHECK"));
-    done = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(done.load());  // still waiting for `later`
-  ASSERT_THAT(later->Run(), IsOk());
-  t.join();
-  // CHECK read the result cache that `later` wrote.
-  EXPECT_EQ(check.exit_code, 0) << check.stdout_data;
+  // cid1's CHECK waits for the DEL's removals: it then finds no list. Run
+  // before them, it would find the list and pass.
+  std::future<CniResponse> check = std::async(
+      std::launch::async, [&] { return mp.Handle(Request("CHECK")); });
+  EXPECT_EQ(check.wait_for(std::chrono::milliseconds(200)),
+            std::future_status::timeout);
+  EXPECT_THAT(later->Run(), IsOk());
+  CniResponse r = check.get();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.stdout_data, HasSubstr("no delegate list for container cid1"));
+  EXPECT_EQ(other_check.get().exit_code, 1);
+}
+
+// GC leaves a container whose DEL was answered but whose files are still
+// being removed to that work: its delegates are not deleted a second time.
+TEST_F(MetaPluginTest, GcLeavesAContainerWithDeferredRemovalsAlone) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  DeferredWork later;
+  ASSERT_EQ(mp.HandleDeferring(Request("DEL"), later).exit_code, 0);
+  ASSERT_TRUE(later.pending());
+  std::filesystem::remove(log());
+
+  CniRequest gc = Request("GC");
+  nlohmann::json in = nlohmann::json::parse(gc.stdin_data);
+  in["cni.dev/valid-attachments"] = nlohmann::json::array();
+  gc.stdin_data = in.dump();
+  gc.env.erase("CNI_CONTAINERID");
+  CniResponse r = mp.Handle(gc);
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_data;
+  for (const std::string& call : CallSummary())
+    EXPECT_FALSE(call.starts_with("DEL")) << call;
+  ASSERT_THAT(later.Run(), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "cni/results"));
 }
 
 }  // namespace

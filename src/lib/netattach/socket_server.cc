@@ -393,8 +393,21 @@ void SocketServer::Serve(UniqueFd conn) {
   (void)WriteFrame(conn.get(), EncodeResponse(response),
                    After(options_.write_timeout));
   conn.Reset();
-  if (absl::Status s = later.Run(); !s.ok())
-    Log(LogLevel::kError, sk::StrCat("sriovkit-netattachd: ", s.message()));
+  // After the answer, so outside the handler's try: an exception here is
+  // logged, not the end of the daemon.
+  absl::Status deferred;
+  try {
+    deferred = later.Run();
+  } catch (const std::exception& e) {
+    deferred = absl::InternalError(
+        sk::StrCat("internal error in the work after the answer: ", e.what()));
+  } catch (...) {
+    deferred =
+        absl::InternalError("internal error in the work after the answer");
+  }
+  if (!deferred.ok())
+    Log(LogLevel::kError,
+        sk::StrCat("sriovkit-netattachd: ", deferred.message()));
   if (options_.logger != nullptr) {
     std::string what = "malformed request";
     if (request.ok()) {

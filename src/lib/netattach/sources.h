@@ -93,13 +93,18 @@ struct CniResponse {
 
 // Work left to run after a call has been answered
 // (Handler::HandleDeferring): it runs at Run() or, at the latest, when this
-// is destroyed (its error then lost).
+// is destroyed (its error, or exception, then lost).
 class DeferredWork {
  public:
   DeferredWork() = default;
   DeferredWork(const DeferredWork&) = delete;
   DeferredWork& operator=(const DeferredWork&) = delete;
-  ~DeferredWork() { (void)Run(); }
+  ~DeferredWork() {
+    try {
+      (void)Run();
+    } catch (...) {  // a destructor must not throw; Run() reports errors
+    }
+  }
   // Runs what was set before, then keeps `fn`.
   void Set(std::function<absl::Status()> fn) {
     (void)Run();

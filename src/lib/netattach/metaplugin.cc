@@ -794,7 +794,12 @@ absl::Status MetaPlugin::Check(Call& call) {
                          sk::StrCat("CHECK: no delegate list for container ",
                                     call.env.container_id, " (", saved, ")"));
   absl::StatusOr<std::vector<Attachment>> list = DecodeAttachments(*text);
-  if (!list.ok()) return cni::WithCniCode(list.status(), cni::kCniIoFailure);
+  if (!list.ok())
+    return cni::CniError(
+        cni::kCniIoFailure,
+        sk::StrCat("CHECK: the delegate list of container ",
+                   call.env.container_id, " (", saved,
+                   ") does not decode: ", ToStd(list.status().message())));
   for (Attachment& a : *list) {
     a.rt.netns = call.env.netns;
     absl::Status s = call.runner->Check(a.conf, a.rt);

@@ -458,6 +458,19 @@ TEST_F(MetaPluginTest, DelWithAPartialSavedListRebuildsFromThePod) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
 }
 
+// CHECK on a saved list that does not decode names the container and the
+// file (code 5, an I/O failure), not only the decoder's complaint.
+TEST_F(MetaPluginTest, CheckWithAListThatDoesNotDecodeNamesIt) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  std::ofstream(dir_ / "cni/cid1", std::ios::trunc) << "[{\"conf\":";
+  nlohmann::json err = ErrorOf(mp.Handle(Request("CHECK")));
+  EXPECT_EQ(err["code"], 5);
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("CHECK: the delegate list of container cid1 (" +
+                        (dir_ / "cni/cid1").string() + ") does not decode"));
+}
+
 TEST_F(MetaPluginTest, VersionAndInputErrors) {
   MetaPlugin mp(Options());
   CniResponse v = mp.Handle(Request("VERSION", R"({"cniVersion":"0.4.0"})"));

@@ -665,6 +665,18 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       EncodeAttachments(list), 0600, /*sync_dir=*/false,
       /*sync_file=*/false));  // as Multus's os.WriteFile; see delegate.cc
 
+  // Deletes the delegates `added` (in reverse) and names the network the
+  // ADD failed on.
+  auto failed = [&](std::span<const Attachment> added,
+                    const std::string& network, const absl::Status& s,
+                    std::string_view what) {
+    Rollback(call, added);
+    return cni::CniError(cni::CniCodeOf(s),
+                         sk::StrCat("[", call.Label(), ":", network,
+                                    "]: error adding container to network \"",
+                                    network, "\": ", what, ToStd(s.message())),
+                         cni::CniDetailsOf(s));
+  };
   size_t tried = 0;  // list[0, tried) have been given to runner->Add
   std::vector<nlohmann::ordered_json> statuses;
   nlohmann::json master_result;
@@ -699,15 +711,9 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     } else {
       result = failure;
     }
-    if (!result.ok()) {
-      Rollback(call, std::span(list).first(tried));
-      return cni::CniError(
-          cni::CniCodeOf(result.status()),
-          sk::StrCat("[", call.Label(), ":", a.conf.name,
-                     "]: error adding container to network \"", a.conf.name,
-                     "\": ", ToStd(result.status().message())),
-          cni::CniDetailsOf(result.status()));
-    }
+    if (!result.ok())
+      return failed(std::span(list).first(tried), a.conf.name, result.status(),
+                    "");
     std::optional<nlohmann::json> dev;
     if (!a.devinfo_file.empty()) dev = ReadDevinfo(a.devinfo_file);
     for (auto& e :
@@ -719,15 +725,9 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
   // and before the answer: an ADD the runtime saw succeed always has its
   // cache (DEL's and CHECK's prevResult, GC's live attachments), and one
   // that cannot be written fails the ADD, as libcni's cacheAdd does.
-  std::string failed;
-  if (absl::Status s = call.runner->WritePendingCaches(&failed); !s.ok()) {
-    Rollback(call, list);
-    return cni::CniError(
-        cni::CniCodeOf(s),
-        sk::StrCat("[", call.Label(), ":", failed,
-                   "]: error adding container to network \"", failed,
-                   "\": writing the result cache: ", ToStd(s.message())));
-  }
+  std::string network;
+  if (absl::Status s = call.runner->WritePendingCaches(&network); !s.ok())
+    return failed(list, network, s, "writing the result cache: ");
   if (pod && !Contains(call.config.system_namespaces, pod->ns)) {
     absl::Status s = options_.status_writer->SetNetworkStatus(
         pod->ns, pod->name, NetworkStatusJson(statuses));

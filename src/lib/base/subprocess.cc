@@ -121,6 +121,7 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const SubprocessOptions& o) {
   // pidfds, the pipe is polled in 50 ms slices and the exit checked after
   // each.
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (o.while_running) o.while_running();
 
   const absl::Time deadline = absl::Now() + o.timeout;
   SubprocessResult r;

@@ -18,6 +18,7 @@
 // is not an error: the result says how it ended.
 #include <sys/wait.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ struct SubprocessOptions {
   bool discard_stderr = false;  // else inherited
   absl::Duration timeout = absl::Seconds(10);
   size_t max_output = size_t{1} << 20;
+  // Called once the child is running, before the wait for it: work that
+  // can overlap the child's run (it costs the call nothing when the child
+  // takes longer). Not called when the child could not be started. It must
+  // not throw.
+  std::function<void()> while_running;
 };
 
 struct SubprocessResult {

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -79,6 +82,7 @@ absl::Status DelegateRunner::PluginsExist(const NetConfig& net) const {
 absl::StatusOr<std::string> DelegateRunner::Exec(
     const std::string& type, const std::string& command, const RuntimeConf& rt,
     const std::string& stdin_data) const {
+  std::function<void()> during = std::exchange(during_next_exec_, nullptr);
   SK_ASSIGN_OR_RETURN(std::string bin, FindPlugin(type));
   std::vector<std::string> vars;
   size_t n = 0;
@@ -102,6 +106,7 @@ absl::StatusOr<std::string> DelegateRunner::Exec(
   o.stdin_data = stdin_data;
   o.timeout = absl::FromChrono(options_.timeout);
   o.max_output = options_.max_output_bytes;
+  o.while_running = std::move(during);
   const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<SubprocessResult> run = RunSubprocess(o);
   exec_time_ += std::chrono::steady_clock::now() - started;
@@ -181,11 +186,16 @@ absl::StatusOr<std::optional<nlohmann::json>> DelegateRunner::CachedResult(
           FindDeferred(CachePath(network, rt.container_id, rt.ifname)))
     return d->result.is_object() ? std::optional<nlohmann::json>(d->result)
                                  : std::nullopt;
+  const std::filesystem::path path =
+      CachePath(network, rt.container_id, rt.ifname);
   absl::StatusOr<std::string> text =
-      ReadFileBounded(CachePath(network, rt.container_id, rt.ifname),
-                      kMaxDelegateConfBytes * 2);
+      ReadFileBounded(path, kMaxDelegateConfBytes * 2);
   if (absl::IsNotFound(text.status())) return std::nullopt;
   if (!text.ok()) return text.status();
+  if (options_.result_memo != nullptr)
+    if (std::shared_ptr<const nlohmann::json> r =
+            options_.result_memo->Find(path.string(), *text))
+      return *r;  // the bytes this daemon wrote: their result, unparsed
   absl::StatusOr<nlohmann::json> j = ParseJsonBounded(*text);
   if (!j.ok() || !j->is_object())
     return absl::DataLossError(
@@ -272,9 +282,9 @@ absl::Status DelegateRunner::EditCachedResult(
   if (!j.ok() || !j->is_object() || !j->contains("result") ||
       !(*j)["result"].is_object())
     return absl::DataLossError(sk::StrCat(path, ": not a result cache"));
-  edit((*j)["result"]);
-  return WriteFileAtomic(path, j->dump(), 0600, /*sync_dir=*/false,
-                         /*sync_file=*/false);
+  nlohmann::json& result = (*j)["result"];
+  edit(result);
+  return WriteCacheFile(path, j->dump(), result);
 }
 
 absl::StatusOr<nlohmann::json> DelegateRunner::Add(const NetConfig& net,
@@ -334,13 +344,29 @@ const DelegateRunner::DeferredWrite* DelegateRunner::FindDeferred(
   return nullptr;
 }
 
-absl::Status DelegateRunner::WriteCache(const DeferredWrite& d) {
+absl::Status DelegateRunner::WriteCache(const DeferredWrite& d) const {
   SK_RETURN_IF_ERROR(MakeDirs(d.path.parent_path()));
+  return WriteCacheFile(d.path, CacheText(d.config, d.network, d.rt, d.result),
+                        d.result);
+}
+
+absl::Status DelegateRunner::WriteCacheFile(const std::filesystem::path& path,
+                                            std::string text,
+                                            const nlohmann::json& result) const {
   // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
   // netns this entry could serve; the rename keeps it whole across a daemon
   // crash.
-  return WriteFileAtomic(d.path, CacheText(d.config, d.network, d.rt, d.result),
-                         0600, /*sync_dir=*/false, /*sync_file=*/false);
+  absl::Status s = WriteFileAtomic(path, text, 0600, /*sync_dir=*/false,
+                                   /*sync_file=*/false);
+  if (options_.result_memo != nullptr) {
+    if (s.ok() && result.is_object()) {
+      options_.result_memo->Put(path.string(), std::move(text),
+                                std::make_shared<const nlohmann::json>(result));
+    } else {
+      options_.result_memo->Erase(path.string());
+    }
+  }
+  return s;
 }
 
 absl::Status DelegateRunner::WritePendingCaches(std::string* failed_network) {
@@ -385,6 +411,8 @@ absl::Status DelegateRunner::Del(const NetConfig& net, const RuntimeConf& rt) {
   if (ValidCacheComponent(net.name) && ValidCacheComponent(rt.container_id)) {
     std::filesystem::path path =
         CachePath(net.name, rt.container_id, rt.ifname);
+    if (options_.result_memo != nullptr)
+      options_.result_memo->Erase(path.string());
     if (options_.defer_cache_files) {
       std::erase_if(deferred_writes_,
                     [&](const DeferredWrite& d) { return d.path == path; });

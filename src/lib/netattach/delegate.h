@@ -36,6 +36,7 @@
 #include "nlohmann/json.hpp"
 
 #include "lib/netattach/delegate_conf.h"
+#include "lib/netattach/parse_memo.h"
 
 namespace sk::netattach {
 
@@ -71,6 +72,12 @@ struct RunnerOptions {
   // per file); Del notes the file to remove, for WriteDeferred() once the
   // runtime has its answer (MetaPlugin, "later").
   bool defer_cache_files = false;
+  // Not owned; may be null. Each result cache written is remembered here
+  // (its bytes and its result), so reading it back (CachedResult: DEL's and
+  // CHECK's prevResult) costs a read and a compare instead of a parse; Del
+  // forgets it. Shared by the runners of every call (ParseMemo is
+  // thread-safe).
+  ParseMemo<nlohmann::json>* result_memo = nullptr;
 };
 
 class DelegateRunner {
@@ -110,6 +117,15 @@ class DelegateRunner {
   // The wall time spent in plugin processes so far (spawn to reap), summed
   // over every plugin this runner has run. One runner serves one call.
   std::chrono::nanoseconds exec_time() const { return exec_time_; }
+
+  // `fn` runs while the next plugin this runner starts is running (once it
+  // has started, before the wait for it), so that its cost overlaps the
+  // plugin's. The next Exec takes it whether or not its plugin starts: when
+  // it does not (not found, spawn failed), `fn` is dropped unrun. An empty
+  // `fn` drops one still pending. It must not throw.
+  void RunDuringNextExec(std::function<void()> fn) {
+    during_next_exec_ = std::move(fn);
+  }
 
   // <cache_dir>/results/<network>-<container_id>-<ifname>.
   std::filesystem::path CachePath(const std::string& network,
@@ -157,13 +173,18 @@ class DelegateRunner {
   };
   DeferredWrite* FindDeferred(const std::filesystem::path& path);
   const DeferredWrite* FindDeferred(const std::filesystem::path& path) const;
-  static absl::Status WriteCache(const DeferredWrite& d);
+  absl::Status WriteCache(const DeferredWrite& d) const;
+  // Writes a result cache file and remembers it (result_memo).
+  absl::Status WriteCacheFile(const std::filesystem::path& path,
+                              std::string text,
+                              const nlohmann::json& result) const;
   static std::string CacheText(const nlohmann::json& config,
                                const std::string& network,
                                const RuntimeConf& rt, nlohmann::json result);
 
   RunnerOptions options_;
   mutable std::chrono::nanoseconds exec_time_{0};  // see exec_time()
+  mutable std::function<void()> during_next_exec_;  // see RunDuringNextExec
   std::vector<DeferredWrite> deferred_writes_;
   std::vector<std::filesystem::path> deferred_removals_;
 };

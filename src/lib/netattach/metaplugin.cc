@@ -2,7 +2,10 @@
 
 #include <net/if.h>
 
+#include <exception>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
@@ -270,6 +273,7 @@ CniResponse MetaPlugin::Dispatch(
       .cache_dir = call.config.cni_dir,
       .timeout = options_.exec_timeout,
       .defer_cache_files = call.defer,
+      .result_memo = &results_,
   });
 
   switch (call.env.command) {
@@ -660,10 +664,36 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
   SK_ASSIGN_OR_RETURN(std::vector<Attachment> list,
                       Plan(call, pod ? &*pod : nullptr));
   SK_RETURN_IF_ERROR(MakeDirs(call.config.cni_dir));
-  SK_RETURN_IF_ERROR(WriteFileAtomic(
-      std::filesystem::path(call.config.cni_dir) / call.env.container_id,
-      EncodeAttachments(list), 0600, /*sync_dir=*/false,
-      /*sync_file=*/false));  // as Multus's os.WriteFile; see delegate.cc
+  // The saved list (DEL's and CHECK's plan) is written while the first
+  // delegate runs: its cost overlaps the plugin's instead of adding to the
+  // call. A daemon killed before it is written leaves a delegate that DEL
+  // finds by the pod instead (Del: from the API when no list is saved).
+  std::optional<absl::Status> list_written;
+  auto write_list = [&]() noexcept {
+    try {
+      const std::filesystem::path path =
+          std::filesystem::path(call.config.cni_dir) / call.env.container_id;
+      std::string text = EncodeAttachments(list);
+      list_written =
+          WriteFileAtomic(path, text, 0600, /*sync_dir=*/false,
+                          /*sync_file=*/false);  // as Multus's os.WriteFile
+      if (list_written->ok()) {
+        // As DecodeAttachments gives it back: the gateway plan is not saved.
+        auto saved = std::make_shared<std::vector<Attachment>>(list);
+        for (Attachment& a : *saved) a.gateway = GatewayPlan{};
+        saved_lists_.Put(path.string(), std::move(text), std::move(saved));
+      } else {
+        saved_lists_.Erase(path.string());
+      }
+    } catch (const std::exception& e) {  // bad_alloc: no exception may
+      list_written = absl::InternalError(  // leave the exec's wait
+          sk::StrCat("writing the delegate list: ", e.what()));
+    }
+  };
+  call.runner->RunDuringNextExec(write_list);
+  // Not left pending for a later call's exec (a rollback's or another
+  // call's runner), where it would run with this frame gone.
+  absl::Cleanup drop_write = [&] { call.runner->RunDuringNextExec(nullptr); };
 
   // Deletes the delegates `added` (in reverse) and names the network the
   // ADD failed on.
@@ -714,12 +744,25 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     if (!result.ok())
       return failed(std::span(list).first(tried), a.conf.name, result.status(),
                     "");
+    if (list_written && !list_written->ok()) {
+      // The delegate ran: it is deleted (with its result as prevResult).
+      Rollback(call, std::span(list).first(tried));
+      return *list_written;
+    }
     std::optional<nlohmann::json> dev;
     if (!a.devinfo_file.empty()) dev = ReadDevinfo(a.devinfo_file);
     for (auto& e :
          NetworkStatusEntries(a.status_name, *result, a.is_default, dev))
       statuses.push_back(std::move(e));
     if (a.is_default) master_result = *std::move(result);
+  }
+  if (!list_written) {
+    // No delegate ran (none in the list): written now.
+    write_list();
+    if (!list_written->ok()) {
+      Rollback(call, list);
+      return *list_written;
+    }
   }
   // The result cache, with the default-route edits, written once per file
   // and before the answer: an ADD the runtime saw succeed always has its
@@ -751,9 +794,16 @@ absl::Status MetaPlugin::Del(Call& call) {
   std::vector<Attachment> list;
   absl::StatusOr<std::string> text = ReadFileBounded(saved, kMaxSavedListBytes);
   if (text.ok()) {
-    absl::StatusOr<std::vector<Attachment>> decoded = DecodeAttachments(*text);
-    if (decoded.ok()) list = std::move(*decoded);
+    if (std::shared_ptr<const std::vector<Attachment>> known =
+            saved_lists_.Find(saved.string(), *text)) {
+      list = *known;  // the bytes this daemon wrote: their list, unparsed
+    } else {
+      absl::StatusOr<std::vector<Attachment>> decoded =
+          DecodeAttachments(*text);
+      if (decoded.ok()) list = std::move(*decoded);
+    }
   }
+  saved_lists_.Erase(saved.string());
   if (list.empty()) {
     // Rebuild from the API; any failure to do so must not block the pod's
     // deletion.
@@ -793,7 +843,13 @@ absl::Status MetaPlugin::Check(Call& call) {
     return cni::CniError(cni::kCniUnknownContainer,
                          sk::StrCat("CHECK: no delegate list for container ",
                                     call.env.container_id, " (", saved, ")"));
-  absl::StatusOr<std::vector<Attachment>> list = DecodeAttachments(*text);
+  absl::StatusOr<std::vector<Attachment>> list;
+  if (std::shared_ptr<const std::vector<Attachment>> known =
+          saved_lists_.Find(saved.string(), *text)) {
+    list = *known;
+  } else {
+    list = DecodeAttachments(*text);
+  }
   if (!list.ok())
     return cni::CniError(
         cni::kCniIoFailure,

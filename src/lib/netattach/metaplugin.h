@@ -55,6 +55,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/netattach/conf_cache.h"
+#include "lib/netattach/parse_memo.h"
 #include "lib/netattach/config.h"
 #include "lib/netattach/delegate.h"
 #include "lib/netattach/gateway.h"
@@ -123,6 +124,12 @@ class MetaPlugin final : public Handler {
   // whose `later` has not run yet waits for it first.
   CniResponse HandleDeferring(const CniRequest& request,
                               DeferredWork& later) override;
+
+  // Saved delegate lists and result caches read back without a parse
+  // (parse_memo.h), for tests and benchmarks.
+  uint64_t parse_memo_hits() const {
+    return saved_lists_.hits() + results_.hits();
+  }
   CniResponse HandleDeferring(
       const CniRequest& request,
       const absl::StatusOr<std::shared_ptr<const ParsedShimConfig>>&
@@ -160,6 +167,11 @@ class MetaPlugin final : public Handler {
   // The cluster network and defaultNetworks named by a conf in confDir are
   // resolved once, not on every ADD (conf_cache.h).
   ConfDirCache conf_cache_;
+  // What the saved delegate lists and the result caches this daemon wrote
+  // decode to (parse_memo.h): DEL and CHECK read the file and compare
+  // instead of parsing it.
+  ParseMemo<std::vector<Attachment>> saved_lists_;
+  ParseMemo<nlohmann::json> results_;
   // Containers whose deferred files (HandleDeferring) are not done yet.
   absl::Mutex deferred_mu_;
   std::multiset<std::string> deferred_ ABSL_GUARDED_BY(deferred_mu_);

@@ -916,6 +916,90 @@ TEST_F(MetaPluginTest, CacheWriteFailureFailsTheAddAndRollsBack) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
 }
 
+// The saved delegate list is written while the first delegate runs; one
+// that cannot be written fails the ADD once that delegate is done: it is
+// deleted (with its result as prevResult), no other delegate runs, and the
+// error is the write's, naming the file.
+TEST_F(MetaPluginTest, SavedListWriteFailureRollsBackTheDelegateThatRan) {
+  std::filesystem::create_directories(dir_ / "cni/cid1/in-the-way");
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(mp.Handle(Request("ADD")));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr((dir_ / "cni/cid1").string()));
+  std::vector<FakePluginCall> calls = ReadFakePluginCalls(log());
+  EXPECT_THAT(CallSummary(), ElementsAre("ADD first eth0", "DEL first eth0"));
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_TRUE(
+      nlohmann::json::parse(calls[1].stdin_json).contains("prevResult"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/results/cluster-cid1-eth0"));
+  EXPECT_EQ(writer_.writes(), 0);
+}
+
+// DEL and CHECK read the saved list and the result caches back from what
+// this daemon remembers of them (parse_memo.h) exactly as a daemon that
+// must parse them (restarted since the ADD): each delegate gets the same
+// command, arguments and stdin, prevResult with its default-route edit
+// included.
+TEST_F(MetaPluginTest, DelAndCheckFromTheMemoAreTheCallsFromTheFiles) {
+  Pod pod{"ns1", "pod1", "uid1", {}};
+  pod.annotations[kNetworksAnnotation] =
+      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
+          {"name":"net-b"}])";
+  pods_.Put(pod);
+  MetaPluginOptions o = Options();
+  o.apply_gateway = [](const std::string&, const std::string&,
+                       const GatewayEdit&) { return absl::OkStatus(); };
+  auto check_and_del = [&](MetaPlugin& adder, MetaPlugin& deleter) {
+    std::filesystem::remove(log());
+    EXPECT_EQ(adder.Handle(Request("ADD")).exit_code, 0);
+    std::filesystem::remove(log());
+    EXPECT_EQ(deleter.Handle(Request("CHECK")).exit_code, 0);
+    DeferredWork later;
+    EXPECT_EQ(deleter.HandleDeferring(Request("DEL"), later).exit_code, 0);
+    EXPECT_THAT(later.Run(), IsOk());
+    return ReadFakePluginCalls(log());
+  };
+  MetaPlugin same(o);
+  std::vector<FakePluginCall> memo = check_and_del(same, same);
+  EXPECT_EQ(same.parse_memo_hits(), 1u + 3u + 1u + 3u);  // CHECK, DEL
+  MetaPlugin adder(o), restarted(o);
+  std::vector<FakePluginCall> parsed = check_and_del(adder, restarted);
+  EXPECT_EQ(restarted.parse_memo_hits(), 0u);
+  ASSERT_EQ(memo.size(), 6u);
+  ASSERT_EQ(parsed.size(), memo.size());
+  for (size_t i = 0; i < memo.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(memo[i].command, parsed[i].command);
+    EXPECT_EQ(memo[i].type, parsed[i].type);
+    EXPECT_EQ(memo[i].ifname, parsed[i].ifname);
+    EXPECT_EQ(memo[i].args, parsed[i].args);
+    EXPECT_EQ(memo[i].netns, parsed[i].netns);
+    EXPECT_EQ(nlohmann::json::parse(memo[i].stdin_json),
+              nlohmann::json::parse(parsed[i].stdin_json));
+  }
+  EXPECT_THAT(nlohmann::json::parse(memo[4].stdin_json)["prevResult"].dump(),
+              HasSubstr(R"({"dst":"0.0.0.0/0","gw":"10.0.2.1"})"));
+}
+
+// A saved list changed since the ADD (here: rewritten with the cluster
+// network only) is the one DEL follows, not what the daemon remembers.
+TEST_F(MetaPluginTest, DelFollowsASavedListChangedSinceTheAdd) {
+  MetaPlugin mp(Options());
+  ASSERT_EQ(mp.Handle(Request("ADD")).exit_code, 0);
+  absl::StatusOr<std::string> text =
+      ReadFileBounded(dir_ / "cni/cid1", 1 << 20);
+  ASSERT_TRUE(text.ok());
+  absl::StatusOr<std::vector<Attachment>> list = DecodeAttachments(*text);
+  ASSERT_TRUE(list.ok());
+  list->resize(1);
+  ASSERT_THAT(WriteFileAtomic(dir_ / "cni/cid1", EncodeAttachments(*list),
+                              0600, false, false),
+              IsOk());
+  std::filesystem::remove(log());
+  ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);
+  EXPECT_THAT(CallSummary(), ElementsAre("DEL first eth0"));
+}
+
 // A failed ADD through HandleDeferring rolls back from the results kept in
 // memory (DEL gets each one's prevResult) and leaves no file behind.
 TEST_F(MetaPluginTest, DeferredAddFailureRollsBackWithPrevResults) {

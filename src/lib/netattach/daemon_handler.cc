@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,7 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/netattach/daemon_options.h"
 #include "lib/netattach/metaplugin.h"
+#include "lib/netattach/shim_fast.h"
 
 namespace sk::netattach {
 
@@ -170,6 +174,23 @@ absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
   return overlaid;
 }
 
+std::string DelConfigKey(std::string_view stdin_text) {
+  sk_json_member prev = {};
+  prev.key = "prevResult";
+  int top = SK_JSON_ABSENT;
+  size_t others = 0;
+  if (sk_json_scan(stdin_text.data(), stdin_text.size(), &prev, 1, &top,
+                   &others) != 1 ||
+      top != SK_JSON_OBJECT || prev.type != SK_JSON_OBJECT)
+    return "";
+  const size_t at = static_cast<size_t>(prev.raw - stdin_text.data());
+  std::string key = std::to_string(at);
+  key += ':';
+  key += stdin_text.substr(0, at);
+  key += stdin_text.substr(at + prev.raw_len);
+  return key;
+}
+
 std::shared_ptr<const ParsedShimConfig> ShimConfigMemo::Find(
     std::string_view stdin_text) {
   absl::MutexLock lock(&mu_);
@@ -209,8 +230,15 @@ class DaemonHandler final : public Handler {
 
   CniResponse HandleDeferring(const CniRequest& request,
                               DeferredWork& later) override {
-    if (std::shared_ptr<const ParsedShimConfig> known =
-            shim_configs_.Find(request.stdin_data))
+    // A DEL's configuration is found without its prevResult.
+    const auto command = request.env.find("CNI_COMMAND");
+    const std::string del_key =
+        command != request.env.end() && command->second == "DEL"
+            ? DelConfigKey(request.stdin_data)
+            : std::string();
+    const std::string_view key =
+        del_key.empty() ? std::string_view(request.stdin_data) : del_key;
+    if (std::shared_ptr<const ParsedShimConfig> known = shim_configs_.Find(key))
       return meta_->HandleDeferring(request, known, later);
     absl::StatusOr<nlohmann::json> conf;
     if (daemon_config_.has_value()) {
@@ -229,7 +257,16 @@ class DaemonHandler final : public Handler {
     }
     absl::StatusOr<std::shared_ptr<const ParsedShimConfig>> parsed =
         ParsedShimConfigFrom(std::move(conf));
-    if (parsed.ok()) shim_configs_.Remember(request.stdin_data, *parsed);
+    if (parsed.ok()) {
+      if (del_key.empty()) {
+        shim_configs_.Remember(key, *parsed);
+      } else {
+        // Another pod's DEL finds this: without this pod's prevResult.
+        auto shared = std::make_shared<ParsedShimConfig>(**parsed);
+        shared->json.erase("prevResult");
+        shim_configs_.Remember(key, std::move(shared));
+      }
+    }
     return meta_->HandleDeferring(request, parsed, later);
   }
 

@@ -120,11 +120,21 @@ absl::StatusOr<nlohmann::json> FitShimConfigLimit(nlohmann::json overlaid,
                                                   size_t daemon_config_bytes);
 
 // The shim configurations parsed successfully last, found again by their
-// exact stdin text: what a text parses to (with the daemon's --config
-// applied over it) depends on nothing else. Two entries, least recently
-// used dropped: a runtime's ADD sends the same configuration every time,
-// while its DEL carries the pod's own prevResult, which must not push the
-// ADD's out. Thread-safe.
+// exact stdin text (a DEL's: by DelConfigKey): what a text parses to (with
+// the daemon's --config applied over it) depends on nothing else. Two
+// entries, least recently used dropped: a runtime's ADD sends the same
+// configuration every time, and so does its DEL but for the pod's own
+// prevResult. Thread-safe.
+// A DEL's stdin, the runtime's configuration with the pod's ADD result
+// injected as `prevResult`, which the meta-plugin does not read (Multus's
+// DEL ignores it): the key its configuration is remembered under is the
+// text without the value of its top-level prevResult (the text before it,
+// its length first, and the text after it), so the DELs of every pod find
+// one parse. Empty (remember by the text itself) when the text has no
+// top-level prevResult object or the fast scanner (shim_fast.h) cannot
+// vouch that nlohmann would parse it.
+std::string DelConfigKey(std::string_view stdin_text);
+
 class ShimConfigMemo {
  public:
   static constexpr size_t kEntries = 2;

@@ -107,5 +107,39 @@ TEST(ShimConfigMemoTest, FindsTheTwoLastUsedTextsOnly) {
   EXPECT_EQ(memo.Find(c)->config.cluster_network, "c");
 }
 
+// A DEL's configuration is keyed without its prevResult's value: the DELs
+// of two pods (each its own ADD result) share one key, and any other byte
+// that differs (a key, a value, where prevResult sits) gives another.
+TEST(DelConfigKeyTest, EverythingButThePrevResultValue) {
+  const std::string a =
+      R"({"cniVersion":"1.0.0","name":"sriovkit","prevResult":{"ips":[]},)"
+      R"("socketDir":"/run/s","type":"sriov-netattach"})";
+  const std::string b =
+      R"({"cniVersion":"1.0.0","name":"sriovkit","prevResult":{"cniVersion":)"
+      R"("1.0.0","interfaces":[{"name":"eth0"}]},"socketDir":"/run/s",)"
+      R"("type":"sriov-netattach"})";
+  const std::string key = DelConfigKey(a);
+  ASSERT_FALSE(key.empty());
+  EXPECT_EQ(DelConfigKey(b), key);
+  EXPECT_EQ(key,
+            R"(53:{"cniVersion":"1.0.0","name":"sriovkit","prevResult":,)"
+            R"("socketDir":"/run/s","type":"sriov-netattach"})");
+  // Another configuration, or the same bytes split elsewhere.
+  std::string c = a;
+  c.replace(c.find("/run/s"), 6, "/run/t");
+  EXPECT_NE(DelConfigKey(c), key);
+  const std::string moved =
+      R"({"cniVersion":"1.0.0","prevResult":{},"name":"sriovkit",)"
+      R"("socketDir":"/run/s","type":"sriov-netattach"})";
+  EXPECT_FALSE(DelConfigKey(moved).empty());
+  EXPECT_NE(DelConfigKey(moved), key);
+  // Nothing to strip, or not a text the scanner vouches for: no key.
+  EXPECT_EQ(DelConfigKey(R"({"name":"x"})"), "");
+  EXPECT_EQ(DelConfigKey(R"({"name":"x","prevResult":"s"})"), "");
+  EXPECT_EQ(DelConfigKey(R"({"a":{"prevResult":{}}})"), "");
+  EXPECT_EQ(DelConfigKey(R"({"prevResult":{})"), "");
+  EXPECT_EQ(DelConfigKey(R"([{"prevResult":{}}])"), "");
+}
+
 }  // namespace
 }  // namespace sk::netattach

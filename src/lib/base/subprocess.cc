@@ -121,9 +121,18 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const SubprocessOptions& o) {
   // pidfds, the pipe is polled in 50 ms slices and the exit checked after
   // each.
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (o.while_running) o.while_running();
 
   const absl::Time deadline = absl::Now() + o.timeout;
+  if (o.while_running) {
+    try {
+      o.while_running();
+    } catch (...) {  // the contract says it does not; the child is not left
+      ::kill(-pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      throw;
+    }
+  }
   SubprocessResult r;
   bool reaped = false;
   bool eof = false;

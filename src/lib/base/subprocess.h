@@ -41,8 +41,9 @@ struct SubprocessOptions {
   size_t max_output = size_t{1} << 20;
   // Called once the child is running, before the wait for it: work that
   // can overlap the child's run (it costs the call nothing when the child
-  // takes longer). Not called when the child could not be started. It must
-  // not throw.
+  // takes longer; the timeout counts from before it). Not called when the
+  // child could not be started. It should not throw; if it does, the child
+  // is killed and reaped and the exception passes on.
   std::function<void()> while_running;
 };
 

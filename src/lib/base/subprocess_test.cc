@@ -2,8 +2,13 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -64,6 +69,48 @@ TEST(SubprocessTest, MissingProgramIsNotFound) {
   o.argv = {"/nonexistent/sk-no-such-program"};
   EXPECT_THAT(RunSubprocess(o), StatusIs(absl::StatusCode::kNotFound,
                                          HasSubstr("sk-no-such-program")));
+}
+
+// while_running runs once, while the child runs (here: it lets the child
+// end, which waits for a file it creates), and not at all when the child
+// cannot be started.
+TEST(SubprocessTest, WhileRunningOverlapsTheChild) {
+  char dir[] = "/tmp/sk-while-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string go = std::string(dir) + "/go";
+  SubprocessOptions o =
+      Sh("while [ ! -e '" + go + "' ]; do sleep 0.01; done; echo ran");
+  int calls = 0;
+  o.while_running = [&] {
+    ++calls;
+    std::FILE* f = std::fopen(go.c_str(), "w");
+    if (f != nullptr) std::fclose(f);
+  };
+  absl::StatusOr<SubprocessResult> r = RunSubprocess(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, "ran\n");
+  EXPECT_EQ(calls, 1);
+  std::remove(go.c_str());
+  ::rmdir(dir);
+
+  SubprocessOptions missing;
+  missing.argv = {"/nonexistent/sk-no-such-program"};
+  missing.while_running = [&] { ++calls; };
+  EXPECT_FALSE(RunSubprocess(missing).ok());
+  EXPECT_EQ(calls, 1);
+}
+
+// A while_running that throws: the child is killed and reaped (no zombie
+// left) and the exception passes on.
+TEST(SubprocessTest, WhileRunningThatThrowsKillsTheChild) {
+  SubprocessOptions o = Sh("sleep 30");
+  o.while_running = [] { throw std::runtime_error("boom"); };
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW((void)RunSubprocess(o), std::runtime_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(20));
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
 }
 
 // The deadline kills the child's whole process group: the grandchild

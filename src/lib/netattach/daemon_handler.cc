@@ -232,8 +232,12 @@ class DaemonHandler final : public Handler {
                               DeferredWork& later) override {
     // A DEL's configuration is found without its prevResult.
     const auto command = request.env.find("CNI_COMMAND");
+    // Only where the size limit cannot refuse the text either way
+    // (FitShimConfigLimit): with its prevResult the text is another size.
     const std::string del_key =
-        command != request.env.end() && command->second == "DEL"
+        command != request.env.end() && command->second == "DEL" &&
+                5 * request.stdin_data.size() + daemon_config_bytes_ <=
+                    kMaxShimConfigBytes
             ? DelConfigKey(request.stdin_data)
             : std::string();
     const std::string_view key =

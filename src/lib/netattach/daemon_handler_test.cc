@@ -121,9 +121,8 @@ TEST(DelConfigKeyTest, EverythingButThePrevResultValue) {
   const std::string key = DelConfigKey(a);
   ASSERT_FALSE(key.empty());
   EXPECT_EQ(DelConfigKey(b), key);
-  EXPECT_EQ(key,
-            R"(53:{"cniVersion":"1.0.0","name":"sriovkit","prevResult":,)"
-            R"("socketDir":"/run/s","type":"sriov-netattach"})");
+  EXPECT_EQ(key, R"(53:{"cniVersion":"1.0.0","name":"sriovkit","prevResult":,)"
+                 R"("socketDir":"/run/s","type":"sriov-netattach"})");
   // Another configuration, or the same bytes split elsewhere.
   std::string c = a;
   c.replace(c.find("/run/s"), 6, "/run/t");

@@ -350,9 +350,9 @@ absl::Status DelegateRunner::WriteCache(const DeferredWrite& d) const {
                         d.result);
 }
 
-absl::Status DelegateRunner::WriteCacheFile(const std::filesystem::path& path,
-                                            std::string text,
-                                            const nlohmann::json& result) const {
+absl::Status DelegateRunner::WriteCacheFile(
+    const std::filesystem::path& path, std::string text,
+    const nlohmann::json& result) const {
   // No fsync, as libcni's cache (os.WriteFile): a host crash ends every pod
   // netns this entry could serve; the rename keeps it whole across a daemon
   // crash.

@@ -666,8 +666,10 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
   SK_RETURN_IF_ERROR(MakeDirs(call.config.cni_dir));
   // The saved list (DEL's and CHECK's plan) is written while the first
   // delegate runs: its cost overlaps the plugin's instead of adding to the
-  // call. A daemon killed before it is written leaves a delegate that DEL
-  // finds by the pod instead (Del: from the API when no list is saved).
+  // call. A daemon killed between that plugin's start and the rename leaves
+  // no list: DEL then plans from the pod (from the API), and finds nothing
+  // to delete once the pod is gone too, as Multus's DEL without its
+  // scratch file (docs/multus-role.md, "second session").
   std::optional<absl::Status> list_written;
   auto write_list = [&]() noexcept {
     try {
@@ -685,14 +687,14 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       } else {
         saved_lists_.Erase(path.string());
       }
-    } catch (const std::exception& e) {  // bad_alloc: no exception may
+    } catch (const std::exception& e) {    // bad_alloc: no exception may
       list_written = absl::InternalError(  // leave the exec's wait
           sk::StrCat("writing the delegate list: ", e.what()));
     }
   };
   call.runner->RunDuringNextExec(write_list);
-  // Not left pending for a later call's exec (a rollback's or another
-  // call's runner), where it would run with this frame gone.
+  // Not left pending past this frame: the runner outlives it (in the
+  // call's deferred work).
   absl::Cleanup drop_write = [&] { call.runner->RunDuringNextExec(nullptr); };
 
   // Deletes the delegates `added` (in reverse) and names the network the
@@ -734,6 +736,10 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     if (failure.ok()) {
       ++tried;
       result = call.runner->Add(a.conf, a.rt);
+      // Only this delegate's run may write the list: one that started no
+      // plugin (refused before its exec) must not leave it to a rollback's
+      // DEL, which would write the list of a failed ADD.
+      call.runner->RunDuringNextExec(nullptr);
       if (result.ok()) {
         absl::Status s = ApplyGateway(call, a, *result);
         if (!s.ok()) result = s;
@@ -757,7 +763,7 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
     if (a.is_default) master_result = *std::move(result);
   }
   if (!list_written) {
-    // No delegate ran (none in the list): written now.
+    // No delegate started a plugin (none in the list): written now.
     write_list();
     if (!list_written->ok()) {
       Rollback(call, list);

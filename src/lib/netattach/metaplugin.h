@@ -55,10 +55,10 @@
 
 #include "lib/base/clock.h"
 #include "lib/netattach/conf_cache.h"
-#include "lib/netattach/parse_memo.h"
 #include "lib/netattach/config.h"
 #include "lib/netattach/delegate.h"
 #include "lib/netattach/gateway.h"
+#include "lib/netattach/parse_memo.h"
 #include "lib/netattach/sources.h"
 
 namespace sk::netattach {

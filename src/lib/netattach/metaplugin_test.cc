@@ -935,6 +935,29 @@ TEST_F(MetaPluginTest, SavedListWriteFailureRollsBackTheDelegateThatRan) {
   EXPECT_EQ(writer_.writes(), 0);
 }
 
+// A first delegate refused before its plugin starts (a network name that
+// cannot name a cache file) fails the ADD without writing the saved list:
+// the rollback's DEL is not the exec that writes it.
+TEST_F(MetaPluginTest, RefusedBeforeItsExecTheListIsNeverWritten) {
+  std::ofstream(dir_ / "conf/10-cluster.conf", std::ios::trunc)
+      << R"({"cniVersion":"1.0.0","name":"_cluster","type":"first"})";
+  // The plugin notes whether the list is there while it runs (after the
+  // time a write during its exec takes).
+  const std::filesystem::path seen = dir_ / "list-seen";
+  testing::WriteFakePlugin(dir_ / "bin", "first", log(), 1,
+                           "sleep 0.3; [ -e '" + (dir_ / "cni/cid1").string() +
+                               "' ] && touch '" + seen.string() + "'");
+  MetaPlugin mp(Options());
+  nlohmann::json err = ErrorOf(
+      mp.Handle(Request("ADD", Config().replace(Config().find("\"cluster\""), 9,
+                                                "\"_cluster\""))));
+  EXPECT_THAT(err["msg"].get<std::string>(),
+              HasSubstr("is not a valid cache file name"));
+  EXPECT_THAT(CallSummary(), ElementsAre("DEL first eth0"));
+  EXPECT_FALSE(std::filesystem::exists(seen));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cni/cid1"));
+}
+
 // DEL and CHECK read the saved list and the result caches back from what
 // this daemon remembers of them (parse_memo.h) exactly as a daemon that
 // must parse them (restarted since the ADD): each delegate gets the same
@@ -992,8 +1015,8 @@ TEST_F(MetaPluginTest, DelFollowsASavedListChangedSinceTheAdd) {
   absl::StatusOr<std::vector<Attachment>> list = DecodeAttachments(*text);
   ASSERT_TRUE(list.ok());
   list->resize(1);
-  ASSERT_THAT(WriteFileAtomic(dir_ / "cni/cid1", EncodeAttachments(*list),
-                              0600, false, false),
+  ASSERT_THAT(WriteFileAtomic(dir_ / "cni/cid1", EncodeAttachments(*list), 0600,
+                              false, false),
               IsOk());
   std::filesystem::remove(log());
   ASSERT_EQ(mp.Handle(Request("DEL")).exit_code, 0);

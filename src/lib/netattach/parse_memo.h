@@ -12,7 +12,8 @@
 // changed since (rewritten, truncated, edited in place) reads differently
 // and is parsed as ever. So the memo never needs the file's timestamps, and
 // a stale entry costs memory only: at most `max_entries` are kept, the
-// oldest put dropped first.
+// oldest put dropped first, and a text over `max_text_bytes` is not kept
+// (it is parsed when read back).
 //
 // Thread-safe.
 
@@ -32,17 +33,19 @@ namespace sk::netattach {
 template <typename T>
 class ParseMemo {
  public:
-  explicit ParseMemo(size_t max_entries = 1024) : max_entries_(max_entries) {}
+  explicit ParseMemo(size_t max_entries = 1024,
+                     size_t max_text_bytes = size_t{64} << 10)
+      : max_entries_(max_entries), max_text_bytes_(max_text_bytes) {}
 
   void Put(const std::string& key, std::string text,
            std::shared_ptr<const T> value) {
     absl::MutexLock lock(&mu_);
-    if (max_entries_ == 0) return;
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       order_.erase(it->second.seq);
       entries_.erase(it);
     }
+    if (max_entries_ == 0 || text.size() > max_text_bytes_) return;
     const uint64_t seq = next_seq_++;
     entries_.emplace(key, Entry{std::move(text), std::move(value), seq});
     order_.emplace(seq, key);
@@ -89,6 +92,7 @@ class ParseMemo {
     uint64_t seq = 0;
   };
   const size_t max_entries_;
+  const size_t max_text_bytes_;
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> order_ ABSL_GUARDED_BY(mu_);  // by age

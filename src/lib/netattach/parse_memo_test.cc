@@ -55,6 +55,17 @@ TEST(ParseMemoTest, BoundedDroppingTheOldestPut) {
   EXPECT_EQ(none.Find("/a", "t"), nullptr);
 }
 
+// A text over the byte bound is not kept, and drops what the key held.
+TEST(ParseMemoTest, LargeTextsAreNotKept) {
+  ParseMemo<int> memo(8, 4);
+  memo.Put("/a", "1234", std::make_shared<const int>(1));
+  EXPECT_EQ(*memo.Find("/a", "1234"), 1);
+  memo.Put("/a", "12345", std::make_shared<const int>(2));
+  EXPECT_EQ(memo.Find("/a", "12345"), nullptr);
+  EXPECT_EQ(memo.Find("/a", "1234"), nullptr);
+  EXPECT_EQ(memo.size(), 0u);
+}
+
 // A value found stays valid while another thread replaces or drops it.
 TEST(ParseMemoTest, ConcurrentUse) {
   ParseMemo<std::string> memo(8);

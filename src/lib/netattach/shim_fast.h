@@ -33,6 +33,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* A C interface, named as C code is (the project's C++ naming rules do not
+ * apply): NOLINTBEGIN(readability-identifier-naming) */
 
 /* As in shim_protocol.h and shim_client.h. */
 #define SK_FAST_MAX_STDIN_BYTES ((size_t)1 << 20)
@@ -127,6 +129,7 @@ void sk_fast_plan_free(sk_fast_plan* plan);
 int sk_fast_decode_reply(const char* body, size_t len, int* exit_code,
                          sk_buf* out);
 
+/* NOLINTEND(readability-identifier-naming) */
 #ifdef __cplusplus
 }
 #endif

@@ -55,6 +55,19 @@ class MetaPluginTest : public ::testing::Test {
     pods_.Put(pod);
   }
   std::filesystem::path log() { return dir_ / "calls.log"; }
+  // pod1 asks for its default route on net-a (10.0.2.1); route edits
+  // succeed without a netns.
+  MetaPluginOptions DefaultRouteOnNetA() {
+    Pod pod{"ns1", "pod1", "uid1", {}};
+    pod.annotations[kNetworksAnnotation] =
+        R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
+            {"name":"net-b"}])";
+    pods_.Put(pod);
+    MetaPluginOptions o = Options();
+    o.apply_gateway = [](const std::string&, const std::string&,
+                         const GatewayEdit&) { return absl::OkStatus(); };
+    return o;
+  }
   MetaPluginOptions Options() {
     MetaPluginOptions o;
     o.pods = &pods_;
@@ -831,14 +844,7 @@ using ::sk::testing::IsOk;
 // nothing for later; DEL's files are removed only when `later` runs, after
 // the answer; the answers are the same.
 TEST_F(MetaPluginTest, CacheWrittenBeforeTheAnswerDelFilesRemovedLater) {
-  Pod pod{"ns1", "pod1", "uid1", {}};
-  pod.annotations[kNetworksAnnotation] =
-      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
-          {"name":"net-b"}])";
-  pods_.Put(pod);
-  MetaPluginOptions o = Options();
-  o.apply_gateway = [](const std::string&, const std::string&,
-                       const GatewayEdit&) { return absl::OkStatus(); };
+  MetaPluginOptions o = DefaultRouteOnNetA();
   MetaPlugin mp(o);
   const std::filesystem::path results = dir_ / "cni/results";
   const std::vector<std::string> files = {
@@ -964,14 +970,7 @@ TEST_F(MetaPluginTest, RefusedBeforeItsExecTheListIsNeverWritten) {
 // command, arguments and stdin, prevResult with its default-route edit
 // included.
 TEST_F(MetaPluginTest, DelAndCheckFromTheMemoAreTheCallsFromTheFiles) {
-  Pod pod{"ns1", "pod1", "uid1", {}};
-  pod.annotations[kNetworksAnnotation] =
-      R"([{"name":"net-a","interface":"sriov0","default-route":["10.0.2.1"]},
-          {"name":"net-b"}])";
-  pods_.Put(pod);
-  MetaPluginOptions o = Options();
-  o.apply_gateway = [](const std::string&, const std::string&,
-                       const GatewayEdit&) { return absl::OkStatus(); };
+  MetaPluginOptions o = DefaultRouteOnNetA();
   auto check_and_del = [&](MetaPlugin& adder, MetaPlugin& deleter) {
     std::filesystem::remove(log());
     EXPECT_EQ(adder.Handle(Request("ADD")).exit_code, 0);

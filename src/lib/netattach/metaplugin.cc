@@ -689,7 +689,8 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
       }
     } catch (const std::exception& e) {    // bad_alloc: no exception may
       list_written = absl::InternalError(  // leave the exec's wait
-          sk::StrCat("writing the delegate list: ", e.what()));
+          sk::StrCat("writing the delegate list ", call.config.cni_dir, "/",
+                     call.env.container_id, ": ", e.what()));
     }
   };
   call.runner->RunDuringNextExec(write_list);
@@ -794,20 +795,23 @@ absl::StatusOr<std::string> MetaPlugin::Add(Call& call) {
   return cni::ResultToJson(*r, version);
 }
 
+absl::StatusOr<std::vector<Attachment>> MetaPlugin::DecodeSavedList(
+    const std::filesystem::path& saved, std::string_view text) const {
+  if (std::shared_ptr<const std::vector<Attachment>> known =
+          saved_lists_.Find(saved.string(), text))
+    return *known;  // the bytes this daemon wrote: their list, unparsed
+  return DecodeAttachments(text);
+}
+
 absl::Status MetaPlugin::Del(Call& call) {
   std::filesystem::path saved =
       std::filesystem::path(call.config.cni_dir) / call.env.container_id;
   std::vector<Attachment> list;
   absl::StatusOr<std::string> text = ReadFileBounded(saved, kMaxSavedListBytes);
   if (text.ok()) {
-    if (std::shared_ptr<const std::vector<Attachment>> known =
-            saved_lists_.Find(saved.string(), *text)) {
-      list = *known;  // the bytes this daemon wrote: their list, unparsed
-    } else {
-      absl::StatusOr<std::vector<Attachment>> decoded =
-          DecodeAttachments(*text);
-      if (decoded.ok()) list = std::move(*decoded);
-    }
+    absl::StatusOr<std::vector<Attachment>> decoded =
+        DecodeSavedList(saved, *text);
+    if (decoded.ok()) list = std::move(*decoded);
   }
   saved_lists_.Erase(saved.string());
   if (list.empty()) {
@@ -849,13 +853,7 @@ absl::Status MetaPlugin::Check(Call& call) {
     return cni::CniError(cni::kCniUnknownContainer,
                          sk::StrCat("CHECK: no delegate list for container ",
                                     call.env.container_id, " (", saved, ")"));
-  absl::StatusOr<std::vector<Attachment>> list;
-  if (std::shared_ptr<const std::vector<Attachment>> known =
-          saved_lists_.Find(saved.string(), *text)) {
-    list = *known;
-  } else {
-    list = DecodeAttachments(*text);
-  }
+  absl::StatusOr<std::vector<Attachment>> list = DecodeSavedList(saved, *text);
   if (!list.ok())
     return cni::CniError(
         cni::kCniIoFailure,
@@ -929,7 +927,7 @@ absl::Status MetaPlugin::Gc(Call& call, const nlohmann::json& shim_config) {
     absl::StatusOr<std::string> text =
         ReadFileBounded(path, kMaxSavedListBytes);
     absl::StatusOr<std::vector<Attachment>> list =
-        text.ok() ? DecodeAttachments(*text)
+        text.ok() ? DecodeSavedList(path, *text)
                   : absl::StatusOr<std::vector<Attachment>>(text.status());
     if (!list.ok()) continue;  // not ours
     const bool keep = live.count(cid) > 0;

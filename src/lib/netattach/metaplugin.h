@@ -47,6 +47,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -161,6 +162,10 @@ class MetaPlugin final : public Handler {
   absl::Status ApplyGateway(Call& call, const Attachment& a,
                             const nlohmann::json& result);
   void RemoveFiles(Call& call, std::span<const Attachment> list);
+  // The saved list `text` read from `saved`: what this daemon kept of the
+  // bytes it wrote there (saved_lists_), else DecodeAttachments(text).
+  absl::StatusOr<std::vector<Attachment>> DecodeSavedList(
+      const std::filesystem::path& saved, std::string_view text) const;
 
   MetaPluginOptions options_;
   Clock& clock_;

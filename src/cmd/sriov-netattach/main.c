@@ -171,6 +171,12 @@ int main(int argc, char** argv) {
     if (r == 0) break;
     in_len += (size_t)r;
   }
+  /* Shrunk to what was read, so that what is allocated next lies beside
+   * it (malloc.c). */
+  if (in_len < cap) {
+    char* fit = (char*)realloc(in, in_len + 1);
+    if (fit != NULL) in = fit;
+  }
 
   sk_fast_plan plan;
   sk_fast_plan_call(in, in_len, in_len > SK_FAST_MAX_STDIN_BYTES, environ,

@@ -1,5 +1,6 @@
-/* See shim_arena.h. Each block is a 16-byte header (the size asked for)
- * followed by the block, rounded up to 16 bytes. */
+/* See shim_arena.h. Each block is a 16-byte header (the size asked for;
+ * for a mapping, the size it was mapped for) followed by the block,
+ * rounded up to 16 bytes. */
 #define _GNU_SOURCE
 #include "lib/netattach/shim_arena.h"
 
@@ -35,16 +36,23 @@ void sk_arena_init(sk_arena* a, void* base, size_t size) {
   a->base = (unsigned char*)base;
   a->size = size;
   a->top = 0;
-  a->last = size;
 }
 
 int sk_arena_owns(const sk_arena* a, const void* p) {
-  const unsigned char* c = (const unsigned char*)p;
-  return c >= a->base && c < a->base + a->size;
+  const uintptr_t c = (uintptr_t)p;
+  const uintptr_t b = (uintptr_t)a->base;
+  return c >= b && c - b < a->size;
 }
 
-static int is_last(const sk_arena* a, void* p) {
-  return sk_arena_owns(a, p) && (size_t)(header_of(p) - a->base) == a->last;
+/* The offset of `p`'s header in the buffer. */
+static size_t offset_of(const sk_arena* a, void* p) {
+  return (size_t)(header_of(p) - a->base);
+}
+
+/* 1 when `p` (a buffer block) ends where the used part of the buffer
+ * ends: it can grow, shrink or be given back in place. */
+static int at_top(const sk_arena* a, void* p) {
+  return offset_of(a, p) + span(size_of(p)) == a->top;
 }
 
 void* sk_arena_malloc(sk_arena* a, size_t n) {
@@ -56,7 +64,6 @@ void* sk_arena_malloc(sk_arena* a, size_t n) {
   if (need <= a->size - a->top) {
     unsigned char* h = a->base + a->top;
     set_size(h, n);
-    a->last = a->top;
     a->top += need;
     return h + SK_ARENA_HEADER;
   }
@@ -84,10 +91,7 @@ void* sk_arena_calloc(sk_arena* a, size_t count, size_t n) {
 void sk_arena_free(sk_arena* a, void* p) {
   if (p == NULL) return;
   if (sk_arena_owns(a, p)) {
-    if (is_last(a, p)) {
-      a->top = a->last;
-      a->last = a->size;
-    }
+    if (at_top(a, p)) a->top = offset_of(a, p);
     return;
   }
   munmap(header_of(p), span(size_of(p)));
@@ -100,19 +104,45 @@ void* sk_arena_realloc(sk_arena* a, void* p, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  /* The last block grows or shrinks where it is. */
-  if (is_last(a, p) && need <= a->size - a->last) {
-    set_size(header_of(p), n);
-    a->top = a->last + need;
+  size_t old = size_of(p);
+  if (sk_arena_owns(a, p)) {
+    /* The block at the top grows or shrinks where it is; any other
+     * shrinks where it is. */
+    if (at_top(a, p) && need <= a->size - offset_of(a, p)) {
+      set_size(header_of(p), n);
+      a->top = offset_of(a, p) + need;
+      return p;
+    }
+    if (need <= span(old)) {
+      set_size(header_of(p), n);
+      return p;
+    }
+  } else if (need <= span(old)) {
+    /* A mapping already big enough is kept; its header keeps the size it
+     * was mapped for, which free() unmaps. */
     return p;
   }
-  size_t old = size_of(p);
-  /* A mapping already big enough is kept; its header keeps the size it
-   * was mapped for, which free() unmaps. */
-  if (!sk_arena_owns(a, p) && span(old) >= need) return p;
   void* q = sk_arena_malloc(a, n);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);
   sk_arena_free(a, p);
   return q;
+}
+
+void* sk_arena_aligned_alloc(sk_arena* a, size_t alignment, size_t n) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (alignment > SK_ARENA_HEADER) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return sk_arena_malloc(a, n);
+}
+
+size_t sk_arena_usable_size(const sk_arena* a, void* p) {
+  (void)a;
+  if (p == NULL) return 0;
+  return span(size_of(p)) - SK_ARENA_HEADER;
 }

@@ -9,8 +9,8 @@
  * allocations").
  *
  * Not thread-safe: the program has one thread. free() gives memory back
- * only for the last block of the buffer (the others are kept until exit)
- * and for a mapping. Blocks are aligned to 16 bytes, as malloc's. */
+ * only for the block at the top of the buffer (the others are kept until
+ * exit) and for a mapping. Blocks are aligned to 16 bytes, as malloc's. */
 #ifndef SK_LIB_NETATTACH_SHIM_ARENA_H_
 #define SK_LIB_NETATTACH_SHIM_ARENA_H_
 
@@ -24,7 +24,6 @@ typedef struct {
   unsigned char* base; /* 16-byte aligned */
   size_t size;         /* bytes at base */
   size_t top;          /* bytes of base in use */
-  size_t last;         /* offset of the last block's header, or size */
 } sk_arena;
 
 /* An arena over `size` bytes at `base` (16-byte aligned). */
@@ -35,6 +34,11 @@ void* sk_arena_malloc(sk_arena* a, size_t n);
 void* sk_arena_calloc(sk_arena* a, size_t count, size_t n);
 void* sk_arena_realloc(sk_arena* a, void* p, size_t n);
 void sk_arena_free(sk_arena* a, void* p);
+/* As aligned_alloc for an alignment up to 16 (every block's); a larger one
+ * is refused (ENOMEM), one that is not a power of two too (EINVAL). */
+void* sk_arena_aligned_alloc(sk_arena* a, size_t alignment, size_t n);
+/* As malloc_usable_size: the bytes `p` may use (0 for NULL). */
+size_t sk_arena_usable_size(const sk_arena* a, void* p);
 /* 1 when `p` (a block of `a`) lies in its buffer, 0 when it is a mapping. */
 int sk_arena_owns(const sk_arena* a, const void* p);
 

@@ -117,13 +117,71 @@ TEST_F(ShimArenaTest, WhatDoesNotFitIsAMappingFreedByMunmap) {
   ASSERT_NE(bigger, nullptr);
   EXPECT_EQ(std::string(bigger, 10000), std::string(10000, 'x'));
   EXPECT_FALSE(Mapped(big));
-  // Shrunk: kept where it is.
+  // Shrunk, then grown again within its mapping: kept where it is.
   EXPECT_EQ(sk_arena_realloc(&arena_, bigger, 100), bigger);
+  EXPECT_EQ(sk_arena_realloc(&arena_, bigger, 40000), bigger);
+  EXPECT_GE(sk_arena_usable_size(&arena_, bigger), 50000u);
   EXPECT_TRUE(Mapped(bigger));
+  EXPECT_TRUE(Mapped(bigger + 49999));
+  // The whole mapping goes, not what the shrink asked for.
   sk_arena_free(&arena_, bigger);
   EXPECT_FALSE(Mapped(bigger));
+  EXPECT_FALSE(Mapped(bigger + 49999));
   // The buffer was never used: its first block is at its start.
   EXPECT_EQ(sk_arena_malloc(&arena_, 1), buffer_ + 16);
+}
+
+TEST_F(ShimArenaTest, ABlockLeftAtTheTopByAFreeGrowsInPlace) {
+  // As the shim's request frame: the body, then a scratch array freed,
+  // then the body grows.
+  auto* body = static_cast<char*>(sk_arena_malloc(&arena_, 32));
+  std::memcpy(body, "frame", 5);
+  void* scratch = sk_arena_malloc(&arena_, 64);
+  sk_arena_free(&arena_, scratch);
+  EXPECT_EQ(sk_arena_realloc(&arena_, body, 500), body);
+  EXPECT_EQ(std::string(body, 5), "frame");
+  EXPECT_EQ(sk_arena_malloc(&arena_, 1), body + 512 + 16);
+}
+
+TEST_F(ShimArenaTest, AnEarlierBlockShrinksInPlace) {
+  auto* p = static_cast<char*>(sk_arena_malloc(&arena_, 100));
+  void* after = sk_arena_malloc(&arena_, 8);
+  EXPECT_EQ(sk_arena_realloc(&arena_, p, 10), p);
+  EXPECT_EQ(sk_arena_usable_size(&arena_, p), 16u);
+  EXPECT_NE(after, nullptr);
+}
+
+TEST_F(ShimArenaTest, AFailedReallocKeepsTheBlock) {
+  auto* p = static_cast<char*>(sk_arena_malloc(&arena_, 8));
+  std::memcpy(p, "keepkeep", 8);
+  errno = 0;
+  EXPECT_EQ(sk_arena_realloc(&arena_, p, SIZE_MAX), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(std::string(p, 8), "keepkeep");
+  // Zero bytes: a block, as malloc(0).
+  EXPECT_NE(sk_arena_realloc(&arena_, p, 0), nullptr);
+}
+
+TEST_F(ShimArenaTest, CallocOfAMappingIsZero) {
+  auto* z = static_cast<unsigned char*>(sk_arena_calloc(&arena_, 1000, 10));
+  ASSERT_NE(z, nullptr);
+  EXPECT_FALSE(sk_arena_owns(&arena_, z));
+  for (int i = 0; i < 10000; ++i) ASSERT_EQ(z[i], 0) << i;
+  sk_arena_free(&arena_, z);
+}
+
+TEST_F(ShimArenaTest, AlignedAllocUpToSixteenOnly) {
+  void* p = sk_arena_aligned_alloc(&arena_, 16, 10);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+  EXPECT_NE(sk_arena_aligned_alloc(&arena_, 8, 10), nullptr);
+  errno = 0;
+  EXPECT_EQ(sk_arena_aligned_alloc(&arena_, 64, 10), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  errno = 0;
+  EXPECT_EQ(sk_arena_aligned_alloc(&arena_, 24, 10), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(sk_arena_usable_size(&arena_, nullptr), 0u);
 }
 
 TEST_F(ShimArenaTest, ABufferBlockGrownPastTheBufferMovesToAMapping) {

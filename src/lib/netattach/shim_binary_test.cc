@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -78,6 +79,35 @@ TEST_F(ShimBinaryTest, AddRoundTripThroughTheDaemon) {
   EXPECT_EQ((*j)["stdin"], Conf());
   EXPECT_EQ(handler_.calls(), 1);
 }
+
+#if SK_SHIM_ARENA
+// The program's allocator is lib/netattach/shim_arena.h alone (malloc.c):
+// none of musl's, which an entry point left undefined there would link in
+// beside it without a word (two allocators: a block of one freed by the
+// other).
+TEST(ShimArenaLinkTest, NoneOfMuslsAllocatorIsLinked) {
+  ShellResult nm = RunShell(std::string("nm ") + kShim);
+  ASSERT_EQ(nm.exit_code, 0) << nm.stderr_text;
+  std::set<std::string> defined;
+  std::istringstream lines(nm.stdout_text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream f(line);
+    std::string addr, type, name;
+    if (f >> addr >> type >> name) defined.insert(name);
+  }
+  for (const char* ours :
+       {"malloc", "calloc", "realloc", "free", "aligned_alloc",
+        "malloc_usable_size", "sk_arena_malloc"}) {
+    EXPECT_TRUE(defined.contains(ours)) << ours;
+  }
+  for (const char* musls :
+       {"__libc_malloc", "__libc_malloc_impl", "__libc_calloc",
+        "__libc_realloc", "__libc_free", "__malloc_alloc_meta",
+        "__simple_malloc", "__malloc_donate"}) {
+    EXPECT_FALSE(defined.contains(musls)) << musls;
+  }
+}
+#endif
 
 TEST_F(ShimBinaryTest, VersionWithoutDaemon) {
   ShellResult r = RunShell(std::string("env -i CNI_COMMAND=VERSION ") + kShim,
